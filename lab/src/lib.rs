@@ -1,0 +1,14 @@
+//! halab: lab provisioner for Linux high-availability clusters.
+
+pub mod cmd;
+pub mod diag;
+pub mod image;
+pub mod interrupt;
+pub mod labstate;
+pub mod ledger;
+pub mod lifecycle;
+pub mod progress;
+pub mod provider;
+pub mod status;
+pub mod topology;
+pub mod yaml;

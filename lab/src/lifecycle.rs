@@ -1,0 +1,255 @@
+//! Lab lifecycle across providers: up (with rollback), down from the ledger alone, gc, ls.
+
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+
+use crate::cmd;
+use crate::image;
+use crate::labstate::{choose_management, LabState};
+use crate::ledger::{all_labs, lab_dir, process_alive, state_root, Ledger, Object, Phase};
+use crate::progress::{info, Step};
+use crate::provider::netns;
+use crate::topology::Plan;
+
+/// Build or find the lab's image, then bring the lab up. On any failure or interrupt the
+/// lab is torn down again and the error returned.
+pub fn up(plan: &Plan) -> Result<LabState> {
+    preflight()?;
+    let recipe_path = image::recipe::find(&plan.image, Some(&plan.topology))
+        .with_context(|| format!("no image recipe `{}` (looked in images/)", plan.image))?;
+    let recipe = image::Recipe::load(&recipe_path)?;
+    let (img, _) = image::ensure(&recipe_path, &recipe)?;
+    crate::interrupt::check()?;
+    let (st, mut ledger) = {
+        // Choosing a management subnet and claiming the lab's name happen under one lock.
+        let _lock = global_lock()?;
+        if lab_dir(&plan.lab).exists() {
+            anyhow::bail!(
+                "a lab named `{}` exists already: `halab down {}` first, or choose another --name",
+                plan.lab,
+                plan.lab
+            );
+        }
+        if let Some(other) = all_labs()
+            .into_iter()
+            .filter_map(|l| Ledger::open(&l).ok())
+            .find(|l| l.data.id == plan.id)
+        {
+            anyhow::bail!(
+                "lab `{}` has the same short id {} as `{}`: choose another --name",
+                plan.lab,
+                plan.id,
+                other.data.lab
+            );
+        }
+        let management = choose_management(plan.management, plan.nodes.len())?;
+        let st = LabState {
+            plan: plan.clone(),
+            provider: "netns".into(),
+            management,
+            image_hash: img.manifest.hash.clone(),
+            rootfs: img.rootfs(),
+        };
+        let ledger = Ledger::create(&plan.lab, &plan.id, "netns")?;
+        st.save()?;
+        (st, ledger)
+    };
+    match netns::up(&st, &mut ledger) {
+        Ok(()) => {
+            ledger.set_phase(Phase::Up)?;
+            Ok(st)
+        }
+        Err(e) => {
+            let why = if crate::interrupt::interrupted() {
+                "interrupted"
+            } else {
+                "failed"
+            };
+            info(&format!("up {why}: removing what was created"));
+            if let Err(d) = teardown(ledger) {
+                info(&format!(
+                    "rollback incomplete ({d:#}): run `halab down {}`",
+                    plan.lab
+                ));
+            }
+            Err(e)
+        }
+    }
+}
+
+fn preflight() -> Result<()> {
+    if !nix::unistd::Uid::effective().is_root() {
+        anyhow::bail!(
+            "the netns provider needs root (namespaces, bridges, mounts): run halab as root"
+        );
+    }
+    for tool in ["ip", "nsenter", "unshare", "ssh-keygen"] {
+        image::build::which(tool).with_context(|| {
+            format!("`{tool}` is needed: apt-get install iproute2 util-linux openssh-client")
+        })?;
+    }
+    Ok(())
+}
+
+fn global_lock() -> Result<nix::fcntl::Flock<std::fs::File>> {
+    std::fs::create_dir_all(state_root())?;
+    let f = std::fs::File::create(state_root().join(".lock"))?;
+    nix::fcntl::Flock::lock(f, nix::fcntl::FlockArg::LockExclusive)
+        .map_err(|(_, e)| anyhow::anyhow!("failed to lock the lab registry: {e}"))
+}
+
+/// Remove a lab: everything in its ledger, and nothing else.
+pub fn down(lab: &str) -> Result<()> {
+    let ledger = Ledger::open(lab)?;
+    let step = Step::start(format!("down {lab}"));
+    teardown(ledger)?;
+    step.done("removed");
+    Ok(())
+}
+
+fn teardown(mut ledger: Ledger) -> Result<()> {
+    ledger.set_phase(Phase::Destroying)?;
+    let objs = ledger.data.objects.clone();
+    let lab_path = ledger.dir().to_path_buf();
+    // 1. Processes: node inits (a power cut of every node), then the supervisor.
+    netns::kill_processes(&ledger, |w| w.starts_with("init "))?;
+    netns::kill_processes(&ledger, |_| true)?;
+    // 2. Links in the host namespace (the management veth); links inside lab namespaces go
+    //    with those namespaces, but are deleted first so re-creation cannot race.
+    let mut errors = Vec::new();
+    for o in &objs {
+        if let Object::Link { netns, name } = o {
+            let r = match netns {
+                None => link_del(None, name),
+                Some(ns) if netns::wiring::netns_exists(ns) => link_del(Some(ns), name),
+                Some(_) => Ok(()),
+            };
+            if let Err(e) = r {
+                errors.push(e);
+            }
+        }
+    }
+    // 3. Namespaces.
+    for o in &objs {
+        if let Object::Netns { name } = o {
+            if let Err(e) = netns::wiring::delete_netns(name) {
+                errors.push(e);
+            }
+        }
+    }
+    // 4. Mounts on the host (node roots are mounted only inside the nodes and vanish with
+    //    them; any host mount below the lab dir is a bug, removed anyway).
+    for m in host_mounts_below(&lab_path) {
+        if let Err(e) = cmd::run("umount", &["-l", &m]) {
+            errors.push(e);
+        }
+    }
+    for o in &objs {
+        if let Object::Mount { path } = o {
+            let p = path.to_string_lossy().into_owned();
+            if host_mounts_below(path).contains(&p) {
+                let _ = cmd::run("umount", &["-l", &p]);
+            }
+        }
+    }
+    if let Some(e) = errors.into_iter().next() {
+        return Err(e.context(
+            "some objects could not be removed; the ledger is kept: run `halab down` again",
+        ));
+    }
+    // 5. Directories, the lab's own last.
+    let root = state_root();
+    let mut dirs: Vec<&Path> = objs
+        .iter()
+        .filter_map(|o| {
+            if let Object::Dir { path } = o {
+                Some(path.as_path())
+            } else {
+                None
+            }
+        })
+        .collect();
+    dirs.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
+    for d in dirs {
+        if d.starts_with(&root) && d != root && d.exists() {
+            std::fs::remove_dir_all(d)
+                .with_context(|| format!("failed to remove {}", d.display()))?;
+        }
+    }
+    Ok(())
+}
+
+fn link_del(ns: Option<&str>, name: &str) -> Result<()> {
+    let exists = match ns {
+        None => Path::new("/sys/class/net").join(name).exists(),
+        Some(ns) => cmd::run("ip", &["-n", ns, "link", "show", name]).is_ok(),
+    };
+    if !exists {
+        return Ok(());
+    }
+    match ns {
+        None => cmd::run("ip", &["link", "del", name]).map(|_| ()),
+        Some(ns) => cmd::run("ip", &["-n", ns, "link", "del", name]).map(|_| ()),
+    }
+}
+
+fn host_mounts_below(dir: &Path) -> Vec<String> {
+    let prefix = dir.to_string_lossy().into_owned();
+    std::fs::read_to_string("/proc/self/mounts")
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(1))
+        .filter(|m| m.starts_with(&prefix))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Why a lab is garbage, or None when it is alive.
+pub fn garbage_reason(l: &Ledger) -> Option<String> {
+    match l.data.phase {
+        Phase::Creating | Phase::Destroying if !l.owner_alive() => Some(
+            format!(
+                "its halab process {} is gone while {:?}",
+                l.data.owner_pid, l.data.phase
+            )
+            .to_lowercase(),
+        ),
+        Phase::Up => {
+            let sup = l.data.objects.iter().find_map(|o| match o {
+                Object::Process {
+                    pid,
+                    start_time,
+                    what,
+                } if what == "supervisor" => Some((*pid, *start_time)),
+                _ => None,
+            });
+            match sup {
+                Some((pid, st)) if process_alive(pid, st) => None,
+                _ => Some("its supervisor is gone".into()),
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Remove the labs whose halab process is gone (an interrupted or killed up/down, or a lab
+/// whose supervisor died). Returns the labs removed.
+pub fn gc() -> Result<Vec<String>> {
+    let mut removed = Vec::new();
+    for lab in all_labs() {
+        let Ok(l) = Ledger::open(&lab) else { continue };
+        if let Some(why) = garbage_reason(&l) {
+            info(&format!("gc: removing lab `{lab}`: {why}"));
+            let t = Instant::now();
+            teardown(l)?;
+            info(&format!(
+                "gc: `{lab}` removed in {:.2} s",
+                t.elapsed().as_secs_f64()
+            ));
+            removed.push(lab);
+        }
+    }
+    Ok(removed)
+}

@@ -1,0 +1,304 @@
+//! The `halab` command line: parse, call the library, map errors to exit codes
+//! (0 ok, 1 an expectation failed, 2 bad input, 3 infrastructure error).
+
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+
+use halab::diag::InputError;
+use halab::labstate::LabState;
+use halab::provider::netns;
+
+#[derive(Parser)]
+#[command(
+    name = "halab",
+    version,
+    about = "Lab provisioner for Linux high-availability clusters"
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Check a topology file; print every problem with file:line:col.
+    Validate { file: PathBuf },
+    /// Print the resolved plan of a topology (YAML, or JSON with --json).
+    Plan {
+        file: PathBuf,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Build a lab from a topology and wait until it is ready.
+    Up {
+        file: PathBuf,
+        /// Lab name (default: the topology's); run several labs from one topology side by side.
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long, value_enum, default_value_t = ProviderArg::Netns)]
+        provider: ProviderArg,
+    },
+    /// Remove a lab: exactly what its ledger recorded.
+    Down { lab: String },
+    /// Nodes, addresses and links of a lab.
+    Status {
+        lab: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List labs.
+    Ls,
+    /// Run a command inside a node.
+    Exec {
+        lab: String,
+        node: String,
+        #[arg(last = true, required = true)]
+        cmd: Vec<String>,
+    },
+    /// SSH into a node over the management network (host key pinned).
+    Ssh {
+        lab: String,
+        node: String,
+        #[arg(last = true)]
+        cmd: Vec<String>,
+    },
+    /// Pull or plug a node's cable (the node sees NO-CARRIER).
+    Link {
+        lab: String,
+        node: String,
+        iface: String,
+        state: LinkState,
+    },
+    /// Power a node off (a power cut), on, or reboot it.
+    Power {
+        lab: String,
+        node: String,
+        action: PowerAction,
+    },
+    /// Remove the leftovers of labs whose halab process is gone.
+    Gc,
+    /// Images: build, list, remove.
+    #[command(subcommand)]
+    Image(ImageCmd),
+    #[command(name = "_init", hide = true)]
+    Init { config: PathBuf },
+    #[command(name = "_supervise", hide = true)]
+    Supervise { lab_dir: PathBuf },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ProviderArg {
+    Netns,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LinkState {
+    Up,
+    Down,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum PowerAction {
+    Off,
+    On,
+    Reboot,
+}
+
+#[derive(Subcommand)]
+enum ImageCmd {
+    /// Build a recipe (default: debian-bookworm-ha); a cached build returns at once.
+    Build { recipe: Option<String> },
+    /// List cached images.
+    Ls,
+    /// Remove a cached image (by hash or recipe name).
+    Rm { image: String },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            if let Some(input) = e.downcast_ref::<InputError>() {
+                eprint!("halab: {input}");
+                return ExitCode::from(2);
+            }
+            if e.downcast_ref::<halab::interrupt::Interrupted>().is_some() {
+                eprintln!("halab: interrupted; nothing was left behind");
+                return ExitCode::from(130);
+            }
+            eprintln!("halab: error: {e:#}");
+            ExitCode::from(3)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.cmd {
+        Cmd::Validate { file } => {
+            let plan = halab::topology::load(&file, None)?;
+            println!(
+                "{}: ok ({} networks, {} nodes)",
+                file.display(),
+                plan.networks.len(),
+                plan.nodes.len()
+            );
+        }
+        Cmd::Plan { file, name, json } => {
+            let plan = halab::topology::load(&file, name.as_deref())?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&plan)?);
+            } else {
+                print!("{}", halab::yaml::to_string(&plan)?);
+            }
+        }
+        Cmd::Up {
+            file,
+            name,
+            provider: ProviderArg::Netns,
+        } => {
+            halab::interrupt::install();
+            let plan = halab::topology::load(&file, name.as_deref())?;
+            let t = std::time::Instant::now();
+            let st = halab::lifecycle::up(&plan)?;
+            println!(
+                "lab {} is up ({} nodes, {:.2} s); management {} ; try: halab status {}",
+                st.plan.lab,
+                st.plan.nodes.len(),
+                t.elapsed().as_secs_f64(),
+                st.management,
+                st.plan.lab
+            );
+        }
+        Cmd::Down { lab } => {
+            halab::interrupt::install();
+            halab::lifecycle::down(&lab)?;
+        }
+        Cmd::Status { lab, json } => {
+            let labs = match lab {
+                Some(l) => vec![l],
+                None => halab::ledger::all_labs(),
+            };
+            for lab in labs {
+                let s = halab::status::lab_status(&lab)?;
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&s)?);
+                } else {
+                    print!("{}", halab::status::render(&s));
+                }
+            }
+        }
+        Cmd::Ls => {
+            for line in halab::status::list() {
+                println!("{line}");
+            }
+        }
+        Cmd::Exec { lab, node, cmd } => {
+            let st = LabState::load(&lab)?;
+            let status = netns::exec_command(&st, &node, &cmd)?
+                .status()
+                .context("failed to run nsenter")?;
+            return Ok(ExitCode::from(
+                status.code().unwrap_or(255).clamp(0, 255) as u8
+            ));
+        }
+        Cmd::Ssh { lab, node, cmd } => {
+            let st = LabState::load(&lab)?;
+            let ni = st.node_index(&node)?;
+            let dir = halab::ledger::lab_dir(&lab).join("ssh");
+            let err = std::process::Command::new("ssh")
+                .arg("-i")
+                .arg(dir.join("id_ed25519"))
+                .arg("-o")
+                .arg(format!(
+                    "UserKnownHostsFile={}",
+                    dir.join("known_hosts").display()
+                ))
+                .args([
+                    "-o",
+                    "StrictHostKeyChecking=yes",
+                    "-o",
+                    "ConnectTimeout=5",
+                    "-o",
+                    "BatchMode=yes",
+                ])
+                .arg(format!("root@{}", st.node_mgmt_addr(ni)))
+                .args(&cmd)
+                .exec();
+            return Err(anyhow::Error::new(err)
+                .context("failed to run ssh (apt-get install openssh-client)"));
+        }
+        Cmd::Link {
+            lab,
+            node,
+            iface,
+            state,
+        } => {
+            let st = LabState::load(&lab)?;
+            netns::faults::set_link(&st, &node, &iface, matches!(state, LinkState::Up))?;
+        }
+        Cmd::Power { lab, node, action } => {
+            let st = LabState::load(&lab)?;
+            match action {
+                PowerAction::Off => netns::faults::power_off(&st, &node)?,
+                PowerAction::On => netns::faults::power_on(&st, &node)?,
+                PowerAction::Reboot => netns::faults::reboot(&st, &node)?,
+            }
+        }
+        Cmd::Gc => {
+            let removed = halab::lifecycle::gc()?;
+            println!(
+                "gc: {} lab(s) removed{}",
+                removed.len(),
+                if removed.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", removed.join(", "))
+                }
+            );
+        }
+        Cmd::Image(ImageCmd::Build { recipe }) => {
+            let name = recipe.unwrap_or_else(|| "debian-bookworm-ha".into());
+            let path = halab::image::recipe::find(&name, None)
+                .ok_or_else(|| anyhow::anyhow!("no image recipe `{name}` (looked in images/)"))?;
+            let r = halab::image::Recipe::load(&path)?;
+            let t = std::time::Instant::now();
+            let (img, hit) = halab::image::ensure(&path, &r)?;
+            println!(
+                "{} {} {} ({:.3} s)",
+                if hit { "cached" } else { "built" },
+                img.manifest.hash,
+                img.rootfs().display(),
+                t.elapsed().as_secs_f64()
+            );
+        }
+        Cmd::Image(ImageCmd::Ls) => {
+            for img in halab::image::list() {
+                println!(
+                    "{}  {:<24} {:>6} MB  built in {:.0} s",
+                    img.manifest.hash,
+                    img.manifest.recipe_name,
+                    img.manifest.size_bytes / 1_000_000,
+                    img.manifest.build_seconds
+                );
+            }
+        }
+        Cmd::Image(ImageCmd::Rm { image }) => {
+            let removed = halab::image::build::remove(&image)?;
+            println!("removed {removed}");
+        }
+        Cmd::Init { config } => {
+            netns::init::run(&config)?;
+        }
+        Cmd::Supervise { lab_dir } => {
+            netns::supervisor::serve(&lab_dir)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,3 @@
+//! Providers: where a lab's nodes and networks live. `netns` is the embedded default.
+
+pub mod netns;

@@ -1,0 +1,63 @@
+//! Fault primitives of the netns provider: cable pull, power cut, power on, reboot.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Result};
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+
+use super::{boot_nodes, init_pid, kill_processes, wait_ready, wiring};
+use crate::labstate::LabState;
+use crate::ledger::{process_alive, Ledger, Object};
+
+/// Pull (`up = false`) or plug a node's cable: the fabric-side end goes down and the node
+/// sees NO-CARRIER, its addresses stay (as on a real NIC).
+pub fn set_link(st: &LabState, node: &str, ifname: &str, up: bool) -> Result<()> {
+    let ni = st.node_index(node)?;
+    wiring::set_port(st, ni, ifname, up)
+}
+
+/// Power cut: SIGKILL of the node's init kills everything in it at once; then its namespace
+/// and cables go, so no kernel state (addresses, VIPs, conntrack, nft rules) survives.
+pub fn power_off(st: &LabState, node: &str) -> Result<()> {
+    let ni = st.node_index(node)?;
+    let mut ledger = Ledger::open(&st.plan.lab)?;
+    let what = format!("init {node}");
+    kill_processes(&ledger, |w| w == what)?;
+    forget_init(&mut ledger, &what)?;
+    wiring::unwire_node(st, &mut ledger, ni)
+}
+
+/// Boot a powered-off node again from its upper dir (its "disk"); services restart.
+pub fn power_on(st: &LabState, node: &str) -> Result<()> {
+    let ni = st.node_index(node)?;
+    if init_pid(st, node).is_some() {
+        bail!("node `{node}` is already running");
+    }
+    let mut ledger = Ledger::open(&st.plan.lab)?;
+    if wiring::netns_exists(&super::names::node_ns(&st.plan, node)) {
+        wiring::unwire_node(st, &mut ledger, ni)?;
+    }
+    wiring::wire_nodes(st, &mut ledger, &[ni])?;
+    boot_nodes(st, &mut ledger, &[ni])?;
+    wait_ready(st, &[ni], Duration::from_secs(30))
+}
+
+/// Graceful reboot: SIGTERM to init (services get 3 s to stop), then power on.
+pub fn reboot(st: &LabState, node: &str) -> Result<()> {
+    let Some(pid) = init_pid(st, node) else {
+        bail!("node `{node}` is not running")
+    };
+    let start = crate::ledger::proc_start_time(pid).unwrap_or(0);
+    let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while process_alive(pid, start) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    power_off(st, node)?;
+    power_on(st, node)
+}
+
+fn forget_init(ledger: &mut Ledger, what: &str) -> Result<()> {
+    ledger.forget(|o| matches!(o, Object::Process { what: w, .. } if w == what))
+}

@@ -1,0 +1,97 @@
+//! Per-node identity written into the node's upper dir before its first boot (never into the
+//! shared image): hostname, machine-id, /etc/hosts naming every lab node, a resolv.conf that
+//! points nowhere outside the lab, its own SSH host key, the lab's authorized key.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+use crate::cmd;
+use crate::labstate::LabState;
+
+/// The lab's key pair (`ssh/id_ed25519`) and known_hosts, in the lab's directory.
+pub fn lab_keys(lab_dir: &Path) -> Result<()> {
+    let dir = lab_dir.join("ssh");
+    fs::create_dir_all(&dir)?;
+    fs::set_permissions(&dir, fs::Permissions::from_mode(0o700))?;
+    let key = dir.join("id_ed25519");
+    keygen(&key, "halab-lab")?;
+    fs::set_permissions(&key, fs::Permissions::from_mode(0o600))?;
+    Ok(())
+}
+
+fn keygen(path: &Path, comment: &str) -> Result<()> {
+    let p = path.to_string_lossy();
+    cmd::run(
+        "ssh-keygen",
+        &["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", &p],
+    )
+    .context("failed to generate an SSH key (is openssh-client installed?)")?;
+    Ok(())
+}
+
+/// Write node `ni`'s identity into its upper dir; returns its known_hosts line.
+pub fn write_node(st: &LabState, lab_dir: &Path, ni: usize, upper: &Path) -> Result<String> {
+    let node = &st.plan.nodes[ni];
+    let etc = upper.join("etc");
+    fs::create_dir_all(etc.join("ssh/sshd_config.d"))?;
+    fs::write(etc.join("hostname"), format!("{}\n", node.name))?;
+    fs::write(
+        etc.join("machine-id"),
+        format!("{}\n", machine_id(&st.plan.lab, &node.name)),
+    )?;
+    fs::write(etc.join("hosts"), hosts_file(st))?;
+    // Nodes must never try the host's resolver (crmsh waits 34 s per command on DNS timeouts).
+    fs::write(
+        etc.join("resolv.conf"),
+        "# halab lab: no resolver; names are in /etc/hosts\noptions timeout:1 attempts:1\n",
+    )?;
+    fs::write(
+        etc.join("ssh/sshd_config.d/halab.conf"),
+        format!("HostKey /etc/ssh/ssh_host_ed25519_key\nPermitRootLogin prohibit-password\nUseDNS no\nPasswordAuthentication no\n"),
+    )?;
+    let hostkey = etc.join("ssh/ssh_host_ed25519_key");
+    if !hostkey.exists() {
+        keygen(&hostkey, &format!("root@{}", node.name))?;
+    }
+    let ssh_dir = upper.join("root/.ssh");
+    fs::create_dir_all(&ssh_dir)?;
+    fs::set_permissions(&ssh_dir, fs::Permissions::from_mode(0o700))?;
+    let lab_pub = fs::read_to_string(lab_dir.join("ssh/id_ed25519.pub"))?;
+    fs::write(ssh_dir.join("authorized_keys"), lab_pub)?;
+    fs::set_permissions(
+        ssh_dir.join("authorized_keys"),
+        fs::Permissions::from_mode(0o600),
+    )?;
+    let host_pub = fs::read_to_string(hostkey.with_extension("pub"))?;
+    let mut fields = host_pub.split_whitespace();
+    let (kind, key) = (fields.next().unwrap_or(""), fields.next().unwrap_or(""));
+    Ok(format!(
+        "{},{} {kind} {key}\n",
+        st.node_mgmt_addr(ni),
+        node.name
+    ))
+}
+
+fn hosts_file(st: &LabState) -> String {
+    let mut s = String::from("127.0.0.1 localhost\n");
+    for (i, n) in st.plan.nodes.iter().enumerate() {
+        // A node's name resolves to its first lab interface; `<node>-<if>` names each one.
+        if let Some(first) = n.interfaces.first() {
+            s.push_str(&format!("{} {}\n", first.address, n.name));
+        }
+        for iface in &n.interfaces {
+            s.push_str(&format!("{} {}-{}\n", iface.address, n.name, iface.ifname));
+        }
+        s.push_str(&format!("{} {}-mgmt\n", st.node_mgmt_addr(i), n.name));
+    }
+    s
+}
+
+fn machine_id(lab: &str, node: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let h = Sha256::digest(format!("machine-id/{lab}/{node}").as_bytes());
+    h.iter().take(16).map(|b| format!("{b:02x}")).collect()
+}

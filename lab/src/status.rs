@@ -1,0 +1,163 @@
+//! `halab status` and `halab ls`: what runs, from the lab's state and the nodes themselves.
+
+use serde::Serialize;
+
+use crate::labstate::LabState;
+use crate::ledger::{all_labs, Ledger};
+use crate::provider::netns;
+
+#[derive(Debug, Serialize)]
+pub struct NodeStatus {
+    pub name: String,
+    pub state: String,
+    pub init_pid: Option<i32>,
+    pub mgmt: String,
+    /// `ifname address/prefix state` per interface, read from inside the node.
+    pub links: Vec<LinkStatus>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LinkStatus {
+    pub ifname: String,
+    pub addresses: Vec<String>,
+    pub carrier: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LabStatus {
+    pub lab: String,
+    pub provider: String,
+    pub phase: String,
+    pub management: String,
+    pub host_addr: String,
+    pub stack: String,
+    pub image: String,
+    pub nodes: Vec<NodeStatus>,
+}
+
+pub fn lab_status(lab: &str) -> anyhow::Result<LabStatus> {
+    let st = LabState::load(lab)?;
+    let ledger = Ledger::open(lab)?;
+    let mut nodes = Vec::new();
+    for (i, n) in st.plan.nodes.iter().enumerate() {
+        let pid = netns::init_pid(&st, &n.name);
+        let links = if pid.is_some() {
+            links_of(&netns::names::node_ns(&st.plan, &n.name))
+        } else {
+            Vec::new()
+        };
+        nodes.push(NodeStatus {
+            name: n.name.clone(),
+            state: if pid.is_some() { "running" } else { "off" }.into(),
+            init_pid: pid,
+            mgmt: st.node_mgmt_addr(i).to_string(),
+            links,
+        });
+    }
+    let stack = st
+        .plan
+        .cluster
+        .as_ref()
+        .map(|c| format!("{:?}", c.stack).to_lowercase())
+        .unwrap_or_else(|| "none".into());
+    Ok(LabStatus {
+        lab: lab.into(),
+        provider: st.provider.clone(),
+        phase: format!("{:?}", ledger.data.phase).to_lowercase(),
+        management: st.management.to_string(),
+        host_addr: st.host_addr().to_string(),
+        stack,
+        image: st.image_hash.clone(),
+        nodes,
+    })
+}
+
+fn links_of(ns: &str) -> Vec<LinkStatus> {
+    let Ok(out) = crate::cmd::run("ip", &["-n", ns, "-j", "addr", "show"]) else {
+        return Vec::new();
+    };
+    let v: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap_or_default();
+    v.iter()
+        .filter(|l| l["ifname"] != "lo")
+        .map(|l| LinkStatus {
+            ifname: l["ifname"].as_str().unwrap_or("").into(),
+            addresses: l["addr_info"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter(|x| x["family"] == "inet")
+                        .map(|x| {
+                            format!("{}/{}", x["local"].as_str().unwrap_or(""), x["prefixlen"])
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            carrier: !l["flags"]
+                .as_array()
+                .is_some_and(|f| f.iter().any(|x| x == "NO-CARRIER"))
+                && l["operstate"] != "DOWN",
+        })
+        .collect()
+}
+
+pub fn render(s: &LabStatus) -> String {
+    let mut out = format!(
+        "lab {} ({}, {}), stack {}, management {} (host {}), image {}\n",
+        s.lab, s.provider, s.phase, s.stack, s.management, s.host_addr, s.image
+    );
+    out.push_str(&format!(
+        "{:<12} {:<8} {:>8}  {:<15} {}\n",
+        "NODE", "STATE", "INIT", "MGMT", "INTERFACES"
+    ));
+    for n in &s.nodes {
+        let links: Vec<String> = n
+            .links
+            .iter()
+            .filter(|l| l.ifname != netns::names::NODE_MGMT_IF)
+            .map(|l| {
+                format!(
+                    "{} {}{}",
+                    l.ifname,
+                    l.addresses.join(","),
+                    if l.carrier { "" } else { " NO-CARRIER" }
+                )
+            })
+            .collect();
+        let pid = n
+            .init_pid
+            .map(|p| p.to_string())
+            .unwrap_or_else(|| "-".into());
+        out.push_str(&format!(
+            "{:<12} {:<8} {:>8}  {:<15} {}\n",
+            n.name,
+            n.state,
+            pid,
+            n.mgmt,
+            links.join("; ")
+        ));
+    }
+    out
+}
+
+/// One line per lab.
+pub fn list() -> Vec<String> {
+    all_labs()
+        .iter()
+        .map(|lab| {
+            let l = Ledger::open(lab).ok();
+            let st = LabState::load(lab).ok();
+            let phase = l
+                .as_ref()
+                .map(|l| format!("{:?}", l.data.phase).to_lowercase())
+                .unwrap_or_else(|| "?".into());
+            let garbage = l
+                .as_ref()
+                .and_then(crate::lifecycle::garbage_reason)
+                .map(|r| format!(" (stale: {r}; `halab gc` removes it)"))
+                .unwrap_or_default();
+            let nodes = st.as_ref().map(|s| s.plan.nodes.len()).unwrap_or(0);
+            let provider = st.as_ref().map(|s| s.provider.clone()).unwrap_or_default();
+            format!("{lab:<20} {provider:<8} {phase:<10} {nodes} nodes{garbage}")
+        })
+        .collect()
+}

@@ -1,0 +1,31 @@
+//! Topology files: strict parse, validation with positions, and the resolved Plan.
+
+pub mod model;
+pub mod plan;
+pub mod validate;
+
+use std::path::Path;
+
+pub use plan::*;
+
+use crate::diag::{Diagnostic, InputError};
+
+/// Read, parse and validate a topology file. `lab` overrides the lab name (`--name`).
+pub fn load(path: &Path, lab: Option<&str>) -> Result<Plan, InputError> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        InputError::one(Diagnostic::new(
+            path,
+            0,
+            0,
+            "",
+            &format!("cannot read the file: {e}"),
+            "check the path",
+        ))
+    })?;
+    load_str(path, &text, lab)
+}
+
+pub fn load_str(path: &Path, text: &str, lab: Option<&str>) -> Result<Plan, InputError> {
+    let file: model::TopologyFile = crate::yaml::parse(path, text)?;
+    validate::check(path, &file, lab)
+}

@@ -1,0 +1,512 @@
+//! Second phase of loading: check the parsed file and resolve it into a Plan, reporting every
+//! problem at once with its position.
+
+use std::collections::{HashMap, HashSet};
+use std::net::Ipv4Addr;
+use std::path::Path;
+
+use ipnet::Ipv4Net;
+
+use super::model::{ClusterSpec, TopologyFile};
+use super::plan::*;
+use crate::diag::{Diagnostic, InputError};
+use crate::yaml::{pos, Spanned};
+
+/// Linux limit on interface names (IFNAMSIZ - 1).
+pub const MAX_IFNAME: usize = 15;
+/// Interface names halab uses inside every node.
+const RESERVED_IFNAMES: &[&str] = &["lo", "mgmt"];
+pub const KNOWN_SERVICES: &[&str] = &["sshd", "web", "iperf3"];
+
+struct Checker<'a> {
+    file: &'a Path,
+    out: Vec<Diagnostic>,
+}
+
+impl Checker<'_> {
+    fn at<T>(&mut self, s: &Spanned<T>, field: &str, msg: &str, hint: &str) {
+        let (l, c) = pos(s);
+        self.out
+            .push(Diagnostic::new(self.file, l, c, field, msg, hint));
+    }
+    fn net(&mut self, s: &Spanned<String>, field: &str) -> Option<Ipv4Net> {
+        match s.value.parse::<Ipv4Net>() {
+            Ok(n) if n.network() == n.addr() => Some(n),
+            Ok(n) => {
+                let hint = format!("did you mean {}?", n.trunc());
+                self.at(s, field, &format!("`{}` has host bits set", s.value), &hint);
+                None
+            }
+            Err(_) => {
+                self.at(
+                    s,
+                    field,
+                    &format!("`{}` is not an IPv4 subnet", s.value),
+                    "write it as 198.18.1.0/24",
+                );
+                None
+            }
+        }
+    }
+    fn addr(&mut self, s: &Spanned<String>, field: &str) -> Option<Ipv4Addr> {
+        match s.value.parse::<Ipv4Addr>() {
+            Ok(a) => Some(a),
+            Err(_) => {
+                let hint =
+                    "write a plain address such as 198.18.1.10; the prefix comes from the network";
+                self.at(
+                    s,
+                    field,
+                    &format!("`{}` is not an IPv4 address", s.value),
+                    hint,
+                );
+                None
+            }
+        }
+    }
+    fn name(&mut self, s: &Spanned<String>, field: &str, what: &str) -> bool {
+        let ok = !s.value.is_empty()
+            && s.value.len() <= 32
+            && s.value
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_lowercase())
+            && s.value
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+        if !ok {
+            let msg = format!("{what} name `{}` is not allowed", s.value);
+            self.at(
+                s,
+                field,
+                &msg,
+                "use 1-32 characters: a-z first, then a-z, 0-9, - or _",
+            );
+        }
+        ok
+    }
+}
+
+/// Lab short id: 6 hex digits of SHA-256 of the lab name.
+pub fn lab_id(lab: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let h = Sha256::digest(lab.as_bytes());
+    h.iter().take(3).map(|b| format!("{b:02x}")).collect()
+}
+
+/// Locally administered unicast MAC derived from (lab, node, interface).
+pub fn mac_for(lab: &str, node: &str, ifname: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let h = Sha256::digest(format!("{lab}/{node}/{ifname}").as_bytes());
+    format!(
+        "02:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+        h[0], h[1], h[2], h[3], h[4]
+    )
+}
+
+pub fn check(
+    file: &Path,
+    t: &TopologyFile,
+    lab_override: Option<&str>,
+) -> Result<Plan, InputError> {
+    let mut c = Checker {
+        file,
+        out: Vec::new(),
+    };
+    c.name(&t.name, "name", "lab");
+    let lab = lab_override
+        .map(str::to_string)
+        .unwrap_or_else(|| t.name.value.clone());
+    if lab_override.is_some_and(|l| !valid_lab_name(l)) {
+        c.out.push(Diagnostic::new(
+            file,
+            1,
+            1,
+            "--name",
+            &format!("lab name `{lab}` is not allowed"),
+            "use 1-32 characters: a-z first, then a-z, 0-9, - or _",
+        ));
+    }
+    let management = t
+        .management
+        .as_ref()
+        .and_then(|m| c.net(&m.subnet, "management.subnet"));
+
+    // Networks.
+    let mut networks: Vec<PlanNetwork> = Vec::new();
+    let mut seen = HashSet::new();
+    let mut ifnames: HashMap<String, String> = HashMap::new();
+    if t.networks.is_empty() {
+        c.at(
+            &t.name,
+            "networks",
+            "the topology has no network",
+            "add at least one under `networks:`",
+        );
+    }
+    for (name, spec) in t.networks.iter() {
+        let field = format!("networks.{}", name.value);
+        if !seen.insert(name.value.clone()) {
+            c.at(
+                name,
+                &field,
+                &format!("network `{}` is defined twice", name.value),
+                "rename or remove one of them",
+            );
+            continue;
+        }
+        c.name(name, &field, "network");
+        let ifname_s = spec.ifname.as_ref().unwrap_or(name);
+        let ifname = ifname_s.value.clone();
+        if ifname.len() > MAX_IFNAME {
+            let msg = format!(
+                "interface name `{ifname}` has {} characters; Linux allows {MAX_IFNAME}",
+                ifname.len()
+            );
+            c.at(
+                ifname_s,
+                &field,
+                &msg,
+                "shorten the network name or set `ifname:` to 15 characters or fewer",
+            );
+        } else if RESERVED_IFNAMES.contains(&ifname.as_str()) {
+            c.at(
+                ifname_s,
+                &field,
+                &format!("interface name `{ifname}` is reserved by halab"),
+                "choose another name or set `ifname:`",
+            );
+        } else if let Some(other) = ifnames.insert(ifname.clone(), name.value.clone()) {
+            c.at(
+                ifname_s,
+                &field,
+                &format!("interface name `{ifname}` is already used by network `{other}`"),
+                "set a distinct `ifname:`",
+            );
+        }
+        let Some(subnet) = c.net(&spec.subnet, &format!("{field}.subnet")) else {
+            continue;
+        };
+        if let Some(o) = networks
+            .iter()
+            .find(|o| o.subnet.contains(&subnet) || subnet.contains(&o.subnet))
+        {
+            let msg = format!(
+                "subnet {subnet} overlaps network `{}` ({})",
+                o.name, o.subnet
+            );
+            c.at(
+                &spec.subnet,
+                &format!("{field}.subnet"),
+                &msg,
+                "give every network its own subnet",
+            );
+            continue;
+        }
+        if let Some(m) = management.filter(|m| m.contains(&subnet) || subnet.contains(m)) {
+            c.at(
+                &spec.subnet,
+                &format!("{field}.subnet"),
+                &format!("subnet {subnet} overlaps the management subnet {m}"),
+                "",
+            );
+        }
+        networks.push(PlanNetwork {
+            name: name.value.clone(),
+            subnet,
+            ifname,
+        });
+    }
+
+    // Nodes.
+    let mut nodes: Vec<PlanNode> = Vec::new();
+    let mut seen = HashSet::new();
+    let mut used: HashMap<Ipv4Addr, String> = HashMap::new();
+    if t.nodes.is_empty() {
+        c.at(
+            &t.name,
+            "nodes",
+            "the topology has no node",
+            "add at least one under `nodes:`",
+        );
+    }
+    for (name, spec) in t.nodes.iter() {
+        let field = format!("nodes.{}", name.value);
+        if !seen.insert(name.value.clone()) {
+            c.at(
+                name,
+                &field,
+                &format!("node `{}` is defined twice", name.value),
+                "rename or remove one of them",
+            );
+            continue;
+        }
+        c.name(name, &field, "node");
+        if spec.interfaces.is_empty() {
+            c.at(
+                name,
+                &format!("{field}.interfaces"),
+                &format!("node `{}` has no interface", name.value),
+                "attach it to a network: `interfaces: { lan: 198.18.2.20 }`",
+            );
+        }
+        let mut ifaces = Vec::new();
+        let mut attached = HashSet::new();
+        for (net_name, addr_s) in spec.interfaces.iter() {
+            let f = format!("{field}.interfaces.{}", net_name.value);
+            if !attached.insert(net_name.value.clone()) {
+                c.at(
+                    net_name,
+                    &f,
+                    &format!(
+                        "node `{}` is attached to `{}` twice",
+                        name.value, net_name.value
+                    ),
+                    "",
+                );
+                continue;
+            }
+            let net = networks.iter().find(|n| n.name == net_name.value).cloned();
+            if net.is_none() && !t.networks.iter().any(|(k, _)| k.value == net_name.value) {
+                c.at(
+                    net_name,
+                    &f,
+                    &format!("unknown network `{}`", net_name.value),
+                    &known("networks", t.networks.iter().map(|(k, _)| k.value.as_str())),
+                );
+            }
+            let Some(addr) = c.addr(addr_s, &f) else {
+                continue;
+            };
+            let Some(net) = net else { continue };
+            if !net.subnet.contains(&addr)
+                || addr == net.subnet.network()
+                || addr == net.subnet.broadcast()
+            {
+                let msg = format!(
+                    "address {addr} is not a host address of network `{}` ({})",
+                    net.name, net.subnet
+                );
+                c.at(
+                    addr_s,
+                    &f,
+                    &msg,
+                    &format!("pick an address in {}", net.subnet),
+                );
+                continue;
+            }
+            if let Some(other) = used.insert(addr, format!("node `{}`", name.value)) {
+                c.at(
+                    addr_s,
+                    &f,
+                    &format!("address {addr} is already used by {other}"),
+                    "every address must be unique",
+                );
+            }
+            ifaces.push(PlanInterface {
+                network: net.name.clone(),
+                ifname: net.ifname.clone(),
+                address: addr,
+                prefix_len: net.subnet.prefix_len(),
+                mac: mac_for(&lab, &name.value, &net.ifname),
+            });
+        }
+        let mut routes = Vec::new();
+        for (i, r) in spec.routes.iter().enumerate() {
+            let f = format!("{field}.routes[{i}]");
+            let to = c.net(&r.to, &format!("{f}.to"));
+            let via = c.addr(&r.via, &format!("{f}.via"));
+            if let (Some(to), Some(via)) = (to, via) {
+                let reachable = ifaces
+                    .iter()
+                    .any(|i| Ipv4Net::new(i.address, i.prefix_len).is_ok_and(|n| n.contains(&via)));
+                if !reachable && !ifaces.is_empty() {
+                    let msg = format!(
+                        "gateway {via} is not on any network of node `{}`",
+                        name.value
+                    );
+                    c.at(
+                        &r.via,
+                        &format!("{f}.via"),
+                        &msg,
+                        "the gateway must be in a subnet the node is attached to",
+                    );
+                }
+                routes.push(PlanRoute { to, via });
+            }
+        }
+        let mut services = Vec::new();
+        for s in &spec.services {
+            if KNOWN_SERVICES.contains(&s.value.as_str()) {
+                if s.value != "sshd" {
+                    services.push(s.value.clone());
+                }
+            } else {
+                c.at(
+                    s,
+                    &format!("{field}.services"),
+                    &format!("unknown service `{}`", s.value),
+                    &known("services", KNOWN_SERVICES.iter().copied()),
+                );
+            }
+        }
+        let forwarding = spec.forwarding.unwrap_or(ifaces.len() >= 2);
+        nodes.push(PlanNode {
+            name: name.value.clone(),
+            interfaces: ifaces,
+            routes,
+            services,
+            forwarding,
+        });
+    }
+
+    let cluster = t
+        .cluster
+        .as_ref()
+        .and_then(|cl| check_cluster(&mut c, cl, &networks, &nodes, &used));
+    let image = t
+        .image
+        .as_ref()
+        .map(|s| s.value.clone())
+        .unwrap_or_else(|| "debian-bookworm-ha".into());
+    if c.out.is_empty() {
+        Ok(Plan {
+            id: lab_id(&lab),
+            lab,
+            topology: file.to_path_buf(),
+            image,
+            management,
+            networks,
+            nodes,
+            cluster,
+        })
+    } else {
+        c.out.sort_by_key(|d| (d.line, d.col));
+        Err(InputError { diagnostics: c.out })
+    }
+}
+
+fn check_cluster(
+    c: &mut Checker,
+    cl: &ClusterSpec,
+    networks: &[PlanNetwork],
+    nodes: &[PlanNode],
+    used: &HashMap<Ipv4Addr, String>,
+) -> Option<PlanCluster> {
+    let mut members = Vec::new();
+    for m in &cl.members {
+        if members.contains(&m.value) {
+            c.at(
+                m,
+                "cluster.members",
+                &format!("member `{}` is listed twice", m.value),
+                "",
+            );
+        } else if !nodes.iter().any(|n| n.name == m.value) {
+            c.at(
+                m,
+                "cluster.members",
+                &format!("unknown node `{}`", m.value),
+                &known("nodes", nodes.iter().map(|n| n.name.as_str())),
+            );
+        } else {
+            members.push(m.value.clone());
+        }
+    }
+    let mut vips = Vec::new();
+    for (net_name, addr_s) in cl.vips.iter() {
+        let f = format!("cluster.vips.{}", net_name.value);
+        let Some(net) = networks.iter().find(|n| n.name == net_name.value) else {
+            c.at(
+                net_name,
+                &f,
+                &format!("unknown network `{}`", net_name.value),
+                &known("networks", networks.iter().map(|n| n.name.as_str())),
+            );
+            continue;
+        };
+        let Some(addr) = c.addr(addr_s, &f) else {
+            continue;
+        };
+        if !net.subnet.contains(&addr)
+            || addr == net.subnet.network()
+            || addr == net.subnet.broadcast()
+        {
+            c.at(
+                addr_s,
+                &f,
+                &format!(
+                    "VIP {addr} is not a host address of network `{}` ({})",
+                    net.name, net.subnet
+                ),
+                "",
+            );
+            continue;
+        }
+        if let Some(owner) = used.get(&addr) {
+            c.at(
+                addr_s,
+                &f,
+                &format!("VIP {addr} collides with the address of {owner}"),
+                "a VIP must be an address no node has",
+            );
+            continue;
+        }
+        for m in &members {
+            let node = nodes.iter().find(|n| &n.name == m);
+            if node.is_some_and(|n| !n.interfaces.iter().any(|i| i.network == net.name)) {
+                c.at(
+                    net_name,
+                    &f,
+                    &format!(
+                        "cluster member `{m}` is not attached to network `{}`",
+                        net.name
+                    ),
+                    "every member needs an interface on each VIP network",
+                );
+            }
+        }
+        vips.push(PlanVip {
+            network: net.name.clone(),
+            ifname: net.ifname.clone(),
+            address: addr,
+            prefix_len: net.subnet.prefix_len(),
+        });
+    }
+    let stack = match cl.stack.as_ref().map(|s| s.value.as_str()) {
+        None | Some("none") => Stack::None,
+        Some("keepalived") => Stack::Keepalived,
+        Some("pacemaker") => Stack::Pacemaker,
+        Some(other) => {
+            let s = cl.stack.as_ref()?;
+            c.at(
+                s,
+                "cluster.stack",
+                &format!("unknown stack `{other}`"),
+                "one of: none, keepalived, pacemaker",
+            );
+            return None;
+        }
+    };
+    if members.is_empty() {
+        return None;
+    }
+    Some(PlanCluster {
+        members,
+        vips,
+        stack,
+    })
+}
+
+pub fn valid_lab_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 32
+        && s.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+}
+
+fn known<'a>(what: &str, names: impl Iterator<Item = &'a str>) -> String {
+    let v: Vec<&str> = names.collect();
+    format!("known {what}: {}", v.join(", "))
+}
