@@ -50,15 +50,15 @@ pub fn up(st: &LabState, ledger: &mut Ledger) -> Result<()> {
         write_boot_config(st, ni)?;
     }
     std::fs::write(dir.join("ssh/known_hosts"), known_hosts)?;
-    interrupt::check()?;
+    interrupt::step_boundary()?;
     step.message("supervisor");
     start_supervisor(&dir, ledger)?;
-    interrupt::check()?;
+    interrupt::step_boundary()?;
     step.message("fabric and cables");
     wiring::create_fabric(st, ledger)?;
     let all: Vec<usize> = (0..st.plan.nodes.len()).collect();
     wiring::wire_nodes(st, ledger, &all)?;
-    interrupt::check()?;
+    interrupt::step_boundary()?;
     step.message("booting nodes");
     boot_nodes(st, ledger, &all)?;
     step.message("waiting for sshd in every node");

@@ -1,0 +1,244 @@
+//! Real labs on the netns provider (root): bring-up, reachability, cable pull, power cut,
+//! power on, two labs side by side, and no leaks after down, Ctrl-C or SIGKILL.
+
+use std::collections::BTreeSet;
+use std::process::{Command, Output, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+static SERIAL: Mutex<()> = Mutex::new(());
+const HALAB: &str = env!("CARGO_BIN_EXE_halab");
+const TOPOLOGY: &str = "../topologies/fw-pair.yaml";
+
+/// Privileged tests: fail with an explanation without root, unless told to skip.
+fn privileged() -> bool {
+    if nix::unistd::Uid::effective().is_root() {
+        return true;
+    }
+    if std::env::var("HALAB_SKIP_PRIVILEGED").as_deref() == Ok("1") {
+        eprintln!("skipped: needs root (HALAB_SKIP_PRIVILEGED=1)");
+        return false;
+    }
+    panic!("this test needs root (namespaces, bridges, mounts); run as root or set HALAB_SKIP_PRIVILEGED=1 to skip it");
+}
+
+fn halab(args: &[&str]) -> Output {
+    Command::new(HALAB).args(args).env("HALAB_PLAIN", "1").output().expect("run halab")
+}
+
+fn ok(args: &[&str]) -> String {
+    let o = halab(args);
+    assert!(o.status.success(), "halab {args:?} failed: {}\n{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn pings(lab: &str, from: &str, to: &str) -> bool {
+    halab(&["exec", lab, from, "--", "ping", "-c", "1", "-W", "1", to]).status.success()
+}
+
+/// What halab may leave on the host: namespaces, host links, mounts, processes, lab dirs.
+fn host_snapshot() -> BTreeSet<String> {
+    let mut s = BTreeSet::new();
+    for l in String::from_utf8_lossy(&Command::new("ip").args(["netns", "list"]).output().unwrap().stdout).lines() {
+        s.insert(format!("netns {}", l.split_whitespace().next().unwrap_or("")));
+    }
+    for l in String::from_utf8_lossy(&Command::new("ip").args(["-o", "link"]).output().unwrap().stdout).lines() {
+        s.insert(format!("link {}", l.split(':').nth(1).unwrap_or("").trim()));
+    }
+    for l in std::fs::read_to_string("/proc/self/mounts").unwrap().lines() {
+        let m = l.split_whitespace().nth(1).unwrap_or("");
+        if m.contains("halab") || m.starts_with("/run/netns") {
+            s.insert(format!("mount {m}"));
+        }
+    }
+    let my_pidns = std::fs::read_link("/proc/self/ns/pid").ok();
+    let me = std::process::id().to_string();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let pid = e.file_name().to_string_lossy().into_owned();
+        if !pid.chars().all(|c| c.is_ascii_digit()) || pid == me {
+            continue;
+        }
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        if stat.rsplit(')').next().is_some_and(|r| r.trim_start().starts_with('Z')) {
+            continue;
+        }
+        let cmdline = std::fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap_or_default().replace('\0', " ");
+        let other_ns = std::fs::read_link(format!("/proc/{pid}/ns/pid")).ok() != my_pidns;
+        if cmdline.contains("halab _") || (other_ns && !cmdline.is_empty()) {
+            s.insert(format!("process {pid} {cmdline}"));
+        }
+    }
+    if let Ok(rd) = std::fs::read_dir("/var/lib/halab/labs") {
+        for e in rd.flatten() {
+            s.insert(format!("labdir {}", e.file_name().to_string_lossy()));
+        }
+    }
+    s
+}
+
+fn assert_no_leak(before: &BTreeSet<String>, what: &str) {
+    let after = host_snapshot();
+    let added: Vec<_> = after.difference(before).collect();
+    let removed: Vec<_> = before.difference(&after).collect();
+    assert!(added.is_empty() && removed.is_empty(), "{what}: host state changed\n added: {added:#?}\n removed: {removed:#?}");
+}
+
+fn status_json(lab: &str) -> serde_json::Value {
+    serde_json::from_str(&ok(&["status", lab, "--json"])).unwrap()
+}
+
+fn node_pids(init_pid: i64) -> Vec<i32> {
+    let ns = std::fs::read_link(format!("/proc/{init_pid}/ns/pid")).unwrap();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_string_lossy().parse::<i32>().ok())
+        .filter(|p| std::fs::read_link(format!("/proc/{p}/ns/pid")).ok().as_ref() == Some(&ns))
+        .collect()
+}
+
+#[test]
+fn fw_pair_lifecycle_with_faults() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !privileged() {
+        return;
+    }
+    let lab = "t-life";
+    let before = host_snapshot();
+    ok(&["up", TOPOLOGY, "--name", lab]);
+    assert!(pings(lab, "client", "198.18.2.10"), "client must reach server through fw1");
+
+    // Cable pull on fw1's inet: the path breaks and fw1 sees NO-CARRIER.
+    ok(&["link", lab, "fw1", "inet", "down"]);
+    let link = ok(&["exec", lab, "fw1", "--", "ip", "-br", "link", "show", "inet"]);
+    assert!(link.contains("NO-CARRIER"), "fw1 must see no carrier: {link}");
+    assert!(!pings(lab, "client", "198.18.2.10"), "a pulled cable must break the path");
+    ok(&["link", lab, "fw1", "inet", "up"]);
+    let t = Instant::now();
+    while !pings(lab, "client", "198.18.2.10") {
+        assert!(t.elapsed() < Duration::from_secs(5), "plugging the cable back must restore the path");
+    }
+
+    // Power cut: every process of fw1 dies at once.
+    let st = status_json(lab);
+    let fw1 = st["nodes"].as_array().unwrap().iter().find(|n| n["name"] == "fw1").unwrap();
+    let init = fw1["init_pid"].as_i64().unwrap();
+    let pids = node_pids(init);
+    assert!(pids.len() >= 2, "fw1 runs init and sshd: {pids:?}");
+    ok(&["power", lab, "fw1", "off"]);
+    for p in &pids {
+        assert!(!std::path::Path::new(&format!("/proc/{p}")).exists(), "process {p} of fw1 survived the power cut");
+    }
+    assert!(!pings(lab, "client", "198.18.2.10"), "with fw1 off nothing routes");
+    assert!(!halab(&["exec", lab, "fw1", "--", "true"]).status.success());
+
+    // Power on: the node boots again and sshd answers (pinned host key, lab key).
+    ok(&["power", lab, "fw1", "on"]);
+    let out = ok(&["ssh", lab, "fw1", "--", "uname", "-n"]);
+    assert_eq!(out.trim(), "fw1");
+    assert!(pings(lab, "client", "198.18.2.10"));
+    ok(&["power", lab, "server", "reboot"]);
+    assert!(pings(lab, "client", "198.18.2.10"));
+
+    ok(&["down", lab]);
+    assert_no_leak(&before, "after down");
+}
+
+#[test]
+fn two_labs_side_by_side() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !privileged() {
+        return;
+    }
+    let before = host_snapshot();
+    ok(&["up", TOPOLOGY, "--name", "t-one"]);
+    ok(&["up", TOPOLOGY, "--name", "t-two"]);
+    let (a, b) = (status_json("t-one"), status_json("t-two"));
+    assert_ne!(a["management"], b["management"], "each lab takes its own management subnet");
+    assert!(pings("t-one", "client", "198.18.2.10"));
+    assert!(pings("t-two", "client", "198.18.2.10"));
+    // A cable pulled in one lab leaves the other alone.
+    ok(&["link", "t-one", "fw1", "inet", "down"]);
+    assert!(!pings("t-one", "client", "198.18.2.10"));
+    assert!(pings("t-two", "client", "198.18.2.10"));
+    let dup = halab(&["up", TOPOLOGY, "--name", "t-one"]);
+    assert!(!dup.status.success(), "a second lab with the same name must be refused");
+    ok(&["down", "t-one"]);
+    ok(&["down", "t-two"]);
+    assert_no_leak(&before, "after two labs");
+}
+
+/// Start `up` slowed down, wait until it has created part of the lab, then signal it.
+fn interrupt_up(lab: &str, signal: nix::sys::signal::Signal) -> std::process::ExitStatus {
+    let mut child = Command::new(HALAB)
+        .args(["up", TOPOLOGY, "--name", lab])
+        .env("HALAB_PLAIN", "1")
+        .env("HALAB_STEP_DELAY_MS", "400")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let ledger = format!("/var/lib/halab/labs/{lab}/ledger.json");
+    let t = Instant::now();
+    // Wait for the fabric: namespaces and links exist, nodes are not booted yet.
+    while !std::fs::read_to_string(&ledger).unwrap_or_default().contains("\"netns\"") {
+        assert!(t.elapsed() < Duration::from_secs(60), "up never got to the fabric");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), signal).unwrap();
+    child.wait().unwrap()
+}
+
+#[test]
+fn ctrl_c_during_up_rolls_back() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !privileged() {
+        return;
+    }
+    ok(&["image", "build"]);
+    let before = host_snapshot();
+    let status = interrupt_up("t-int", nix::sys::signal::Signal::SIGINT);
+    assert!(!status.success(), "an interrupted up must not report success");
+    assert_no_leak(&before, "after Ctrl-C during up (rollback)");
+    // down on the rolled-back lab has nothing left to remove.
+    assert!(!halab(&["down", "t-int"]).status.success());
+    assert_no_leak(&before, "after Ctrl-C during up + down");
+}
+
+#[test]
+fn sigkill_during_up_then_down_or_gc_removes_everything() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !privileged() {
+        return;
+    }
+    ok(&["image", "build"]);
+    let before = host_snapshot();
+    let status = interrupt_up("t-kill", nix::sys::signal::Signal::SIGKILL);
+    assert!(!status.success());
+    assert!(host_snapshot() != before, "a killed up leaves its objects for down to find");
+    let ls = ok(&["ls"]);
+    assert!(ls.contains("t-kill") && ls.contains("stale"), "ls shows the stale lab: {ls}");
+    ok(&["down", "t-kill"]);
+    assert_no_leak(&before, "after SIGKILL during up + down");
+
+    let status = interrupt_up("t-gc", nix::sys::signal::Signal::SIGKILL);
+    assert!(!status.success());
+    let gc = ok(&["gc"]);
+    assert!(gc.contains("t-gc"), "gc removes the lab whose halab process is gone: {gc}");
+    assert_no_leak(&before, "after SIGKILL during up + gc");
+}
+
+#[test]
+fn bad_topology_exits_2_and_creates_nothing() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !privileged() {
+        return;
+    }
+    let before = host_snapshot();
+    let o = halab(&["up", "tests/data/bad/duplicate-address.yaml"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("duplicate-address.yaml:6:27"), "{err}");
+    assert_no_leak(&before, "after a refused up");
+}
