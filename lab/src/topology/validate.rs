@@ -65,23 +65,10 @@ impl Checker<'_> {
         }
     }
     fn name(&mut self, s: &Spanned<String>, field: &str, what: &str) -> bool {
-        let ok = !s.value.is_empty()
-            && s.value.len() <= 32
-            && s.value
-                .chars()
-                .next()
-                .is_some_and(|c| c.is_ascii_lowercase())
-            && s.value
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+        let ok = valid_name(&s.value);
         if !ok {
             let msg = format!("{what} name `{}` is not allowed", s.value);
-            self.at(
-                s,
-                field,
-                &msg,
-                "use 1-32 characters: a-z first, then a-z, 0-9, - or _",
-            );
+            self.at(s, field, &msg, NAME_RULE);
         }
         ok
     }
@@ -117,14 +104,14 @@ pub fn check(
     let lab = lab_override
         .map(str::to_string)
         .unwrap_or_else(|| t.name.value.clone());
-    if lab_override.is_some_and(|l| !valid_lab_name(l)) {
+    if lab_override.is_some_and(|l| !valid_name(l)) {
         c.out.push(Diagnostic::new(
             file,
             1,
             1,
             "--name",
             &format!("lab name `{lab}` is not allowed"),
-            "use 1-32 characters: a-z first, then a-z, 0-9, - or _",
+            NAME_RULE,
         ));
     }
     let management = t
@@ -498,7 +485,10 @@ fn check_cluster(
     })
 }
 
-pub fn valid_lab_name(s: &str) -> bool {
+const NAME_RULE: &str = "use 1-32 characters: a-z first, then a-z, 0-9, - or _";
+
+/// Lab, node and network names: they become parts of namespace, file and interface names.
+pub fn valid_name(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 32
         && s.chars().next().is_some_and(|c| c.is_ascii_lowercase())

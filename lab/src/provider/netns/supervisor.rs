@@ -122,7 +122,9 @@ fn handle(stream: UnixStream) -> bool {
 
 fn boot(netns: &str, config: &Path, pid_file: &Path, console: &Path) -> Result<i32> {
     let _ = std::fs::remove_file(pid_file);
-    let exe = std::env::current_exe()?;
+    // Our own binary through /proc: it still works after halab was rebuilt or upgraded on
+    // disk while the lab runs (current_exe() would then name a deleted file).
+    let exe = format!("/proc/{}/exe", std::process::id());
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
