@@ -116,27 +116,66 @@ fn teardown(mut ledger: Ledger) -> Result<()> {
     // 1. Processes: node inits (a power cut of every node), then the supervisor.
     netns::kill_processes(&ledger, |w| w.starts_with("init "))?;
     netns::kill_processes(&ledger, |_| true)?;
-    // 2. Links in the host namespace (the management veth); links inside lab namespaces go
-    //    with those namespaces, but are deleted first so re-creation cannot race.
+    // 2. Links: the host's management veth, synchronously (its name lives in the host
+    //    namespace, so a quick re-`up` must not find it). Links inside a namespace that goes
+    //    too are left to the kernel's (asynchronous, batched) namespace cleanup: deleting
+    //    veths one by one costs an RCU grace period each.
     let mut errors = Vec::new();
+    let mut by_ns: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
     for o in &objs {
-        if let Object::Link { netns, name } = o {
-            let r = match netns {
-                None => link_del(None, name),
-                Some(ns) if netns::wiring::netns_exists(ns) => link_del(Some(ns), name),
-                Some(_) => Ok(()),
-            };
-            if let Err(e) = r {
-                errors.push(e);
+        match o {
+            Object::Link { netns: None, name } => {
+                if let Err(e) = host_link_del(name) {
+                    errors.push(e);
+                }
+            }
+            Object::Link {
+                netns: Some(ns),
+                name,
+            } => by_ns.entry(ns.as_str()).or_default().push(name.as_str()),
+            _ => {}
+        }
+    }
+    let doomed: Vec<&str> = objs
+        .iter()
+        .filter_map(|o| {
+            if let Object::Netns { name } = o {
+                Some(name.as_str())
+            } else {
+                None
+            }
+        })
+        .collect();
+    for (ns, links) in by_ns {
+        if netns::wiring::netns_exists(ns) && !doomed.contains(&ns) {
+            let batch: String = links.iter().map(|l| format!("link del {l}\n")).collect();
+            // -force: go on past links that are gone already; what is left is checked below.
+            let _ = cmd::run_input("ip", &["-force", "-n", ns, "-batch", "-"], Some(&batch));
+            let left = cmd::run("ip", &["-n", ns, "-o", "link"]).unwrap_or_default();
+            let remaining: Vec<&&str> = links
+                .iter()
+                .filter(|l| left.contains(&format!(": {l}@")))
+                .collect();
+            if !remaining.is_empty() {
+                errors.push(anyhow::anyhow!(
+                    "links {remaining:?} in {ns} could not be deleted"
+                ));
             }
         }
     }
-    // 3. Namespaces.
-    for o in &objs {
-        if let Object::Netns { name } = o {
-            if let Err(e) = netns::wiring::delete_netns(name) {
-                errors.push(e);
-            }
+    // 3. Namespaces, in one batch.
+    let names: Vec<&str> = doomed
+        .iter()
+        .copied()
+        .filter(|n| netns::wiring::netns_exists(n))
+        .collect();
+    if !names.is_empty() {
+        let batch: String = names.iter().map(|n| format!("netns del {n}\n")).collect();
+        let _ = cmd::run_input("ip", &["-force", "-batch", "-"], Some(&batch));
+        for n in names.iter().filter(|n| netns::wiring::netns_exists(n)) {
+            errors.push(anyhow::anyhow!(
+                "network namespace {n} could not be deleted"
+            ));
         }
     }
     // 4. Mounts on the host (node roots are mounted only inside the nodes and vanish with
@@ -181,18 +220,11 @@ fn teardown(mut ledger: Ledger) -> Result<()> {
     Ok(())
 }
 
-fn link_del(ns: Option<&str>, name: &str) -> Result<()> {
-    let exists = match ns {
-        None => Path::new("/sys/class/net").join(name).exists(),
-        Some(ns) => cmd::run("ip", &["-n", ns, "link", "show", name]).is_ok(),
-    };
-    if !exists {
-        return Ok(());
+fn host_link_del(name: &str) -> Result<()> {
+    if Path::new("/sys/class/net").join(name).exists() {
+        cmd::run("ip", &["link", "del", name])?;
     }
-    match ns {
-        None => cmd::run("ip", &["link", "del", name]).map(|_| ()),
-        Some(ns) => cmd::run("ip", &["-n", ns, "link", "del", name]).map(|_| ()),
-    }
+    Ok(())
 }
 
 fn host_mounts_below(dir: &Path) -> Vec<String> {

@@ -265,7 +265,7 @@ pub fn list() -> Vec<Image> {
             }
         }
     }
-    out.sort_by(|a, b| a.manifest.built_unix.cmp(&b.manifest.built_unix));
+    out.sort_by_key(|i| i.manifest.built_unix);
     out
 }
 

@@ -50,7 +50,7 @@ pub fn write_node(st: &LabState, lab_dir: &Path, ni: usize, upper: &Path) -> Res
     )?;
     fs::write(
         etc.join("ssh/sshd_config.d/halab.conf"),
-        format!("HostKey /etc/ssh/ssh_host_ed25519_key\nPermitRootLogin prohibit-password\nUseDNS no\nPasswordAuthentication no\n"),
+        "HostKey /etc/ssh/ssh_host_ed25519_key\nPermitRootLogin prohibit-password\nUseDNS no\nPasswordAuthentication no\n",
     )?;
     let hostkey = etc.join("ssh/ssh_host_ed25519_key");
     if !hostkey.exists() {
