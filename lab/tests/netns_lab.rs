@@ -241,6 +241,22 @@ fn two_labs_side_by_side() {
         !dup.status.success(),
         "a second lab with the same name must be refused"
     );
+    // A management subnet that overlaps a host route (here t-one's) is refused, and nothing is made.
+    let taken = a["management"].as_str().unwrap();
+    let text = std::fs::read_to_string(TOPOLOGY).unwrap().replace(
+        "networks:",
+        &format!("management: {{ subnet: {taken} }}\nnetworks:"),
+    );
+    let file = std::env::temp_dir().join("halab-overlap.yaml");
+    std::fs::write(&file, text).unwrap();
+    let o = halab(&["up", file.to_str().unwrap(), "--name", "t-three"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("overlaps the host route"),
+        "{err}"
+    );
+    assert!(!std::path::Path::new("/var/lib/halab/labs/t-three").exists());
+    let _ = std::fs::remove_file(&file);
     ok(&["down", "t-one"]);
     ok(&["down", "t-two"]);
     assert_no_leak(&before, "after two labs");
