@@ -36,3 +36,49 @@ pub fn run_input(program: &str, args: &[&str], input: Option<&str>) -> Result<St
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
+
+/// Run a prepared command with an optional stdin and a timeout. The command gets its own
+/// process group, killed whole on timeout (nsenter forks into the node: both must go).
+pub fn output_timeout(mut c: Command, input: Option<&[u8]>, timeout: std::time::Duration) -> Result<std::process::Output> {
+    use std::io::Read;
+    use std::os::unix::process::CommandExt;
+    c.stdout(Stdio::piped()).stderr(Stdio::piped()).stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() });
+    c.process_group(0);
+    let mut child = c.spawn().context("failed to start a command")?;
+    let pid = child.id() as i32;
+    if let (Some(data), Some(mut stdin)) = (input, child.stdin.take()) {
+        let data = data.to_vec();
+        std::thread::spawn(move || {
+            let _ = stdin.write_all(&data);
+        });
+    }
+    let mut out_pipe = child.stdout.take();
+    let mut err_pipe = child.stderr.take();
+    let out_t = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        if let Some(p) = out_pipe.as_mut() {
+            let _ = p.read_to_end(&mut v);
+        }
+        v
+    });
+    let err_t = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        if let Some(p) = err_pipe.as_mut() {
+            let _ = p.read_to_end(&mut v);
+        }
+        v
+    });
+    let deadline = std::time::Instant::now() + timeout;
+    let status = loop {
+        if let Some(s) = child.try_wait()? {
+            break s;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(-pid), nix::sys::signal::Signal::SIGKILL);
+            let _ = child.wait();
+            bail!("timed out after {:.1} s", timeout.as_secs_f64());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    };
+    Ok(std::process::Output { status, stdout: out_t.join().unwrap_or_default(), stderr: err_t.join().unwrap_or_default() })
+}

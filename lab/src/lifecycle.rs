@@ -56,7 +56,7 @@ pub fn up(plan: &Plan) -> Result<LabState> {
         st.save()?;
         (st, ledger)
     };
-    match netns::up(&st, &mut ledger) {
+    match netns::up(&st, &mut ledger).and_then(|_| crate::stack::bring_up(&st)) {
         Ok(()) => {
             ledger.set_phase(Phase::Up)?;
             Ok(st)

@@ -43,7 +43,18 @@ enum Cmd {
         name: Option<String>,
         #[arg(long, value_enum, default_value_t = ProviderArg::Netns)]
         provider: ProviderArg,
+        /// Override the topology's `cluster.stack`.
+        #[arg(long, value_enum)]
+        stack: Option<StackArg>,
     },
+    /// Move every VIP (and the promoted conntrackd) to another member; returns when ready.
+    Switchover {
+        lab: String,
+        #[arg(long)]
+        to: Option<String>,
+    },
+    /// Print a node's daemon logs (without a daemon: list them).
+    Logs { lab: String, node: String, daemon: Option<String> },
     /// Remove a lab: exactly what its ledger recorded.
     Down { lab: String },
     /// Nodes, addresses and links of a lab.
@@ -90,11 +101,33 @@ enum Cmd {
     Init { config: PathBuf },
     #[command(name = "_supervise", hide = true)]
     Supervise { lab_dir: PathBuf },
+    /// Inside a node: start, stop or check a service.
+    #[command(name = "_svc", hide = true)]
+    Svc {
+        action: SvcAction,
+        name: String,
+        #[arg(last = true)]
+        argv: Vec<String>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SvcAction {
+    Start,
+    Stop,
+    Status,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
 enum ProviderArg {
     Netns,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum StackArg {
+    None,
+    Keepalived,
+    Pacemaker,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -158,13 +191,22 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 print!("{}", halab::yaml::to_string(&plan)?);
             }
         }
-        Cmd::Up {
-            file,
-            name,
-            provider: ProviderArg::Netns,
-        } => {
+        Cmd::Up { file, name, provider: ProviderArg::Netns, stack } => {
             halab::interrupt::install();
-            let plan = halab::topology::load(&file, name.as_deref())?;
+            let mut plan = halab::topology::load(&file, name.as_deref())?;
+            if let Some(s) = stack {
+                let Some(cl) = plan.cluster.as_mut() else {
+                    anyhow::bail!("{} has no `cluster:` section, so --stack has nothing to run on", file.display());
+                };
+                cl.stack = match s {
+                    StackArg::None => halab::topology::Stack::None,
+                    StackArg::Keepalived => halab::topology::Stack::Keepalived,
+                    StackArg::Pacemaker => halab::topology::Stack::Pacemaker,
+                };
+                if cl.stack == halab::topology::Stack::Pacemaker && cl.corosync.links.is_empty() {
+                    anyhow::bail!("{}: pacemaker needs a corosync link: set `cluster.sync.network` or `cluster.corosync.link`", file.display());
+                }
+            }
             let t = std::time::Instant::now();
             let st = halab::lifecycle::up(&plan)?;
             println!(
@@ -251,6 +293,28 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 PowerAction::Reboot => netns::faults::reboot(&st, &node)?,
             }
         }
+        Cmd::Switchover { lab, to } => {
+            halab::interrupt::install();
+            let st = LabState::load(&lab)?;
+            let t = std::time::Instant::now();
+            let holder = halab::stack::switchover::switchover(&st, to.as_deref())?;
+            println!("{holder} holds every VIP ({:.2} s)", t.elapsed().as_secs_f64());
+        }
+        Cmd::Logs { lab, node, daemon } => {
+            let st = LabState::load(&lab)?;
+            let n = halab::node::Node::new(&st, &node)?;
+            match daemon {
+                None => print!("{}", n.run(&["sh", "-c", "ls /var/log/halab/ /var/log/pacemaker/ 2>/dev/null"])?),
+                Some(d) => {
+                    for path in halab::stack::log_files(&d) {
+                        if n.succeeds(&["test", "-f", path]) {
+                            println!("==> {node}:{path} <==");
+                            print!("{}", n.run(&["cat", path])?);
+                        }
+                    }
+                }
+            }
+        }
         Cmd::Gc => {
             let removed = halab::lifecycle::gc()?;
             println!(
@@ -298,6 +362,18 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Cmd::Supervise { lab_dir } => {
             netns::supervisor::serve(&lab_dir)?;
+        }
+        Cmd::Svc { action, name, argv } => {
+            use halab::node::service;
+            match action {
+                SvcAction::Start => service::start(&name, &argv)?,
+                SvcAction::Stop => service::stop(&name)?,
+                SvcAction::Status => {
+                    if !service::running(&name) {
+                        return Ok(ExitCode::from(1));
+                    }
+                }
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -1,5 +1,7 @@
 //! Topology files: strict parse, validation with positions, and the resolved Plan.
 
+pub mod cluster;
+pub mod duration;
 pub mod model;
 pub mod plan;
 pub mod validate;

@@ -68,4 +68,93 @@ pub struct ClusterSpec {
     /// `none` (the first member holds the VIPs statically), `keepalived` or `pacemaker`.
     #[serde(default)]
     pub stack: Option<Spanned<String>>,
+    #[serde(default)]
+    pub keepalived: Option<KeepalivedSpec>,
+    #[serde(default)]
+    pub corosync: Option<CorosyncSpec>,
+    #[serde(default)]
+    pub pacemaker: Option<PacemakerSpec>,
+    /// Connection-state sync between the members (conntrackd).
+    #[serde(default)]
+    pub sync: Option<SyncSpec>,
+    /// Stateful nftables on the members.
+    #[serde(default)]
+    pub firewall: Option<FirewallSpec>,
+}
+
+/// keepalived (VRRP). Defaults: advert_int 1s, VRRP version 3, priorities 150 for the first
+/// member then 100, 99, ..., preempt on (keepalived's own default), garp as keepalived's.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeepalivedSpec {
+    #[serde(default)]
+    pub advert_int: Option<Spanned<String>>,
+    #[serde(default)]
+    pub version: Option<Spanned<u8>>,
+    /// member -> priority (1-254).
+    #[serde(default)]
+    pub priorities: OrderedMap<Spanned<u32>>,
+    #[serde(default)]
+    pub preempt: Option<bool>,
+    #[serde(default)]
+    pub garp_master_delay: Option<Spanned<String>>,
+    #[serde(default)]
+    pub garp_master_repeat: Option<u32>,
+}
+
+/// corosync (knet). Defaults: the sync network as link0, token 3000ms and consensus
+/// 1.2 x token (corosync's own defaults), two_node for exactly two members.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CorosyncSpec {
+    #[serde(default)]
+    pub link: Option<Spanned<String>>,
+    #[serde(default)]
+    pub second_link: Option<Spanned<String>>,
+    #[serde(default)]
+    pub token: Option<Spanned<String>>,
+    #[serde(default)]
+    pub consensus: Option<Spanned<String>>,
+}
+
+/// pacemaker. Defaults: dc-deadtime 2s pre-seeded (pacemaker's own is 20s), stickiness 100,
+/// the first member preferred, link monitoring with ethmonitor on every VIP interface.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PacemakerSpec {
+    #[serde(default)]
+    pub dc_deadtime: Option<Spanned<String>>,
+    #[serde(default)]
+    pub stickiness: Option<u32>,
+    #[serde(default)]
+    pub preferred: Option<Spanned<String>>,
+    #[serde(default)]
+    pub link_monitor: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncSpec {
+    /// The network conntrackd (and by default corosync) talks over.
+    pub network: Spanned<String>,
+    /// `ftfw` (default), `alarm`, `notrack` or `off`.
+    #[serde(default)]
+    pub conntrackd: Option<Spanned<String>>,
+    /// `multicast` (default) or `udp` (two members only).
+    #[serde(default)]
+    pub transport: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FirewallSpec {
+    /// Directions in which new connections may cross the members.
+    pub new_connections: Vec<DirectionSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DirectionSpec {
+    pub from: Spanned<String>,
+    pub to: Spanned<String>,
 }

@@ -66,6 +66,68 @@ pub struct PlanCluster {
     pub members: Vec<String>,
     pub vips: Vec<PlanVip>,
     pub stack: Stack,
+    pub keepalived: KeepalivedSettings,
+    pub corosync: CorosyncSettings,
+    pub pacemaker: PacemakerSettings,
+    pub sync: SyncSettings,
+    pub firewall: FirewallSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct KeepalivedSettings {
+    pub advert_int_ms: u32,
+    pub version: u8,
+    /// (member, priority), in member order.
+    pub priorities: Vec<(String, u32)>,
+    pub preempt: bool,
+    pub garp_master_delay_s: Option<u32>,
+    pub garp_master_repeat: Option<u32>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CorosyncSettings {
+    /// Networks carrying knet links (link0, optional link1); empty when no link could be chosen.
+    pub links: Vec<String>,
+    pub token_ms: u32,
+    pub consensus_ms: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PacemakerSettings {
+    pub dc_deadtime_ms: u32,
+    pub stickiness: u32,
+    pub preferred: String,
+    pub link_monitor: bool,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ConntrackdMode {
+    Ftfw,
+    Alarm,
+    Notrack,
+    Off,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SyncTransport {
+    Multicast,
+    Udp,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SyncSettings {
+    pub network: Option<String>,
+    pub conntrackd: ConntrackdMode,
+    pub transport: SyncTransport,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct FirewallSettings {
+    pub enabled: bool,
+    /// (from network, to network) in which new connections may cross.
+    pub new_connections: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

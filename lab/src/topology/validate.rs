@@ -7,7 +7,7 @@ use std::path::Path;
 
 use ipnet::Ipv4Net;
 
-use super::model::{ClusterSpec, TopologyFile};
+use super::model::TopologyFile;
 use super::plan::*;
 use crate::diag::{Diagnostic, InputError};
 use crate::yaml::{pos, Spanned};
@@ -18,18 +18,18 @@ pub const MAX_IFNAME: usize = 15;
 const RESERVED_IFNAMES: &[&str] = &["lo", "mgmt"];
 pub const KNOWN_SERVICES: &[&str] = &["sshd", "web", "iperf3"];
 
-struct Checker<'a> {
-    file: &'a Path,
-    out: Vec<Diagnostic>,
+pub(super) struct Checker<'a> {
+    pub(super) file: &'a Path,
+    pub(super) out: Vec<Diagnostic>,
 }
 
 impl Checker<'_> {
-    fn at<T>(&mut self, s: &Spanned<T>, field: &str, msg: &str, hint: &str) {
+    pub(super) fn at<T>(&mut self, s: &Spanned<T>, field: &str, msg: &str, hint: &str) {
         let (l, c) = pos(s);
         self.out
             .push(Diagnostic::new(self.file, l, c, field, msg, hint));
     }
-    fn net(&mut self, s: &Spanned<String>, field: &str) -> Option<Ipv4Net> {
+    pub(super) fn net(&mut self, s: &Spanned<String>, field: &str) -> Option<Ipv4Net> {
         match s.value.parse::<Ipv4Net>() {
             Ok(n) if n.network() == n.addr() => Some(n),
             Ok(n) => {
@@ -48,7 +48,7 @@ impl Checker<'_> {
             }
         }
     }
-    fn addr(&mut self, s: &Spanned<String>, field: &str) -> Option<Ipv4Addr> {
+    pub(super) fn addr(&mut self, s: &Spanned<String>, field: &str) -> Option<Ipv4Addr> {
         match s.value.parse::<Ipv4Addr>() {
             Ok(a) => Some(a),
             Err(_) => {
@@ -350,7 +350,7 @@ pub fn check(
     let cluster = t
         .cluster
         .as_ref()
-        .and_then(|cl| check_cluster(&mut c, cl, &networks, &nodes, &used));
+        .and_then(|cl| super::cluster::check(&mut c, cl, &networks, &nodes, &used));
     let image = t
         .image
         .as_ref()
@@ -373,118 +373,6 @@ pub fn check(
     }
 }
 
-fn check_cluster(
-    c: &mut Checker,
-    cl: &ClusterSpec,
-    networks: &[PlanNetwork],
-    nodes: &[PlanNode],
-    used: &HashMap<Ipv4Addr, String>,
-) -> Option<PlanCluster> {
-    let mut members = Vec::new();
-    for m in &cl.members {
-        if members.contains(&m.value) {
-            c.at(
-                m,
-                "cluster.members",
-                &format!("member `{}` is listed twice", m.value),
-                "",
-            );
-        } else if !nodes.iter().any(|n| n.name == m.value) {
-            c.at(
-                m,
-                "cluster.members",
-                &format!("unknown node `{}`", m.value),
-                &known("nodes", nodes.iter().map(|n| n.name.as_str())),
-            );
-        } else {
-            members.push(m.value.clone());
-        }
-    }
-    let mut vips = Vec::new();
-    for (net_name, addr_s) in cl.vips.iter() {
-        let f = format!("cluster.vips.{}", net_name.value);
-        let Some(net) = networks.iter().find(|n| n.name == net_name.value) else {
-            c.at(
-                net_name,
-                &f,
-                &format!("unknown network `{}`", net_name.value),
-                &known("networks", networks.iter().map(|n| n.name.as_str())),
-            );
-            continue;
-        };
-        let Some(addr) = c.addr(addr_s, &f) else {
-            continue;
-        };
-        if !net.subnet.contains(&addr)
-            || addr == net.subnet.network()
-            || addr == net.subnet.broadcast()
-        {
-            c.at(
-                addr_s,
-                &f,
-                &format!(
-                    "VIP {addr} is not a host address of network `{}` ({})",
-                    net.name, net.subnet
-                ),
-                "",
-            );
-            continue;
-        }
-        if let Some(owner) = used.get(&addr) {
-            c.at(
-                addr_s,
-                &f,
-                &format!("VIP {addr} collides with the address of {owner}"),
-                "a VIP must be an address no node has",
-            );
-            continue;
-        }
-        for m in &members {
-            let node = nodes.iter().find(|n| &n.name == m);
-            if node.is_some_and(|n| !n.interfaces.iter().any(|i| i.network == net.name)) {
-                c.at(
-                    net_name,
-                    &f,
-                    &format!(
-                        "cluster member `{m}` is not attached to network `{}`",
-                        net.name
-                    ),
-                    "every member needs an interface on each VIP network",
-                );
-            }
-        }
-        vips.push(PlanVip {
-            network: net.name.clone(),
-            ifname: net.ifname.clone(),
-            address: addr,
-            prefix_len: net.subnet.prefix_len(),
-        });
-    }
-    let stack = match cl.stack.as_ref().map(|s| s.value.as_str()) {
-        None | Some("none") => Stack::None,
-        Some("keepalived") => Stack::Keepalived,
-        Some("pacemaker") => Stack::Pacemaker,
-        Some(other) => {
-            let s = cl.stack.as_ref()?;
-            c.at(
-                s,
-                "cluster.stack",
-                &format!("unknown stack `{other}`"),
-                "one of: none, keepalived, pacemaker",
-            );
-            return None;
-        }
-    };
-    if members.is_empty() {
-        return None;
-    }
-    Some(PlanCluster {
-        members,
-        vips,
-        stack,
-    })
-}
-
 const NAME_RULE: &str = "use 1-32 characters: a-z first, then a-z, 0-9, - or _";
 
 /// Lab, node and network names: they become parts of namespace, file and interface names.
@@ -496,7 +384,7 @@ pub fn valid_name(s: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
 }
 
-fn known<'a>(what: &str, names: impl Iterator<Item = &'a str>) -> String {
+pub(super) fn known<'a>(what: &str, names: impl Iterator<Item = &'a str>) -> String {
     let v: Vec<&str> = names.collect();
     format!("known {what}: {}", v.join(", "))
 }

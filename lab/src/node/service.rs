@@ -1,0 +1,68 @@
+//! `halab _svc start|stop|status NAME`, run *inside* a node: a service is a process in its own
+//! session, its PID (and start time, against PID reuse) in /run/halab/svc/NAME.pid, its output
+//! in /var/log/halab/NAME.log. Orphaned services are reaped by the node's init.
+
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+
+use crate::ledger::{proc_start_time, process_alive};
+
+pub const LOG_DIR: &str = "/var/log/halab";
+const PID_DIR: &str = "/run/halab/svc";
+
+fn pid_of(name: &str) -> Option<(i32, u64)> {
+    let text = std::fs::read_to_string(format!("{PID_DIR}/{name}.pid")).ok()?;
+    let mut it = text.split_whitespace();
+    Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?))
+}
+
+pub fn running(name: &str) -> bool {
+    pid_of(name).is_some_and(|(p, s)| process_alive(p, s))
+}
+
+pub fn start(name: &str, argv: &[String]) -> Result<()> {
+    if running(name) {
+        return Ok(());
+    }
+    std::fs::create_dir_all(PID_DIR)?;
+    std::fs::create_dir_all(LOG_DIR)?;
+    let log = std::fs::OpenOptions::new().create(true).append(true).open(format!("{LOG_DIR}/{name}.log"))?;
+    let (prog, args) = argv.split_first().context("no command given")?;
+    let mut c = Command::new(prog);
+    c.args(args).stdin(Stdio::null()).stdout(log.try_clone()?).stderr(log);
+    unsafe {
+        c.pre_exec(|| nix::unistd::setsid().map(|_| ()).map_err(std::io::Error::from));
+    }
+    let child = c.spawn().with_context(|| format!("failed to start {prog}"))?;
+    let pid = child.id() as i32;
+    std::fs::write(format!("{PID_DIR}/{name}.pid"), format!("{pid} {}\n", proc_start_time(pid).unwrap_or(0)))?;
+    // Not waited for: when this process exits, the node's init adopts and reaps it.
+    std::mem::forget(child);
+    Ok(())
+}
+
+pub fn stop(name: &str) -> Result<()> {
+    let Some((pid, st)) = pid_of(name) else { return Ok(()) };
+    if process_alive(pid, st) {
+        let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while process_alive(pid, st) {
+            if Instant::now() > deadline {
+                let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+                std::thread::sleep(Duration::from_millis(50));
+                if process_alive(pid, st) {
+                    bail!("service {name} (pid {pid}) does not stop");
+                }
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+    let _ = std::fs::remove_file(format!("{PID_DIR}/{name}.pid"));
+    Ok(())
+}

@@ -1,0 +1,37 @@
+//! keepalived: one VRRP instance per VIP network, all in one sync group so every VIP moves
+//! together; the notify script drives conntrackd.
+
+use crate::topology::{PlanCluster, PlanNode};
+
+pub const CONFIG: &str = "/etc/keepalived/keepalived.conf";
+
+pub fn config(cl: &PlanCluster, node: &PlanNode) -> String {
+    let k = &cl.keepalived;
+    let prio = k.priorities.iter().find(|(m, _)| *m == node.name).map(|(_, p)| *p).unwrap_or(100);
+    let advert = if k.advert_int_ms % 1000 == 0 { format!("{}", k.advert_int_ms / 1000) } else { format!("{:.2}", k.advert_int_ms as f64 / 1000.0) };
+    let mut s = format!("# halab: keepalived of {} (generated)\nglobal_defs {{\n    router_id {}\n    vrrp_version {}\n    script_user root\n    enable_script_security\n", node.name, node.name, k.version);
+    if let Some(d) = k.garp_master_delay_s {
+        s.push_str(&format!("    vrrp_garp_master_delay {d}\n"));
+    }
+    if let Some(r) = k.garp_master_repeat {
+        s.push_str(&format!("    vrrp_garp_master_repeat {r}\n"));
+    }
+    s.push_str("}\n\nvrrp_sync_group halab {\n    group {\n");
+    for v in &cl.vips {
+        s.push_str(&format!("        vi_{}\n", v.network));
+    }
+    let n = super::conntrackd::NOTIFY_PATH;
+    s.push_str(&format!("    }}\n    notify_master \"{n} primary\"\n    notify_backup \"{n} backup\"\n    notify_fault \"{n} fault\"\n}}\n"));
+    for (i, v) in cl.vips.iter().enumerate() {
+        s.push_str(&format!(
+            "\nvrrp_instance vi_{net} {{\n    state BACKUP\n    interface {ifname}\n    virtual_router_id {vrid}\n    priority {prio}\n    advert_int {advert}\n{preempt}    virtual_ipaddress {{\n        {addr}/{len} dev {ifname}\n    }}\n}}\n",
+            net = v.network,
+            ifname = v.ifname,
+            vrid = 10 + i,
+            preempt = if k.preempt { "" } else { "    nopreempt\n" },
+            addr = v.address,
+            len = v.prefix_len
+        ));
+    }
+    s
+}

@@ -1,0 +1,215 @@
+//! Validation of the `cluster:` section: members, VIPs, the stack and its typed settings.
+
+use std::collections::HashMap;
+use std::net::Ipv4Addr;
+
+use super::model::ClusterSpec;
+use super::plan::*;
+use super::validate::{known, Checker};
+use crate::yaml::Spanned;
+
+fn ms(c: &mut Checker, s: &Option<Spanned<String>>, field: &str, default_ms: u32, min_ms: u32) -> u32 {
+    let Some(s) = s else { return default_ms };
+    match super::duration::parse(&s.value) {
+        Some(d) if d.as_millis() as u32 >= min_ms => d.as_millis() as u32,
+        Some(_) => {
+            c.at(s, field, &format!("`{}` is too short (at least {min_ms} ms)", s.value), "");
+            default_ms
+        }
+        None => {
+            c.at(s, field, &format!("`{}` is not a duration", s.value), "write it like 500ms, 3s or 1.5s");
+            default_ms
+        }
+    }
+}
+
+fn network(c: &mut Checker, s: &Spanned<String>, field: &str, networks: &[PlanNetwork], members: &[String], nodes: &[PlanNode]) -> Option<String> {
+    if !networks.iter().any(|n| n.name == s.value) {
+        c.at(s, field, &format!("unknown network `{}`", s.value), &known("networks", networks.iter().map(|n| n.name.as_str())));
+        return None;
+    }
+    for m in members {
+        if nodes.iter().find(|n| &n.name == m).is_some_and(|n| !n.interfaces.iter().any(|i| i.network == s.value)) {
+            c.at(s, field, &format!("cluster member `{m}` is not attached to network `{}`", s.value), "");
+        }
+    }
+    Some(s.value.clone())
+}
+
+pub(super) fn check(c: &mut Checker, cl: &ClusterSpec, networks: &[PlanNetwork], nodes: &[PlanNode], used: &HashMap<Ipv4Addr, String>) -> Option<PlanCluster> {
+    let mut members = Vec::new();
+    for m in &cl.members {
+        if members.contains(&m.value) {
+            c.at(m, "cluster.members", &format!("member `{}` is listed twice", m.value), "");
+        } else if !nodes.iter().any(|n| n.name == m.value) {
+            c.at(m, "cluster.members", &format!("unknown node `{}`", m.value), &known("nodes", nodes.iter().map(|n| n.name.as_str())));
+        } else {
+            members.push(m.value.clone());
+        }
+    }
+    let mut vips = Vec::new();
+    for (net_name, addr_s) in cl.vips.iter() {
+        let f = format!("cluster.vips.{}", net_name.value);
+        let Some(net) = networks.iter().find(|n| n.name == net_name.value) else {
+            c.at(net_name, &f, &format!("unknown network `{}`", net_name.value), &known("networks", networks.iter().map(|n| n.name.as_str())));
+            continue;
+        };
+        let Some(addr) = c.addr(addr_s, &f) else { continue };
+        if !net.subnet.contains(&addr) || addr == net.subnet.network() || addr == net.subnet.broadcast() {
+            c.at(addr_s, &f, &format!("VIP {addr} is not a host address of network `{}` ({})", net.name, net.subnet), "");
+            continue;
+        }
+        if let Some(owner) = used.get(&addr) {
+            c.at(addr_s, &f, &format!("VIP {addr} collides with the address of {owner}"), "a VIP must be an address no node has");
+            continue;
+        }
+        for m in &members {
+            let node = nodes.iter().find(|n| &n.name == m);
+            if node.is_some_and(|n| !n.interfaces.iter().any(|i| i.network == net.name)) {
+                c.at(net_name, &f, &format!("cluster member `{m}` is not attached to network `{}`", net.name), "every member needs an interface on each VIP network");
+            }
+        }
+        vips.push(PlanVip { network: net.name.clone(), ifname: net.ifname.clone(), address: addr, prefix_len: net.subnet.prefix_len() });
+    }
+    let stack = match cl.stack.as_ref().map(|s| s.value.as_str()) {
+        None | Some("none") => Stack::None,
+        Some("keepalived") => Stack::Keepalived,
+        Some("pacemaker") => Stack::Pacemaker,
+        Some(other) => {
+            let s = cl.stack.as_ref()?;
+            c.at(s, "cluster.stack", &format!("unknown stack `{other}`"), "one of: none, keepalived, pacemaker");
+            Stack::None
+        }
+    };
+
+    // sync (conntrackd)
+    let sync = match &cl.sync {
+        None => SyncSettings { network: None, conntrackd: ConntrackdMode::Off, transport: SyncTransport::Multicast },
+        Some(s) => {
+            let network = network(c, &s.network, "cluster.sync.network", networks, &members, nodes);
+            let conntrackd = match s.conntrackd.as_ref().map(|m| m.value.as_str()) {
+                None | Some("ftfw") => ConntrackdMode::Ftfw,
+                Some("alarm") => ConntrackdMode::Alarm,
+                Some("notrack") => ConntrackdMode::Notrack,
+                Some("off") => ConntrackdMode::Off,
+                Some(other) => {
+                    if let Some(m) = &s.conntrackd {
+                        c.at(m, "cluster.sync.conntrackd", &format!("unknown conntrackd mode `{other}`"), "one of: ftfw, alarm, notrack, off");
+                    }
+                    ConntrackdMode::Off
+                }
+            };
+            let transport = match s.transport.as_ref().map(|t| t.value.as_str()) {
+                None | Some("multicast") => SyncTransport::Multicast,
+                Some("udp") => {
+                    if members.len() != 2 {
+                        if let Some(t) = &s.transport {
+                            c.at(t, "cluster.sync.transport", "udp sync needs exactly two members", "use multicast for more");
+                        }
+                    }
+                    SyncTransport::Udp
+                }
+                Some(other) => {
+                    if let Some(t) = &s.transport {
+                        c.at(t, "cluster.sync.transport", &format!("unknown transport `{other}`"), "one of: multicast, udp");
+                    }
+                    SyncTransport::Multicast
+                }
+            };
+            SyncSettings { network, conntrackd, transport }
+        }
+    };
+
+    // keepalived
+    let ka = cl.keepalived.as_ref();
+    let advert_int_ms = ms(c, &ka.and_then(|k| k.advert_int.clone()), "cluster.keepalived.advert_int", 1000, 10);
+    let version = match ka.and_then(|k| k.version.as_ref()) {
+        None => 3,
+        Some(v) if v.value == 2 || v.value == 3 => v.value,
+        Some(v) => {
+            c.at(v, "cluster.keepalived.version", &format!("VRRP version {} does not exist", v.value), "2 or 3");
+            3
+        }
+    };
+    if version == 2 && advert_int_ms % 1000 != 0 {
+        if let Some(v) = ka.and_then(|k| k.version.as_ref()) {
+            c.at(v, "cluster.keepalived.version", "VRRP version 2 only has whole-second adverts", "use version 3 for sub-second advert_int");
+        }
+    }
+    let mut priorities: Vec<(String, u32)> = members.iter().enumerate().map(|(i, m)| (m.clone(), if i == 0 { 150 } else { 101 - i as u32 })).collect();
+    if let Some(k) = ka {
+        for (m, p) in k.priorities.iter() {
+            match priorities.iter_mut().find(|(n, _)| n == &m.value) {
+                Some(slot) if (1..=254).contains(&p.value) => slot.1 = p.value,
+                Some(_) => c.at(p, &format!("cluster.keepalived.priorities.{}", m.value), &format!("priority {} is out of range", p.value), "1-254 (255 would make keepalived always preempt)"),
+                None => c.at(m, "cluster.keepalived.priorities", &format!("`{}` is not a cluster member", m.value), ""),
+            }
+        }
+    }
+    let keepalived = KeepalivedSettings {
+        advert_int_ms,
+        version,
+        priorities,
+        preempt: ka.and_then(|k| k.preempt).unwrap_or(true),
+        garp_master_delay_s: ka.and_then(|k| k.garp_master_delay.clone()).map(|d| ms(c, &Some(d), "cluster.keepalived.garp_master_delay", 5000, 0).div_ceil(1000)),
+        garp_master_repeat: ka.and_then(|k| k.garp_master_repeat),
+    };
+
+    // corosync
+    let co = cl.corosync.as_ref();
+    let mut links = Vec::new();
+    match co.and_then(|k| k.link.as_ref()) {
+        Some(l) => links.extend(network(c, l, "cluster.corosync.link", networks, &members, nodes)),
+        None => links.extend(sync.network.clone()),
+    }
+    if let Some(l) = co.and_then(|k| k.second_link.as_ref()) {
+        links.extend(network(c, l, "cluster.corosync.second_link", networks, &members, nodes));
+    }
+    let token_ms = ms(c, &co.and_then(|k| k.token.clone()), "cluster.corosync.token", 3000, 200);
+    let consensus_ms = ms(c, &co.and_then(|k| k.consensus.clone()), "cluster.corosync.consensus", token_ms * 6 / 5, 200);
+    let corosync = CorosyncSettings { links, token_ms, consensus_ms };
+    if stack == Stack::Pacemaker && corosync.links.is_empty() {
+        if let Some(s) = &cl.stack {
+            c.at(s, "cluster.stack", "pacemaker needs a corosync link", "set `cluster.sync.network` or `cluster.corosync.link`");
+        }
+    }
+
+    // pacemaker
+    let pm = cl.pacemaker.as_ref();
+    let preferred = match pm.and_then(|p| p.preferred.as_ref()) {
+        Some(p) if members.contains(&p.value) => p.value.clone(),
+        Some(p) => {
+            c.at(p, "cluster.pacemaker.preferred", &format!("`{}` is not a cluster member", p.value), "");
+            String::new()
+        }
+        None => members.first().cloned().unwrap_or_default(),
+    };
+    let pacemaker = PacemakerSettings {
+        dc_deadtime_ms: ms(c, &pm.and_then(|p| p.dc_deadtime.clone()), "cluster.pacemaker.dc_deadtime", 2000, 0),
+        stickiness: pm.and_then(|p| p.stickiness).unwrap_or(100),
+        preferred,
+        link_monitor: pm.and_then(|p| p.link_monitor).unwrap_or(true),
+    };
+
+    // firewall
+    let firewall = match &cl.firewall {
+        None => FirewallSettings { enabled: false, new_connections: Vec::new() },
+        Some(f) => {
+            let mut dirs = Vec::new();
+            for (i, d) in f.new_connections.iter().enumerate() {
+                let field = format!("cluster.firewall.new_connections[{i}]");
+                let from = network(c, &d.from, &format!("{field}.from"), networks, &members, nodes);
+                let to = network(c, &d.to, &format!("{field}.to"), networks, &members, nodes);
+                if let (Some(from), Some(to)) = (from, to) {
+                    dirs.push((from, to));
+                }
+            }
+            FirewallSettings { enabled: true, new_connections: dirs }
+        }
+    };
+
+    if members.is_empty() {
+        return None;
+    }
+    Some(PlanCluster { members, vips, stack, keepalived, corosync, pacemaker, sync, firewall })
+}
