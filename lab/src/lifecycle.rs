@@ -15,7 +15,9 @@ use crate::topology::Plan;
 
 /// Build or find the lab's image, then bring the lab up. On any failure or interrupt the
 /// lab is torn down again and the error returned.
-pub fn up(plan: &Plan) -> Result<LabState> {
+/// With `keep_on_failure`, a lab whose stack did not get ready is left up for inspection
+/// (`halab down` removes it); an interrupt always rolls back.
+pub fn up(plan: &Plan, keep_on_failure: bool) -> Result<LabState> {
     preflight()?;
     let recipe_path = image::recipe::find(&plan.image, Some(&plan.topology))
         .with_context(|| format!("no image recipe `{}` (looked in images/)", plan.image))?;
@@ -60,6 +62,11 @@ pub fn up(plan: &Plan) -> Result<LabState> {
         Ok(()) => {
             ledger.set_phase(Phase::Up)?;
             Ok(st)
+        }
+        Err(e) if keep_on_failure && !crate::interrupt::interrupted() => {
+            ledger.set_phase(Phase::Up)?;
+            info(&format!("up failed; the lab is kept for inspection: `halab status {}`, then `halab down {}`", plan.lab, plan.lab));
+            Err(e)
         }
         Err(e) => {
             let why = if crate::interrupt::interrupted() {

@@ -46,6 +46,9 @@ enum Cmd {
         /// Override the topology's `cluster.stack`.
         #[arg(long, value_enum)]
         stack: Option<StackArg>,
+        /// Leave the lab up when its stack does not get ready (to look at it).
+        #[arg(long)]
+        keep_on_failure: bool,
     },
     /// Move every VIP (and the promoted conntrackd) to another member; returns when ready.
     Switchover {
@@ -191,7 +194,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 print!("{}", halab::yaml::to_string(&plan)?);
             }
         }
-        Cmd::Up { file, name, provider: ProviderArg::Netns, stack } => {
+        Cmd::Up { file, name, provider: ProviderArg::Netns, stack, keep_on_failure } => {
             halab::interrupt::install();
             let mut plan = halab::topology::load(&file, name.as_deref())?;
             if let Some(s) = stack {
@@ -208,7 +211,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 }
             }
             let t = std::time::Instant::now();
-            let st = halab::lifecycle::up(&plan)?;
+            let st = halab::lifecycle::up(&plan, keep_on_failure)?;
             println!(
                 "lab {} is up ({} nodes, {:.2} s); management {} ; try: halab status {}",
                 st.plan.lab,

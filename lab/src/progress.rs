@@ -65,8 +65,8 @@ impl Drop for Step {
     fn drop(&mut self) {
         if !self.finished {
             match self.bar.take() {
-                Some(b) => b.abandon_with_message("interrupted"),
-                None => eprintln!("halab: {} interrupted", self.what),
+                Some(b) => b.abandon_with_message("stopped"),
+                None => eprintln!("halab: {} stopped", self.what),
             }
         }
     }
