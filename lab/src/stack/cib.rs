@@ -49,9 +49,13 @@ pub fn cib(_plan: &Plan, cl: &PlanCluster) -> String {
         for ifname in &ifs {
             let id = format!("link-{ifname}");
             res.push_str(&format!(
-                "      <clone id=\"{id}-clone\">\n        <primitive id=\"{id}\" class=\"ocf\" provider=\"heartbeat\" type=\"ethmonitor\">\n          <instance_attributes id=\"{id}-params\">\n            {}\n            {}\n          </instance_attributes>\n          <operations>\n            <op id=\"{id}-mon\" name=\"monitor\" interval=\"1s\" timeout=\"10s\"/>\n          </operations>\n        </primitive>\n      </clone>\n",
+                "      <clone id=\"{id}-clone\">\n        <primitive id=\"{id}\" class=\"ocf\" provider=\"heartbeat\" type=\"ethmonitor\">\n          <instance_attributes id=\"{id}-params\">\n            {}\n            {}\n            {}\n            {}\n          </instance_attributes>\n          <operations>\n            <op id=\"{id}-mon\" name=\"monitor\" interval=\"1s\" timeout=\"10s\"/>\n          </operations>\n        </primitive>\n      </clone>\n",
                 nv(&id, "interface", ifname),
                 nv(&id, "link_status_only", "true"),
+                // Decide on one look: the agent's default retries 5 times 10 s apart, past
+                // the monitor's timeout, and the resource then fails instead of reporting.
+                nv(&id, "repeat_count", "1"),
+                nv(&id, "repeat_interval", "1"),
             ));
         }
     }
