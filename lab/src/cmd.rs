@@ -14,25 +14,14 @@ pub fn run(program: &str, args: &[&str]) -> Result<String> {
 pub fn run_input(program: &str, args: &[&str], input: Option<&str>) -> Result<String> {
     let mut c = Command::new(program);
     c.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
-    c.stdin(if input.is_some() {
-        Stdio::piped()
-    } else {
-        Stdio::null()
-    });
-    let mut child = c
-        .spawn()
-        .with_context(|| format!("failed to start `{program}`"))?;
+    c.stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() });
+    let mut child = c.spawn().with_context(|| format!("failed to start `{program}`"))?;
     if let (Some(text), Some(mut stdin)) = (input, child.stdin.take()) {
         stdin.write_all(text.as_bytes())?;
     }
     let out = child.wait_with_output()?;
     if !out.status.success() {
-        bail!(
-            "`{program} {}` failed ({}): {}",
-            args.join(" "),
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
+        bail!("`{program} {}` failed ({}): {}", args.join(" "), out.status, String::from_utf8_lossy(&out.stderr).trim());
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }

@@ -15,22 +15,8 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    pub fn new(
-        file: &Path,
-        line: usize,
-        col: usize,
-        field: &str,
-        message: &str,
-        hint: &str,
-    ) -> Self {
-        Diagnostic {
-            file: file.to_path_buf(),
-            line,
-            col,
-            field: field.to_string(),
-            message: message.to_string(),
-            hint: hint.to_string(),
-        }
+    pub fn new(file: &Path, line: usize, col: usize, field: &str, message: &str, hint: &str) -> Self {
+        Diagnostic { file: file.to_path_buf(), line, col, field: field.to_string(), message: message.to_string(), hint: hint.to_string() }
     }
 }
 
@@ -56,9 +42,7 @@ pub struct InputError {
 
 impl InputError {
     pub fn one(d: Diagnostic) -> Self {
-        InputError {
-            diagnostics: vec![d],
-        }
+        InputError { diagnostics: vec![d] }
     }
 }
 

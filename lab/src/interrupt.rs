@@ -17,11 +17,7 @@ pub struct Interrupted;
 
 /// Catch the signals (call once, early in commands that change the host).
 pub fn install() {
-    let action = SigAction::new(
-        SigHandler::Handler(on_signal),
-        SaFlags::empty(),
-        SigSet::empty(),
-    );
+    let action = SigAction::new(SigHandler::Handler(on_signal), SaFlags::empty(), SigSet::empty());
     for sig in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
         unsafe {
             let _ = sigaction(sig, &action);
@@ -44,10 +40,7 @@ pub fn check() -> anyhow::Result<()> {
 /// `HALAB_STEP_DELAY_MS`: pause between the steps of `up`, so a test (or a person) can
 /// interrupt it at a known point. Checks for an interrupt after the pause.
 pub fn step_boundary() -> anyhow::Result<()> {
-    if let Some(ms) = std::env::var("HALAB_STEP_DELAY_MS")
-        .ok()
-        .and_then(|v| v.parse::<u64>().ok())
-    {
+    if let Some(ms) = std::env::var("HALAB_STEP_DELAY_MS").ok().and_then(|v| v.parse::<u64>().ok()) {
         std::thread::sleep(std::time::Duration::from_millis(ms));
     }
     check()

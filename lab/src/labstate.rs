@@ -32,23 +32,17 @@ impl LabState {
             Some(i) => Ok(i),
             None => {
                 let names: Vec<&str> = self.plan.nodes.iter().map(|n| n.name.as_str()).collect();
-                bail!(
-                    "lab `{}` has no node `{node}` (nodes: {})",
-                    self.plan.lab,
-                    names.join(", ")
-                )
+                bail!("lab `{}` has no node `{node}` (nodes: {})", self.plan.lab, names.join(", "))
             }
         }
     }
     pub fn save(&self) -> Result<()> {
         let path = lab_dir(&self.plan.lab).join("lab.json");
-        std::fs::write(&path, serde_json::to_vec_pretty(self)?)
-            .with_context(|| format!("failed to write {}", path.display()))
+        std::fs::write(&path, serde_json::to_vec_pretty(self)?).with_context(|| format!("failed to write {}", path.display()))
     }
     pub fn load(lab: &str) -> Result<LabState> {
         let path = lab_dir(lab).join("lab.json");
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("no lab `{lab}` (try `halab ls`)"))?;
+        let text = std::fs::read_to_string(&path).with_context(|| format!("no lab `{lab}` (try `halab ls`)"))?;
         serde_json::from_str(&text).with_context(|| format!("failed to parse {}", path.display()))
     }
 }
@@ -63,19 +57,12 @@ pub const MGMT_POOL: &str = "198.19.0.0/16";
 /// Subnets routed on the host (except the default route), from `ip -j route show table all`.
 pub fn host_routes() -> Result<Vec<Ipv4Net>> {
     let out = crate::cmd::run("ip", &["-j", "-4", "route", "show", "table", "all"])?;
-    let routes: Vec<serde_json::Value> =
-        serde_json::from_str(&out).context("failed to parse `ip -j route`")?;
+    let routes: Vec<serde_json::Value> = serde_json::from_str(&out).context("failed to parse `ip -j route`")?;
     Ok(routes
         .iter()
         .filter_map(|r| r.get("dst")?.as_str())
         .filter(|d| *d != "default")
-        .filter_map(|d| {
-            if d.contains('/') {
-                d.parse().ok()
-            } else {
-                format!("{d}/32").parse().ok()
-            }
-        })
+        .filter_map(|d| if d.contains('/') { d.parse().ok() } else { format!("{d}/32").parse().ok() })
         .collect())
 }
 
@@ -83,11 +70,7 @@ pub fn host_routes() -> Result<Vec<Ipv4Net>> {
 /// /24 of the pool. Free = no other lab has it and it overlaps no host route.
 pub fn choose_management(requested: Option<Ipv4Net>, max_nodes: usize) -> Result<Ipv4Net> {
     let routes = host_routes()?;
-    let taken: Vec<Ipv4Net> = all_labs()
-        .iter()
-        .filter_map(|l| LabState::load(l).ok())
-        .map(|s| s.management)
-        .collect();
+    let taken: Vec<Ipv4Net> = all_labs().iter().filter_map(|l| LabState::load(l).ok()).map(|s| s.management).collect();
     let overlaps = |a: &Ipv4Net, b: &Ipv4Net| a.contains(b) || b.contains(a);
     if let Some(net) = requested {
         if let Some(r) = routes.iter().find(|r| overlaps(r, &net)) {
@@ -102,16 +85,9 @@ pub fn choose_management(requested: Option<Ipv4Net>, max_nodes: usize) -> Result
         return Ok(net);
     }
     let pool: Ipv4Net = MGMT_POOL.parse()?;
-    let cand = pool
-        .subnets(24)?
-        .find(|c| !routes.iter().any(|r| overlaps(r, c)) && !taken.iter().any(|t| overlaps(t, c)));
+    let cand = pool.subnets(24)?.find(|c| !routes.iter().any(|r| overlaps(r, c)) && !taken.iter().any(|t| overlaps(t, c)));
     if max_nodes > 240 {
         bail!("the netns provider supports at most 240 nodes per lab");
     }
-    cand.with_context(|| {
-        format!(
-            "no free management subnet left in {MGMT_POOL} (labs in {})",
-            state_root().display()
-        )
-    })
+    cand.with_context(|| format!("no free management subnet left in {MGMT_POOL} (labs in {})", state_root().display()))
 }

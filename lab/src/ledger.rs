@@ -7,9 +7,7 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 pub fn state_root() -> PathBuf {
-    std::env::var_os("HALAB_STATE_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/var/lib/halab/labs"))
+    std::env::var_os("HALAB_STATE_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/var/lib/halab/labs"))
 }
 
 pub fn lab_dir(lab: &str) -> PathBuf {
@@ -34,11 +32,7 @@ pub enum Object {
     /// A network interface; `netns: None` is the host namespace.
     Link { netns: Option<String>, name: String },
     /// A process halab started; `start_time` (clock ticks since boot) guards against PID reuse.
-    Process {
-        pid: i32,
-        start_time: u64,
-        what: String,
-    },
+    Process { pid: i32, start_time: u64, what: String },
     /// A mount point.
     Mount { path: PathBuf },
 }
@@ -64,14 +58,8 @@ impl Ledger {
     /// Start the ledger of a new lab; the lab's directory is its first object.
     pub fn create(lab: &str, id: &str, provider: &str) -> Result<Ledger> {
         let dir = lab_dir(lab);
-        std::fs::create_dir_all(state_root())
-            .with_context(|| format!("failed to create {}", state_root().display()))?;
-        std::fs::create_dir(&dir).with_context(|| {
-            format!(
-                "failed to create {} (does the lab exist? try `halab down {lab}`)",
-                dir.display()
-            )
-        })?;
+        std::fs::create_dir_all(state_root()).with_context(|| format!("failed to create {}", state_root().display()))?;
+        std::fs::create_dir(&dir).with_context(|| format!("failed to create {} (does the lab exist? try `halab down {lab}`)", dir.display()))?;
         let me = std::process::id() as i32;
         let data = LedgerData {
             lab: lab.into(),
@@ -82,20 +70,15 @@ impl Ledger {
             owner_start_time: proc_start_time(me).unwrap_or(0),
             objects: vec![Object::Dir { path: dir.clone() }],
         };
-        let l = Ledger {
-            path: dir.join("ledger.json"),
-            data,
-        };
+        let l = Ledger { path: dir.join("ledger.json"), data };
         l.save()?;
         Ok(l)
     }
 
     pub fn open(lab: &str) -> Result<Ledger> {
         let path = lab_dir(lab).join("ledger.json");
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("no lab `{lab}` ({} is missing)", path.display()))?;
-        let data = serde_json::from_str(&text)
-            .with_context(|| format!("failed to parse {}", path.display()))?;
+        let text = std::fs::read_to_string(&path).with_context(|| format!("no lab `{lab}` ({} is missing)", path.display()))?;
+        let data = serde_json::from_str(&text).with_context(|| format!("failed to parse {}", path.display()))?;
         Ok(Ledger { path, data })
     }
 
@@ -105,10 +88,8 @@ impl Ledger {
 
     fn save(&self) -> Result<()> {
         let tmp = self.path.with_extension("json.tmp");
-        std::fs::write(&tmp, serde_json::to_vec_pretty(&self.data)?)
-            .with_context(|| format!("failed to write {}", tmp.display()))?;
-        std::fs::rename(&tmp, &self.path)
-            .with_context(|| format!("failed to write {}", self.path.display()))?;
+        std::fs::write(&tmp, serde_json::to_vec_pretty(&self.data)?).with_context(|| format!("failed to write {}", tmp.display()))?;
+        std::fs::rename(&tmp, &self.path).with_context(|| format!("failed to write {}", self.path.display()))?;
         Ok(())
     }
 
@@ -155,12 +136,7 @@ impl Ledger {
 /// Every lab with a ledger, by name.
 pub fn all_labs() -> Vec<String> {
     let mut out: Vec<String> = std::fs::read_dir(state_root())
-        .map(|rd| {
-            rd.flatten()
-                .filter(|e| e.path().join("ledger.json").is_file())
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
+        .map(|rd| rd.flatten().filter(|e| e.path().join("ledger.json").is_file()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
         .unwrap_or_default();
     out.sort();
     out

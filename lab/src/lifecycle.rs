@@ -19,8 +19,8 @@ use crate::topology::Plan;
 /// (`halab down` removes it); an interrupt always rolls back.
 pub fn up(plan: &Plan, keep_on_failure: bool) -> Result<LabState> {
     preflight()?;
-    let recipe_path = image::recipe::find(&plan.image, Some(&plan.topology))
-        .with_context(|| format!("no image recipe `{}` (looked in images/)", plan.image))?;
+    let recipe_path =
+        image::recipe::find(&plan.image, Some(&plan.topology)).with_context(|| format!("no image recipe `{}` (looked in images/)", plan.image))?;
     let recipe = image::Recipe::load(&recipe_path)?;
     let (img, _) = image::ensure(&recipe_path, &recipe)?;
     crate::interrupt::check()?;
@@ -28,32 +28,13 @@ pub fn up(plan: &Plan, keep_on_failure: bool) -> Result<LabState> {
         // Choosing a management subnet and claiming the lab's name happen under one lock.
         let _lock = global_lock()?;
         if lab_dir(&plan.lab).exists() {
-            anyhow::bail!(
-                "a lab named `{}` exists already: `halab down {}` first, or choose another --name",
-                plan.lab,
-                plan.lab
-            );
+            anyhow::bail!("a lab named `{}` exists already: `halab down {}` first, or choose another --name", plan.lab, plan.lab);
         }
-        if let Some(other) = all_labs()
-            .into_iter()
-            .filter_map(|l| Ledger::open(&l).ok())
-            .find(|l| l.data.id == plan.id)
-        {
-            anyhow::bail!(
-                "lab `{}` has the same short id {} as `{}`: choose another --name",
-                plan.lab,
-                plan.id,
-                other.data.lab
-            );
+        if let Some(other) = all_labs().into_iter().filter_map(|l| Ledger::open(&l).ok()).find(|l| l.data.id == plan.id) {
+            anyhow::bail!("lab `{}` has the same short id {} as `{}`: choose another --name", plan.lab, plan.id, other.data.lab);
         }
         let management = choose_management(plan.management, plan.nodes.len())?;
-        let st = LabState {
-            plan: plan.clone(),
-            provider: "netns".into(),
-            management,
-            image_hash: img.manifest.hash.clone(),
-            rootfs: img.rootfs(),
-        };
+        let st = LabState { plan: plan.clone(), provider: "netns".into(), management, image_hash: img.manifest.hash.clone(), rootfs: img.rootfs() };
         let ledger = Ledger::create(&plan.lab, &plan.id, "netns")?;
         st.save()?;
         (st, ledger)
@@ -69,17 +50,10 @@ pub fn up(plan: &Plan, keep_on_failure: bool) -> Result<LabState> {
             Err(e)
         }
         Err(e) => {
-            let why = if crate::interrupt::interrupted() {
-                "interrupted"
-            } else {
-                "failed"
-            };
+            let why = if crate::interrupt::interrupted() { "interrupted" } else { "failed" };
             info(&format!("up {why}: removing what was created"));
             if let Err(d) = teardown(ledger) {
-                info(&format!(
-                    "rollback incomplete ({d:#}): run `halab down {}`",
-                    plan.lab
-                ));
+                info(&format!("rollback incomplete ({d:#}): run `halab down {}`", plan.lab));
             }
             Err(e)
         }
@@ -88,14 +62,10 @@ pub fn up(plan: &Plan, keep_on_failure: bool) -> Result<LabState> {
 
 fn preflight() -> Result<()> {
     if !nix::unistd::Uid::effective().is_root() {
-        anyhow::bail!(
-            "the netns provider needs root (namespaces, bridges, mounts): run halab as root"
-        );
+        anyhow::bail!("the netns provider needs root (namespaces, bridges, mounts): run halab as root");
     }
     for tool in ["ip", "nsenter", "unshare", "ssh-keygen"] {
-        image::build::which(tool).with_context(|| {
-            format!("`{tool}` is needed: apt-get install iproute2 util-linux openssh-client")
-        })?;
+        image::build::which(tool).with_context(|| format!("`{tool}` is needed: apt-get install iproute2 util-linux openssh-client"))?;
     }
     Ok(())
 }
@@ -103,8 +73,7 @@ fn preflight() -> Result<()> {
 fn global_lock() -> Result<nix::fcntl::Flock<std::fs::File>> {
     std::fs::create_dir_all(state_root())?;
     let f = std::fs::File::create(state_root().join(".lock"))?;
-    nix::fcntl::Flock::lock(f, nix::fcntl::FlockArg::LockExclusive)
-        .map_err(|(_, e)| anyhow::anyhow!("failed to lock the lab registry: {e}"))
+    nix::fcntl::Flock::lock(f, nix::fcntl::FlockArg::LockExclusive).map_err(|(_, e)| anyhow::anyhow!("failed to lock the lab registry: {e}"))
 }
 
 /// Remove a lab: everything in its ledger, and nothing else.
@@ -136,53 +105,30 @@ fn teardown(mut ledger: Ledger) -> Result<()> {
                     errors.push(e);
                 }
             }
-            Object::Link {
-                netns: Some(ns),
-                name,
-            } => by_ns.entry(ns.as_str()).or_default().push(name.as_str()),
+            Object::Link { netns: Some(ns), name } => by_ns.entry(ns.as_str()).or_default().push(name.as_str()),
             _ => {}
         }
     }
-    let doomed: Vec<&str> = objs
-        .iter()
-        .filter_map(|o| {
-            if let Object::Netns { name } = o {
-                Some(name.as_str())
-            } else {
-                None
-            }
-        })
-        .collect();
+    let doomed: Vec<&str> = objs.iter().filter_map(|o| if let Object::Netns { name } = o { Some(name.as_str()) } else { None }).collect();
     for (ns, links) in by_ns {
         if netns::wiring::netns_exists(ns) && !doomed.contains(&ns) {
             let batch: String = links.iter().map(|l| format!("link del {l}\n")).collect();
             // -force: go on past links that are gone already; what is left is checked below.
             let _ = cmd::run_input("ip", &["-force", "-n", ns, "-batch", "-"], Some(&batch));
             let left = cmd::run("ip", &["-n", ns, "-o", "link"]).unwrap_or_default();
-            let remaining: Vec<&&str> = links
-                .iter()
-                .filter(|l| left.contains(&format!(": {l}@")))
-                .collect();
+            let remaining: Vec<&&str> = links.iter().filter(|l| left.contains(&format!(": {l}@"))).collect();
             if !remaining.is_empty() {
-                errors.push(anyhow::anyhow!(
-                    "links {remaining:?} in {ns} could not be deleted"
-                ));
+                errors.push(anyhow::anyhow!("links {remaining:?} in {ns} could not be deleted"));
             }
         }
     }
     // 3. Namespaces, in one batch.
-    let names: Vec<&str> = doomed
-        .iter()
-        .copied()
-        .filter(|n| netns::wiring::netns_exists(n))
-        .collect();
+    let names: Vec<&str> = doomed.iter().copied().filter(|n| netns::wiring::netns_exists(n)).collect();
     if !names.is_empty() {
         let batch: String = names.iter().map(|n| format!("netns del {n}\n")).collect();
         let _ = cmd::run_input("ip", &["-force", "-batch", "-"], Some(&batch));
         for n in names.iter().filter(|n| netns::wiring::netns_exists(n)) {
-            errors.push(anyhow::anyhow!(
-                "network namespace {n} could not be deleted"
-            ));
+            errors.push(anyhow::anyhow!("network namespace {n} could not be deleted"));
         }
     }
     // 4. Mounts on the host (node roots are mounted only inside the nodes and vanish with
@@ -201,27 +147,15 @@ fn teardown(mut ledger: Ledger) -> Result<()> {
         }
     }
     if let Some(e) = errors.into_iter().next() {
-        return Err(e.context(
-            "some objects could not be removed; the ledger is kept: run `halab down` again",
-        ));
+        return Err(e.context("some objects could not be removed; the ledger is kept: run `halab down` again"));
     }
     // 5. Directories, the lab's own last.
     let root = state_root();
-    let mut dirs: Vec<&Path> = objs
-        .iter()
-        .filter_map(|o| {
-            if let Object::Dir { path } = o {
-                Some(path.as_path())
-            } else {
-                None
-            }
-        })
-        .collect();
+    let mut dirs: Vec<&Path> = objs.iter().filter_map(|o| if let Object::Dir { path } = o { Some(path.as_path()) } else { None }).collect();
     dirs.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
     for d in dirs {
         if d.starts_with(&root) && d != root && d.exists() {
-            std::fs::remove_dir_all(d)
-                .with_context(|| format!("failed to remove {}", d.display()))?;
+            std::fs::remove_dir_all(d).with_context(|| format!("failed to remove {}", d.display()))?;
         }
     }
     Ok(())
@@ -248,20 +182,12 @@ fn host_mounts_below(dir: &Path) -> Vec<String> {
 /// Why a lab is garbage, or None when it is alive.
 pub fn garbage_reason(l: &Ledger) -> Option<String> {
     match l.data.phase {
-        Phase::Creating | Phase::Destroying if !l.owner_alive() => Some(
-            format!(
-                "its halab process {} is gone while {:?}",
-                l.data.owner_pid, l.data.phase
-            )
-            .to_lowercase(),
-        ),
+        Phase::Creating | Phase::Destroying if !l.owner_alive() => {
+            Some(format!("its halab process {} is gone while {:?}", l.data.owner_pid, l.data.phase).to_lowercase())
+        }
         Phase::Up => {
             let sup = l.data.objects.iter().find_map(|o| match o {
-                Object::Process {
-                    pid,
-                    start_time,
-                    what,
-                } if what == "supervisor" => Some((*pid, *start_time)),
+                Object::Process { pid, start_time, what } if what == "supervisor" => Some((*pid, *start_time)),
                 _ => None,
             });
             match sup {
@@ -283,10 +209,7 @@ pub fn gc() -> Result<Vec<String>> {
             info(&format!("gc: removing lab `{lab}`: {why}"));
             let t = Instant::now();
             teardown(l)?;
-            info(&format!(
-                "gc: `{lab}` removed in {:.2} s",
-                t.elapsed().as_secs_f64()
-            ));
+            info(&format!("gc: `{lab}` removed in {:.2} s", t.elapsed().as_secs_f64()));
             removed.push(lab);
         }
     }

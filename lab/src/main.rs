@@ -13,11 +13,7 @@ use halab::labstate::LabState;
 use halab::provider::netns;
 
 #[derive(Parser)]
-#[command(
-    name = "halab",
-    version,
-    about = "Lab provisioner for Linux high-availability clusters"
-)]
+#[command(name = "halab", version, about = "Lab provisioner for Linux high-availability clusters")]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -83,18 +79,9 @@ enum Cmd {
         cmd: Vec<String>,
     },
     /// Pull or plug a node's cable (the node sees NO-CARRIER).
-    Link {
-        lab: String,
-        node: String,
-        iface: String,
-        state: LinkState,
-    },
+    Link { lab: String, node: String, iface: String, state: LinkState },
     /// Power a node off (a power cut), on, or reboot it.
-    Power {
-        lab: String,
-        node: String,
-        action: PowerAction,
-    },
+    Power { lab: String, node: String, action: PowerAction },
     /// Remove the leftovers of labs whose halab process is gone.
     Gc,
     /// Images: build, list, remove.
@@ -179,12 +166,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
     match cli.cmd {
         Cmd::Validate { file } => {
             let plan = halab::topology::load(&file, None)?;
-            println!(
-                "{}: ok ({} networks, {} nodes)",
-                file.display(),
-                plan.networks.len(),
-                plan.nodes.len()
-            );
+            println!("{}: ok ({} networks, {} nodes)", file.display(), plan.networks.len(), plan.nodes.len());
         }
         Cmd::Plan { file, name, json } => {
             let plan = halab::topology::load(&file, name.as_deref())?;
@@ -246,12 +228,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Cmd::Exec { lab, node, cmd } => {
             let st = LabState::load(&lab)?;
-            let status = netns::exec_command(&st, &node, &cmd)?
-                .status()
-                .context("failed to run nsenter")?;
-            return Ok(ExitCode::from(
-                status.code().unwrap_or(255).clamp(0, 255) as u8
-            ));
+            let status = netns::exec_command(&st, &node, &cmd)?.status().context("failed to run nsenter")?;
+            return Ok(ExitCode::from(status.code().unwrap_or(255).clamp(0, 255) as u8));
         }
         Cmd::Ssh { lab, node, cmd } => {
             let st = LabState::load(&lab)?;
@@ -261,30 +239,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 .arg("-i")
                 .arg(dir.join("id_ed25519"))
                 .arg("-o")
-                .arg(format!(
-                    "UserKnownHostsFile={}",
-                    dir.join("known_hosts").display()
-                ))
-                .args([
-                    "-o",
-                    "StrictHostKeyChecking=yes",
-                    "-o",
-                    "ConnectTimeout=5",
-                    "-o",
-                    "BatchMode=yes",
-                ])
+                .arg(format!("UserKnownHostsFile={}", dir.join("known_hosts").display()))
+                .args(["-o", "StrictHostKeyChecking=yes", "-o", "ConnectTimeout=5", "-o", "BatchMode=yes"])
                 .arg(format!("root@{}", st.node_mgmt_addr(ni)))
                 .args(&cmd)
                 .exec();
-            return Err(anyhow::Error::new(err)
-                .context("failed to run ssh (apt-get install openssh-client)"));
+            return Err(anyhow::Error::new(err).context("failed to run ssh (apt-get install openssh-client)"));
         }
-        Cmd::Link {
-            lab,
-            node,
-            iface,
-            state,
-        } => {
+        Cmd::Link { lab, node, iface, state } => {
             let st = LabState::load(&lab)?;
             netns::faults::set_link(&st, &node, &iface, matches!(state, LinkState::Up))?;
         }
@@ -320,30 +282,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Cmd::Gc => {
             let removed = halab::lifecycle::gc()?;
-            println!(
-                "gc: {} lab(s) removed{}",
-                removed.len(),
-                if removed.is_empty() {
-                    String::new()
-                } else {
-                    format!(": {}", removed.join(", "))
-                }
-            );
+            println!("gc: {} lab(s) removed{}", removed.len(), if removed.is_empty() { String::new() } else { format!(": {}", removed.join(", ")) });
         }
         Cmd::Image(ImageCmd::Build { recipe }) => {
             let name = recipe.unwrap_or_else(|| "debian-bookworm-ha".into());
-            let path = halab::image::recipe::find(&name, None)
-                .ok_or_else(|| anyhow::anyhow!("no image recipe `{name}` (looked in images/)"))?;
+            let path = halab::image::recipe::find(&name, None).ok_or_else(|| anyhow::anyhow!("no image recipe `{name}` (looked in images/)"))?;
             let r = halab::image::Recipe::load(&path)?;
             let t = std::time::Instant::now();
             let (img, hit) = halab::image::ensure(&path, &r)?;
-            println!(
-                "{} {} {} ({:.3} s)",
-                if hit { "cached" } else { "built" },
-                img.manifest.hash,
-                img.rootfs().display(),
-                t.elapsed().as_secs_f64()
-            );
+            println!("{} {} {} ({:.3} s)", if hit { "cached" } else { "built" }, img.manifest.hash, img.rootfs().display(), t.elapsed().as_secs_f64());
         }
         Cmd::Image(ImageCmd::Ls) => {
             for img in halab::image::list() {

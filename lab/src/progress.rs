@@ -22,10 +22,7 @@ impl Step {
         let what = what.into();
         let bar = if interactive() {
             let b = ProgressBar::new_spinner();
-            b.set_style(
-                ProgressStyle::with_template("{spinner} {prefix} {wide_msg} [{elapsed}]")
-                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-            );
+            b.set_style(ProgressStyle::with_template("{spinner} {prefix} {wide_msg} [{elapsed}]").unwrap_or_else(|_| ProgressStyle::default_spinner()));
             b.set_prefix(what.clone());
             b.enable_steady_tick(Duration::from_millis(120));
             Some(b)
@@ -33,12 +30,7 @@ impl Step {
             eprintln!("halab: {what} ...");
             None
         };
-        Step {
-            bar,
-            what,
-            start: Instant::now(),
-            finished: false,
-        }
+        Step { bar, what, start: Instant::now(), finished: false }
     }
 
     /// Say what is happening inside the step (plain mode logs it as its own line).

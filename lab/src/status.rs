@@ -32,6 +32,8 @@ pub struct LabStatus {
     pub host_addr: String,
     pub stack: String,
     pub image: String,
+    pub settings: Vec<String>,
+    pub members: Vec<crate::stack::status::MemberStatus>,
     pub nodes: Vec<NodeStatus>,
 }
 
@@ -41,11 +43,7 @@ pub fn lab_status(lab: &str) -> anyhow::Result<LabStatus> {
     let mut nodes = Vec::new();
     for (i, n) in st.plan.nodes.iter().enumerate() {
         let pid = netns::init_pid(&st, &n.name);
-        let links = if pid.is_some() {
-            links_of(&netns::names::node_ns(&st.plan, &n.name))
-        } else {
-            Vec::new()
-        };
+        let links = if pid.is_some() { links_of(&netns::names::node_ns(&st.plan, &n.name)) } else { Vec::new() };
         nodes.push(NodeStatus {
             name: n.name.clone(),
             state: if pid.is_some() { "running" } else { "off" }.into(),
@@ -54,13 +52,14 @@ pub fn lab_status(lab: &str) -> anyhow::Result<LabStatus> {
             links,
         });
     }
-    let stack = st
-        .plan
-        .cluster
-        .as_ref()
-        .map(|c| format!("{:?}", c.stack).to_lowercase())
-        .unwrap_or_else(|| "none".into());
+    let stack = st.plan.cluster.as_ref().map(|c| format!("{:?}", c.stack).to_lowercase()).unwrap_or_else(|| "none".into());
+    let (settings, members) = match &st.plan.cluster {
+        Some(cl) => (crate::stack::status::settings(cl), crate::stack::status::members(&st, cl)),
+        None => (Vec::new(), Vec::new()),
+    };
     Ok(LabStatus {
+        settings,
+        members,
         lab: lab.into(),
         provider: st.provider.clone(),
         phase: format!("{:?}", ledger.data.phase).to_lowercase(),
@@ -83,58 +82,38 @@ fn links_of(ns: &str) -> Vec<LinkStatus> {
             ifname: l["ifname"].as_str().unwrap_or("").into(),
             addresses: l["addr_info"]
                 .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter(|x| x["family"] == "inet")
-                        .map(|x| {
-                            format!("{}/{}", x["local"].as_str().unwrap_or(""), x["prefixlen"])
-                        })
-                        .collect()
-                })
+                .map(|a| a.iter().filter(|x| x["family"] == "inet").map(|x| format!("{}/{}", x["local"].as_str().unwrap_or(""), x["prefixlen"])).collect())
                 .unwrap_or_default(),
-            carrier: !l["flags"]
-                .as_array()
-                .is_some_and(|f| f.iter().any(|x| x == "NO-CARRIER"))
-                && l["operstate"] != "DOWN",
+            carrier: !l["flags"].as_array().is_some_and(|f| f.iter().any(|x| x == "NO-CARRIER")) && l["operstate"] != "DOWN",
         })
         .collect()
 }
 
 pub fn render(s: &LabStatus) -> String {
-    let mut out = format!(
-        "lab {} ({}, {}), stack {}, management {} (host {}), image {}\n",
-        s.lab, s.provider, s.phase, s.stack, s.management, s.host_addr, s.image
-    );
-    out.push_str(&format!(
-        "{:<12} {:<8} {:>8}  {:<15} {}\n",
-        "NODE", "STATE", "INIT", "MGMT", "INTERFACES"
-    ));
+    let mut out =
+        format!("lab {} ({}, {}), stack {}, management {} (host {}), image {}\n", s.lab, s.provider, s.phase, s.stack, s.management, s.host_addr, s.image);
+    out.push_str(&format!("{:<12} {:<8} {:>8}  {:<15} {}\n", "NODE", "STATE", "INIT", "MGMT", "INTERFACES"));
     for n in &s.nodes {
         let links: Vec<String> = n
             .links
             .iter()
             .filter(|l| l.ifname != netns::names::NODE_MGMT_IF)
-            .map(|l| {
-                format!(
-                    "{} {}{}",
-                    l.ifname,
-                    l.addresses.join(","),
-                    if l.carrier { "" } else { " NO-CARRIER" }
-                )
-            })
+            .map(|l| format!("{} {}{}", l.ifname, l.addresses.join(","), if l.carrier { "" } else { " NO-CARRIER" }))
             .collect();
-        let pid = n
-            .init_pid
-            .map(|p| p.to_string())
-            .unwrap_or_else(|| "-".into());
-        out.push_str(&format!(
-            "{:<12} {:<8} {:>8}  {:<15} {}\n",
-            n.name,
-            n.state,
-            pid,
-            n.mgmt,
-            links.join("; ")
-        ));
+        let pid = n.init_pid.map(|p| p.to_string()).unwrap_or_else(|| "-".into());
+        out.push_str(&format!("{:<12} {:<8} {:>8}  {:<15} {}\n", n.name, n.state, pid, n.mgmt, links.join("; ")));
+    }
+    if !s.members.is_empty() {
+        out.push_str(&format!("cluster: {}\n", s.settings.join("; ")));
+        out.push_str(&format!("{:<12} {:<11} {:<30} {:<36} {}\n", "MEMBER", "ROLE", "VIPS", "DAEMONS", "CONNTRACKD int/ext"));
+        for m in &s.members {
+            let d: Vec<String> = m.daemons.iter().map(|(n, up)| format!("{n}:{}", if *up { "up" } else { "DOWN" })).collect();
+            let ct = match (m.conntrackd_internal, m.conntrackd_external) {
+                (Some(i), Some(e)) => format!("{i}/{e}"),
+                _ => "-".into(),
+            };
+            out.push_str(&format!("{:<12} {:<11} {:<30} {:<36} {}\n", m.name, m.role, m.vips.join(","), d.join(" "), ct));
+        }
     }
     out
 }
@@ -146,15 +125,8 @@ pub fn list() -> Vec<String> {
         .map(|lab| {
             let l = Ledger::open(lab).ok();
             let st = LabState::load(lab).ok();
-            let phase = l
-                .as_ref()
-                .map(|l| format!("{:?}", l.data.phase).to_lowercase())
-                .unwrap_or_else(|| "?".into());
-            let garbage = l
-                .as_ref()
-                .and_then(crate::lifecycle::garbage_reason)
-                .map(|r| format!(" (stale: {r}; `halab gc` removes it)"))
-                .unwrap_or_default();
+            let phase = l.as_ref().map(|l| format!("{:?}", l.data.phase).to_lowercase()).unwrap_or_else(|| "?".into());
+            let garbage = l.as_ref().and_then(crate::lifecycle::garbage_reason).map(|r| format!(" (stale: {r}; `halab gc` removes it)")).unwrap_or_default();
             let nodes = st.as_ref().map(|s| s.plan.nodes.len()).unwrap_or(0);
             let provider = st.as_ref().map(|s| s.provider.clone()).unwrap_or_default();
             format!("{lab:<20} {provider:<8} {phase:<10} {nodes} nodes{garbage}")

@@ -12,31 +12,14 @@ use crate::diag::{Diagnostic, InputError};
 /// Parse `text` (read from `file`) into `T`; syntax and type errors carry file:line:col.
 pub fn parse<T: serde::de::DeserializeOwned>(file: &Path, text: &str) -> Result<T, InputError> {
     if text.trim().is_empty() {
-        return Err(InputError::one(Diagnostic::new(
-            file,
-            1,
-            1,
-            "",
-            "the file is empty",
-            "write at least a `name:` and the required sections",
-        )));
+        return Err(InputError::one(Diagnostic::new(file, 1, 1, "", "the file is empty", "write at least a `name:` and the required sections")));
     }
     let mut options = serde_saphyr::options::Options::default();
     // Duplicate names are reported by our own validation, together with every other problem.
     options.duplicate_keys = serde_saphyr::options::DuplicateKeyPolicy::PassThrough;
     serde_saphyr::from_str_with_options::<T>(text, options).map_err(|e| {
-        let (line, col) = e
-            .location()
-            .map(|l| (l.line() as usize, l.column() as usize))
-            .unwrap_or((1, 1));
-        InputError::one(Diagnostic::new(
-            file,
-            line,
-            col,
-            "",
-            &first_line(&e.to_string()),
-            "",
-        ))
+        let (line, col) = e.location().map(|l| (l.line() as usize, l.column() as usize)).unwrap_or((1, 1));
+        InputError::one(Diagnostic::new(file, line, col, "", &first_line(&e.to_string()), ""))
     })
 }
 
@@ -46,9 +29,7 @@ fn first_line(rendered: &str) -> String {
     let line = line.strip_prefix("error: ").unwrap_or(line);
     // The position is printed by us as file:line:col; drop the crate's own copy.
     match line.split_once(": ") {
-        Some((head, rest)) if head.starts_with("line ") && head.contains(" column ") => {
-            rest.to_string()
-        }
+        Some((head, rest)) if head.starts_with("line ") && head.contains(" column ") => rest.to_string(),
         _ => line.to_string(),
     }
 }

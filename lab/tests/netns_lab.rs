@@ -23,62 +23,29 @@ fn privileged() -> bool {
 }
 
 fn halab(args: &[&str]) -> Output {
-    Command::new(HALAB)
-        .args(args)
-        .env("HALAB_PLAIN", "1")
-        .output()
-        .expect("run halab")
+    Command::new(HALAB).args(args).env("HALAB_PLAIN", "1").output().expect("run halab")
 }
 
 fn ok(args: &[&str]) -> String {
     let o = halab(args);
-    assert!(
-        o.status.success(),
-        "halab {args:?} failed: {}\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert!(o.status.success(), "halab {args:?} failed: {}\n{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
 fn pings(lab: &str, from: &str, to: &str) -> bool {
-    halab(&["exec", lab, from, "--", "ping", "-c", "1", "-W", "1", to])
-        .status
-        .success()
+    halab(&["exec", lab, from, "--", "ping", "-c", "1", "-W", "1", to]).status.success()
 }
 
 /// What halab may leave on the host: namespaces, host links, mounts, processes, lab dirs.
 fn host_snapshot() -> BTreeSet<String> {
     let mut s = BTreeSet::new();
-    for l in String::from_utf8_lossy(
-        &Command::new("ip")
-            .args(["netns", "list"])
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .lines()
-    {
-        s.insert(format!(
-            "netns {}",
-            l.split_whitespace().next().unwrap_or("")
-        ));
+    for l in String::from_utf8_lossy(&Command::new("ip").args(["netns", "list"]).output().unwrap().stdout).lines() {
+        s.insert(format!("netns {}", l.split_whitespace().next().unwrap_or("")));
     }
-    for l in String::from_utf8_lossy(
-        &Command::new("ip")
-            .args(["-o", "link"])
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .lines()
-    {
+    for l in String::from_utf8_lossy(&Command::new("ip").args(["-o", "link"]).output().unwrap().stdout).lines() {
         s.insert(format!("link {}", l.split(':').nth(1).unwrap_or("").trim()));
     }
-    for l in std::fs::read_to_string("/proc/self/mounts")
-        .unwrap()
-        .lines()
-    {
+    for l in std::fs::read_to_string("/proc/self/mounts").unwrap().lines() {
         let m = l.split_whitespace().nth(1).unwrap_or("");
         if m.contains("halab") || m.starts_with("/run/netns") {
             s.insert(format!("mount {m}"));
@@ -92,16 +59,10 @@ fn host_snapshot() -> BTreeSet<String> {
             continue;
         }
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        if stat
-            .rsplit(')')
-            .next()
-            .is_some_and(|r| r.trim_start().starts_with('Z'))
-        {
+        if stat.rsplit(')').next().is_some_and(|r| r.trim_start().starts_with('Z')) {
             continue;
         }
-        let cmdline = std::fs::read_to_string(format!("/proc/{pid}/cmdline"))
-            .unwrap_or_default()
-            .replace('\0', " ");
+        let cmdline = std::fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap_or_default().replace('\0', " ");
         let other_ns = std::fs::read_link(format!("/proc/{pid}/ns/pid")).ok() != my_pidns;
         if cmdline.contains("halab _") || (other_ns && !cmdline.is_empty()) {
             s.insert(format!("process {pid} {cmdline}"));
@@ -119,10 +80,7 @@ fn assert_no_leak(before: &BTreeSet<String>, what: &str) {
     let after = host_snapshot();
     let added: Vec<_> = after.difference(before).collect();
     let removed: Vec<_> = before.difference(&after).collect();
-    assert!(
-        added.is_empty() && removed.is_empty(),
-        "{what}: host state changed\n added: {added:#?}\n removed: {removed:#?}"
-    );
+    assert!(added.is_empty() && removed.is_empty(), "{what}: host state changed\n added: {added:#?}\n removed: {removed:#?}");
 }
 
 fn status_json(lab: &str) -> serde_json::Value {
@@ -135,12 +93,7 @@ fn node_pids(init_pid: i64) -> Vec<i32> {
         .unwrap()
         .flatten()
         .filter_map(|e| e.file_name().to_string_lossy().parse::<i32>().ok())
-        .filter(|p| {
-            std::fs::read_link(format!("/proc/{p}/ns/pid"))
-                .ok()
-                .as_ref()
-                == Some(&ns)
-        })
+        .filter(|p| std::fs::read_link(format!("/proc/{p}/ns/pid")).ok().as_ref() == Some(&ns))
         .collect()
 }
 
@@ -153,55 +106,30 @@ fn fw_pair_lifecycle_with_faults() {
     let lab = "t-life";
     let before = host_snapshot();
     ok(&["up", TOPOLOGY, "--name", lab]);
-    assert!(
-        pings(lab, "client", "198.18.2.10"),
-        "client must reach server through fw1"
-    );
+    assert!(pings(lab, "client", "198.18.2.10"), "client must reach server through fw1");
 
     // Cable pull on fw1's inet: the path breaks and fw1 sees NO-CARRIER.
     ok(&["link", lab, "fw1", "inet", "down"]);
-    let link = ok(&[
-        "exec", lab, "fw1", "--", "ip", "-br", "link", "show", "inet",
-    ]);
-    assert!(
-        link.contains("NO-CARRIER"),
-        "fw1 must see no carrier: {link}"
-    );
-    assert!(
-        !pings(lab, "client", "198.18.2.10"),
-        "a pulled cable must break the path"
-    );
+    let link = ok(&["exec", lab, "fw1", "--", "ip", "-br", "link", "show", "inet"]);
+    assert!(link.contains("NO-CARRIER"), "fw1 must see no carrier: {link}");
+    assert!(!pings(lab, "client", "198.18.2.10"), "a pulled cable must break the path");
     ok(&["link", lab, "fw1", "inet", "up"]);
     let t = Instant::now();
     while !pings(lab, "client", "198.18.2.10") {
-        assert!(
-            t.elapsed() < Duration::from_secs(5),
-            "plugging the cable back must restore the path"
-        );
+        assert!(t.elapsed() < Duration::from_secs(5), "plugging the cable back must restore the path");
     }
 
     // Power cut: every process of fw1 dies at once.
     let st = status_json(lab);
-    let fw1 = st["nodes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|n| n["name"] == "fw1")
-        .unwrap();
+    let fw1 = st["nodes"].as_array().unwrap().iter().find(|n| n["name"] == "fw1").unwrap();
     let init = fw1["init_pid"].as_i64().unwrap();
     let pids = node_pids(init);
     assert!(pids.len() >= 2, "fw1 runs init and sshd: {pids:?}");
     ok(&["power", lab, "fw1", "off"]);
     for p in &pids {
-        assert!(
-            !std::path::Path::new(&format!("/proc/{p}")).exists(),
-            "process {p} of fw1 survived the power cut"
-        );
+        assert!(!std::path::Path::new(&format!("/proc/{p}")).exists(), "process {p} of fw1 survived the power cut");
     }
-    assert!(
-        !pings(lab, "client", "198.18.2.10"),
-        "with fw1 off nothing routes"
-    );
+    assert!(!pings(lab, "client", "198.18.2.10"), "with fw1 off nothing routes");
     assert!(!halab(&["exec", lab, "fw1", "--", "true"]).status.success());
 
     // Power on: the node boots again and sshd answers (pinned host key, lab key).
@@ -226,10 +154,7 @@ fn two_labs_side_by_side() {
     ok(&["up", TOPOLOGY, "--name", "t-one"]);
     ok(&["up", TOPOLOGY, "--name", "t-two"]);
     let (a, b) = (status_json("t-one"), status_json("t-two"));
-    assert_ne!(
-        a["management"], b["management"],
-        "each lab takes its own management subnet"
-    );
+    assert_ne!(a["management"], b["management"], "each lab takes its own management subnet");
     assert!(pings("t-one", "client", "198.18.2.10"));
     assert!(pings("t-two", "client", "198.18.2.10"));
     // A cable pulled in one lab leaves the other alone.
@@ -237,24 +162,15 @@ fn two_labs_side_by_side() {
     assert!(!pings("t-one", "client", "198.18.2.10"));
     assert!(pings("t-two", "client", "198.18.2.10"));
     let dup = halab(&["up", TOPOLOGY, "--name", "t-one"]);
-    assert!(
-        !dup.status.success(),
-        "a second lab with the same name must be refused"
-    );
+    assert!(!dup.status.success(), "a second lab with the same name must be refused");
     // A management subnet that overlaps a host route (here t-one's) is refused, and nothing is made.
     let taken = a["management"].as_str().unwrap();
-    let text = std::fs::read_to_string(TOPOLOGY).unwrap().replace(
-        "networks:",
-        &format!("management: {{ subnet: {taken} }}\nnetworks:"),
-    );
+    let text = std::fs::read_to_string(TOPOLOGY).unwrap().replace("networks:", &format!("management: {{ subnet: {taken} }}\nnetworks:"));
     let file = std::env::temp_dir().join("halab-overlap.yaml");
     std::fs::write(&file, text).unwrap();
     let o = halab(&["up", file.to_str().unwrap(), "--name", "t-three"]);
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(
-        !o.status.success() && err.contains("overlaps the host route"),
-        "{err}"
-    );
+    assert!(!o.status.success() && err.contains("overlaps the host route"), "{err}");
     assert!(!std::path::Path::new("/var/lib/halab/labs/t-three").exists());
     let _ = std::fs::remove_file(&file);
     ok(&["down", "t-one"]);
@@ -275,14 +191,8 @@ fn interrupt_up(lab: &str, signal: nix::sys::signal::Signal) -> std::process::Ex
     let ledger = format!("/var/lib/halab/labs/{lab}/ledger.json");
     let t = Instant::now();
     // Wait for the fabric: namespaces and links exist, nodes are not booted yet.
-    while !std::fs::read_to_string(&ledger)
-        .unwrap_or_default()
-        .contains("\"netns\"")
-    {
-        assert!(
-            t.elapsed() < Duration::from_secs(60),
-            "up never got to the fabric"
-        );
+    while !std::fs::read_to_string(&ledger).unwrap_or_default().contains("\"netns\"") {
+        assert!(t.elapsed() < Duration::from_secs(60), "up never got to the fabric");
         std::thread::sleep(Duration::from_millis(5));
     }
     std::thread::sleep(Duration::from_millis(100));
@@ -299,10 +209,7 @@ fn ctrl_c_during_up_rolls_back() {
     ok(&["image", "build"]);
     let before = host_snapshot();
     let status = interrupt_up("t-int", nix::sys::signal::Signal::SIGINT);
-    assert!(
-        !status.success(),
-        "an interrupted up must not report success"
-    );
+    assert!(!status.success(), "an interrupted up must not report success");
     assert_no_leak(&before, "after Ctrl-C during up (rollback)");
     // down on the rolled-back lab has nothing left to remove.
     assert!(!halab(&["down", "t-int"]).status.success());
@@ -319,25 +226,16 @@ fn sigkill_during_up_then_down_or_gc_removes_everything() {
     let before = host_snapshot();
     let status = interrupt_up("t-kill", nix::sys::signal::Signal::SIGKILL);
     assert!(!status.success());
-    assert!(
-        host_snapshot() != before,
-        "a killed up leaves its objects for down to find"
-    );
+    assert!(host_snapshot() != before, "a killed up leaves its objects for down to find");
     let ls = ok(&["ls"]);
-    assert!(
-        ls.contains("t-kill") && ls.contains("stale"),
-        "ls shows the stale lab: {ls}"
-    );
+    assert!(ls.contains("t-kill") && ls.contains("stale"), "ls shows the stale lab: {ls}");
     ok(&["down", "t-kill"]);
     assert_no_leak(&before, "after SIGKILL during up + down");
 
     let status = interrupt_up("t-gc", nix::sys::signal::Signal::SIGKILL);
     assert!(!status.success());
     let gc = ok(&["gc"]);
-    assert!(
-        gc.contains("t-gc"),
-        "gc removes the lab whose halab process is gone: {gc}"
-    );
+    assert!(gc.contains("t-gc"), "gc removes the lab whose halab process is gone: {gc}");
     assert_no_leak(&before, "after SIGKILL during up + gc");
 }
 

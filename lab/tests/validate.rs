@@ -9,12 +9,7 @@ fn problems(file: &str) -> String {
     let path = Path::new("tests/data/bad").join(file);
     match topology::load(&path, None) {
         Ok(_) => panic!("{file} was accepted"),
-        Err(e) => e
-            .diagnostics
-            .iter()
-            .map(|d| d.to_string())
-            .collect::<Vec<_>>()
-            .join("\n"),
+        Err(e) => e.diagnostics.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("\n"),
     }
 }
 
@@ -22,82 +17,31 @@ fn problems(file: &str) -> String {
 const CASES: &[(&str, &str, &str)] = &[
     ("empty.yaml", "empty.yaml:1:1:", "the file is empty"),
     ("syntax.yaml", "syntax.yaml:4:", ""),
-    (
-        "unknown-field.yaml",
-        "unknown-field.yaml:3:",
-        "unknown field `mtu`",
-    ),
-    (
-        "duplicate-node.yaml",
-        "duplicate-node.yaml:6:3:",
-        "node `a` is defined twice",
-    ),
-    (
-        "duplicate-network.yaml",
-        "duplicate-network.yaml:4:3:",
-        "network `lan` is defined twice",
-    ),
-    (
-        "unknown-network.yaml",
-        "unknown-network.yaml:5:39:",
-        "unknown network `wan`",
-    ),
-    (
-        "unknown-node.yaml",
-        "unknown-node.yaml:7:17:",
-        "unknown node `ghost`",
-    ),
-    (
-        "address-outside-subnet.yaml",
-        "address-outside-subnet.yaml:5:27:",
-        "198.18.3.1 is not a host address of network `lan`",
-    ),
-    (
-        "duplicate-address.yaml",
-        "duplicate-address.yaml:6:27:",
-        "198.18.2.1 is already used by node `a`",
-    ),
-    (
-        "overlapping-subnets.yaml",
-        "overlapping-subnets.yaml:4:18:",
-        "overlaps network `lan`",
-    ),
-    (
-        "vip-collides.yaml",
-        "vip-collides.yaml:9:16:",
-        "VIP 198.18.2.2 collides with the address of node `b`",
-    ),
-    (
-        "ifname-too-long.yaml",
-        "ifname-too-long.yaml:3:3:",
-        "has 17 characters; Linux allows 15",
-    ),
-    (
-        "node-without-interface.yaml",
-        "node-without-interface.yaml:6:3:",
-        "node `lonely` has no interface",
-    ),
+    ("unknown-field.yaml", "unknown-field.yaml:3:", "unknown field `mtu`"),
+    ("duplicate-node.yaml", "duplicate-node.yaml:6:3:", "node `a` is defined twice"),
+    ("duplicate-network.yaml", "duplicate-network.yaml:4:3:", "network `lan` is defined twice"),
+    ("unknown-network.yaml", "unknown-network.yaml:5:39:", "unknown network `wan`"),
+    ("unknown-node.yaml", "unknown-node.yaml:7:17:", "unknown node `ghost`"),
+    ("address-outside-subnet.yaml", "address-outside-subnet.yaml:5:27:", "198.18.3.1 is not a host address of network `lan`"),
+    ("duplicate-address.yaml", "duplicate-address.yaml:6:27:", "198.18.2.1 is already used by node `a`"),
+    ("overlapping-subnets.yaml", "overlapping-subnets.yaml:4:18:", "overlaps network `lan`"),
+    ("vip-collides.yaml", "vip-collides.yaml:9:16:", "VIP 198.18.2.2 collides with the address of node `b`"),
+    ("ifname-too-long.yaml", "ifname-too-long.yaml:3:3:", "has 17 characters; Linux allows 15"),
+    ("node-without-interface.yaml", "node-without-interface.yaml:6:3:", "node `lonely` has no interface"),
 ];
 
 #[test]
 fn each_rule_reports_its_position_and_reason() {
     for (file, position, words) in CASES {
         let got = problems(file);
-        assert!(
-            got.contains(position),
-            "{file}: expected position {position} in:\n{got}"
-        );
+        assert!(got.contains(position), "{file}: expected position {position} in:\n{got}");
         assert!(got.contains(words), "{file}: expected `{words}` in:\n{got}");
     }
 }
 
 #[test]
 fn every_bad_file_is_covered() {
-    let listed: Vec<&str> = CASES
-        .iter()
-        .map(|c| c.0)
-        .chain(["many-problems.yaml"])
-        .collect();
+    let listed: Vec<&str> = CASES.iter().map(|c| c.0).chain(["many-problems.yaml"]).collect();
     for e in std::fs::read_dir("tests/data/bad").unwrap() {
         let name = e.unwrap().file_name().to_string_lossy().into_owned();
         assert!(listed.contains(&name.as_str()), "{name} has no case");
@@ -117,21 +61,14 @@ fn rule_messages_snapshot() {
 
 #[test]
 fn shipped_topology_round_trips_to_a_plan() {
-    let plan =
-        topology::load(Path::new("../topologies/fw-pair.yaml"), None).expect("fw-pair is valid");
+    let plan = topology::load(Path::new("../topologies/fw-pair.yaml"), None).expect("fw-pair is valid");
     assert_eq!(plan.nodes.len(), 4);
     let json = serde_json::to_string(&plan).unwrap();
     let back: topology::Plan = serde_json::from_str(&json).unwrap();
     assert_eq!(plan, back);
     let fw1 = plan.node("fw1").unwrap();
     assert!(fw1.forwarding);
-    assert_eq!(
-        fw1.interfaces
-            .iter()
-            .map(|i| i.ifname.as_str())
-            .collect::<Vec<_>>(),
-        ["inet", "lan", "heartbeat"]
-    );
+    assert_eq!(fw1.interfaces.iter().map(|i| i.ifname.as_str()).collect::<Vec<_>>(), ["inet", "lan", "heartbeat"]);
     assert!(!plan.node("client").unwrap().forwarding);
     let cluster = plan.cluster.as_ref().unwrap();
     assert_eq!(cluster.vips.len(), 2);
@@ -144,15 +81,7 @@ fn lab_name_changes_ids_and_macs_but_not_addresses() {
     let b = topology::load(Path::new("../topologies/fw-pair.yaml"), Some("lab-b")).unwrap();
     assert_ne!(a.id, b.id);
     assert_ne!(a.nodes[0].interfaces[0].mac, b.nodes[0].interfaces[0].mac);
-    assert_eq!(
-        a.nodes[0].interfaces[0].address,
-        b.nodes[0].interfaces[0].address
-    );
-    let bad =
-        topology::load(Path::new("../topologies/fw-pair.yaml"), Some("Bad Name")).unwrap_err();
-    assert!(
-        bad.to_string()
-            .contains("lab name `Bad Name` is not allowed"),
-        "{bad}"
-    );
+    assert_eq!(a.nodes[0].interfaces[0].address, b.nodes[0].interfaces[0].address);
+    let bad = topology::load(Path::new("../topologies/fw-pair.yaml"), Some("Bad Name")).unwrap_err();
+    assert!(bad.to_string().contains("lab name `Bad Name` is not allowed"), "{bad}");
 }

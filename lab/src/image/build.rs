@@ -39,9 +39,7 @@ impl Image {
 }
 
 pub fn cache_dir() -> PathBuf {
-    std::env::var_os("HALAB_IMAGE_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(CACHE_DIR))
+    std::env::var_os("HALAB_IMAGE_CACHE").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(CACHE_DIR))
 }
 
 /// The cached image for this recipe, if it was built.
@@ -58,32 +56,25 @@ pub fn ensure(recipe_path: &Path, recipe: &Recipe) -> Result<(Image, bool)> {
         return Ok((img, true));
     }
     let root = cache_dir();
-    std::fs::create_dir_all(&root)
-        .with_context(|| format!("failed to create {}", root.display()))?;
+    std::fs::create_dir_all(&root).with_context(|| format!("failed to create {}", root.display()))?;
     // One builder per hash; a second caller waits and then finds the cache filled.
     let lock_path = root.join(format!("{}.lock", recipe.hash()));
-    let lock_file = std::fs::File::create(&lock_path)
-        .with_context(|| format!("failed to create {}", lock_path.display()))?;
+    let lock_file = std::fs::File::create(&lock_path).with_context(|| format!("failed to create {}", lock_path.display()))?;
     let _lock = nix::fcntl::Flock::lock(lock_file, nix::fcntl::FlockArg::LockExclusive)
         .map_err(|(_, e)| anyhow::anyhow!("failed to lock {}: {e}", lock_path.display()))?;
     if let Some(img) = cached(recipe) {
         return Ok((img, true));
     }
-    let name = recipe_path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let name = recipe_path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     build(&root, &name, recipe).map(|i| (i, false))
 }
 
 fn build(root: &Path, name: &str, recipe: &Recipe) -> Result<Image> {
-    which("mmdebstrap")
-        .context("mmdebstrap is needed to build images: apt-get install mmdebstrap")?;
+    which("mmdebstrap").context("mmdebstrap is needed to build images: apt-get install mmdebstrap")?;
     let hash = recipe.hash();
     let partial = root.join(format!("{hash}.partial"));
     if partial.exists() {
-        std::fs::remove_dir_all(&partial)
-            .with_context(|| format!("failed to remove the stale {}", partial.display()))?;
+        std::fs::remove_dir_all(&partial).with_context(|| format!("failed to remove the stale {}", partial.display()))?;
     }
     let rootfs = partial.join("rootfs");
     // mmdebstrap wants an existing, empty target directory.
@@ -100,21 +91,14 @@ fn build(root: &Path, name: &str, recipe: &Recipe) -> Result<Image> {
         hash: hash.clone(),
         recipe_name: name.to_string(),
         recipe: recipe.clone(),
-        built_unix: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0),
+        built_unix: std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
         build_seconds: start.elapsed().as_secs_f64(),
         size_bytes: du(&rootfs),
         versions,
     };
-    std::fs::write(
-        partial.join("manifest.json"),
-        serde_json::to_vec_pretty(&manifest)?,
-    )?;
+    std::fs::write(partial.join("manifest.json"), serde_json::to_vec_pretty(&manifest)?)?;
     let dir = root.join(&hash);
-    std::fs::rename(&partial, &dir)
-        .with_context(|| format!("failed to move the image into {}", dir.display()))?;
+    std::fs::rename(&partial, &dir).with_context(|| format!("failed to move the image into {}", dir.display()))?;
     step.done(&format!("built, {} MB", manifest.size_bytes / 1_000_000));
     Ok(Image { dir, manifest })
 }
@@ -122,13 +106,9 @@ fn build(root: &Path, name: &str, recipe: &Recipe) -> Result<Image> {
 fn run_mmdebstrap(recipe: &Recipe, rootfs: &Path, step: &Step) -> Result<()> {
     // Runs after packages are in: no machine-id, no SSH host keys (every node gets its own),
     // and no unit enabled that halab starts itself.
-    let mut hook = String::from(
-        "rm -f \"$1\"/etc/ssh/ssh_host_*_key* \"$1\"/var/lib/dbus/machine-id; : > \"$1\"/etc/machine-id; ",
-    );
+    let mut hook = String::from("rm -f \"$1\"/etc/ssh/ssh_host_*_key* \"$1\"/var/lib/dbus/machine-id; : > \"$1\"/etc/machine-id; ");
     for s in &recipe.disable_services {
-        hook.push_str(&format!(
-            "chroot \"$1\" systemctl disable {s} >/dev/null 2>&1 || true; "
-        ));
+        hook.push_str(&format!("chroot \"$1\" systemctl disable {s} >/dev/null 2>&1 || true; "));
     }
     let mut cmd = Command::new("mmdebstrap");
     cmd.arg(format!("--variant={}", recipe.variant))
@@ -175,10 +155,7 @@ fn run_mmdebstrap(recipe: &Recipe, rootfs: &Path, step: &Step) -> Result<()> {
     let status = child.wait()?;
     let _ = out_thread.join();
     if !status.success() {
-        bail!(
-            "mmdebstrap failed ({status}); its last lines:\n{}",
-            tail.join("\n")
-        );
+        bail!("mmdebstrap failed ({status}); its last lines:\n{}", tail.join("\n"));
     }
     Ok(())
 }
@@ -193,8 +170,7 @@ fn write_files(recipe: &Recipe, rootfs: &Path) -> Result<()> {
         if let Some(p) = dest.parent() {
             std::fs::create_dir_all(p)?;
         }
-        std::fs::write(&dest, content)
-            .with_context(|| format!("failed to write {}", dest.display()))?;
+        std::fs::write(&dest, content).with_context(|| format!("failed to write {}", dest.display()))?;
     }
     Ok(())
 }
@@ -234,12 +210,7 @@ pub fn du(path: &Path) -> u64 {
         .arg(path)
         .output()
         .ok()
-        .and_then(|o| {
-            String::from_utf8_lossy(&o.stdout)
-                .split_whitespace()
-                .next()
-                .and_then(|s| s.parse().ok())
-        })
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).split_whitespace().next().and_then(|s| s.parse().ok()))
         .unwrap_or(0)
 }
 
@@ -271,21 +242,14 @@ pub fn list() -> Vec<Image> {
 
 /// Remove a cached image by hash or recipe name; refuses while a lab uses it.
 pub fn remove(which: &str) -> Result<String> {
-    let Some(img) = list()
-        .into_iter()
-        .find(|i| i.manifest.hash == which || i.manifest.recipe_name == which)
-    else {
+    let Some(img) = list().into_iter().find(|i| i.manifest.hash == which || i.manifest.recipe_name == which) else {
         bail!("no cached image `{which}` (see `halab image ls`)");
     };
     for lab in crate::ledger::all_labs() {
         if crate::labstate::LabState::load(&lab).is_ok_and(|s| s.image_hash == img.manifest.hash) {
-            bail!(
-                "image {} is used by lab `{lab}`: `halab down {lab}` first",
-                img.manifest.hash
-            );
+            bail!("image {} is used by lab `{lab}`: `halab down {lab}` first", img.manifest.hash);
         }
     }
-    std::fs::remove_dir_all(&img.dir)
-        .with_context(|| format!("failed to remove {}", img.dir.display()))?;
+    std::fs::remove_dir_all(&img.dir).with_context(|| format!("failed to remove {}", img.dir.display()))?;
     Ok(img.manifest.hash)
 }

@@ -33,14 +33,7 @@ const BUILDER_VERSION: &str = "halab-image-1";
 impl Recipe {
     pub fn load(path: &Path) -> Result<Recipe, InputError> {
         let text = std::fs::read_to_string(path).map_err(|e| {
-            InputError::one(crate::diag::Diagnostic::new(
-                path,
-                0,
-                0,
-                "",
-                &format!("cannot read the image recipe: {e}"),
-                "see images/ for the shipped recipes",
-            ))
+            InputError::one(crate::diag::Diagnostic::new(path, 0, 0, "", &format!("cannot read the image recipe: {e}"), "see images/ for the shipped recipes"))
         })?;
         crate::yaml::parse(path, &text)
     }
@@ -52,11 +45,7 @@ impl Recipe {
         let mut h = Sha256::new();
         h.update(BUILDER_VERSION.as_bytes());
         h.update(&json);
-        h.finalize()
-            .iter()
-            .take(8)
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        h.finalize().iter().take(8).map(|b| format!("{b:02x}")).collect()
     }
 }
 
@@ -81,7 +70,5 @@ pub fn find(name: &str, near: Option<&Path>) -> Option<PathBuf> {
         }
     }
     dirs.push(PathBuf::from("/usr/local/share/halab/images"));
-    dirs.into_iter()
-        .map(|d| d.join(&file))
-        .find(|p| p.is_file())
+    dirs.into_iter().map(|d| d.join(&file)).find(|p| p.is_file())
 }

@@ -16,7 +16,11 @@ pub fn cib(_plan: &Plan, cl: &PlanCluster) -> String {
     let p = &cl.pacemaker;
     let two = cl.members.len() == 2;
     let ct = super::conntrackd::enabled(cl);
-    let mut props = vec![nv("opt", "stonith-enabled", "false"), nv("opt", "dc-deadtime", &format!("{}ms", p.dc_deadtime_ms)), nv("opt", "cluster-recheck-interval", "1min")];
+    let mut props = vec![
+        nv("opt", "stonith-enabled", "false"),
+        nv("opt", "dc-deadtime", &format!("{}ms", p.dc_deadtime_ms)),
+        nv("opt", "cluster-recheck-interval", "1min"),
+    ];
     if two {
         // Two nodes cannot keep quorum after losing one; without fencing, ignore it (a lab).
         props.push(nv("opt", "no-quorum-policy", "ignore"));

@@ -27,6 +27,8 @@ pub fn config(plan: &Plan, cl: &PlanCluster) -> String {
     if cl.members.len() == 2 {
         s.push_str("    two_node: 1\n");
     }
-    s.push_str("}\n\nlogging {\n    to_logfile: yes\n    logfile: /var/log/halab/corosync-events.log\n    to_syslog: no\n    to_stderr: no\n    timestamp: on\n}\n");
+    s.push_str(
+        "}\n\nlogging {\n    to_logfile: yes\n    logfile: /var/log/halab/corosync-events.log\n    to_syslog: no\n    to_stderr: no\n    timestamp: on\n}\n",
+    );
     s
 }

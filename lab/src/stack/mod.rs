@@ -9,6 +9,7 @@ pub mod firewall;
 pub mod keepalived;
 pub mod pacemaker;
 pub mod ready;
+pub mod status;
 pub mod switchover;
 
 use std::time::Duration;
@@ -95,9 +96,16 @@ fn keepalived_start(_st: &LabState, cl: &PlanCluster, node: &Node) -> Result<()>
     node.put(keepalived::CONFIG, &keepalived::config(cl, pn), 0o644, "root:root")?;
     if conntrackd::enabled(cl) {
         node.service_start("conntrackd", &["/usr/sbin/conntrackd", "-C", conntrackd::CONFIG])?;
-        ready::until(Duration::from_secs(10), || Ok(node.succeeds(&["/usr/sbin/conntrackd", "-C", conntrackd::CONFIG, "-s"])), || format!("conntrackd does not answer on `{}`", node.name))?;
+        ready::until(
+            Duration::from_secs(10),
+            || Ok(node.succeeds(&["/usr/sbin/conntrackd", "-C", conntrackd::CONFIG, "-s"])),
+            || format!("conntrackd does not answer on `{}`", node.name),
+        )?;
     }
-    node.service_start("keepalived", &["/usr/sbin/keepalived", "-n", "-l", "-D", "-f", keepalived::CONFIG, "-p", "/run/keepalived.pid", "-r", "/run/keepalived_vrrp.pid"])
+    node.service_start(
+        "keepalived",
+        &["/usr/sbin/keepalived", "-n", "-l", "-D", "-f", keepalived::CONFIG, "-p", "/run/keepalived.pid", "-r", "/run/keepalived_vrrp.pid"],
+    )
 }
 
 pub fn stack_name(s: Stack) -> &'static str {

@@ -17,7 +17,11 @@ pub fn start(st: &LabState, cl: &PlanCluster, node: &Node) -> Result<()> {
     node.put(cib::PATH, &cib::cib(&st.plan, cl), 0o600, "hacluster:haclient")?;
     node.service_start("corosync", &["/usr/sbin/corosync", "-f"])?;
     // pacemakerd gives up when corosync does not answer yet (systemd orders them; we wait).
-    super::ready::until(std::time::Duration::from_secs(20), || Ok(node.succeeds(&["corosync-cfgtool", "-s"])), || format!("corosync does not answer on `{}`", node.name))?;
+    super::ready::until(
+        std::time::Duration::from_secs(20),
+        || Ok(node.succeeds(&["corosync-cfgtool", "-s"])),
+        || format!("corosync does not answer on `{}`", node.name),
+    )?;
     node.service_start("pacemaker", &["/usr/bin/env", &format!("PCMK_logfile={LOG}"), "PCMK_logfacility=none", "/usr/sbin/pacemakerd"])
 }
 

@@ -43,7 +43,11 @@ pub fn vips_held(node: &Node, cl: &PlanCluster) -> Result<Vec<Ipv4Addr>> {
 
 /// keepalived's state on a node as the notify script recorded it.
 pub fn ha_state(node: &Node) -> String {
-    node.exec(&["cat", conntrackd::STATE_FILE], None, crate::node::EXEC_TIMEOUT).ok().filter(|o| o.status.success()).map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_default()
+    node.exec(&["cat", conntrackd::STATE_FILE], None, crate::node::EXEC_TIMEOUT)
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default()
 }
 
 fn conntrackd_ok(node: &Node) -> bool {
@@ -89,7 +93,10 @@ pub fn check(st: &LabState, cl: &PlanCluster) -> Result<Option<String>> {
             }
             let Some(dc) = crm.dc.clone() else { return Ok(None) };
             let dc_node = Node::new(st, &dc)?;
-            let idle = dc_node.exec(&["crmadmin", "-q", "-S", &dc], None, Duration::from_secs(5)).map(|o| String::from_utf8_lossy(&o.stdout).contains("S_IDLE") || String::from_utf8_lossy(&o.stderr).contains("S_IDLE")).unwrap_or(false);
+            let idle = dc_node
+                .exec(&["crmadmin", "-q", "-S", &dc], None, Duration::from_secs(5))
+                .map(|o| String::from_utf8_lossy(&o.stdout).contains("S_IDLE") || String::from_utf8_lossy(&o.stderr).contains("S_IDLE"))
+                .unwrap_or(false);
             if !idle {
                 return Ok(None);
             }
@@ -135,7 +142,12 @@ pub fn diagnose(st: &LabState, cl: &PlanCluster) -> String {
     }
     if cl.stack == Stack::Pacemaker {
         if let Some(n) = cl.members.first().and_then(|m| Node::new(st, m).ok()) {
-            out.push_str(&format!("  crm_mon -1:\n{}", n.exec(&["crm_mon", "-1"], None, Duration::from_secs(5)).map(|o| String::from_utf8_lossy(&o.stdout).lines().map(|l| format!("    {l}\n")).collect::<String>()).unwrap_or_default()));
+            out.push_str(&format!(
+                "  crm_mon -1:\n{}",
+                n.exec(&["crm_mon", "-1"], None, Duration::from_secs(5))
+                    .map(|o| String::from_utf8_lossy(&o.stdout).lines().map(|l| format!("    {l}\n")).collect::<String>())
+                    .unwrap_or_default()
+            ));
         }
     }
     out

@@ -43,10 +43,18 @@ pub fn switchover(st: &LabState, to: Option<&str>) -> Result<String> {
         Stack::Pacemaker => {
             let n = Node::new(st, &current)?;
             n.run(&["crm_resource", "--move", "--resource", "vips", "--node", &target])?;
-            ready::until(READY_TIMEOUT, || Ok(ready::check(st, cl)?.as_deref() == Some(target.as_str())), || format!("the VIPs did not move to `{target}`:\n{}", ready::diagnose(st, cl)))?;
+            ready::until(
+                READY_TIMEOUT,
+                || Ok(ready::check(st, cl)?.as_deref() == Some(target.as_str())),
+                || format!("the VIPs did not move to `{target}`:\n{}", ready::diagnose(st, cl)),
+            )?;
             n.run(&["crm_resource", "--clear", "--resource", "vips"])?;
         }
     }
-    ready::until(READY_TIMEOUT, || Ok(ready::check(st, cl)?.as_deref() == Some(target.as_str())), || format!("the switchover to `{target}` did not complete:\n{}", ready::diagnose(st, cl)))?;
+    ready::until(
+        READY_TIMEOUT,
+        || Ok(ready::check(st, cl)?.as_deref() == Some(target.as_str())),
+        || format!("the switchover to `{target}` did not complete:\n{}", ready::diagnose(st, cl)),
+    )?;
     Ok(target)
 }

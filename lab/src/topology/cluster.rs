@@ -66,7 +66,12 @@ pub(super) fn check(c: &mut Checker, cl: &ClusterSpec, networks: &[PlanNetwork],
         for m in &members {
             let node = nodes.iter().find(|n| &n.name == m);
             if node.is_some_and(|n| !n.interfaces.iter().any(|i| i.network == net.name)) {
-                c.at(net_name, &f, &format!("cluster member `{m}` is not attached to network `{}`", net.name), "every member needs an interface on each VIP network");
+                c.at(
+                    net_name,
+                    &f,
+                    &format!("cluster member `{m}` is not attached to network `{}`", net.name),
+                    "every member needs an interface on each VIP network",
+                );
             }
         }
         vips.push(PlanVip { network: net.name.clone(), ifname: net.ifname.clone(), address: addr, prefix_len: net.subnet.prefix_len() });
@@ -141,7 +146,12 @@ pub(super) fn check(c: &mut Checker, cl: &ClusterSpec, networks: &[PlanNetwork],
         for (m, p) in k.priorities.iter() {
             match priorities.iter_mut().find(|(n, _)| n == &m.value) {
                 Some(slot) if (1..=254).contains(&p.value) => slot.1 = p.value,
-                Some(_) => c.at(p, &format!("cluster.keepalived.priorities.{}", m.value), &format!("priority {} is out of range", p.value), "1-254 (255 would make keepalived always preempt)"),
+                Some(_) => c.at(
+                    p,
+                    &format!("cluster.keepalived.priorities.{}", m.value),
+                    &format!("priority {} is out of range", p.value),
+                    "1-254 (255 would make keepalived always preempt)",
+                ),
                 None => c.at(m, "cluster.keepalived.priorities", &format!("`{}` is not a cluster member", m.value), ""),
             }
         }
@@ -151,7 +161,9 @@ pub(super) fn check(c: &mut Checker, cl: &ClusterSpec, networks: &[PlanNetwork],
         version,
         priorities,
         preempt: ka.and_then(|k| k.preempt).unwrap_or(true),
-        garp_master_delay_s: ka.and_then(|k| k.garp_master_delay.clone()).map(|d| ms(c, &Some(d), "cluster.keepalived.garp_master_delay", 5000, 0).div_ceil(1000)),
+        garp_master_delay_s: ka
+            .and_then(|k| k.garp_master_delay.clone())
+            .map(|d| ms(c, &Some(d), "cluster.keepalived.garp_master_delay", 5000, 0).div_ceil(1000)),
         garp_master_repeat: ka.and_then(|k| k.garp_master_repeat),
     };
 

@@ -14,16 +14,8 @@ use crate::diag::{Diagnostic, InputError};
 
 /// Read, parse and validate a topology file. `lab` overrides the lab name (`--name`).
 pub fn load(path: &Path, lab: Option<&str>) -> Result<Plan, InputError> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        InputError::one(Diagnostic::new(
-            path,
-            0,
-            0,
-            "",
-            &format!("cannot read the file: {e}"),
-            "check the path",
-        ))
-    })?;
+    let text =
+        std::fs::read_to_string(path).map_err(|e| InputError::one(Diagnostic::new(path, 0, 0, "", &format!("cannot read the file: {e}"), "check the path")))?;
     load_str(path, &text, lab)
 }
 

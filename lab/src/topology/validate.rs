@@ -26,8 +26,7 @@ pub(super) struct Checker<'a> {
 impl Checker<'_> {
     pub(super) fn at<T>(&mut self, s: &Spanned<T>, field: &str, msg: &str, hint: &str) {
         let (l, c) = pos(s);
-        self.out
-            .push(Diagnostic::new(self.file, l, c, field, msg, hint));
+        self.out.push(Diagnostic::new(self.file, l, c, field, msg, hint));
     }
     pub(super) fn net(&mut self, s: &Spanned<String>, field: &str) -> Option<Ipv4Net> {
         match s.value.parse::<Ipv4Net>() {
@@ -38,12 +37,7 @@ impl Checker<'_> {
                 None
             }
             Err(_) => {
-                self.at(
-                    s,
-                    field,
-                    &format!("`{}` is not an IPv4 subnet", s.value),
-                    "write it as 198.18.1.0/24",
-                );
+                self.at(s, field, &format!("`{}` is not an IPv4 subnet", s.value), "write it as 198.18.1.0/24");
                 None
             }
         }
@@ -52,14 +46,8 @@ impl Checker<'_> {
         match s.value.parse::<Ipv4Addr>() {
             Ok(a) => Some(a),
             Err(_) => {
-                let hint =
-                    "write a plain address such as 198.18.1.10; the prefix comes from the network";
-                self.at(
-                    s,
-                    field,
-                    &format!("`{}` is not an IPv4 address", s.value),
-                    hint,
-                );
+                let hint = "write a plain address such as 198.18.1.10; the prefix comes from the network";
+                self.at(s, field, &format!("`{}` is not an IPv4 address", s.value), hint);
                 None
             }
         }
@@ -85,124 +73,54 @@ pub fn lab_id(lab: &str) -> String {
 pub fn mac_for(lab: &str, node: &str, ifname: &str) -> String {
     use sha2::{Digest, Sha256};
     let h = Sha256::digest(format!("{lab}/{node}/{ifname}").as_bytes());
-    format!(
-        "02:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
-        h[0], h[1], h[2], h[3], h[4]
-    )
+    format!("02:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", h[0], h[1], h[2], h[3], h[4])
 }
 
-pub fn check(
-    file: &Path,
-    t: &TopologyFile,
-    lab_override: Option<&str>,
-) -> Result<Plan, InputError> {
-    let mut c = Checker {
-        file,
-        out: Vec::new(),
-    };
+pub fn check(file: &Path, t: &TopologyFile, lab_override: Option<&str>) -> Result<Plan, InputError> {
+    let mut c = Checker { file, out: Vec::new() };
     c.name(&t.name, "name", "lab");
-    let lab = lab_override
-        .map(str::to_string)
-        .unwrap_or_else(|| t.name.value.clone());
+    let lab = lab_override.map(str::to_string).unwrap_or_else(|| t.name.value.clone());
     if lab_override.is_some_and(|l| !valid_name(l)) {
-        c.out.push(Diagnostic::new(
-            file,
-            1,
-            1,
-            "--name",
-            &format!("lab name `{lab}` is not allowed"),
-            NAME_RULE,
-        ));
+        c.out.push(Diagnostic::new(file, 1, 1, "--name", &format!("lab name `{lab}` is not allowed"), NAME_RULE));
     }
-    let management = t
-        .management
-        .as_ref()
-        .and_then(|m| c.net(&m.subnet, "management.subnet"));
+    let management = t.management.as_ref().and_then(|m| c.net(&m.subnet, "management.subnet"));
 
     // Networks.
     let mut networks: Vec<PlanNetwork> = Vec::new();
     let mut seen = HashSet::new();
     let mut ifnames: HashMap<String, String> = HashMap::new();
     if t.networks.is_empty() {
-        c.at(
-            &t.name,
-            "networks",
-            "the topology has no network",
-            "add at least one under `networks:`",
-        );
+        c.at(&t.name, "networks", "the topology has no network", "add at least one under `networks:`");
     }
     for (name, spec) in t.networks.iter() {
         let field = format!("networks.{}", name.value);
         if !seen.insert(name.value.clone()) {
-            c.at(
-                name,
-                &field,
-                &format!("network `{}` is defined twice", name.value),
-                "rename or remove one of them",
-            );
+            c.at(name, &field, &format!("network `{}` is defined twice", name.value), "rename or remove one of them");
             continue;
         }
         c.name(name, &field, "network");
         let ifname_s = spec.ifname.as_ref().unwrap_or(name);
         let ifname = ifname_s.value.clone();
         if ifname.len() > MAX_IFNAME {
-            let msg = format!(
-                "interface name `{ifname}` has {} characters; Linux allows {MAX_IFNAME}",
-                ifname.len()
-            );
-            c.at(
-                ifname_s,
-                &field,
-                &msg,
-                "shorten the network name or set `ifname:` to 15 characters or fewer",
-            );
+            let msg = format!("interface name `{ifname}` has {} characters; Linux allows {MAX_IFNAME}", ifname.len());
+            c.at(ifname_s, &field, &msg, "shorten the network name or set `ifname:` to 15 characters or fewer");
         } else if RESERVED_IFNAMES.contains(&ifname.as_str()) {
-            c.at(
-                ifname_s,
-                &field,
-                &format!("interface name `{ifname}` is reserved by halab"),
-                "choose another name or set `ifname:`",
-            );
+            c.at(ifname_s, &field, &format!("interface name `{ifname}` is reserved by halab"), "choose another name or set `ifname:`");
         } else if let Some(other) = ifnames.insert(ifname.clone(), name.value.clone()) {
-            c.at(
-                ifname_s,
-                &field,
-                &format!("interface name `{ifname}` is already used by network `{other}`"),
-                "set a distinct `ifname:`",
-            );
+            c.at(ifname_s, &field, &format!("interface name `{ifname}` is already used by network `{other}`"), "set a distinct `ifname:`");
         }
         let Some(subnet) = c.net(&spec.subnet, &format!("{field}.subnet")) else {
             continue;
         };
-        if let Some(o) = networks
-            .iter()
-            .find(|o| o.subnet.contains(&subnet) || subnet.contains(&o.subnet))
-        {
-            let msg = format!(
-                "subnet {subnet} overlaps network `{}` ({})",
-                o.name, o.subnet
-            );
-            c.at(
-                &spec.subnet,
-                &format!("{field}.subnet"),
-                &msg,
-                "give every network its own subnet",
-            );
+        if let Some(o) = networks.iter().find(|o| o.subnet.contains(&subnet) || subnet.contains(&o.subnet)) {
+            let msg = format!("subnet {subnet} overlaps network `{}` ({})", o.name, o.subnet);
+            c.at(&spec.subnet, &format!("{field}.subnet"), &msg, "give every network its own subnet");
             continue;
         }
         if let Some(m) = management.filter(|m| m.contains(&subnet) || subnet.contains(m)) {
-            c.at(
-                &spec.subnet,
-                &format!("{field}.subnet"),
-                &format!("subnet {subnet} overlaps the management subnet {m}"),
-                "",
-            );
+            c.at(&spec.subnet, &format!("{field}.subnet"), &format!("subnet {subnet} overlaps the management subnet {m}"), "");
         }
-        networks.push(PlanNetwork {
-            name: name.value.clone(),
-            subnet,
-            ifname,
-        });
+        networks.push(PlanNetwork { name: name.value.clone(), subnet, ifname });
     }
 
     // Nodes.
@@ -210,22 +128,12 @@ pub fn check(
     let mut seen = HashSet::new();
     let mut used: HashMap<Ipv4Addr, String> = HashMap::new();
     if t.nodes.is_empty() {
-        c.at(
-            &t.name,
-            "nodes",
-            "the topology has no node",
-            "add at least one under `nodes:`",
-        );
+        c.at(&t.name, "nodes", "the topology has no node", "add at least one under `nodes:`");
     }
     for (name, spec) in t.nodes.iter() {
         let field = format!("nodes.{}", name.value);
         if !seen.insert(name.value.clone()) {
-            c.at(
-                name,
-                &field,
-                &format!("node `{}` is defined twice", name.value),
-                "rename or remove one of them",
-            );
+            c.at(name, &field, &format!("node `{}` is defined twice", name.value), "rename or remove one of them");
             continue;
         }
         c.name(name, &field, "node");
@@ -242,53 +150,24 @@ pub fn check(
         for (net_name, addr_s) in spec.interfaces.iter() {
             let f = format!("{field}.interfaces.{}", net_name.value);
             if !attached.insert(net_name.value.clone()) {
-                c.at(
-                    net_name,
-                    &f,
-                    &format!(
-                        "node `{}` is attached to `{}` twice",
-                        name.value, net_name.value
-                    ),
-                    "",
-                );
+                c.at(net_name, &f, &format!("node `{}` is attached to `{}` twice", name.value, net_name.value), "");
                 continue;
             }
             let net = networks.iter().find(|n| n.name == net_name.value).cloned();
             if net.is_none() && !t.networks.iter().any(|(k, _)| k.value == net_name.value) {
-                c.at(
-                    net_name,
-                    &f,
-                    &format!("unknown network `{}`", net_name.value),
-                    &known("networks", t.networks.iter().map(|(k, _)| k.value.as_str())),
-                );
+                c.at(net_name, &f, &format!("unknown network `{}`", net_name.value), &known("networks", t.networks.iter().map(|(k, _)| k.value.as_str())));
             }
             let Some(addr) = c.addr(addr_s, &f) else {
                 continue;
             };
             let Some(net) = net else { continue };
-            if !net.subnet.contains(&addr)
-                || addr == net.subnet.network()
-                || addr == net.subnet.broadcast()
-            {
-                let msg = format!(
-                    "address {addr} is not a host address of network `{}` ({})",
-                    net.name, net.subnet
-                );
-                c.at(
-                    addr_s,
-                    &f,
-                    &msg,
-                    &format!("pick an address in {}", net.subnet),
-                );
+            if !net.subnet.contains(&addr) || addr == net.subnet.network() || addr == net.subnet.broadcast() {
+                let msg = format!("address {addr} is not a host address of network `{}` ({})", net.name, net.subnet);
+                c.at(addr_s, &f, &msg, &format!("pick an address in {}", net.subnet));
                 continue;
             }
             if let Some(other) = used.insert(addr, format!("node `{}`", name.value)) {
-                c.at(
-                    addr_s,
-                    &f,
-                    &format!("address {addr} is already used by {other}"),
-                    "every address must be unique",
-                );
+                c.at(addr_s, &f, &format!("address {addr} is already used by {other}"), "every address must be unique");
             }
             ifaces.push(PlanInterface {
                 network: net.name.clone(),
@@ -304,20 +183,10 @@ pub fn check(
             let to = c.net(&r.to, &format!("{f}.to"));
             let via = c.addr(&r.via, &format!("{f}.via"));
             if let (Some(to), Some(via)) = (to, via) {
-                let reachable = ifaces
-                    .iter()
-                    .any(|i| Ipv4Net::new(i.address, i.prefix_len).is_ok_and(|n| n.contains(&via)));
+                let reachable = ifaces.iter().any(|i| Ipv4Net::new(i.address, i.prefix_len).is_ok_and(|n| n.contains(&via)));
                 if !reachable && !ifaces.is_empty() {
-                    let msg = format!(
-                        "gateway {via} is not on any network of node `{}`",
-                        name.value
-                    );
-                    c.at(
-                        &r.via,
-                        &format!("{f}.via"),
-                        &msg,
-                        "the gateway must be in a subnet the node is attached to",
-                    );
+                    let msg = format!("gateway {via} is not on any network of node `{}`", name.value);
+                    c.at(&r.via, &format!("{f}.via"), &msg, "the gateway must be in a subnet the node is attached to");
                 }
                 routes.push(PlanRoute { to, via });
             }
@@ -329,44 +198,17 @@ pub fn check(
                     services.push(s.value.clone());
                 }
             } else {
-                c.at(
-                    s,
-                    &format!("{field}.services"),
-                    &format!("unknown service `{}`", s.value),
-                    &known("services", KNOWN_SERVICES.iter().copied()),
-                );
+                c.at(s, &format!("{field}.services"), &format!("unknown service `{}`", s.value), &known("services", KNOWN_SERVICES.iter().copied()));
             }
         }
         let forwarding = spec.forwarding.unwrap_or(ifaces.len() >= 2);
-        nodes.push(PlanNode {
-            name: name.value.clone(),
-            interfaces: ifaces,
-            routes,
-            services,
-            forwarding,
-        });
+        nodes.push(PlanNode { name: name.value.clone(), interfaces: ifaces, routes, services, forwarding });
     }
 
-    let cluster = t
-        .cluster
-        .as_ref()
-        .and_then(|cl| super::cluster::check(&mut c, cl, &networks, &nodes, &used));
-    let image = t
-        .image
-        .as_ref()
-        .map(|s| s.value.clone())
-        .unwrap_or_else(|| "debian-bookworm-ha".into());
+    let cluster = t.cluster.as_ref().and_then(|cl| super::cluster::check(&mut c, cl, &networks, &nodes, &used));
+    let image = t.image.as_ref().map(|s| s.value.clone()).unwrap_or_else(|| "debian-bookworm-ha".into());
     if c.out.is_empty() {
-        Ok(Plan {
-            id: lab_id(&lab),
-            lab,
-            topology: file.to_path_buf(),
-            image,
-            management,
-            networks,
-            nodes,
-            cluster,
-        })
+        Ok(Plan { id: lab_id(&lab), lab, topology: file.to_path_buf(), image, management, networks, nodes, cluster })
     } else {
         c.out.sort_by_key(|d| (d.line, d.col));
         Err(InputError { diagnostics: c.out })
@@ -380,8 +222,7 @@ pub fn valid_name(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 32
         && s.chars().next().is_some_and(|c| c.is_ascii_lowercase())
-        && s.chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
 }
 
 pub(super) fn known<'a>(what: &str, names: impl Iterator<Item = &'a str>) -> String {

@@ -44,8 +44,5 @@ pub fn service(name: &str) -> Option<Service> {
         "iperf3" => &["/usr/bin/iperf3", "-s"],
         _ => return None,
     };
-    Some(Service {
-        name: name.into(),
-        argv: argv.iter().map(|s| s.to_string()).collect(),
-    })
+    Some(Service { name: name.into(), argv: argv.iter().map(|s| s.to_string()).collect() })
 }

@@ -45,9 +45,7 @@ pub fn power_on(st: &LabState, node: &str) -> Result<()> {
 
 /// Graceful reboot: SIGTERM to init (services get 3 s to stop), then power on.
 pub fn reboot(st: &LabState, node: &str) -> Result<()> {
-    let Some(pid) = init_pid(st, node) else {
-        bail!("node `{node}` is not running")
-    };
+    let Some(pid) = init_pid(st, node) else { bail!("node `{node}` is not running") };
     let start = crate::ledger::proc_start_time(pid).unwrap_or(0);
     let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
     let deadline = Instant::now() + Duration::from_secs(5);

@@ -24,11 +24,8 @@ pub fn lab_keys(lab_dir: &Path) -> Result<()> {
 
 fn keygen(path: &Path, comment: &str) -> Result<()> {
     let p = path.to_string_lossy();
-    cmd::run(
-        "ssh-keygen",
-        &["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", &p],
-    )
-    .context("failed to generate an SSH key (is openssh-client installed?)")?;
+    cmd::run("ssh-keygen", &["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", &p])
+        .context("failed to generate an SSH key (is openssh-client installed?)")?;
     Ok(())
 }
 
@@ -38,16 +35,10 @@ pub fn write_node(st: &LabState, lab_dir: &Path, ni: usize, upper: &Path) -> Res
     let etc = upper.join("etc");
     fs::create_dir_all(etc.join("ssh/sshd_config.d"))?;
     fs::write(etc.join("hostname"), format!("{}\n", node.name))?;
-    fs::write(
-        etc.join("machine-id"),
-        format!("{}\n", machine_id(&st.plan.lab, &node.name)),
-    )?;
+    fs::write(etc.join("machine-id"), format!("{}\n", machine_id(&st.plan.lab, &node.name)))?;
     fs::write(etc.join("hosts"), hosts_file(st))?;
     // Nodes must never try the host's resolver (crmsh waits 34 s per command on DNS timeouts).
-    fs::write(
-        etc.join("resolv.conf"),
-        "# halab lab: no resolver; names are in /etc/hosts\noptions timeout:1 attempts:1\n",
-    )?;
+    fs::write(etc.join("resolv.conf"), "# halab lab: no resolver; names are in /etc/hosts\noptions timeout:1 attempts:1\n")?;
     fs::write(
         etc.join("ssh/sshd_config.d/halab.conf"),
         "HostKey /etc/ssh/ssh_host_ed25519_key\nPermitRootLogin prohibit-password\nUseDNS no\nPasswordAuthentication no\n",
@@ -61,18 +52,11 @@ pub fn write_node(st: &LabState, lab_dir: &Path, ni: usize, upper: &Path) -> Res
     fs::set_permissions(&ssh_dir, fs::Permissions::from_mode(0o700))?;
     let lab_pub = fs::read_to_string(lab_dir.join("ssh/id_ed25519.pub"))?;
     fs::write(ssh_dir.join("authorized_keys"), lab_pub)?;
-    fs::set_permissions(
-        ssh_dir.join("authorized_keys"),
-        fs::Permissions::from_mode(0o600),
-    )?;
+    fs::set_permissions(ssh_dir.join("authorized_keys"), fs::Permissions::from_mode(0o600))?;
     let host_pub = fs::read_to_string(hostkey.with_extension("pub"))?;
     let mut fields = host_pub.split_whitespace();
     let (kind, key) = (fields.next().unwrap_or(""), fields.next().unwrap_or(""));
-    Ok(format!(
-        "{},{} {kind} {key}\n",
-        st.node_mgmt_addr(ni),
-        node.name
-    ))
+    Ok(format!("{},{} {kind} {key}\n", st.node_mgmt_addr(ni), node.name))
 }
 
 fn hosts_file(st: &LabState) -> String {

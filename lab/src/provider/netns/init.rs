@@ -18,8 +18,7 @@ use nix::unistd::{pivot_root, sethostname, Pid};
 use super::boot::{BootConfig, LOG_DIR, READY_FILE};
 
 pub fn run(config_path: &Path) -> Result<()> {
-    let text = fs::read_to_string(config_path)
-        .with_context(|| format!("failed to read {}", config_path.display()))?;
+    let text = fs::read_to_string(config_path).with_context(|| format!("failed to read {}", config_path.display()))?;
     let cfg: BootConfig = serde_json::from_str(&text)?;
     // The host's /proc is still mounted here, so /proc/self names our PID in the host namespace.
     let host_pid = fs::read_link("/proc/self")?.to_string_lossy().into_owned();
@@ -45,12 +44,7 @@ pub fn run(config_path: &Path) -> Result<()> {
 
 fn blocked_signals() -> SigSet {
     let mut s = SigSet::empty();
-    for sig in [
-        Signal::SIGCHLD,
-        Signal::SIGTERM,
-        Signal::SIGINT,
-        Signal::SIGHUP,
-    ] {
+    for sig in [Signal::SIGCHLD, Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP] {
         s.add(sig);
     }
     s
@@ -60,114 +54,34 @@ fn mount_root(cfg: &BootConfig) -> Result<()> {
     let none: Option<&str> = None;
     mount(none, "/", none, MsFlags::MS_REC | MsFlags::MS_PRIVATE, none)?;
     let root = &cfg.root;
-    let opts = format!(
-        "lowerdir={},upperdir={},workdir={}",
-        cfg.lower.display(),
-        cfg.upper.display(),
-        cfg.work.display()
-    );
-    mount(
-        Some("overlay"),
-        root,
-        Some("overlay"),
-        MsFlags::empty(),
-        Some(opts.as_str()),
-    )
-    .context("overlay")?;
+    let opts = format!("lowerdir={},upperdir={},workdir={}", cfg.lower.display(), cfg.upper.display(), cfg.work.display());
+    mount(Some("overlay"), root, Some("overlay"), MsFlags::empty(), Some(opts.as_str())).context("overlay")?;
     let at = |p: &str| root.join(p.trim_start_matches('/'));
     let nodev = MsFlags::MS_NOSUID | MsFlags::MS_NODEV;
-    mount(
-        Some("proc"),
-        &at("proc"),
-        Some("proc"),
-        nodev | MsFlags::MS_NOEXEC,
-        none,
-    )
-    .context("proc")?;
+    mount(Some("proc"), &at("proc"), Some("proc"), nodev | MsFlags::MS_NOEXEC, none).context("proc")?;
     // A fresh sysfs mounted from inside the node's netns lists the node's own links.
-    mount(
-        Some("sysfs"),
-        &at("sys"),
-        Some("sysfs"),
-        nodev | MsFlags::MS_NOEXEC | MsFlags::MS_RDONLY,
-        none,
-    )
-    .context("sysfs")?;
-    mount(
-        Some("tmpfs"),
-        &at("dev"),
-        Some("tmpfs"),
-        MsFlags::MS_NOSUID,
-        Some("mode=755,size=64k"),
-    )
-    .context("dev")?;
+    mount(Some("sysfs"), &at("sys"), Some("sysfs"), nodev | MsFlags::MS_NOEXEC | MsFlags::MS_RDONLY, none).context("sysfs")?;
+    mount(Some("tmpfs"), &at("dev"), Some("tmpfs"), MsFlags::MS_NOSUID, Some("mode=755,size=64k")).context("dev")?;
     for dev in ["null", "zero", "full", "random", "urandom", "tty"] {
         let target = at(&format!("dev/{dev}"));
         fs::write(&target, "")?;
-        mount(
-            Some(format!("/dev/{dev}").as_str()),
-            &target,
-            none,
-            MsFlags::MS_BIND,
-            none,
-        )
-        .with_context(|| format!("/dev/{dev}"))?;
+        mount(Some(format!("/dev/{dev}").as_str()), &target, none, MsFlags::MS_BIND, none).with_context(|| format!("/dev/{dev}"))?;
     }
     fs::create_dir_all(at("dev/pts"))?;
-    mount(
-        Some("devpts"),
-        &at("dev/pts"),
-        Some("devpts"),
-        MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC,
-        Some("newinstance,ptmxmode=0666,mode=620"),
-    )
-    .context("devpts")?;
+    mount(Some("devpts"), &at("dev/pts"), Some("devpts"), MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC, Some("newinstance,ptmxmode=0666,mode=620"))
+        .context("devpts")?;
     std::os::unix::fs::symlink("pts/ptmx", at("dev/ptmx"))?;
     fs::create_dir_all(at("dev/shm"))?;
-    mount(
-        Some("tmpfs"),
-        &at("dev/shm"),
-        Some("tmpfs"),
-        nodev,
-        Some("mode=1777"),
-    )
-    .context("shm")?;
-    mount(
-        Some("tmpfs"),
-        &at("run"),
-        Some("tmpfs"),
-        nodev,
-        Some("mode=755"),
-    )
-    .context("run")?;
-    mount(
-        Some("tmpfs"),
-        &at("tmp"),
-        Some("tmpfs"),
-        nodev,
-        Some("mode=1777"),
-    )
-    .context("tmp")?;
+    mount(Some("tmpfs"), &at("dev/shm"), Some("tmpfs"), nodev, Some("mode=1777")).context("shm")?;
+    mount(Some("tmpfs"), &at("run"), Some("tmpfs"), nodev, Some("mode=755")).context("run")?;
+    mount(Some("tmpfs"), &at("tmp"), Some("tmpfs"), nodev, Some("mode=1777")).context("tmp")?;
     // The halab binary itself, for `halab probe` inside nodes.
     let exe_target = at("usr/local/bin/halab");
     if !exe_target.exists() {
         fs::write(&exe_target, "")?;
     }
-    mount(
-        Some(cfg.halab_exe.as_path()),
-        &exe_target,
-        none,
-        MsFlags::MS_BIND,
-        none,
-    )
-    .context("halab binary")?;
-    mount(
-        none,
-        &exe_target,
-        none,
-        MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY,
-        none,
-    )?;
+    mount(Some(cfg.halab_exe.as_path()), &exe_target, none, MsFlags::MS_BIND, none).context("halab binary")?;
+    mount(none, &exe_target, none, MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY, none)?;
     // pivot_root(".", ".") stacks the old root on the new one; detach it right away.
     std::env::set_current_dir(root)?;
     pivot_root(".", ".").context("pivot_root")?;
@@ -181,10 +95,7 @@ fn prepare_run() -> Result<()> {
         fs::create_dir_all(d)?;
     }
     fs::create_dir_all("/run/resource-agents")?;
-    fs::set_permissions(
-        "/run/resource-agents",
-        std::os::unix::fs::PermissionsExt::from_mode(0o1755),
-    )?;
+    fs::set_permissions("/run/resource-agents", std::os::unix::fs::PermissionsExt::from_mode(0o1755))?;
     fs::write("/run/utmp", "")?;
     Ok(())
 }
@@ -194,48 +105,27 @@ fn configure_network(cfg: &BootConfig) -> Result<()> {
         let path = format!("/proc/sys/{key}");
         fs::write(&path, value).with_context(|| format!("failed to set {path}"))?;
     }
-    let mut child = Command::new("/usr/sbin/ip")
-        .args(["-batch", "-"])
-        .stdin(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()?;
+    let mut child = Command::new("/usr/sbin/ip").args(["-batch", "-"]).stdin(Stdio::piped()).stderr(Stdio::piped()).spawn()?;
     if let Some(mut stdin) = child.stdin.take() {
         std::io::Write::write_all(&mut stdin, cfg.ip_batch.as_bytes())?;
     }
     let out = child.wait_with_output()?;
     if !out.status.success() {
-        anyhow::bail!(
-            "ip -batch failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
+        anyhow::bail!("ip -batch failed: {}", String::from_utf8_lossy(&out.stderr).trim());
     }
     Ok(())
 }
 
 fn start_service(name: &str, argv: &[String]) -> Result<Pid> {
-    let log = fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(format!("{LOG_DIR}/{name}.log"))?;
+    let log = fs::OpenOptions::new().create(true).append(true).open(format!("{LOG_DIR}/{name}.log"))?;
     let (prog, args) = argv.split_first().context("empty command")?;
     let mut c = Command::new(prog);
-    c.args(args)
-        .stdin(Stdio::null())
-        .stdout(log.try_clone()?)
-        .stderr(log)
-        .env_clear();
-    c.env(
-        "PATH",
-        "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-    )
-    .env("HOME", "/root")
-    .env("LANG", "C.UTF-8");
+    c.args(args).stdin(Stdio::null()).stdout(log.try_clone()?).stderr(log).env_clear();
+    c.env("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin").env("HOME", "/root").env("LANG", "C.UTF-8");
     unsafe {
         c.pre_exec(|| {
             // Children must not inherit init's blocked signals.
-            SigSet::empty()
-                .thread_set_mask()
-                .map_err(std::io::Error::from)?;
+            SigSet::empty().thread_set_mask().map_err(std::io::Error::from)?;
             nix::unistd::setsid().map_err(std::io::Error::from)?;
             Ok(())
         });
@@ -269,10 +159,7 @@ fn supervise(signals: &SigSet, services: &[Pid]) {
     let deadline = Instant::now() + Duration::from_secs(3);
     while Instant::now() < deadline {
         reap_all();
-        if matches!(
-            waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)),
-            Err(nix::errno::Errno::ECHILD)
-        ) {
+        if matches!(waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)), Err(nix::errno::Errno::ECHILD)) {
             break;
         }
         std::thread::sleep(Duration::from_millis(20));

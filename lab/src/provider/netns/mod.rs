@@ -33,11 +33,7 @@ fn node_dir(lab: &str, node: &str) -> PathBuf {
 /// tears down with `down`.
 pub fn up(st: &LabState, ledger: &mut Ledger) -> Result<()> {
     let dir = lab_dir(&st.plan.lab);
-    let step = Step::start(format!(
-        "up {} ({} nodes, netns)",
-        st.plan.lab,
-        st.plan.nodes.len()
-    ));
+    let step = Step::start(format!("up {} ({} nodes, netns)", st.plan.lab, st.plan.nodes.len()));
     step.message("keys and node identities");
     identity::lab_keys(&dir)?;
     let mut known_hosts = String::new();
@@ -79,33 +75,21 @@ fn write_boot_config(st: &LabState, ni: usize) -> Result<()> {
         names::NODE_MGMT_IF
     ));
     for i in &node.interfaces {
-        ip.push_str(&format!(
-            "addr add {}/{} dev {}\nlink set {} up\n",
-            i.address, i.prefix_len, i.ifname, i.ifname
-        ));
+        ip.push_str(&format!("addr add {}/{} dev {}\nlink set {} up\n", i.address, i.prefix_len, i.ifname, i.ifname));
     }
     // Without a stack the first cluster member holds the VIPs, so the lab routes end to end.
     if let Some(cl) = &st.plan.cluster {
         if cl.stack == crate::topology::Stack::None && cl.members.first() == Some(&node.name) {
             for v in &cl.vips {
-                ip.push_str(&format!(
-                    "addr add {}/{} dev {}\n",
-                    v.address, v.prefix_len, v.ifname
-                ));
+                ip.push_str(&format!("addr add {}/{} dev {}\n", v.address, v.prefix_len, v.ifname));
             }
         }
     }
     for r in &node.routes {
         ip.push_str(&format!("route add {} via {}\n", r.to, r.via));
     }
-    let mut sysctls = vec![(
-        "net/ipv6/conf/all/disable_ipv6".to_string(),
-        "1".to_string(),
-    )];
-    sysctls.push((
-        "net/ipv4/ip_forward".into(),
-        if node.forwarding { "1" } else { "0" }.into(),
-    ));
+    let mut sysctls = vec![("net/ipv6/conf/all/disable_ipv6".to_string(), "1".to_string())];
+    sysctls.push(("net/ipv4/ip_forward".into(), if node.forwarding { "1" } else { "0" }.into()));
     let mut services = vec![boot::service("sshd").context("sshd service")?];
     services.extend(node.services.iter().filter_map(|s| boot::service(s)));
     let cfg = BootConfig {
@@ -128,34 +112,19 @@ fn write_boot_config(st: &LabState, ni: usize) -> Result<()> {
 fn start_supervisor(dir: &Path, ledger: &mut Ledger) -> Result<()> {
     let log = std::fs::File::create(dir.join("supervisor.log"))?;
     let mut c = Command::new(std::env::current_exe()?);
-    c.arg("_supervise")
-        .arg(dir)
-        .stdin(Stdio::null())
-        .stdout(log.try_clone()?)
-        .stderr(log);
+    c.arg("_supervise").arg(dir).stdin(Stdio::null()).stdout(log.try_clone()?).stderr(log);
     unsafe {
         // Its own session: a Ctrl-C on the terminal of `halab up` must not reach the lab.
-        c.pre_exec(|| {
-            nix::unistd::setsid()
-                .map(|_| ())
-                .map_err(std::io::Error::from)
-        });
+        c.pre_exec(|| nix::unistd::setsid().map(|_| ()).map_err(std::io::Error::from));
     }
     let child = c.spawn().context("failed to start the lab supervisor")?;
     let pid = child.id() as i32;
-    ledger.record(Object::Process {
-        pid,
-        start_time: proc_start_time(pid).unwrap_or(0),
-        what: "supervisor".into(),
-    })?;
+    ledger.record(Object::Process { pid, start_time: proc_start_time(pid).unwrap_or(0), what: "supervisor".into() })?;
     let sock = supervisor::socket_path(dir);
     let deadline = Instant::now() + Duration::from_secs(5);
     while !sock.exists() {
         if Instant::now() > deadline {
-            bail!(
-                "the lab supervisor did not start; see {}",
-                dir.join("supervisor.log").display()
-            );
+            bail!("the lab supervisor did not start; see {}", dir.join("supervisor.log").display());
         }
         std::thread::sleep(Duration::from_millis(2));
     }
@@ -188,11 +157,7 @@ pub fn boot_nodes(st: &LabState, ledger: &mut Ledger, nodes: &[usize]) -> Result
     for (ni, r) in results {
         let name = &st.plan.nodes[ni].name;
         let pid = r.with_context(|| format!("failed to boot node `{name}`"))?;
-        ledger.record(Object::Process {
-            pid,
-            start_time: proc_start_time(pid).unwrap_or(0),
-            what: format!("init {name}"),
-        })?;
+        ledger.record(Object::Process { pid, start_time: proc_start_time(pid).unwrap_or(0), what: format!("init {name}") })?;
     }
     Ok(())
 }
@@ -207,21 +172,14 @@ pub fn wait_ready(st: &LabState, nodes: &[usize], timeout: Duration) -> Result<(
         loop {
             interrupt::check()?;
             let pid = init_pid(st, &node.name);
-            let ready =
-                pid.is_some_and(|p| Path::new(&format!("/proc/{p}/root/{READY_FILE}")).exists());
-            if ready
-                && std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
-            {
+            let ready = pid.is_some_and(|p| Path::new(&format!("/proc/{p}/root/{READY_FILE}")).exists());
+            if ready && std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
                 break;
             }
             if pid.is_none() {
                 let console = node_dir(&st.plan.lab, &node.name).join("console.log");
                 let tail = std::fs::read_to_string(&console).unwrap_or_default();
-                bail!(
-                    "node `{}` stopped while booting; its console says:\n{}",
-                    node.name,
-                    tail.trim()
-                );
+                bail!("node `{}` stopped while booting; its console says:\n{}", node.name, tail.trim());
             }
             if Instant::now() > deadline {
                 bail!(
@@ -242,11 +200,7 @@ pub fn init_pid(st: &LabState, node: &str) -> Option<i32> {
     let ledger = Ledger::open(&st.plan.lab).ok()?;
     let what = format!("init {node}");
     ledger.data.objects.iter().find_map(|o| match o {
-        Object::Process {
-            pid,
-            start_time,
-            what: w,
-        } if *w == what && process_alive(*pid, *start_time) => Some(*pid),
+        Object::Process { pid, start_time, what: w } if *w == what && process_alive(*pid, *start_time) => Some(*pid),
         _ => None,
     })
 }
@@ -256,12 +210,7 @@ pub fn init_pid(st: &LabState, node: &str) -> Option<i32> {
 pub fn kill_processes(ledger: &Ledger, filter: impl Fn(&str) -> bool) -> Result<()> {
     let mut waiting = Vec::new();
     for o in &ledger.data.objects {
-        if let Object::Process {
-            pid,
-            start_time,
-            what,
-        } = o
-        {
+        if let Object::Process { pid, start_time, what } = o {
             if filter(what) && process_alive(*pid, *start_time) {
                 let _ = kill(Pid::from_raw(*pid), Signal::SIGKILL);
                 waiting.push((*pid, *start_time, what.clone()));
@@ -283,19 +232,10 @@ pub fn kill_processes(ledger: &Ledger, filter: impl Fn(&str) -> bool) -> Result<
 /// Run a command inside a node, in all its namespaces, with a clean environment.
 pub fn exec_command(st: &LabState, node: &str, argv: &[String]) -> Result<Command> {
     st.node_index(node)?;
-    let Some(pid) = init_pid(st, node) else {
-        bail!(
-            "node `{node}` of lab `{}` is not running (powered off?)",
-            st.plan.lab
-        )
-    };
+    let Some(pid) = init_pid(st, node) else { bail!("node `{node}` of lab `{}` is not running (powered off?)", st.plan.lab) };
     let mut c = Command::new("nsenter");
-    c.arg("-t")
-        .arg(pid.to_string())
-        .args(["-a", "--", "/usr/bin/env", "-i"]);
-    c.arg("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
-        .arg("HOME=/root")
-        .arg("LANG=C.UTF-8");
+    c.arg("-t").arg(pid.to_string()).args(["-a", "--", "/usr/bin/env", "-i"]);
+    c.arg("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin").arg("HOME=/root").arg("LANG=C.UTF-8");
     if let Ok(term) = std::env::var("TERM") {
         c.arg(format!("TERM={term}"));
     }

@@ -60,12 +60,7 @@ mod tests {
             nodes: vec![],
             cluster: None,
         };
-        for n in [
-            port(&plan, 999, 99),
-            mgmt_port(&plan, 999),
-            bridge(&plan, 99),
-            host_link_peer(&plan),
-        ] {
+        for n in [port(&plan, 999, 99), mgmt_port(&plan, 999), bridge(&plan, 99), host_link_peer(&plan)] {
             assert!(n.len() <= 15, "{n} is too long");
         }
     }

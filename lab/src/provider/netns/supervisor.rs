@@ -42,8 +42,7 @@ pub fn socket_path(lab_dir: &Path) -> PathBuf {
 pub fn serve(lab_dir: &Path) -> Result<()> {
     let sock = socket_path(lab_dir);
     let _ = std::fs::remove_file(&sock);
-    let listener = UnixListener::bind(&sock)
-        .with_context(|| format!("failed to listen on {}", sock.display()))?;
+    let listener = UnixListener::bind(&sock).with_context(|| format!("failed to listen on {}", sock.display()))?;
     // Polling accept: the supervisor also stops by itself once the lab's directory is gone
     // (a `down` after the CLI was killed before it could ask).
     listener.set_nonblocking(true)?;
@@ -55,9 +54,7 @@ pub fn serve(lab_dir: &Path) -> Result<()> {
                     break;
                 }
             }
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                std::thread::sleep(Duration::from_millis(5))
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::thread::sleep(Duration::from_millis(5)),
             Err(_) => std::thread::sleep(Duration::from_millis(50)),
         }
         if !lab_dir.exists() {
@@ -75,45 +72,12 @@ fn handle(stream: UnixStream) -> bool {
         return false;
     }
     let (reply, quit) = match serde_json::from_str::<Request>(&line) {
-        Ok(Request::Quit) => (
-            Reply {
-                ok: true,
-                pid: 0,
-                error: String::new(),
-            },
-            true,
-        ),
-        Ok(Request::Boot {
-            netns,
-            config,
-            pid_file,
-            console,
-        }) => match boot(&netns, &config, &pid_file, &console) {
-            Ok(pid) => (
-                Reply {
-                    ok: true,
-                    pid,
-                    error: String::new(),
-                },
-                false,
-            ),
-            Err(e) => (
-                Reply {
-                    ok: false,
-                    pid: 0,
-                    error: format!("{e:#}"),
-                },
-                false,
-            ),
+        Ok(Request::Quit) => (Reply { ok: true, pid: 0, error: String::new() }, true),
+        Ok(Request::Boot { netns, config, pid_file, console }) => match boot(&netns, &config, &pid_file, &console) {
+            Ok(pid) => (Reply { ok: true, pid, error: String::new() }, false),
+            Err(e) => (Reply { ok: false, pid: 0, error: format!("{e:#}") }, false),
         },
-        Err(e) => (
-            Reply {
-                ok: false,
-                pid: 0,
-                error: format!("bad request: {e}"),
-            },
-            false,
-        ),
+        Err(e) => (Reply { ok: false, pid: 0, error: format!("bad request: {e}") }, false),
     };
     let mut w = &stream;
     let _ = writeln!(w, "{}", serde_json::to_string(&reply).unwrap_or_default());
@@ -125,25 +89,10 @@ fn boot(netns: &str, config: &Path, pid_file: &Path, console: &Path) -> Result<i
     // Our own binary through /proc: it still works after halab was rebuilt or upgraded on
     // disk while the lab runs (current_exe() would then name a deleted file).
     let exe = format!("/proc/{}/exe", std::process::id());
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(console)?;
+    let log = std::fs::OpenOptions::new().create(true).append(true).open(console)?;
     let mut child = Command::new("nsenter")
         .arg(format!("--net=/run/netns/{netns}"))
-        .args([
-            "--",
-            "unshare",
-            "--uts",
-            "--mount",
-            "--pid",
-            "--ipc",
-            "--fork",
-            "--kill-child",
-            "--propagation",
-            "private",
-            "--",
-        ])
+        .args(["--", "unshare", "--uts", "--mount", "--pid", "--ipc", "--fork", "--kill-child", "--propagation", "private", "--"])
         .arg(&exe)
         .arg("_init")
         .arg(config)
@@ -162,10 +111,7 @@ fn boot(netns: &str, config: &Path, pid_file: &Path, console: &Path) -> Result<i
             }
         }
         if let Ok(Some(status)) = child.try_wait() {
-            bail!(
-                "the node's init exited at once ({status}); see {}",
-                console.display()
-            );
+            bail!("the node's init exited at once ({status}); see {}", console.display());
         }
         if Instant::now() > deadline {
             let _ = child.kill();
@@ -182,8 +128,7 @@ fn boot(netns: &str, config: &Path, pid_file: &Path, console: &Path) -> Result<i
 /// Send one request to a lab's supervisor.
 pub fn request(lab_dir: &Path, req: &Request) -> Result<Reply> {
     let sock = socket_path(lab_dir);
-    let stream = UnixStream::connect(&sock)
-        .with_context(|| format!("the lab's supervisor does not answer on {}", sock.display()))?;
+    let stream = UnixStream::connect(&sock).with_context(|| format!("the lab's supervisor does not answer on {}", sock.display()))?;
     stream.set_read_timeout(Some(Duration::from_secs(20)))?;
     let mut w = &stream;
     writeln!(w, "{}", serde_json::to_string(req)?)?;

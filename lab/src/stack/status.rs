@@ -1,0 +1,132 @@
+//! What `halab status` shows of a stack: per member its role, the VIPs it holds, its daemons
+//! and conntrackd's cache counts; per lab the settings that change the numbers.
+
+use serde::Serialize;
+
+use super::{conntrackd, pacemaker, ready};
+use crate::labstate::LabState;
+use crate::node::Node;
+use crate::topology::{PlanCluster, Stack};
+
+#[derive(Debug, Serialize)]
+pub struct MemberStatus {
+    pub name: String,
+    /// MASTER/BACKUP/FAULT (keepalived), promoted/unpromoted (pacemaker), holder (none).
+    pub role: String,
+    pub vips: Vec<String>,
+    pub daemons: Vec<(String, bool)>,
+    pub conntrackd_internal: Option<u64>,
+    pub conntrackd_external: Option<u64>,
+}
+
+/// Settings a reader of the numbers must know, including what the lab gives up (fencing).
+pub fn settings(cl: &PlanCluster) -> Vec<String> {
+    let mut s = vec![format!("stack {}", super::stack_name(cl.stack))];
+    match cl.stack {
+        Stack::Keepalived => {
+            let k = &cl.keepalived;
+            s.push(format!("keepalived advert_int {} ms, VRRP v{}, preempt {}", k.advert_int_ms, k.version, if k.preempt { "on" } else { "off" }));
+        }
+        Stack::Pacemaker => {
+            let c = &cl.corosync;
+            s.push(format!(
+                "corosync knet over {}, token {} ms, consensus {} ms{}",
+                c.links.join("+"),
+                c.token_ms,
+                c.consensus_ms,
+                if cl.members.len() == 2 { ", two_node" } else { "" }
+            ));
+            let p = &cl.pacemaker;
+            s.push(format!(
+                "pacemaker dc-deadtime {} ms (pre-seeded; pacemaker's default is 20 s), stickiness {}, link monitor {}, NO FENCING (stonith-enabled=false){}",
+                p.dc_deadtime_ms,
+                p.stickiness,
+                if p.link_monitor { "ethmonitor" } else { "off" },
+                if cl.members.len() == 2 { ", no-quorum-policy=ignore" } else { "" }
+            ));
+        }
+        Stack::None => {}
+    }
+    s.push(format!("conntrackd {:?} over {}", cl.sync.conntrackd, cl.sync.network.as_deref().unwrap_or("-")).to_lowercase());
+    s
+}
+
+/// Internal and external cache counts from `conntrackd -s`.
+pub fn parse_cache_counts(stats: &str) -> (Option<u64>, Option<u64>) {
+    let mut which = "";
+    let (mut int, mut ext) = (None, None);
+    for line in stats.lines() {
+        if line.starts_with("cache internal") {
+            which = "int";
+        } else if line.starts_with("cache external") {
+            which = "ext";
+        } else if let Some(rest) = line.strip_prefix("current active connections:") {
+            let n = rest.trim().parse().ok();
+            match which {
+                "int" => int = int.or(n),
+                "ext" => ext = ext.or(n),
+                _ => {}
+            }
+        }
+    }
+    (int, ext)
+}
+
+pub fn members(st: &LabState, cl: &PlanCluster) -> Vec<MemberStatus> {
+    let crm = if cl.stack == Stack::Pacemaker { cl.members.iter().find_map(|m| Node::new(st, m).ok().and_then(|n| pacemaker::state(&n).ok())) } else { None };
+    let mut out = Vec::new();
+    for m in &cl.members {
+        let Ok(n) = Node::new(st, m) else { continue };
+        if crate::provider::netns::init_pid(st, m).is_none() {
+            out.push(MemberStatus { name: m.clone(), role: "off".into(), vips: vec![], daemons: vec![], conntrackd_internal: None, conntrackd_external: None });
+            continue;
+        }
+        let vips: Vec<String> = ready::vips_held(&n, cl).unwrap_or_default().iter().map(|a| a.to_string()).collect();
+        let role = match cl.stack {
+            Stack::Keepalived => match ready::ha_state(&n).as_str() {
+                "primary" => "MASTER".to_string(),
+                "backup" => "BACKUP".into(),
+                "fault" => "FAULT".into(),
+                _ => "starting".into(),
+            },
+            Stack::Pacemaker => match &crm {
+                Some(c) if c.where_is("conntrackd", Some("Promoted")).contains(m) => "promoted".into(),
+                Some(c) if c.where_is("conntrackd", Some("Unpromoted")).contains(m) => "unpromoted".into(),
+                Some(c) if c.nodes.iter().any(|x| &x.name == m && x.online) => "online".into(),
+                _ => "offline".into(),
+            },
+            Stack::None => {
+                if vips.is_empty() {
+                    "-".into()
+                } else {
+                    "holder".into()
+                }
+            }
+        };
+        let stats = if conntrackd::enabled(cl) {
+            n.exec(&["/usr/sbin/conntrackd", "-C", conntrackd::CONFIG, "-s"], None, crate::node::EXEC_TIMEOUT).ok().filter(|o| o.status.success())
+        } else {
+            None
+        };
+        let (ci, ce) = stats.as_ref().map(|o| parse_cache_counts(&String::from_utf8_lossy(&o.stdout))).unwrap_or((None, None));
+        let daemons = super::daemons(cl)
+            .into_iter()
+            .map(|d| {
+                let up = if d == "conntrackd" { stats.is_some() } else { n.service_running(d) };
+                (d.to_string(), up)
+            })
+            .collect();
+        out.push(MemberStatus { name: m.clone(), role, vips, daemons, conntrackd_internal: ci, conntrackd_external: ce });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cache_counts_from_conntrackd_stats() {
+        let s = "cache internal:\ncurrent active connections:\t           3\nconnections created:\t\t   3\tfailed:\t    0\n\ncache external:\ncurrent active connections:\t           1\n";
+        assert_eq!(super::parse_cache_counts(s), (Some(3), Some(1)));
+        assert_eq!(super::parse_cache_counts(""), (None, None));
+    }
+}
