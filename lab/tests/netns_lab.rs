@@ -1,40 +1,17 @@
 //! Real labs on the netns provider (root): bring-up, reachability, cable pull, power cut,
 //! power on, two labs side by side, and no leaks after down, Ctrl-C or SIGKILL.
 
+mod common;
+
+use common::*;
+
 use std::collections::BTreeSet;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 static SERIAL: Mutex<()> = Mutex::new(());
-const HALAB: &str = env!("CARGO_BIN_EXE_halab");
 const TOPOLOGY: &str = "../topologies/fw-pair.yaml";
-
-/// Privileged tests: fail with an explanation without root, unless told to skip.
-fn privileged() -> bool {
-    if nix::unistd::Uid::effective().is_root() {
-        return true;
-    }
-    if std::env::var("HALAB_SKIP_PRIVILEGED").as_deref() == Ok("1") {
-        eprintln!("skipped: needs root (HALAB_SKIP_PRIVILEGED=1)");
-        return false;
-    }
-    panic!("this test needs root (namespaces, bridges, mounts); run as root or set HALAB_SKIP_PRIVILEGED=1 to skip it");
-}
-
-fn halab(args: &[&str]) -> Output {
-    Command::new(HALAB).args(args).env("HALAB_PLAIN", "1").output().expect("run halab")
-}
-
-fn ok(args: &[&str]) -> String {
-    let o = halab(args);
-    assert!(o.status.success(), "halab {args:?} failed: {}\n{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn pings(lab: &str, from: &str, to: &str) -> bool {
-    halab(&["exec", lab, from, "--", "ping", "-c", "1", "-W", "1", to]).status.success()
-}
 
 /// What halab may leave on the host: namespaces, host links, mounts, processes, lab dirs.
 fn host_snapshot() -> BTreeSet<String> {
@@ -83,10 +60,6 @@ fn assert_no_leak(before: &BTreeSet<String>, what: &str) {
     assert!(added.is_empty() && removed.is_empty(), "{what}: host state changed\n added: {added:#?}\n removed: {removed:#?}");
 }
 
-fn status_json(lab: &str) -> serde_json::Value {
-    serde_json::from_str(&ok(&["status", lab, "--json"])).unwrap()
-}
-
 fn node_pids(init_pid: i64) -> Vec<i32> {
     let ns = std::fs::read_link(format!("/proc/{init_pid}/ns/pid")).unwrap();
     std::fs::read_dir("/proc")
@@ -105,7 +78,7 @@ fn fw_pair_lifecycle_with_faults() {
     }
     let lab = "t-life";
     let before = host_snapshot();
-    ok(&["up", TOPOLOGY, "--name", lab]);
+    ok(&["up", TOPOLOGY, "--name", lab, "--stack", "none"]);
     assert!(pings(lab, "client", "198.18.2.10"), "client must reach server through fw1");
 
     // Cable pull on fw1's inet: the path breaks and fw1 sees NO-CARRIER.
@@ -151,8 +124,8 @@ fn two_labs_side_by_side() {
         return;
     }
     let before = host_snapshot();
-    ok(&["up", TOPOLOGY, "--name", "t-one"]);
-    ok(&["up", TOPOLOGY, "--name", "t-two"]);
+    ok(&["up", TOPOLOGY, "--name", "t-one", "--stack", "none"]);
+    ok(&["up", TOPOLOGY, "--name", "t-two", "--stack", "none"]);
     let (a, b) = (status_json("t-one"), status_json("t-two"));
     assert_ne!(a["management"], b["management"], "each lab takes its own management subnet");
     assert!(pings("t-one", "client", "198.18.2.10"));
@@ -161,7 +134,7 @@ fn two_labs_side_by_side() {
     ok(&["link", "t-one", "fw1", "inet", "down"]);
     assert!(!pings("t-one", "client", "198.18.2.10"));
     assert!(pings("t-two", "client", "198.18.2.10"));
-    let dup = halab(&["up", TOPOLOGY, "--name", "t-one"]);
+    let dup = halab(&["up", TOPOLOGY, "--name", "t-one", "--stack", "none"]);
     assert!(!dup.status.success(), "a second lab with the same name must be refused");
     // A management subnet that overlaps a host route (here t-one's) is refused, and nothing is made.
     let taken = a["management"].as_str().unwrap();
@@ -181,7 +154,7 @@ fn two_labs_side_by_side() {
 /// Start `up` slowed down, wait until it has created part of the lab, then signal it.
 fn interrupt_up(lab: &str, signal: nix::sys::signal::Signal) -> std::process::ExitStatus {
     let mut child = Command::new(HALAB)
-        .args(["up", TOPOLOGY, "--name", lab])
+        .args(["up", TOPOLOGY, "--name", lab, "--stack", "none"])
         .env("HALAB_PLAIN", "1")
         .env("HALAB_STEP_DELAY_MS", "400")
         .stdout(Stdio::null())

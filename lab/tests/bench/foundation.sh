@@ -43,11 +43,11 @@ stats "image build, cached" "${hit[@]}"
 
 ups=(); downs=()
 for i in $(seq 1 "$RUNS"); do
-  ups+=("$(timeit "$H" up topologies/fw-pair.yaml --name bench-fw)")
+  ups+=("$(timeit "$H" up topologies/fw-pair.yaml --name bench-fw --stack none)")
   "$H" exec bench-fw client -- ping -c1 -W1 198.18.2.10 >/dev/null || { echo "bench: fw-pair lab did not route" >&2; exit 3; }
   downs+=("$(timeit "$H" down bench-fw)")
 done
-stats "up fw-pair (4 nodes)" "${ups[@]}"
+stats "up fw-pair (4 nodes, --stack none)" "${ups[@]}"
 stats "down fw-pair" "${downs[@]}"
 
 for n in 4 8 16; do
@@ -61,7 +61,7 @@ for n in 4 8 16; do
 done
 
 # RSS of an idle node: every process in its PID namespace (init + sshd), and the supervisor.
-"$H" up topologies/fw-pair.yaml --name bench-rss >/dev/null 2>&1
+"$H" up topologies/fw-pair.yaml --name bench-rss --stack none >/dev/null 2>&1
 sleep 1
 init=$("$H" status bench-rss --json | python3 -c 'import json,sys; print([n for n in json.load(sys.stdin)["nodes"] if n["name"]=="client"][0]["init_pid"])')
 ns=$(readlink /proc/$init/ns/pid); kb=0; procs=0

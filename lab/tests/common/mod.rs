@@ -1,0 +1,56 @@
+//! Helpers shared by the privileged integration tests: run the real halab binary.
+#![allow(dead_code)]
+
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+pub const HALAB: &str = env!("CARGO_BIN_EXE_halab");
+
+/// Privileged tests: fail with an explanation without root, unless told to skip.
+pub fn privileged() -> bool {
+    if nix::unistd::Uid::effective().is_root() {
+        return true;
+    }
+    if std::env::var("HALAB_SKIP_PRIVILEGED").as_deref() == Ok("1") {
+        eprintln!("skipped: needs root (HALAB_SKIP_PRIVILEGED=1)");
+        return false;
+    }
+    panic!("this test needs root (namespaces, bridges, mounts); run as root or set HALAB_SKIP_PRIVILEGED=1 to skip it");
+}
+
+pub fn halab(args: &[&str]) -> Output {
+    Command::new(HALAB).args(args).env("HALAB_PLAIN", "1").output().expect("run halab")
+}
+
+/// Run halab; panic with its output unless it exits 0.
+pub fn ok(args: &[&str]) -> String {
+    let o = halab(args);
+    assert!(o.status.success(), "halab {args:?} failed: {}\n{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn pings(lab: &str, from: &str, to: &str) -> bool {
+    halab(&["exec", lab, from, "--", "ping", "-c", "1", "-W", "1", to]).status.success()
+}
+
+pub fn status_json(lab: &str) -> serde_json::Value {
+    serde_json::from_str(&ok(&["status", lab, "--json"])).unwrap()
+}
+
+/// Poll until `f` is true or panic after `secs`.
+pub fn eventually(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
+    let t = Instant::now();
+    while !f() {
+        assert!(t.elapsed() < Duration::from_secs(secs), "{what} (waited {secs} s)");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Tears a lab down when dropped, so a failed assertion leaves nothing behind.
+pub struct LabGuard(pub &'static str);
+
+impl Drop for LabGuard {
+    fn drop(&mut self) {
+        let _ = halab(&["down", self.0]);
+    }
+}

@@ -1,0 +1,63 @@
+//! Generated stack configs, snapshot-tested: keepalived.conf, conntrackd.conf, the notify
+//! script, corosync.conf, the CIB and the nft ruleset, for a pair and for three members.
+
+use std::net::Ipv4Addr;
+use std::path::Path;
+
+use halab::stack::{cib, conntrackd, corosync, firewall, keepalived};
+use halab::topology::{self, Plan, PlanCluster};
+
+fn load(file: &str) -> (Plan, PlanCluster) {
+    let plan = topology::load(Path::new(file), None).expect("valid topology");
+    let cl = plan.cluster.clone().expect("a cluster");
+    (plan, cl)
+}
+
+const MGMT: Ipv4Addr = Ipv4Addr::new(198, 19, 0, 11);
+
+#[test]
+fn fw_pair_configs() {
+    let (plan, cl) = load("../topologies/fw-pair.yaml");
+    let fw1 = plan.node("fw1").unwrap();
+    let fw2 = plan.node("fw2").unwrap();
+    insta::assert_snapshot!("keepalived_fw1", keepalived::config(&cl, fw1));
+    insta::assert_snapshot!("keepalived_fw2", keepalived::config(&cl, fw2));
+    insta::assert_snapshot!("conntrackd_fw1", conntrackd::config(&plan, &cl, fw1, MGMT).unwrap());
+    insta::assert_snapshot!("notify_script", conntrackd::notify_script());
+    insta::assert_snapshot!("corosync_pair", corosync::config(&plan, &cl));
+    insta::assert_snapshot!("cib_pair", cib::cib(&plan, &cl));
+    insta::assert_snapshot!("nft_fw1", firewall::ruleset(&plan, &cl, fw1));
+}
+
+#[test]
+fn three_members_drop_two_node_and_quorum_override() {
+    let (plan, cl) = load("../topologies/fw-trio.yaml");
+    let co = corosync::config(&plan, &cl);
+    assert!(!co.contains("two_node"), "three members must not run two_node:\n{co}");
+    assert_eq!(co.matches("nodeid:").count(), 3);
+    let c = cib::cib(&plan, &cl);
+    assert!(!c.contains("no-quorum-policy"), "three members keep quorum");
+    assert!(c.contains("name=\"clone-max\" value=\"3\""));
+    insta::assert_snapshot!("corosync_trio", co);
+}
+
+#[test]
+fn conntrackd_udp_transport_and_modes() {
+    let text = std::fs::read_to_string("../topologies/fw-pair.yaml").unwrap().replace("conntrackd: ftfw }", "conntrackd: alarm, transport: udp }");
+    let plan = topology::load_str(Path::new("fw-pair-udp.yaml"), &text, None).unwrap();
+    let cl = plan.cluster.clone().unwrap();
+    let conf = conntrackd::config(&plan, &cl, plan.node("fw1").unwrap(), MGMT).unwrap();
+    assert!(conf.contains("Mode ALARM"), "{conf}");
+    assert!(conf.contains("IPv4_Destination_Address 198.18.3.2"), "the peer is fw2: {conf}");
+    // The UNIX block must span several lines (ocf:heartbeat:conntrackd parses it with awk).
+    assert!(conf.contains("UNIX {\n\t\tPath /var/run/conntrackd.ctl\n\t}"));
+}
+
+#[test]
+fn firewall_allows_only_the_configured_direction() {
+    let (plan, cl) = load("../topologies/fw-pair.yaml");
+    let rules = firewall::ruleset(&plan, &cl, plan.node("fw1").unwrap());
+    assert!(rules.contains("iifname \"inet\" oifname \"lan\" ct state new accept"));
+    assert!(!rules.contains("iifname \"lan\" oifname \"inet\" ct state new"));
+    assert!(rules.contains("policy drop"));
+}

@@ -1,0 +1,108 @@
+//! Real HA stacks on netns labs (root): keepalived + conntrackd and corosync + pacemaker +
+//! conntrackd on fw-pair, state sync of a live TCP connection, switchover keeping it alive,
+//! and pacemaker with three firewalls.
+
+mod common;
+
+use common::*;
+
+const PAIR: &str = "../topologies/fw-pair.yaml";
+const TRIO: &str = "../topologies/fw-trio.yaml";
+
+fn members(lab: &str) -> Vec<(String, String, usize)> {
+    let st = status_json(lab);
+    st["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["name"].as_str().unwrap().to_string(), m["role"].as_str().unwrap().to_string(), m["vips"].as_array().unwrap().len()))
+        .collect()
+}
+
+fn holder(lab: &str) -> String {
+    let m = members(lab);
+    let holders: Vec<_> = m.iter().filter(|(_, _, v)| *v > 0).collect();
+    assert_eq!(holders.len(), 1, "exactly one VIP holder: {m:?}");
+    assert_eq!(holders[0].2, 2, "the holder has every VIP: {m:?}");
+    holders[0].0.clone()
+}
+
+fn conntrackd(lab: &str, node: &str, cache: &str) -> String {
+    ok(&["exec", lab, node, "--", "conntrackd", "-C", "/etc/conntrackd/conntrackd.conf", cache])
+}
+
+/// A TCP stream client -> server:9000 through the VIPs: a numbered line every 100 ms, at most
+/// 600 lines (60 s), received into /tmp/rx on the server.
+fn start_stream(lab: &str) {
+    ok(&["exec", lab, "server", "--", "sh", "-c", "nc -l -p 9000 </dev/null >/tmp/rx 2>/dev/null & sleep 0.2"]);
+    ok(&[
+        "exec",
+        lab,
+        "client",
+        "--",
+        "sh",
+        "-c",
+        "(for i in $(seq 1 600); do echo $i; sleep 0.1; done | nc -q 1 198.18.2.10 9000) </dev/null >/dev/null 2>&1 & sleep 0.5",
+    ]);
+}
+
+fn received(lab: &str) -> usize {
+    ok(&["exec", lab, "server", "--", "sh", "-c", "wc -l < /tmp/rx"]).trim().parse().unwrap_or(0)
+}
+
+fn stack_pair(lab: &'static str, stack: &str, active_role: &str, standby_role: &str) {
+    if !privileged() {
+        return;
+    }
+    let _down = LabGuard(lab);
+    ok(&["up", PAIR, "--name", lab, "--stack", stack]);
+    let active = holder(lab);
+    for (name, role, _) in members(lab) {
+        let want = if name == active { active_role } else { standby_role };
+        assert_eq!(role, want, "{name} on {stack}");
+    }
+    assert!(pings(lab, "client", "198.18.2.10"));
+
+    // A live connection is in the active node's internal cache and the standby's external one.
+    start_stream(lab);
+    let standby = if active == "fw1" { "fw2" } else { "fw1" };
+    eventually(10, "the stream is in the active node's internal cache", || conntrackd(lab, &active, "-i").contains("dport=9000"));
+    eventually(10, "the stream is in the standby's external cache", || conntrackd(lab, standby, "-e").contains("dport=9000"));
+
+    // Switchover: every VIP moves, the promoted conntrackd follows, the stream goes on.
+    ok(&["switchover", lab]);
+    assert_eq!(holder(lab), standby, "every VIP moved to {standby}");
+    let roles = members(lab);
+    assert!(roles.iter().any(|(n, r, _)| n == standby && r == active_role), "{roles:?}");
+    let before = received(lab);
+    eventually(15, "the stream keeps flowing after the switchover", || received(lab) >= before + 10);
+    let status = ok(&["status", lab]);
+    assert!(status.contains("conntrackd:up"), "{status}");
+}
+
+#[test]
+fn keepalived_pair_syncs_state_and_switches_over() {
+    stack_pair("t-ka", "keepalived", "MASTER", "BACKUP");
+}
+
+#[test]
+fn pacemaker_pair_syncs_state_and_switches_over() {
+    stack_pair("t-pm", "pacemaker", "promoted", "unpromoted");
+}
+
+#[test]
+fn pacemaker_with_three_firewalls_keeps_quorum() {
+    if !privileged() {
+        return;
+    }
+    let lab = "t-trio";
+    let _down = LabGuard(lab);
+    ok(&["up", TRIO, "--name", lab]);
+    let m = members(lab);
+    assert_eq!(m.len(), 3);
+    holder(lab);
+    assert_eq!(m.iter().filter(|(_, r, _)| r == "promoted").count(), 1, "{m:?}");
+    let q = ok(&["exec", lab, "fw1", "--", "corosync-quorumtool", "-s"]);
+    assert!(q.contains("Quorate:          Yes") && !q.contains("2Node"), "{q}");
+    assert!(pings(lab, "client", "198.18.2.10"));
+}
