@@ -80,13 +80,35 @@ enum Cmd {
     },
     /// Pull or plug a node's cable (the node sees NO-CARRIER).
     Link { lab: String, node: String, iface: String, state: LinkState },
+    /// Drop PERCENT % of a node interface's frames on the fabric side (100 = a clean cut, 0 = none).
+    Loss { lab: String, node: String, iface: String, percent: u32 },
     /// Power a node off (a power cut), on, or reboot it.
     Power { lab: String, node: String, action: PowerAction },
+    /// Run a scenario: a fresh lab per stack and repeat, faults under load, measured.
+    Run {
+        scenario: PathBuf,
+        /// Only these stacks (default: the scenario's).
+        #[arg(long, value_enum, value_delimiter = ',')]
+        stack: Vec<StackArg>,
+        #[arg(long, default_value_t = 1)]
+        repeat: u32,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Leave the lab up after the run.
+        #[arg(long)]
+        keep: bool,
+        /// Run folder (default reports/runs/<time>-<scenario>).
+        #[arg(short, long)]
+        out: Option<PathBuf>,
+    },
     /// Remove the leftovers of labs whose halab process is gone.
     Gc,
     /// Images: build, list, remove.
     #[command(subcommand)]
     Image(ImageCmd),
+    /// The gap probe (runs inside nodes): `server` echoes, `client` ticks and records.
+    #[command(subcommand)]
+    Probe(ProbeCmd),
     #[command(name = "_init", hide = true)]
     Init { config: PathBuf },
     #[command(name = "_supervise", hide = true)]
@@ -131,6 +153,29 @@ enum PowerAction {
     Off,
     On,
     Reboot,
+}
+
+#[derive(Subcommand)]
+enum ProbeCmd {
+    /// Echo UDP and TCP ticks on PORT for DURATION (e.g. 90s), then exit.
+    Server {
+        #[arg(long, default_value_t = 7070)]
+        port: u16,
+        #[arg(long, default_value = "120s")]
+        duration: String,
+    },
+    /// Tick SERVER:PORT every INTERVAL for DURATION; write the echoes as JSON to OUT.
+    Client {
+        server: std::net::Ipv4Addr,
+        #[arg(long, default_value_t = 7070)]
+        port: u16,
+        #[arg(long, default_value = "10ms")]
+        interval: String,
+        #[arg(long, default_value = "60s")]
+        duration: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -183,11 +228,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 let Some(cl) = plan.cluster.as_mut() else {
                     anyhow::bail!("{} has no `cluster:` section, so --stack has nothing to run on", file.display());
                 };
-                cl.stack = match s {
-                    StackArg::None => halab::topology::Stack::None,
-                    StackArg::Keepalived => halab::topology::Stack::Keepalived,
-                    StackArg::Pacemaker => halab::topology::Stack::Pacemaker,
-                };
+                cl.stack = stack_of(s);
                 if cl.stack == halab::topology::Stack::Pacemaker && cl.corosync.links.is_empty() {
                     anyhow::bail!("{}: pacemaker needs a corosync link: set `cluster.sync.network` or `cluster.corosync.link`", file.display());
                 }
@@ -250,6 +291,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let st = LabState::load(&lab)?;
             netns::faults::set_link(&st, &node, &iface, matches!(state, LinkState::Up))?;
         }
+        Cmd::Loss { lab, node, iface, percent } => {
+            let st = LabState::load(&lab)?;
+            netns::loss::set_loss(&st, &node, &iface, percent)?;
+        }
         Cmd::Power { lab, node, action } => {
             let st = LabState::load(&lab)?;
             match action {
@@ -280,6 +325,39 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 }
             }
         }
+        Cmd::Run { scenario, stack, repeat, seed, keep, out } => {
+            halab::interrupt::install();
+            let sc = halab::scenario::load(&scenario)?;
+            let stacks = if stack.is_empty() { None } else { Some(stack.iter().map(|s| stack_of(*s)).collect()) };
+            let out = out.unwrap_or_else(|| {
+                let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+                PathBuf::from("reports/runs").join(format!("{t}-{}", sc.name))
+            });
+            let opts = halab::scenario::runner::Options { stacks, repeat, seed, keep, out: out.clone() };
+            let recs = halab::scenario::runner::run(&sc, &opts)?;
+            use halab::scenario::results::Outcome;
+            for r in &recs {
+                println!("{} {} #{}: {:?} ({:.1} s)", r.scenario, r.stack, r.repeat, r.outcome, r.wall_s);
+                for e in &r.expectations {
+                    println!(
+                        "  [{}] {}  (actual: {})",
+                        if e.held { "ok" } else { "FAILED" },
+                        e.expect,
+                        e.actual.as_ref().map(|a| a.to_string()).unwrap_or_else(|| "missing".into())
+                    );
+                }
+                if let Some(e) = &r.error {
+                    println!("  error: {e}");
+                }
+            }
+            println!("run folder: {}", out.display());
+            if recs.iter().any(|r| r.outcome == Outcome::Error) {
+                return Ok(ExitCode::from(3));
+            }
+            if recs.iter().any(|r| r.outcome == Outcome::Failed) {
+                return Ok(ExitCode::from(1));
+            }
+        }
         Cmd::Gc => {
             let removed = halab::lifecycle::gc()?;
             println!("gc: {} lab(s) removed{}", removed.len(), if removed.is_empty() { String::new() } else { format!(": {}", removed.join(", ")) });
@@ -307,6 +385,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let removed = halab::image::build::remove(&image)?;
             println!("removed {removed}");
         }
+        Cmd::Probe(ProbeCmd::Server { port, duration }) => {
+            halab::measure::probe::serve(port, duration_arg(&duration)?)?;
+        }
+        Cmd::Probe(ProbeCmd::Client { server, port, interval, duration, out }) => {
+            halab::interrupt::install();
+            let s = halab::measure::probe::run_client((server, port).into(), duration_arg(&interval)?, duration_arg(&duration)?)?;
+            std::fs::write(&out, serde_json::to_vec(&s)?).with_context(|| format!("failed to write {}", out.display()))?;
+        }
         Cmd::Init { config } => {
             netns::init::run(&config)?;
         }
@@ -327,4 +413,16 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn duration_arg(s: &str) -> Result<std::time::Duration> {
+    halab::topology::duration::parse(s).ok_or_else(|| anyhow::anyhow!("`{s}` is not a duration (write 10ms, 3s, 2m)"))
+}
+
+fn stack_of(s: StackArg) -> halab::topology::Stack {
+    match s {
+        StackArg::None => halab::topology::Stack::None,
+        StackArg::Keepalived => halab::topology::Stack::Keepalived,
+        StackArg::Pacemaker => halab::topology::Stack::Pacemaker,
+    }
 }

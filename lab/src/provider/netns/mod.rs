@@ -6,6 +6,7 @@ pub mod boot;
 pub mod faults;
 pub mod identity;
 pub mod init;
+pub mod loss;
 pub mod names;
 pub mod supervisor;
 pub mod wiring;

@@ -1,0 +1,7 @@
+//! One clock for every timestamp halab records: CLOCK_MONOTONIC in nanoseconds. netns nodes
+//! share the host kernel, so probe samples and fault times line up exactly.
+
+pub fn now_ns() -> u64 {
+    let ts = nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC).unwrap_or(nix::sys::time::TimeSpec::new(0, 0));
+    ts.tv_sec() as u64 * 1_000_000_000 + ts.tv_nsec() as u64
+}

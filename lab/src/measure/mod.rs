@@ -1,0 +1,6 @@
+//! Measuring: the gap probe, gap computation, traffic parsers, statistics.
+
+pub mod clock;
+pub mod gap;
+pub mod probe;
+pub mod stats;

@@ -1,0 +1,204 @@
+//! `halab probe`: the gap probe, run inside lab nodes. The client sends a numbered tick every
+//! `interval` over UDP and over one long-lived TCP connection; the server echoes both; the
+//! client records when each echo comes back. Sends never block (a stalled TCP connection must
+//! not stall the prober), and everything stops by itself after `duration`.
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+use super::clock::now_ns;
+
+/// A tick on the wire: sequence number and send time (ns, monotonic).
+const FRAME: usize = 16;
+/// Hard limits whatever the arguments: bounded in time and count.
+pub const MAX_DURATION: Duration = Duration::from_secs(3600);
+pub const MIN_INTERVAL: Duration = Duration::from_millis(1);
+
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub struct ProbeSamples {
+    pub interval_ns: u64,
+    pub start_ns: u64,
+    pub end_ns: u64,
+    pub udp_sent: u64,
+    pub tcp_sent: u64,
+    /// Ticks the TCP send buffer had no room for (the connection was stalled).
+    pub tcp_skipped: u64,
+    /// (seq, sent_ns, received_ns) of each echo.
+    pub udp: Vec<(u64, u64, u64)>,
+    pub tcp: Vec<(u64, u64, u64)>,
+    /// Why the TCP connection ended early, if it did (reset, closed).
+    pub tcp_error: Option<String>,
+}
+
+fn frame(seq: u64, t: u64) -> [u8; FRAME] {
+    let mut b = [0u8; FRAME];
+    b[..8].copy_from_slice(&seq.to_be_bytes());
+    b[8..].copy_from_slice(&t.to_be_bytes());
+    b
+}
+
+fn unframe(b: &[u8]) -> (u64, u64) {
+    let mut s = [0u8; 8];
+    let mut t = [0u8; 8];
+    s.copy_from_slice(&b[..8]);
+    t.copy_from_slice(&b[8..16]);
+    (u64::from_be_bytes(s), u64::from_be_bytes(t))
+}
+
+/// Echo UDP datagrams and TCP frames on `port` until `duration` has passed.
+pub fn serve(port: u16, duration: Duration) -> Result<()> {
+    let duration = duration.min(MAX_DURATION);
+    let deadline = Instant::now() + duration;
+    let udp = UdpSocket::bind(("0.0.0.0", port)).context("failed to bind the UDP probe port")?;
+    udp.set_read_timeout(Some(Duration::from_millis(100)))?;
+    let tcp = TcpListener::bind(("0.0.0.0", port)).context("failed to bind the TCP probe port")?;
+    tcp.set_nonblocking(true)?;
+    std::thread::spawn(move || {
+        while Instant::now() < deadline {
+            match tcp.accept() {
+                Ok((s, _)) => {
+                    std::thread::spawn(move || echo_tcp(s, deadline));
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(10)),
+            }
+        }
+    });
+    let mut buf = [0u8; 64];
+    while Instant::now() < deadline {
+        if let Ok((n, from)) = udp.recv_from(&mut buf) {
+            let _ = udp.send_to(&buf[..n], from);
+        }
+    }
+    Ok(())
+}
+
+fn echo_tcp(mut s: TcpStream, deadline: Instant) {
+    let _ = s.set_read_timeout(Some(Duration::from_millis(100)));
+    let mut buf = [0u8; 4096];
+    while Instant::now() < deadline {
+        match s.read(&mut buf) {
+            Ok(0) => return,
+            Ok(n) => {
+                if s.write_all(&buf[..n]).is_err() {
+                    return;
+                }
+            }
+            Err(e) if e.kind() == ErrorKind::WouldBlock || e.kind() == ErrorKind::TimedOut => {}
+            Err(_) => return,
+        }
+    }
+}
+
+/// Tick `server:port` every `interval` for `duration`; return the echoes.
+pub fn run_client(server: SocketAddr, interval: Duration, duration: Duration) -> Result<ProbeSamples> {
+    let interval = interval.max(MIN_INTERVAL);
+    let duration = duration.min(MAX_DURATION);
+    let udp = UdpSocket::bind(("0.0.0.0", 0))?;
+    udp.connect(server)?;
+    udp.set_read_timeout(Some(Duration::from_millis(50)))?;
+    let tcp = TcpStream::connect_timeout(&server, Duration::from_secs(5)).context("failed to open the probe's TCP connection")?;
+    tcp.set_nodelay(true)?;
+    let samples = Arc::new(Mutex::new(ProbeSamples { interval_ns: interval.as_nanos() as u64, start_ns: now_ns(), ..Default::default() }));
+    let stop = Arc::new(AtomicBool::new(false));
+
+    let udp_rx = udp.try_clone()?;
+    let (s1, stop1) = (samples.clone(), stop.clone());
+    let udp_thread = std::thread::spawn(move || {
+        let mut buf = [0u8; 64];
+        while !stop1.load(Ordering::Relaxed) {
+            if let Ok(n) = udp_rx.recv(&mut buf) {
+                if n >= FRAME {
+                    let (seq, sent) = unframe(&buf);
+                    if let Ok(mut s) = s1.lock() {
+                        s.udp.push((seq, sent, now_ns()));
+                    }
+                }
+            }
+        }
+    });
+    let mut tcp_rx = tcp.try_clone()?;
+    tcp_rx.set_read_timeout(Some(Duration::from_millis(50)))?;
+    let (s2, stop2) = (samples.clone(), stop.clone());
+    let tcp_thread = std::thread::spawn(move || {
+        let mut pending: Vec<u8> = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !stop2.load(Ordering::Relaxed) {
+            match tcp_rx.read(&mut buf) {
+                Ok(0) => {
+                    if let Ok(mut s) = s2.lock() {
+                        s.tcp_error.get_or_insert_with(|| "closed by the peer".into());
+                    }
+                    return;
+                }
+                Ok(n) => {
+                    pending.extend_from_slice(&buf[..n]);
+                    let t = now_ns();
+                    while pending.len() >= FRAME {
+                        let (seq, sent) = unframe(&pending[..FRAME]);
+                        pending.drain(..FRAME);
+                        if let Ok(mut s) = s2.lock() {
+                            s.tcp.push((seq, sent, t));
+                        }
+                    }
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock || e.kind() == ErrorKind::TimedOut => {}
+                Err(e) => {
+                    if let Ok(mut s) = s2.lock() {
+                        s.tcp_error.get_or_insert_with(|| e.to_string());
+                    }
+                    return;
+                }
+            }
+        }
+    });
+
+    let mut tcp_tx = tcp;
+    tcp_tx.set_nonblocking(true)?;
+    let start = Instant::now();
+    let mut seq = 0u64;
+    let (mut udp_sent, mut tcp_sent, mut tcp_skipped) = (0u64, 0u64, 0u64);
+    // A partly written frame must be finished before the next one, or the stream desyncs.
+    let mut partial: Vec<u8> = Vec::new();
+    // SIGTERM (the runner stopping the probe) ends the run early, results still written.
+    while start.elapsed() < duration && !crate::interrupt::interrupted() {
+        let f = frame(seq, now_ns());
+        if udp.send(&f).is_ok() {
+            udp_sent += 1;
+        }
+        if partial.is_empty() {
+            partial.extend_from_slice(&f);
+            tcp_sent += 1;
+        } else {
+            tcp_skipped += 1;
+        }
+        match tcp_tx.write(&partial) {
+            Ok(n) => {
+                partial.drain(..n);
+            }
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+            Err(_) => {}
+        }
+        seq += 1;
+        let next = start + interval * seq as u32;
+        if let Some(wait) = next.checked_duration_since(Instant::now()) {
+            std::thread::sleep(wait);
+        }
+    }
+    // Let the last echoes arrive.
+    std::thread::sleep(Duration::from_millis(200));
+    stop.store(true, Ordering::Relaxed);
+    let _ = udp_thread.join();
+    let _ = tcp_thread.join();
+    let mut s = samples.lock().map(|s| s.clone()).unwrap_or_default();
+    s.end_ns = now_ns();
+    s.udp_sent = udp_sent;
+    s.tcp_sent = tcp_sent;
+    s.tcp_skipped = tcp_skipped;
+    Ok(s)
+}

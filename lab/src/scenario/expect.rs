@@ -1,0 +1,112 @@
+//! Expectations: `bulk.completed`, `probe.tcp.survived`, `probe.gap < 15s`, `split_brain == false`.
+//! A bare metric must be true; a comparison takes a number (durations in ms) or a boolean.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub enum Op {
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Eq,
+    Ne,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum Value {
+    Num(f64),
+    Bool(bool),
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Expect {
+    pub text: String,
+    pub metric: String,
+    pub op: Option<Op>,
+    pub value: Option<Value>,
+}
+
+pub fn parse(text: &str) -> Result<Expect, String> {
+    let t = text.trim();
+    let ops = [("<=", Op::Le), (">=", Op::Ge), ("==", Op::Eq), ("!=", Op::Ne), ("<", Op::Lt), (">", Op::Gt)];
+    for (sym, op) in ops {
+        if let Some((l, r)) = t.split_once(sym) {
+            let metric = l.trim().to_string();
+            check_metric(&metric)?;
+            let r = r.trim();
+            let value = match r {
+                "true" => Value::Bool(true),
+                "false" => Value::Bool(false),
+                _ => match crate::topology::duration::parse(r) {
+                    Some(d) => Value::Num(d.as_secs_f64() * 1000.0),
+                    None => Value::Num(r.parse::<f64>().map_err(|_| format!("`{r}` is not a number, a duration or a boolean"))?),
+                },
+            };
+            return Ok(Expect { text: t.to_string(), metric, op: Some(op), value: Some(value) });
+        }
+    }
+    check_metric(t)?;
+    Ok(Expect { text: t.to_string(), metric: t.to_string(), op: None, value: None })
+}
+
+fn check_metric(m: &str) -> Result<(), String> {
+    if m.is_empty() || !m.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_' || c == '-') {
+        return Err(format!("`{m}` is not a metric name (like probe.gap or bulk.completed)"));
+    }
+    Ok(())
+}
+
+/// (held, what the metric was) — a missing metric never holds.
+pub fn eval(e: &Expect, metrics: &BTreeMap<String, serde_json::Value>) -> (bool, Option<serde_json::Value>) {
+    let Some(actual) = metrics.get(&e.metric).cloned() else { return (false, None) };
+    let held = match (&e.op, &e.value) {
+        (None, _) => actual.as_bool() == Some(true),
+        (Some(op), Some(Value::Bool(b))) => match (op, actual.as_bool()) {
+            (Op::Eq, Some(a)) => a == *b,
+            (Op::Ne, Some(a)) => a != *b,
+            _ => false,
+        },
+        (Some(op), Some(Value::Num(n))) => match actual.as_f64() {
+            Some(a) => match op {
+                Op::Lt => a < *n,
+                Op::Le => a <= *n,
+                Op::Gt => a > *n,
+                Op::Ge => a >= *n,
+                Op::Eq => (a - n).abs() < 1e-9,
+                Op::Ne => (a - n).abs() >= 1e-9,
+            },
+            None => false,
+        },
+        (Some(_), None) => false,
+    };
+    (held, Some(actual))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m() -> BTreeMap<String, serde_json::Value> {
+        let mut m = BTreeMap::new();
+        m.insert("probe.gap".into(), serde_json::json!(3200.0));
+        m.insert("bulk.completed".into(), serde_json::json!(true));
+        m.insert("split_brain".into(), serde_json::json!(false));
+        m
+    }
+
+    #[test]
+    fn comparisons_and_bare_metrics() {
+        assert!(eval(&parse("probe.gap < 15s").unwrap(), &m()).0);
+        assert!(!eval(&parse("probe.gap < 3s").unwrap(), &m()).0);
+        assert!(eval(&parse("probe.gap >= 3200").unwrap(), &m()).0);
+        assert!(eval(&parse("bulk.completed").unwrap(), &m()).0);
+        assert!(eval(&parse("split_brain == false").unwrap(), &m()).0);
+        assert!(!eval(&parse("split_brain").unwrap(), &m()).0);
+        assert!(!eval(&parse("missing.metric").unwrap(), &m()).0, "a missing metric never holds");
+        assert!(parse("probe.gap < soon").is_err());
+        assert!(parse("probe gap").is_err());
+    }
+}

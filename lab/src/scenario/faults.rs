@@ -1,0 +1,128 @@
+//! Faults of a scenario, applied through the provider primitives and `Node`. Timed faults
+//! (`duration:`) are undone in the background so the scenario goes on meanwhile.
+
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+
+use super::plan::{Fault, FaultKind, Target};
+use crate::labstate::LabState;
+use crate::node::Node;
+use crate::provider::netns::{faults as prim, loss};
+use crate::stack::{self, conntrackd, keepalived, ready};
+use crate::topology::Stack;
+
+/// Resolve `@active` / `@standby` to a member now.
+pub fn resolve(st: &LabState, t: &Target) -> Result<String> {
+    let cl = st.plan.cluster.as_ref();
+    match t {
+        Target::Node(n) => Ok(n.clone()),
+        Target::Active | Target::Standby => {
+            let cl = cl.context("no cluster")?;
+            let mut holder = None;
+            for m in &cl.members {
+                let n = Node::new(st, m)?;
+                if crate::provider::netns::init_pid(st, m).is_some() && !ready::vips_held(&n, cl)?.is_empty() {
+                    holder = Some(m.clone());
+                    break;
+                }
+            }
+            let holder = holder.context("no member holds the VIPs now")?;
+            if *t == Target::Active {
+                return Ok(holder);
+            }
+            cl.members.iter().find(|m| **m != holder).cloned().context("there is no standby member")
+        }
+    }
+}
+
+fn later(d: Option<Duration>, f: impl FnOnce() + Send + 'static) -> Option<std::thread::JoinHandle<()>> {
+    d.map(|d| {
+        std::thread::spawn(move || {
+            std::thread::sleep(d);
+            f();
+        })
+    })
+}
+
+/// Apply a fault; returns the node it hit and an undo thread for timed faults.
+pub fn apply(st: &LabState, f: &Fault) -> Result<(String, Option<std::thread::JoinHandle<()>>)> {
+    let node = match &f.node {
+        Some(t) => resolve(st, t)?,
+        None => String::new(),
+    };
+    let iface = f.iface.clone().unwrap_or_default();
+    let cl = st.plan.cluster.clone();
+    let mut undo = None;
+    match f.kind {
+        FaultKind::Crash => prim::power_off(st, &node)?,
+        FaultKind::PowerOn => prim::power_on(st, &node)?,
+        FaultKind::Reboot => prim::reboot(st, &node)?,
+        FaultKind::CablePull => {
+            prim::set_link(st, &node, &iface, false)?;
+            let (st2, n2, i2) = (st.clone(), node.clone(), iface.clone());
+            undo = later(f.duration, move || {
+                let _ = prim::set_link(&st2, &n2, &i2, true);
+            });
+        }
+        FaultKind::CablePlug => prim::set_link(st, &node, &iface, true)?,
+        FaultKind::Block | FaultKind::Loss => {
+            loss::set_loss(st, &node, &iface, f.percent)?;
+            let (st2, n2, i2) = (st.clone(), node.clone(), iface.clone());
+            undo = later(f.duration, move || {
+                let _ = loss::set_loss(&st2, &n2, &i2, 0);
+            });
+        }
+        FaultKind::Switchover => {
+            let to = f.to.clone();
+            let holder = stack::switchover::switchover(st, to.as_deref())?;
+            return Ok((holder, None));
+        }
+        FaultKind::StopStack => {
+            let cl = cl.context("no cluster")?;
+            let n = Node::new(st, &node)?;
+            match cl.stack {
+                Stack::Keepalived => n.service_stop("keepalived")?,
+                Stack::Pacemaker => n.service_stop("pacemaker")?,
+                Stack::None => bail!("stack `none` has nothing to stop"),
+            }
+        }
+        FaultKind::KillDaemon => {
+            let d = f.daemon.clone().unwrap_or_default();
+            let n = Node::new(st, &node)?;
+            // Inside the node's own PID namespace, by PID: nothing outside the node is touched.
+            let pids = n.run(&["pgrep", "-x", &d]).with_context(|| format!("no `{d}` runs on {node}"))?;
+            for pid in pids.split_whitespace() {
+                n.run(&["kill", "-9", pid])?;
+            }
+        }
+        FaultKind::HeartbeatPartition => {
+            let cl = cl.context("no cluster")?;
+            let mut nets: Vec<String> = cl.corosync.links.clone();
+            nets.extend(cl.sync.network.clone());
+            nets.sort();
+            nets.dedup();
+            let pn = st.plan.node(&node).context("node")?;
+            let ifs: Vec<String> = pn.interfaces.iter().filter(|i| nets.contains(&i.network)).map(|i| i.ifname.clone()).collect();
+            for i in &ifs {
+                loss::set_loss(st, &node, i, 100)?;
+            }
+            let (st2, n2) = (st.clone(), node.clone());
+            undo = later(f.duration, move || {
+                for i in &ifs {
+                    let _ = loss::set_loss(&st2, &n2, i, 0);
+                }
+            });
+        }
+        FaultKind::RemoveConfig => {
+            let cl = cl.context("no cluster")?;
+            let path = match cl.stack {
+                Stack::Keepalived => keepalived::CONFIG,
+                Stack::Pacemaker => stack::corosync::CONFIG,
+                Stack::None => conntrackd::CONFIG,
+            };
+            Node::new(st, &node)?.run(&["chmod", "000", path])?;
+        }
+    }
+    Ok((node, undo))
+}

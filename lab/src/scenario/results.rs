@@ -1,0 +1,86 @@
+//! The run record: results.json (versioned schema), events.jsonl, raw samples, evidence.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::Result;
+use serde::{Deserialize, Serialize};
+
+pub const SCHEMA: &str = "halab.results/1";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Event {
+    /// ns since the run started (monotonic clock shared with the probe samples).
+    pub t_ms: f64,
+    pub t_ns: u64,
+    pub kind: String,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Passed,
+    /// An expectation did not hold (exit 1).
+    Failed,
+    /// The lab or a step broke (exit 3): infrastructure, kept apart from expectations.
+    Error,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ExpectResult {
+    pub expect: String,
+    pub held: bool,
+    pub actual: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub schema: String,
+    pub scenario: String,
+    pub scenario_file: String,
+    pub stack: String,
+    pub repeat: u32,
+    pub seed: u64,
+    pub lab: String,
+    pub outcome: Outcome,
+    pub error: Option<String>,
+    pub started_unix: u64,
+    pub wall_s: f64,
+    /// ns on the run clock when the run started.
+    pub t0_ns: u64,
+    pub git_revision: String,
+    pub versions: BTreeMap<String, String>,
+    pub settings: Vec<String>,
+    /// /proc/loadavg at the start and at the end of the run.
+    pub host_load: (String, String),
+    pub metrics: BTreeMap<String, serde_json::Value>,
+    pub expectations: Vec<ExpectResult>,
+    pub vip_timeline: Vec<(f64, Vec<String>)>,
+    pub events: Vec<Event>,
+}
+
+impl RunRecord {
+    pub fn write(&self, dir: &Path) -> Result<()> {
+        std::fs::create_dir_all(dir)?;
+        std::fs::write(dir.join("results.json"), serde_json::to_vec_pretty(self)?)?;
+        let lines: String = self.events.iter().filter_map(|e| serde_json::to_string(e).ok()).map(|l| l + "\n").collect();
+        std::fs::write(dir.join("events.jsonl"), lines)?;
+        Ok(())
+    }
+
+    pub fn load(dir: &Path) -> Result<RunRecord> {
+        Ok(serde_json::from_str(&std::fs::read_to_string(dir.join("results.json"))?)?)
+    }
+}
+
+pub fn git_revision(near: &Path) -> String {
+    let dir = near.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    crate::cmd::run("git", &["-C", &dir.to_string_lossy(), "rev-parse", "--short=12", "HEAD"])
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+pub fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg").unwrap_or_default().split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+}

@@ -1,0 +1,217 @@
+//! Traffic inside the nodes, with real programs: the gap probe (halab itself), scp (OpenSSH,
+//! rate-limited, checksum compared), iperf3 (--json, 0.1 s intervals) and ab.
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use serde_json::{json, Value};
+
+use super::plan::{Traffic, TrafficKind};
+use crate::labstate::LabState;
+use crate::measure::clock::now_ns;
+use crate::measure::gap::{longest_gap, GapOutcome};
+use crate::measure::probe::ProbeSamples;
+use crate::node::Node;
+
+pub struct Running {
+    pub t: Traffic,
+    pub ip: Ipv4Addr,
+    pub port: u16,
+    pub started_ns: u64,
+    pub done_ns: Option<u64>,
+}
+
+fn file(t: &Traffic, ext: &str) -> String {
+    format!("/tmp/halab-{}.{ext}", t.name)
+}
+
+/// The address traffic goes to: the destination node's first lab interface.
+fn address(st: &LabState, node: &str) -> Result<Ipv4Addr> {
+    st.plan.node(node).and_then(|n| n.interfaces.first()).map(|i| i.address).with_context(|| format!("node `{node}` has no address"))
+}
+
+/// `from` may log into `to` as root over the lab network with a pinned host key.
+fn ssh_trust(st: &LabState, from: &Node, to: &Node, ip: Ipv4Addr) -> Result<()> {
+    from.sh("test -f /root/.ssh/id_ed25519 || ssh-keygen -q -t ed25519 -N '' -f /root/.ssh/id_ed25519")?;
+    let key = from.run(&["cat", "/root/.ssh/id_ed25519.pub"])?;
+    let o = to.exec(&["sh", "-c", "cat >> /root/.ssh/authorized_keys"], Some(key.as_bytes()), crate::node::EXEC_TIMEOUT)?;
+    if !o.status.success() {
+        bail!("failed to authorize {}'s key on {}", from.name, to.name);
+    }
+    let hostkey = to.run(&["cat", "/etc/ssh/ssh_host_ed25519_key.pub"])?;
+    let mut f = hostkey.split_whitespace();
+    let line = format!("{ip} {} {}\n", f.next().unwrap_or(""), f.next().unwrap_or(""));
+    let o = from.exec(&["sh", "-c", "cat >> /root/.ssh/known_hosts"], Some(line.as_bytes()), crate::node::EXEC_TIMEOUT)?;
+    if !o.status.success() {
+        bail!("failed to pin {}'s host key on {}", to.name, from.name);
+    }
+    let _ = st;
+    Ok(())
+}
+
+pub fn start(st: &LabState, t: &Traffic, port: u16) -> Result<Running> {
+    let from = Node::new(st, &t.from)?;
+    let to = Node::new(st, &t.to)?;
+    let ip = address(st, &t.to)?;
+    let secs = format!("{}s", t.duration.as_secs().max(1));
+    let rc = file(t, "rc");
+    from.sh(&format!("rm -f {rc} {}", file(t, "json")))?;
+    match &t.kind {
+        TrafficKind::Probe { every } => {
+            let srv = format!("{}s", t.duration.as_secs() + 120);
+            to.service_start(&format!("probe-srv-{}", t.name), &["halab", "probe", "server", "--port", &port.to_string(), "--duration", &srv])?;
+            std::thread::sleep(Duration::from_millis(100));
+            let every = format!("{}ms", every.as_millis().max(1));
+            let out = file(t, "json");
+            from.service_start(
+                &format!("traffic-{}", t.name),
+                &["halab", "probe", "client", &ip.to_string(), "--port", &port.to_string(), "--interval", &every, "--duration", &secs, "--out", &out],
+            )?;
+        }
+        TrafficKind::Scp { bytes, rate_kbit } => {
+            ssh_trust(st, &from, &to, ip)?;
+            let bin = file(t, "bin");
+            from.sh(&format!("head -c {bytes} /dev/urandom > {bin}"))?;
+            let limit = if *rate_kbit > 0 { format!("-l {rate_kbit}") } else { String::new() };
+            // Alive checks bound a stalled transfer: 20 s without an answer and scp gives up.
+            let cmd = format!(
+                "scp -q -o BatchMode=yes -o ServerAliveInterval=2 -o ServerAliveCountMax=10 -o ConnectTimeout=10 {limit} {bin} root@{ip}:{bin}; echo $? > {rc}"
+            );
+            from.service_start(&format!("traffic-{}", t.name), &["sh", "-c", &cmd])?;
+        }
+        TrafficKind::Iperf3 => {
+            if !to.service_running("iperf3") {
+                to.service_start("iperf3", &["/usr/bin/iperf3", "-s"])?;
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            let cmd = format!("iperf3 -c {ip} -t {} -i 0.1 --json > {} 2>&1; echo $? > {rc}", t.duration.as_secs().max(1), file(t, "json"));
+            from.service_start(&format!("traffic-{}", t.name), &["sh", "-c", &cmd])?;
+        }
+        TrafficKind::Ab { requests, concurrency } => {
+            let cmd = format!("ab -q -n {requests} -c {concurrency} -s 5 -r http://{ip}/ > {} 2>&1; echo $? > {rc}", file(t, "ab"));
+            from.service_start(&format!("traffic-{}", t.name), &["sh", "-c", &cmd])?;
+        }
+    }
+    Ok(Running { t: t.clone(), ip, port, started_ns: now_ns(), done_ns: None })
+}
+
+pub fn finished(st: &LabState, r: &mut Running) -> Result<bool> {
+    if r.done_ns.is_some() {
+        return Ok(true);
+    }
+    let from = Node::new(st, &r.t.from)?;
+    let done = !from.service_running(&format!("traffic-{}", r.t.name));
+    if done {
+        r.done_ns = Some(now_ns());
+    }
+    Ok(done)
+}
+
+pub fn stop(st: &LabState, r: &mut Running) -> Result<()> {
+    let from = Node::new(st, &r.t.from)?;
+    from.service_stop(&format!("traffic-{}", r.t.name))?;
+    r.done_ns.get_or_insert_with(now_ns);
+    Ok(())
+}
+
+fn put(m: &mut BTreeMap<String, Value>, name: &str, key: &str, v: Value) {
+    m.insert(format!("{name}.{key}"), v);
+}
+
+/// Stop if still running, fetch the raw output into `samples_dir`, and turn it into metrics.
+/// `fault_ns`: the first fault's time (gaps are measured around it).
+pub fn collect(st: &LabState, r: &mut Running, fault_ns: Option<u64>, samples_dir: &Path, m: &mut BTreeMap<String, Value>) -> Result<()> {
+    if !finished(st, r)? {
+        stop(st, r)?;
+    }
+    let from = Node::new(st, &r.t.from)?;
+    let name = r.t.name.clone();
+    std::fs::create_dir_all(samples_dir)?;
+    let rc: Option<i32> =
+        from.exec(&["cat", &file(&r.t, "rc")], None, crate::node::EXEC_TIMEOUT).ok().and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok());
+    match &r.t.kind {
+        TrafficKind::Probe { every } => {
+            let path = file(&r.t, "json");
+            crate::stack::ready::until(
+                Duration::from_secs(5),
+                || Ok(from.succeeds(&["test", "-s", &path])),
+                || format!("the probe on {} wrote no samples", r.t.from),
+            )?;
+            let text = from.run(&["cat", &path])?;
+            std::fs::write(samples_dir.join(format!("{name}.probe.json")), &text)?;
+            let s: ProbeSamples = serde_json::from_str(&text).context("the probe's samples do not parse")?;
+            let after = fault_ns.unwrap_or(s.start_ns);
+            let slack = (every.as_secs_f64() * 1000.0 * 20.0).max(200.0);
+            let udp: Vec<u64> = s.udp.iter().map(|x| x.2).collect();
+            let tcp: Vec<u64> = s.tcp.iter().map(|x| x.2).collect();
+            let g = longest_gap(&udp, after, s.end_ns.saturating_sub(200_000_000), slack);
+            let tg = longest_gap(&tcp, after, s.end_ns.saturating_sub(200_000_000), slack);
+            put(m, &name, "gap", json!(round(g.gap_ms)));
+            put(m, &name, "recovered", json!(g.outcome == GapOutcome::Recovered));
+            put(m, &name, "gap_outcome", json!(g.outcome));
+            put(m, &name, "tcp.gap", json!(round(tg.gap_ms)));
+            put(m, &name, "tcp.survived", json!(tg.outcome == GapOutcome::Recovered && s.tcp_error.is_none()));
+            put(m, &name, "tcp.outcome", json!(tg.outcome));
+            put(m, &name, "udp.sent", json!(s.udp_sent));
+            put(m, &name, "udp.received", json!(s.udp.len()));
+            if let Some(f) = fault_ns {
+                // Where the silence sits relative to the fault: its end is when traffic flowed again.
+                put(m, &name, "gap_start_after_fault", json!(round((g.from_ns as f64 - f as f64) / 1e6)));
+                put(m, &name, "recovered_after_fault", json!(round((g.to_ns as f64 - f as f64) / 1e6)));
+            }
+            let to = Node::new(st, &r.t.to)?;
+            let _ = to.service_stop(&format!("probe-srv-{name}"));
+        }
+        TrafficKind::Scp { .. } => {
+            let bin = file(&r.t, "bin");
+            let sum = |n: &Node| n.run(&["sha256sum", &bin]).ok().and_then(|s| s.split_whitespace().next().map(str::to_string));
+            let to = Node::new(st, &r.t.to)?;
+            let (a, b) = (sum(&from), sum(&to));
+            let completed = rc == Some(0);
+            put(m, &name, "completed", json!(completed));
+            put(m, &name, "checksum_ok", json!(completed && a.is_some() && a == b));
+            put(m, &name, "exit_code", json!(rc));
+            put(m, &name, "duration", json!(round((r.done_ns.unwrap_or_else(now_ns) - r.started_ns) as f64 / 1e6)));
+            let _ = from.sh(&format!("rm -f {bin}"));
+            let _ = to.sh(&format!("rm -f {bin}"));
+        }
+        TrafficKind::Iperf3 => {
+            let text = from.run(&["cat", &file(&r.t, "json")]).unwrap_or_default();
+            std::fs::write(samples_dir.join(format!("{name}.iperf3.json")), &text)?;
+            let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+            let ivals: Vec<(f64, f64)> = v["intervals"]
+                .as_array()
+                .map(|a| a.iter().map(|i| (i["sum"]["end"].as_f64().unwrap_or(0.0), i["sum"]["bits_per_second"].as_f64().unwrap_or(0.0) / 1e6)).collect())
+                .unwrap_or_default();
+            let fault_s = fault_ns.map(|f| (f as f64 - r.started_ns as f64) / 1e9);
+            let med = |xs: Vec<f64>| crate::measure::stats::summary(&xs).map(|s| s.median);
+            let before: Vec<f64> = ivals.iter().filter(|(t, _)| fault_s.is_none_or(|f| *t < f)).map(|x| x.1).collect();
+            let after: Vec<f64> = ivals.iter().filter(|(t, _)| fault_s.is_some_and(|f| *t >= f)).map(|x| x.1).collect();
+            put(m, &name, "completed", json!(rc == Some(0)));
+            put(m, &name, "mbps", json!(v["end"]["sum_received"]["bits_per_second"].as_f64().map(|b| round(b / 1e6))));
+            put(m, &name, "mbps_before", json!(med(before).map(round)));
+            put(m, &name, "mbps_min_after_fault", json!(after.iter().cloned().fold(None, |a: Option<f64>, x| Some(a.map_or(x, |a| a.min(x)))).map(round)));
+            put(m, &name, "mbps_last", json!(ivals.last().map(|x| round(x.1))));
+            put(m, &name, "intervals", json!(ivals.len()));
+        }
+        TrafficKind::Ab { .. } => {
+            let text = from.run(&["cat", &file(&r.t, "ab")]).unwrap_or_default();
+            std::fs::write(samples_dir.join(format!("{name}.ab.txt")), &text)?;
+            let field = |label: &str| {
+                text.lines().find(|l| l.starts_with(label)).and_then(|l| l[label.len()..].split_whitespace().next()).and_then(|x| x.parse::<f64>().ok())
+            };
+            put(m, &name, "completed", json!(rc == Some(0)));
+            put(m, &name, "rps", json!(field("Requests per second:").map(round)));
+            put(m, &name, "failed", json!(field("Failed requests:")));
+            put(m, &name, "requests", json!(field("Complete requests:")));
+        }
+    }
+    Ok(())
+}
+
+pub fn round(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
+}
