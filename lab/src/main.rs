@@ -21,7 +21,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Check a topology file; print every problem with file:line:col.
+    /// Check a topology or scenario file; print every problem with file:line:col.
     Validate { file: PathBuf },
     /// Print the resolved plan of a topology (YAML, or JSON with --json).
     Plan {
@@ -210,6 +210,13 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.cmd {
         Cmd::Validate { file } => {
+            // A scenario has top-level `steps:`; anything else is read as a topology.
+            let text = std::fs::read_to_string(&file).unwrap_or_default();
+            if text.lines().any(|l| l.starts_with("steps:")) {
+                let sc = halab::scenario::load(&file)?;
+                println!("{}: ok (scenario {}, {} steps, {} expectations, on {})", file.display(), sc.name, sc.steps.len(), sc.expect.len(), sc.topology.display());
+                return Ok(ExitCode::SUCCESS);
+            }
             let plan = halab::topology::load(&file, None)?;
             println!("{}: ok ({} networks, {} nodes)", file.display(), plan.networks.len(), plan.nodes.len());
         }

@@ -3,7 +3,17 @@
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
+use std::io::Write;
+
 use indicatif::{ProgressBar, ProgressStyle};
+
+/// A log line on stderr that never panics: a closed pipe (`halab up | head`) must not abort
+/// `up` half-way and leave a lab behind.
+macro_rules! log {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
 
 /// One long step. Dropping it without `done` leaves a line saying it was interrupted.
 pub struct Step {
@@ -27,7 +37,7 @@ impl Step {
             b.enable_steady_tick(Duration::from_millis(120));
             Some(b)
         } else {
-            eprintln!("halab: {what} ...");
+            log!("halab: {what} ...");
             None
         };
         Step { bar, what, start: Instant::now(), finished: false }
@@ -37,7 +47,7 @@ impl Step {
     pub fn message(&self, msg: &str) {
         match &self.bar {
             Some(b) => b.set_message(msg.to_string()),
-            None => eprintln!("halab:   {msg}"),
+            None => log!("halab:   {msg}"),
         }
     }
 
@@ -47,7 +57,7 @@ impl Step {
         let line = format!("{} {} ({:.2} s)", self.what, outcome, took.as_secs_f64());
         match self.bar.take() {
             Some(b) => b.finish_with_message(format!("{outcome} ({:.2} s)", took.as_secs_f64())),
-            None => eprintln!("halab: {line}"),
+            None => log!("halab: {line}"),
         }
         took
     }
@@ -58,7 +68,7 @@ impl Drop for Step {
         if !self.finished {
             match self.bar.take() {
                 Some(b) => b.abandon_with_message("stopped"),
-                None => eprintln!("halab: {} stopped", self.what),
+                None => log!("halab: {} stopped", self.what),
             }
         }
     }
@@ -66,5 +76,5 @@ impl Drop for Step {
 
 /// A plain informational line that does not break a running spinner.
 pub fn info(msg: &str) {
-    eprintln!("halab: {msg}");
+    log!("halab: {msg}");
 }
