@@ -214,7 +214,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let text = std::fs::read_to_string(&file).unwrap_or_default();
             if text.lines().any(|l| l.starts_with("steps:")) {
                 let sc = halab::scenario::load(&file)?;
-                println!("{}: ok (scenario {}, {} steps, {} expectations, on {})", file.display(), sc.name, sc.steps.len(), sc.expect.len(), sc.topology.display());
+                println!(
+                    "{}: ok (scenario {}, {} steps, {} expectations, on {})",
+                    file.display(),
+                    sc.name,
+                    sc.steps.len(),
+                    sc.expect.len(),
+                    sc.topology.display()
+                );
                 return Ok(ExitCode::SUCCESS);
             }
             let plan = halab::topology::load(&file, None)?;
