@@ -125,8 +125,9 @@ fn the_probe_measures_a_known_cut() {
     let st = halab::labstate::LabState::load(lab).unwrap();
     // The cut is a fabric-side block of fw1's inet port: no carrier change, so no kernel
     // link-watch delay in the measurement; its length is timed around the two nft calls.
+    let t1a = halab::measure::clock::now_ns();
     halab::provider::netns::loss::set_loss(&st, "fw1", "inet", 100).unwrap();
-    let t1 = halab::measure::clock::now_ns();
+    let t1 = (t1a + halab::measure::clock::now_ns()) / 2;
     std::thread::sleep(Duration::from_millis(500));
     let t2a = halab::measure::clock::now_ns();
     halab::provider::netns::loss::set_loss(&st, "fw1", "inet", 0).unwrap();
