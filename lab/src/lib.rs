@@ -11,6 +11,7 @@ pub mod measure;
 pub mod node;
 pub mod progress;
 pub mod provider;
+pub mod report;
 pub mod scenario;
 pub mod stack;
 pub mod status;

@@ -101,6 +101,28 @@ enum Cmd {
         #[arg(short, long)]
         out: Option<PathBuf>,
     },
+    /// Run a matrix (scenario x stack x repeat) and write the report (Markdown, HTML, JSON, JUnit).
+    Bench {
+        /// Scenario files (default: scp-survives-failover, cable-pull-inet, switchover).
+        scenarios: Vec<PathBuf>,
+        #[arg(long, value_enum, value_delimiter = ',', default_value = "keepalived,pacemaker")]
+        stacks: Vec<StackArg>,
+        #[arg(long, default_value_t = 3)]
+        repeat: u32,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        #[arg(short, long, default_value = "reports/bench")]
+        out: PathBuf,
+    },
+    /// Re-render a report from run folders, without running anything.
+    Report {
+        #[arg(required = true)]
+        runs: Vec<PathBuf>,
+        #[arg(short, long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
     /// Remove the leftovers of labs whose halab process is gone.
     Gc,
     /// Images: build, list, remove.
@@ -371,6 +393,42 @@ fn run(cli: Cli) -> Result<ExitCode> {
             if recs.iter().any(|r| r.outcome == Outcome::Failed) {
                 return Ok(ExitCode::from(1));
             }
+        }
+        Cmd::Bench { scenarios, stacks, repeat, seed, out } => {
+            halab::interrupt::install();
+            let files = if scenarios.is_empty() {
+                ["scp-survives-failover", "cable-pull-inet", "switchover"].iter().map(|n| PathBuf::from(format!("scenarios/{n}.yaml"))).collect()
+            } else {
+                scenarios
+            };
+            // Everything is validated before anything runs.
+            let loaded: Vec<_> = files.iter().map(|f| halab::scenario::load(f)).collect::<Result<_, _>>()?;
+            let stacks: Vec<_> = stacks.iter().map(|s| stack_of(*s)).collect();
+            let total = loaded.len() * stacks.len() * repeat.max(1) as usize;
+            let t = std::time::Instant::now();
+            let overall = halab::progress::Step::start(format!("bench: {} scenario(s) x {} stack(s) x {repeat} = {total} runs", loaded.len(), stacks.len()));
+            let runs_dir = out.join("runs");
+            let mut done = 0;
+            for sc in &loaded {
+                for st in &stacks {
+                    overall.message(&format!("run {}/{total}: {} on {}", done + 1, sc.name, halab::stack::stack_name(*st)));
+                    let opts = halab::scenario::runner::Options { stacks: Some(vec![*st]), repeat, seed, keep: false, out: runs_dir.clone() };
+                    done += halab::scenario::runner::run(sc, &opts)?.len();
+                }
+            }
+            overall.done(&format!("{done} runs"));
+            let a = halab::report::analyse(halab::report::load_runs(&[runs_dir])?, seed);
+            halab::report::write_all(&a, &out)?;
+            println!("bench: {done} runs in {:.0} s; report: {}", t.elapsed().as_secs_f64(), out.join("report.md").display());
+            for h in &a.headlines {
+                let cells: Vec<String> = a.stacks.iter().map(|s| format!("{s}: {}", h.cells.get(s).cloned().unwrap_or_else(|| "-".into()))).collect();
+                println!("  {}: {}", h.row, cells.join(" | "));
+            }
+        }
+        Cmd::Report { runs, out, seed } => {
+            let a = halab::report::analyse(halab::report::load_runs(&runs)?, seed);
+            halab::report::write_all(&a, &out)?;
+            println!("report of {} runs: {}", a.runs.len(), out.join("report.md").display());
         }
         Cmd::Gc => {
             let removed = halab::lifecycle::gc()?;

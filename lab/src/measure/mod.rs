@@ -1,6 +1,7 @@
 //! Measuring: the gap probe, gap computation, traffic parsers, statistics.
 
 pub mod clock;
+pub mod compare;
 pub mod gap;
 pub mod probe;
 pub mod stats;

@@ -156,6 +156,12 @@ pub fn collect(st: &LabState, r: &mut Running, fault_ns: Option<u64>, samples_di
             put(m, &name, "tcp.survived", json!(tg.outcome == GapOutcome::Recovered && s.tcp_error.is_none()));
             put(m, &name, "tcp.outcome", json!(tg.outcome));
             put(m, &name, "udp.sent", json!(s.udp_sent));
+            // How late the prober's ticks left (scheduling delay): a starved host shows here.
+            if let Some(&(seq0, sent0, _)) = s.udp.iter().min_by_key(|x| x.0) {
+                let step = s.interval_ns as f64;
+                let late: Vec<f64> = s.udp.iter().map(|&(q, t, _)| (t as f64 - (sent0 as f64 + (q - seq0) as f64 * step)) / 1e6).collect();
+                put(m, &name, "tick_late_p99", json!(crate::measure::stats::percentile(&late, 99.0).map(round)));
+            }
             put(m, &name, "udp.received", json!(s.udp.len()));
             if let Some(f) = fault_ns {
                 // Where the silence sits relative to the fault: its end is when traffic flowed again.

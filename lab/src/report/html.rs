@@ -1,0 +1,159 @@
+//! report.html: one self-contained file (inline SVG, no scripts, nothing fetched): the headline
+//! table, the spread of every headline number per stack, and per run the probe timeline with
+//! the fault, the VIP move and the recovery marked; iperf3 throughput over time.
+
+use std::fmt::Write;
+use std::path::Path;
+
+use plotters::prelude::*;
+
+use super::{Analysis, Run, HEADLINES};
+use crate::measure::probe::ProbeSamples;
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+const COLORS: [RGBColor; 4] = [RGBColor(31, 119, 180), RGBColor(214, 39, 40), RGBColor(44, 160, 44), RGBColor(148, 103, 189)];
+
+pub fn render(a: &Analysis) -> String {
+    let mut h = String::from("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>halab report</title><style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}th{background:#f4f4f4}.plot{margin:1em 0}small{color:#666}</style></head><body>\n");
+    let _ = writeln!(h, "<h1>keepalived vs pacemaker, measured with halab</h1>\n<p>Medians over independent runs with min–max and n. Raw samples are in each run's folder.</p>");
+    let _ = write!(h, "<table><tr><th></th>");
+    for st in &a.stacks {
+        let _ = write!(h, "<th>{}</th>", esc(st));
+    }
+    let _ = writeln!(h, "</tr>");
+    for hl in &a.headlines {
+        let _ = write!(h, "<tr><td>{}</td>", esc(&hl.row));
+        for st in &a.stacks {
+            let _ = write!(h, "<td>{}</td>", esc(hl.cells.get(st).map(String::as_str).unwrap_or("-")));
+        }
+        let _ = writeln!(h, "</tr>");
+    }
+    let _ = writeln!(h, "</table>");
+    let _ = writeln!(h, "<p><small>git {} · {}</small></p>", esc(&a.git_revisions.join(", ")), esc(&a.versions.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", ")));
+    for (stack, set) in &a.settings {
+        let _ = writeln!(h, "<p><small>{}: {}</small></p>", esc(stack), esc(&set.join("; ")));
+    }
+    if !a.starved.is_empty() {
+        let _ = writeln!(h, "<p>Left out (host starved): {}</p>", esc(&a.starved.join("; ")));
+    }
+    let _ = writeln!(h, "<h2>Spread per stack</h2>");
+    for (row, sc, metric, unit) in HEADLINES.iter().filter(|x| x.3 != "flag") {
+        let pts: Vec<(usize, f64)> = a
+            .runs
+            .iter()
+            .filter(|r| r.record.scenario == *sc && r.starved.is_none())
+            .filter_map(|r| Some((a.stacks.iter().position(|s| *s == r.record.stack)?, r.record.metrics.get(*metric)?.as_f64()?)))
+            .map(|(i, v)| (i, if *unit == "ms" { v / 1000.0 } else { v }))
+            .collect();
+        if !pts.is_empty() {
+            let label = if *unit == "ms" { "s" } else { unit };
+            let _ = writeln!(h, "<div class=\"plot\">{}</div>", strip_plot(row, label, &a.stacks, &pts));
+        }
+    }
+    let _ = writeln!(h, "<h2>Runs</h2>");
+    for r in &a.runs {
+        let rec = &r.record;
+        let _ = writeln!(h, "<h3>{} on {} #{}: {:?}</h3>", esc(&rec.scenario), esc(&rec.stack), rec.repeat, rec.outcome);
+        if let Some(svg) = probe_timeline(r) {
+            let _ = writeln!(h, "<div class=\"plot\">{svg}</div>");
+        }
+        if let Some(svg) = iperf_plot(r) {
+            let _ = writeln!(h, "<div class=\"plot\">{svg}</div>");
+        }
+        let failed: Vec<String> = rec.expectations.iter().filter(|e| !e.held).map(|e| esc(&e.expect)).collect();
+        if !failed.is_empty() {
+            let _ = writeln!(h, "<p>failed: {}</p>", failed.join("; "));
+        }
+    }
+    h.push_str("</body></html>\n");
+    h
+}
+
+fn strip_plot(title: &str, unit: &str, stacks: &[String], pts: &[(usize, f64)]) -> String {
+    let mut s = String::new();
+    {
+        let root = SVGBackend::with_string(&mut s, (640, 260)).into_drawing_area();
+        let _ = root.fill(&WHITE);
+        let ymax = pts.iter().map(|p| p.1).fold(0.0_f64, f64::max) * 1.15 + 1e-9;
+        let chart = ChartBuilder::on(&root).caption(title, ("sans-serif", 16)).margin(10).x_label_area_size(30).y_label_area_size(55).build_cartesian_2d(-0.5f64..(stacks.len() as f64 - 0.5), 0f64..ymax);
+        if let Ok(mut c) = chart {
+            let names = stacks.to_vec();
+            let _ = c.configure_mesh().x_labels(stacks.len()).x_label_formatter(&|x| names.get(x.round() as usize).cloned().unwrap_or_default()).y_desc(unit).disable_x_mesh().draw();
+            for (k, (i, v)) in pts.iter().enumerate() {
+                let jitter = ((k * 37) % 11) as f64 / 11.0 * 0.3 - 0.15;
+                let color = COLORS[*i % COLORS.len()];
+                let _ = c.draw_series(std::iter::once(Circle::new((*i as f64 + jitter, *v), 4, color.filled())));
+            }
+        }
+        let _ = root.present();
+    }
+    s
+}
+
+fn fault_ns(r: &Run) -> Option<u64> {
+    r.record.events.iter().find(|e| e.kind == "fault").map(|e| e.t_ns)
+}
+
+fn probe_timeline(r: &Run) -> Option<String> {
+    let text = std::fs::read_to_string(r.dir.join("samples/probe.probe.json")).ok()?;
+    let s: ProbeSamples = serde_json::from_str(&text).ok()?;
+    let origin = fault_ns(r).unwrap_or(s.start_ns);
+    let rel = |t: u64| (t as f64 - origin as f64) / 1e9;
+    let step = (s.udp.len() / 500).max(1);
+    let pts: Vec<(f64, f64)> = s.udp.iter().step_by(step).map(|x| (rel(x.2), (x.2.saturating_sub(x.1)) as f64 / 1e6)).collect();
+    let tcp: Vec<(f64, f64)> = s.tcp.iter().step_by((s.tcp.len() / 500).max(1)).map(|x| (rel(x.2), (x.2.saturating_sub(x.1)) as f64 / 1e6)).collect();
+    let (x0, x1) = (rel(s.start_ns), rel(s.end_ns));
+    let ymax = pts.iter().chain(&tcp).map(|p| p.1).fold(1.0_f64, f64::max).min(5000.0) * 1.1;
+    let m = &r.record.metrics;
+    let moved = m.get("failover").and_then(|v| v.as_f64()).map(|ms| ms / 1000.0);
+    let recovered = m.get("probe.recovered_after_fault").and_then(|v| v.as_f64()).map(|ms| ms / 1000.0);
+    let mut out = String::new();
+    {
+        let root = SVGBackend::with_string(&mut out, (900, 280)).into_drawing_area();
+        let _ = root.fill(&WHITE);
+        let title = format!("probe echoes (RTT) around the fault at t=0; gap {} ms", m.get("probe.gap").map(|v| v.to_string()).unwrap_or_default());
+        let Ok(mut c) = ChartBuilder::on(&root).caption(title, ("sans-serif", 14)).margin(10).x_label_area_size(30).y_label_area_size(55).build_cartesian_2d(x0..x1, 0f64..ymax) else { return None };
+        let _ = c.configure_mesh().x_desc("seconds from the fault").y_desc("RTT ms").draw();
+        if fault_ns(r).is_some() {
+            let end = recovered.or(moved).unwrap_or(0.0).max(0.01);
+            // The fault band: from the fault until traffic flowed again.
+            let _ = c.draw_series(std::iter::once(Rectangle::new([(0.0, 0.0), (end, ymax)], RGBColor(255, 200, 200).mix(0.5).filled())));
+            let _ = c.draw_series(std::iter::once(PathElement::new(vec![(0.0, 0.0), (0.0, ymax)], RED.stroke_width(2)))).map(|s| s.label("fault"));
+        }
+        if let Some(t) = moved {
+            let _ = c.draw_series(std::iter::once(PathElement::new(vec![(t, 0.0), (t, ymax)], RGBColor(255, 140, 0).stroke_width(2)))).map(|s| s.label("VIP moved"));
+        }
+        if let Some(t) = recovered {
+            let _ = c.draw_series(std::iter::once(PathElement::new(vec![(t, 0.0), (t, ymax)], GREEN.stroke_width(2)))).map(|s| s.label("traffic flows"));
+        }
+        let _ = c.draw_series(pts.iter().map(|p| Circle::new(*p, 2, COLORS[0].filled()))).map(|s| s.label("UDP echo"));
+        let _ = c.draw_series(LineSeries::new(tcp, COLORS[3].mix(0.7).stroke_width(1))).map(|s| s.label("TCP echo"));
+        let _ = c.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(BLACK).draw();
+        let _ = root.present();
+    }
+    Some(out)
+}
+
+fn iperf_plot(r: &Run) -> Option<String> {
+    let path = std::fs::read_dir(r.dir.join("samples")).ok()?.flatten().map(|e| e.path()).find(|p| p.to_string_lossy().ends_with(".iperf3.json"))?;
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(Path::new(&path)).ok()?).ok()?;
+    let pts: Vec<(f64, f64)> = v["intervals"].as_array()?.iter().map(|i| (i["sum"]["end"].as_f64().unwrap_or(0.0), i["sum"]["bits_per_second"].as_f64().unwrap_or(0.0) / 1e6)).collect();
+    if pts.is_empty() {
+        return None;
+    }
+    let xmax = pts.last().map(|p| p.0).unwrap_or(1.0);
+    let ymax = pts.iter().map(|p| p.1).fold(1.0_f64, f64::max) * 1.1;
+    let mut out = String::new();
+    {
+        let root = SVGBackend::with_string(&mut out, (900, 240)).into_drawing_area();
+        let _ = root.fill(&WHITE);
+        let Ok(mut c) = ChartBuilder::on(&root).caption("iperf3 throughput (0.1 s intervals)", ("sans-serif", 14)).margin(10).x_label_area_size(30).y_label_area_size(60).build_cartesian_2d(0f64..xmax, 0f64..ymax) else { return None };
+        let _ = c.configure_mesh().x_desc("seconds").y_desc("Mbit/s").draw();
+        let _ = c.draw_series(LineSeries::new(pts, COLORS[0].stroke_width(2)));
+        let _ = root.present();
+    }
+    Some(out)
+}

@@ -1,0 +1,75 @@
+//! report.md: the headline table first (in the spirit of the 2011 keepalived/heartbeat table),
+//! then what the numbers rest on, then every cell in detail.
+
+use std::fmt::Write;
+
+use super::{cell_text, Analysis};
+
+pub fn render(a: &Analysis) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "# keepalived vs pacemaker: measured with halab\n");
+    let _ = writeln!(s, "Every number is a median over independent runs (fresh lab each), with min–max and n; raw samples are in each run's folder.\n");
+    let _ = writeln!(s, "| | {} |", a.stacks.join(" | "));
+    let _ = writeln!(s, "|---|{}", "---|".repeat(a.stacks.len()));
+    for h in &a.headlines {
+        let cells: Vec<String> = a.stacks.iter().map(|st| h.cells.get(st).cloned().unwrap_or_else(|| "-".into())).collect();
+        let _ = writeln!(s, "| {} | {} |", h.row, cells.join(" | "));
+    }
+    let _ = writeln!(s);
+    for h in a.headlines.iter().filter(|h| h.comparison.is_some()) {
+        if let Some(c) = &h.comparison {
+            let verdict = if c.beyond_noise {
+                "the difference is beyond run-to-run noise".to_string()
+            } else if c.min_p >= 0.05 {
+                format!("too few runs to tell a difference from noise (the smallest possible p is {:.2})", c.min_p)
+            } else {
+                "the difference is within run-to-run noise".to_string()
+            };
+            let _ = writeln!(s, "- {}: {verdict} (permutation test on medians, p = {:.3}).", h.row, c.p_value);
+        }
+    }
+    let _ = writeln!(s, "\n## What the numbers rest on\n");
+    let _ = writeln!(s, "- git revision: {}", a.git_revisions.join(", "));
+    let v: Vec<String> = a.versions.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    let _ = writeln!(s, "- versions: {}", v.join(", "));
+    for (stack, set) in &a.settings {
+        let _ = writeln!(s, "- {stack}: {}", set.join("; "));
+    }
+    let _ = writeln!(s, "- gap = longest silence of a 10 ms UDP echo probe around the fault; TCP stall = the same over one long-lived TCP connection; \"never recovered\" is reported as such, not as a small gap.");
+    if a.starved.is_empty() {
+        let _ = writeln!(s, "- no run was starved (probe tick lateness p99 <= {} ms in every run).", super::STARVED_TICK_MS);
+    } else {
+        let _ = writeln!(s, "- left out of the statistics, host starved:");
+        for x in &a.starved {
+            let _ = writeln!(s, "  - {x}");
+        }
+    }
+    let _ = writeln!(s, "\n## Cells\n");
+    for c in &a.cells {
+        let _ = writeln!(s, "### {} on {}\n", c.scenario, c.stack);
+        let _ = writeln!(s, "{} runs, {} passed, {} infrastructure errors, {} used in the statistics.\n", c.runs, c.passed, c.errors, c.used);
+        let _ = writeln!(s, "| metric | n | min | median | p95 | max |\n|---|---|---|---|---|---|");
+        for (m, x) in &c.numbers {
+            let _ = writeln!(s, "| {m} | {} | {} | {} | {} | {} |", x.n, num(x.min), num(x.median), num(x.p95), num(x.max));
+        }
+        for (m, (t, n)) in &c.flags {
+            let _ = writeln!(s, "| {m} | {n} | | {t}/{n} true | | |");
+        }
+        let _ = writeln!(s);
+        let _ = cell_text;
+    }
+    let _ = writeln!(s, "## Runs\n\n| scenario | stack | # | outcome | wall s | failed expectations | folder |\n|---|---|---|---|---|---|---|");
+    for r in &a.runs {
+        let failed: Vec<&str> = r.record.expectations.iter().filter(|e| !e.held).map(|e| e.expect.as_str()).collect();
+        let mut failed = failed.join("; ");
+        if let Some(e) = &r.record.error {
+            failed = format!("error: {}", e.lines().next().unwrap_or(""));
+        }
+        let _ = writeln!(s, "| {} | {} | {} | {:?} | {:.1} | {} | {} |", r.record.scenario, r.record.stack, r.record.repeat, r.record.outcome, r.record.wall_s, failed, r.dir.display());
+    }
+    s
+}
+
+fn num(x: f64) -> String {
+    format!("{x:.1}")
+}

@@ -1,0 +1,205 @@
+//! Reports from raw run records: statistics per cell (scenario x stack), comparisons between
+//! stacks against run-to-run noise, starved runs left out (and said so), and the writers:
+//! Markdown, self-contained HTML with SVG plots, JSON, JUnit.
+
+pub mod html;
+pub mod junit;
+pub mod markdown;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+
+use crate::measure::compare::{permutation_test, Comparison};
+use crate::measure::stats::{summary, Summary};
+use crate::scenario::results::{Outcome, RunRecord};
+
+/// A probe tick later than this (p99) means the host starved the run: its numbers are out.
+pub const STARVED_TICK_MS: f64 = 5.0;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Run {
+    pub dir: PathBuf,
+    pub record: RunRecord,
+    pub starved: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Cell {
+    pub scenario: String,
+    pub stack: String,
+    pub runs: usize,
+    pub used: usize,
+    pub passed: usize,
+    pub errors: usize,
+    pub numbers: BTreeMap<String, Summary>,
+    /// metric -> (true count, runs with the metric)
+    pub flags: BTreeMap<String, (usize, usize)>,
+}
+
+/// One row of the headline table: a question, answered per stack.
+#[derive(Debug, Clone, Serialize)]
+pub struct Headline {
+    pub row: String,
+    pub scenario: String,
+    pub metric: String,
+    /// stack -> the text shown in the table
+    pub cells: BTreeMap<String, String>,
+    pub comparison: Option<Comparison>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Analysis {
+    pub schema: String,
+    pub stacks: Vec<String>,
+    pub git_revisions: Vec<String>,
+    pub versions: BTreeMap<String, String>,
+    pub settings: BTreeMap<String, Vec<String>>,
+    pub cells: Vec<Cell>,
+    pub headlines: Vec<Headline>,
+    pub starved: Vec<String>,
+    pub runs: Vec<Run>,
+}
+
+/// The questions of the 2011 table, as (row, scenario, metric, unit).
+pub const HEADLINES: &[(&str, &str, &str, &str)] = &[
+    ("Failover gap on node crash", "scp-survives-failover", "probe.gap", "ms"),
+    ("TCP stall on node crash", "scp-survives-failover", "probe.tcp.gap", "ms"),
+    ("Connection state survived a crash (scp ok)", "scp-survives-failover", "bulk.checksum_ok", "flag"),
+    ("Failover gap on cable pull", "cable-pull-inet", "probe.gap", "ms"),
+    ("Gap on planned switchover", "switchover", "probe.gap", "ms"),
+    ("Throughput through the pair (iperf3)", "load-iperf", "iperf.mbps", "Mbit/s"),
+    ("Connection rate (ab)", "load-ab", "web.rps", "req/s"),
+    ("Without conntrackd: TCP survived a crash", "conntrackd-off", "probe.tcp.survived", "flag"),
+];
+
+/// Every results.json below the given folders.
+pub fn load_runs(dirs: &[PathBuf]) -> Result<Vec<Run>> {
+    let mut found = Vec::new();
+    for d in dirs {
+        walk(d, &mut found)?;
+    }
+    found.sort();
+    let mut runs = Vec::new();
+    for dir in found {
+        let record = RunRecord::load(&dir).with_context(|| format!("failed to read {}", dir.join("results.json").display()))?;
+        let starved = starved(&record);
+        runs.push(Run { dir, record, starved });
+    }
+    Ok(runs)
+}
+
+fn walk(d: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    if d.join("results.json").is_file() && d.join("events.jsonl").is_file() {
+        out.push(d.to_path_buf());
+        return Ok(());
+    }
+    for e in std::fs::read_dir(d).with_context(|| format!("failed to read {}", d.display()))?.flatten() {
+        if e.path().is_dir() {
+            walk(&e.path(), out)?;
+        }
+    }
+    Ok(())
+}
+
+pub fn starved(r: &RunRecord) -> Option<String> {
+    r.metrics.iter().filter(|(k, _)| k.ends_with(".tick_late_p99")).find_map(|(k, v)| {
+        v.as_f64().filter(|x| *x > STARVED_TICK_MS).map(|x| format!("{k} = {x} ms > {STARVED_TICK_MS} ms (host load {})", r.host_load.0))
+    })
+}
+
+pub fn analyse(runs: Vec<Run>, seed: u64) -> Analysis {
+    let mut stacks: Vec<String> = runs.iter().map(|r| r.record.stack.clone()).collect();
+    stacks.sort();
+    stacks.dedup();
+    let mut keys: Vec<(String, String)> = runs.iter().map(|r| (r.record.scenario.clone(), r.record.stack.clone())).collect();
+    keys.sort();
+    keys.dedup();
+    let mut cells = Vec::new();
+    for (sc, stack) in &keys {
+        let all: Vec<&Run> = runs.iter().filter(|r| &r.record.scenario == sc && &r.record.stack == stack).collect();
+        let used: Vec<&Run> = all.iter().copied().filter(|r| r.starved.is_none() && r.record.outcome != Outcome::Error).collect();
+        let mut numbers = BTreeMap::new();
+        let mut flags = BTreeMap::new();
+        let names: std::collections::BTreeSet<&String> = used.iter().flat_map(|r| r.record.metrics.keys()).collect();
+        for m in names {
+            let vals: Vec<&serde_json::Value> = used.iter().filter_map(|r| r.record.metrics.get(m)).collect();
+            if vals.iter().all(|v| v.is_boolean()) {
+                flags.insert(m.clone(), (vals.iter().filter(|v| v.as_bool() == Some(true)).count(), vals.len()));
+            } else if let Some(s) = summary(&vals.iter().filter_map(|v| v.as_f64()).collect::<Vec<_>>()) {
+                numbers.insert(m.clone(), s);
+            }
+        }
+        cells.push(Cell {
+            scenario: sc.clone(),
+            stack: stack.clone(),
+            runs: all.len(),
+            used: used.len(),
+            passed: all.iter().filter(|r| r.record.outcome == Outcome::Passed).count(),
+            errors: all.iter().filter(|r| r.record.outcome == Outcome::Error).count(),
+            numbers,
+            flags,
+        });
+    }
+    let headlines = headlines(&cells, &runs, &stacks, seed);
+    let mut versions = BTreeMap::new();
+    let mut settings = BTreeMap::new();
+    let mut revs = Vec::new();
+    for r in &runs {
+        versions.extend(r.record.versions.clone());
+        settings.entry(r.record.stack.clone()).or_insert_with(|| r.record.settings.clone());
+        revs.push(r.record.git_revision.clone());
+    }
+    revs.sort();
+    revs.dedup();
+    let starved = runs.iter().filter_map(|r| r.starved.as_ref().map(|s| format!("{} {} #{}: {s}", r.record.scenario, r.record.stack, r.record.repeat))).collect();
+    Analysis { schema: "halab.report/1".into(), stacks, git_revisions: revs, versions, settings, cells, headlines, starved, runs }
+}
+
+/// The text of one table cell; the report and its tests format numbers through this only.
+pub fn cell_text(cell: &Cell, metric: &str, unit: &str) -> Option<String> {
+    if unit == "flag" {
+        return cell.flags.get(metric).map(|(t, n)| format!("{t}/{n}"));
+    }
+    let s = cell.numbers.get(metric)?;
+    Some(match unit {
+        "ms" => format!("{:.2} s ({:.2}–{:.2}, n={})", s.median / 1000.0, s.min / 1000.0, s.max / 1000.0, s.n),
+        _ => format!("{:.0} {unit} ({:.0}–{:.0}, n={})", s.median, s.min, s.max, s.n),
+    })
+}
+
+fn headlines(cells: &[Cell], runs: &[Run], stacks: &[String], seed: u64) -> Vec<Headline> {
+    let mut out = Vec::new();
+    for (row, sc, metric, unit) in HEADLINES {
+        let mut texts = BTreeMap::new();
+        for st in stacks {
+            if let Some(t) = cells.iter().find(|c| &c.scenario == sc && &c.stack == st).and_then(|c| cell_text(c, metric, unit)) {
+                texts.insert(st.clone(), t);
+            }
+        }
+        if texts.is_empty() {
+            continue;
+        }
+        let sample = |st: &str| -> Vec<f64> {
+            runs.iter()
+                .filter(|r| r.record.scenario == *sc && r.record.stack == st && r.starved.is_none() && r.record.outcome != Outcome::Error)
+                .filter_map(|r| r.record.metrics.get(*metric).and_then(|v| v.as_f64()))
+                .collect()
+        };
+        let comparison = if *unit != "flag" && stacks.len() == 2 { permutation_test(&sample(&stacks[0]), &sample(&stacks[1]), 0.05, seed) } else { None };
+        out.push(Headline { row: row.to_string(), scenario: sc.to_string(), metric: metric.to_string(), cells: texts, comparison });
+    }
+    out
+}
+
+/// Write report.md, report.html, results.json and junit.xml into `out`.
+pub fn write_all(a: &Analysis, out: &Path) -> Result<()> {
+    std::fs::create_dir_all(out).with_context(|| format!("failed to create {}", out.display()))?;
+    std::fs::write(out.join("report.md"), markdown::render(a))?;
+    std::fs::write(out.join("report.html"), html::render(a))?;
+    std::fs::write(out.join("results.json"), serde_json::to_vec_pretty(a)?)?;
+    std::fs::write(out.join("junit.xml"), junit::render(a)?)?;
+    Ok(())
+}
