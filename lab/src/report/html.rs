@@ -18,7 +18,10 @@ const COLORS: [RGBColor; 4] = [RGBColor(31, 119, 180), RGBColor(214, 39, 40), RG
 
 pub fn render(a: &Analysis) -> String {
     let mut h = String::from("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>halab report</title><style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}th{background:#f4f4f4}.plot{margin:1em 0}small{color:#666}</style></head><body>\n");
-    let _ = writeln!(h, "<h1>keepalived vs pacemaker, measured with halab</h1>\n<p>Medians over independent runs with min–max and n. Raw samples are in each run's folder.</p>");
+    let _ = writeln!(
+        h,
+        "<h1>keepalived vs pacemaker, measured with halab</h1>\n<p>Medians over independent runs with min–max and n. Raw samples are in each run's folder.</p>"
+    );
     let _ = write!(h, "<table><tr><th></th>");
     for st in &a.stacks {
         let _ = write!(h, "<th>{}</th>", esc(st));
@@ -32,7 +35,12 @@ pub fn render(a: &Analysis) -> String {
         let _ = writeln!(h, "</tr>");
     }
     let _ = writeln!(h, "</table>");
-    let _ = writeln!(h, "<p><small>git {} · {}</small></p>", esc(&a.git_revisions.join(", ")), esc(&a.versions.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", ")));
+    let _ = writeln!(
+        h,
+        "<p><small>git {} · {}</small></p>",
+        esc(&a.git_revisions.join(", ")),
+        esc(&a.versions.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", "))
+    );
     for (stack, set) in &a.settings {
         let _ = writeln!(h, "<p><small>{}: {}</small></p>", esc(stack), esc(&set.join("; ")));
     }
@@ -78,10 +86,21 @@ fn strip_plot(title: &str, unit: &str, stacks: &[String], pts: &[(usize, f64)]) 
         let root = SVGBackend::with_string(&mut s, (640, 260)).into_drawing_area();
         let _ = root.fill(&WHITE);
         let ymax = pts.iter().map(|p| p.1).fold(0.0_f64, f64::max) * 1.15 + 1e-9;
-        let chart = ChartBuilder::on(&root).caption(title, ("sans-serif", 16)).margin(10).x_label_area_size(30).y_label_area_size(55).build_cartesian_2d(-0.5f64..(stacks.len() as f64 - 0.5), 0f64..ymax);
+        let chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 16))
+            .margin(10)
+            .x_label_area_size(30)
+            .y_label_area_size(55)
+            .build_cartesian_2d(-0.5f64..(stacks.len() as f64 - 0.5), 0f64..ymax);
         if let Ok(mut c) = chart {
             let names = stacks.to_vec();
-            let _ = c.configure_mesh().x_labels(stacks.len()).x_label_formatter(&|x| names.get(x.round() as usize).cloned().unwrap_or_default()).y_desc(unit).disable_x_mesh().draw();
+            let _ = c
+                .configure_mesh()
+                .x_labels(stacks.len())
+                .x_label_formatter(&|x| names.get(x.round() as usize).cloned().unwrap_or_default())
+                .y_desc(unit)
+                .disable_x_mesh()
+                .draw();
             for (k, (i, v)) in pts.iter().enumerate() {
                 let jitter = ((k * 37) % 11) as f64 / 11.0 * 0.3 - 0.15;
                 let color = COLORS[*i % COLORS.len()];
@@ -115,22 +134,40 @@ fn probe_timeline(r: &Run) -> Option<String> {
         let root = SVGBackend::with_string(&mut out, (900, 280)).into_drawing_area();
         let _ = root.fill(&WHITE);
         let title = format!("probe echoes (RTT) around the fault at t=0; gap {} ms", m.get("probe.gap").map(|v| v.to_string()).unwrap_or_default());
-        let Ok(mut c) = ChartBuilder::on(&root).caption(title, ("sans-serif", 14)).margin(10).x_label_area_size(30).y_label_area_size(55).build_cartesian_2d(x0..x1, 0f64..ymax) else { return None };
+        let Ok(mut c) = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 14))
+            .margin(10)
+            .x_label_area_size(30)
+            .y_label_area_size(55)
+            .build_cartesian_2d(x0..x1, 0f64..ymax)
+        else {
+            return None;
+        };
         let _ = c.configure_mesh().x_desc("seconds from the fault").y_desc("RTT ms").draw();
         if fault_ns(r).is_some() {
             let end = recovered.or(moved).unwrap_or(0.0).max(0.01);
             // The fault band: from the fault until traffic flowed again.
             let _ = c.draw_series(std::iter::once(Rectangle::new([(0.0, 0.0), (end, ymax)], RGBColor(255, 200, 200).mix(0.5).filled())));
-            let _ = c.draw_series(std::iter::once(PathElement::new(vec![(0.0, 0.0), (0.0, ymax)], RED.stroke_width(2)))).map(|s| s.label("fault"));
+            let _ = c
+                .draw_series(std::iter::once(PathElement::new(vec![(0.0, 0.0), (0.0, ymax)], RED.stroke_width(2))))
+                .map(|s| s.label("fault").legend(|(x, y)| PathElement::new(vec![(x, y), (x + 15, y)], RED.stroke_width(2))));
         }
         if let Some(t) = moved {
-            let _ = c.draw_series(std::iter::once(PathElement::new(vec![(t, 0.0), (t, ymax)], RGBColor(255, 140, 0).stroke_width(2)))).map(|s| s.label("VIP moved"));
+            let _ = c
+                .draw_series(std::iter::once(PathElement::new(vec![(t, 0.0), (t, ymax)], RGBColor(255, 140, 0).stroke_width(2))))
+                .map(|s| s.label("VIP moved").legend(|(x, y)| PathElement::new(vec![(x, y), (x + 15, y)], RGBColor(255, 140, 0).stroke_width(2))));
         }
         if let Some(t) = recovered {
-            let _ = c.draw_series(std::iter::once(PathElement::new(vec![(t, 0.0), (t, ymax)], GREEN.stroke_width(2)))).map(|s| s.label("traffic flows"));
+            let _ = c
+                .draw_series(std::iter::once(PathElement::new(vec![(t, 0.0), (t, ymax)], GREEN.stroke_width(2))))
+                .map(|s| s.label("traffic flows").legend(|(x, y)| PathElement::new(vec![(x, y), (x + 15, y)], GREEN.stroke_width(2))));
         }
-        let _ = c.draw_series(pts.iter().map(|p| Circle::new(*p, 2, COLORS[0].filled()))).map(|s| s.label("UDP echo"));
-        let _ = c.draw_series(LineSeries::new(tcp, COLORS[3].mix(0.7).stroke_width(1))).map(|s| s.label("TCP echo"));
+        let _ = c
+            .draw_series(pts.iter().map(|p| Circle::new(*p, 2, COLORS[0].filled())))
+            .map(|s| s.label("UDP echo").legend(|(x, y)| Circle::new((x + 7, y), 3, COLORS[0].filled())));
+        let _ = c
+            .draw_series(LineSeries::new(tcp, COLORS[3].mix(0.7).stroke_width(1)))
+            .map(|s| s.label("TCP echo").legend(|(x, y)| PathElement::new(vec![(x, y), (x + 15, y)], COLORS[3].stroke_width(2))));
         let _ = c.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(BLACK).draw();
         let _ = root.present();
     }
@@ -140,7 +177,11 @@ fn probe_timeline(r: &Run) -> Option<String> {
 fn iperf_plot(r: &Run) -> Option<String> {
     let path = std::fs::read_dir(r.dir.join("samples")).ok()?.flatten().map(|e| e.path()).find(|p| p.to_string_lossy().ends_with(".iperf3.json"))?;
     let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(Path::new(&path)).ok()?).ok()?;
-    let pts: Vec<(f64, f64)> = v["intervals"].as_array()?.iter().map(|i| (i["sum"]["end"].as_f64().unwrap_or(0.0), i["sum"]["bits_per_second"].as_f64().unwrap_or(0.0) / 1e6)).collect();
+    let pts: Vec<(f64, f64)> = v["intervals"]
+        .as_array()?
+        .iter()
+        .map(|i| (i["sum"]["end"].as_f64().unwrap_or(0.0), i["sum"]["bits_per_second"].as_f64().unwrap_or(0.0) / 1e6))
+        .collect();
     if pts.is_empty() {
         return None;
     }
@@ -150,7 +191,15 @@ fn iperf_plot(r: &Run) -> Option<String> {
     {
         let root = SVGBackend::with_string(&mut out, (900, 240)).into_drawing_area();
         let _ = root.fill(&WHITE);
-        let Ok(mut c) = ChartBuilder::on(&root).caption("iperf3 throughput (0.1 s intervals)", ("sans-serif", 14)).margin(10).x_label_area_size(30).y_label_area_size(60).build_cartesian_2d(0f64..xmax, 0f64..ymax) else { return None };
+        let Ok(mut c) = ChartBuilder::on(&root)
+            .caption("iperf3 throughput (0.1 s intervals)", ("sans-serif", 14))
+            .margin(10)
+            .x_label_area_size(30)
+            .y_label_area_size(60)
+            .build_cartesian_2d(0f64..xmax, 0f64..ymax)
+        else {
+            return None;
+        };
         let _ = c.configure_mesh().x_desc("seconds").y_desc("Mbit/s").draw();
         let _ = c.draw_series(LineSeries::new(pts, COLORS[0].stroke_width(2)));
         let _ = root.present();

@@ -20,7 +20,12 @@ pub fn render(a: &Analysis) -> Result<String> {
             let status = match rec.outcome {
                 Outcome::Passed => TestCaseStatus::success(),
                 Outcome::Failed => {
-                    let failed: Vec<String> = rec.expectations.iter().filter(|e| !e.held).map(|e| format!("{} (actual: {})", e.expect, e.actual.as_ref().map(|v| v.to_string()).unwrap_or_else(|| "missing".into()))).collect();
+                    let failed: Vec<String> = rec
+                        .expectations
+                        .iter()
+                        .filter(|e| !e.held)
+                        .map(|e| format!("{} (actual: {})", e.expect, e.actual.as_ref().map(|v| v.to_string()).unwrap_or_else(|| "missing".into())))
+                        .collect();
                     let mut st = TestCaseStatus::non_success(NonSuccessKind::Failure);
                     st.set_message(failed.join("; "));
                     st

@@ -65,7 +65,17 @@ pub fn render(a: &Analysis) -> String {
         if let Some(e) = &r.record.error {
             failed = format!("error: {}", e.lines().next().unwrap_or(""));
         }
-        let _ = writeln!(s, "| {} | {} | {} | {:?} | {:.1} | {} | {} |", r.record.scenario, r.record.stack, r.record.repeat, r.record.outcome, r.record.wall_s, failed, r.dir.display());
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {:?} | {:.1} | {} | {} |",
+            r.record.scenario,
+            r.record.stack,
+            r.record.repeat,
+            r.record.outcome,
+            r.record.wall_s,
+            failed,
+            r.dir.display()
+        );
     }
     s
 }

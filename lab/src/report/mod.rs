@@ -105,9 +105,10 @@ fn walk(d: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
 }
 
 pub fn starved(r: &RunRecord) -> Option<String> {
-    r.metrics.iter().filter(|(k, _)| k.ends_with(".tick_late_p99")).find_map(|(k, v)| {
-        v.as_f64().filter(|x| *x > STARVED_TICK_MS).map(|x| format!("{k} = {x} ms > {STARVED_TICK_MS} ms (host load {})", r.host_load.0))
-    })
+    r.metrics
+        .iter()
+        .filter(|(k, _)| k.ends_with(".tick_late_p99"))
+        .find_map(|(k, v)| v.as_f64().filter(|x| *x > STARVED_TICK_MS).map(|x| format!("{k} = {x} ms > {STARVED_TICK_MS} ms (host load {})", r.host_load.0)))
 }
 
 pub fn analyse(runs: Vec<Run>, seed: u64) -> Analysis {
@@ -154,7 +155,8 @@ pub fn analyse(runs: Vec<Run>, seed: u64) -> Analysis {
     }
     revs.sort();
     revs.dedup();
-    let starved = runs.iter().filter_map(|r| r.starved.as_ref().map(|s| format!("{} {} #{}: {s}", r.record.scenario, r.record.stack, r.record.repeat))).collect();
+    let starved =
+        runs.iter().filter_map(|r| r.starved.as_ref().map(|s| format!("{} {} #{}: {s}", r.record.scenario, r.record.stack, r.record.repeat))).collect();
     Analysis { schema: "halab.report/1".into(), stacks, git_revisions: revs, versions, settings, cells, headlines, starved, runs }
 }
 
