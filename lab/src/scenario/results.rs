@@ -84,3 +84,14 @@ pub fn git_revision(near: &Path) -> String {
 pub fn loadavg() -> String {
     std::fs::read_to_string("/proc/loadavg").unwrap_or_default().split_whitespace().take(3).collect::<Vec<_>>().join(" ")
 }
+
+/// The gap split in two: detection = fault -> the stack's first visible reaction (the VIP on
+/// the new holder, seen by 100 ms polling); takeover = that reaction -> traffic flowing.
+/// Derived from recorded metrics, so older run records get it when re-rendered.
+pub fn split_gap(m: &mut BTreeMap<String, serde_json::Value>) {
+    let num = |k: &str| m.get(k).and_then(|v| v.as_f64());
+    if let (Some(det), Some(rec)) = (num("failover"), num("probe.recovered_after_fault")) {
+        m.insert("detection".into(), serde_json::json!(det));
+        m.insert("takeover".into(), serde_json::json!(((rec - det).max(0.0) * 10.0).round() / 10.0));
+    }
+}

@@ -147,6 +147,7 @@ fn run_once(sc: &Scenario, stack: Stack, rep: u32, seed: u64, keep: bool, dir: &
             metrics.insert("failover".into(), json!(traffic::round((t - f) as f64 / 1e6)));
         }
     }
+    super::results::split_gap(&mut metrics);
     rec.vip_timeline = timeline.holders.iter().map(|(t, h)| ((t.saturating_sub(ctx.t0)) as f64 / 1e6, h.clone())).collect();
     match result.err().map(|e| format!("{e:#}")).or(collect_err) {
         Some(e) => {
