@@ -63,10 +63,8 @@ pub fn parse(xml: &str) -> anyhow::Result<CrmState> {
             _ => continue,
         };
         match e.name().as_ref() {
-            b"current_dc" => {
-                if attr(&e, "present").as_deref() == Some("true") {
-                    st.dc = attr(&e, "name");
-                }
+            b"current_dc" if attr(&e, "present").as_deref() == Some("true") => {
+                st.dc = attr(&e, "name");
             }
             b"nodes" if !empty => in_nodes = true,
             b"node" if in_nodes => st.nodes.push(CrmNode { name: attr(&e, "name").unwrap_or_default(), online: attr(&e, "online").as_deref() == Some("true") }),

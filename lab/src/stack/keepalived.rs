@@ -8,7 +8,7 @@ pub const CONFIG: &str = "/etc/keepalived/keepalived.conf";
 pub fn config(cl: &PlanCluster, node: &PlanNode) -> String {
     let k = &cl.keepalived;
     let prio = k.priorities.iter().find(|(m, _)| *m == node.name).map(|(_, p)| *p).unwrap_or(100);
-    let advert = if k.advert_int_ms % 1000 == 0 { format!("{}", k.advert_int_ms / 1000) } else { format!("{:.2}", k.advert_int_ms as f64 / 1000.0) };
+    let advert = if k.advert_int_ms.is_multiple_of(1000) { format!("{}", k.advert_int_ms / 1000) } else { format!("{:.2}", k.advert_int_ms as f64 / 1000.0) };
     let mut s = format!(
         "# halab: keepalived of {} (generated)\nglobal_defs {{\n    router_id {}\n    vrrp_version {}\n    script_user root\n    enable_script_security\n",
         node.name, node.name, k.version

@@ -136,7 +136,7 @@ pub(super) fn check(c: &mut Checker, cl: &ClusterSpec, networks: &[PlanNetwork],
             3
         }
     };
-    if version == 2 && advert_int_ms % 1000 != 0 {
+    if version == 2 && !advert_int_ms.is_multiple_of(1000) {
         if let Some(v) = ka.and_then(|k| k.version.as_ref()) {
             c.at(v, "cluster.keepalived.version", "VRRP version 2 only has whole-second adverts", "use version 3 for sub-second advert_int");
         }
