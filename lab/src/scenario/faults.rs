@@ -91,7 +91,8 @@ pub fn apply(st: &LabState, f: &Fault) -> Result<(String, Option<std::thread::Jo
             let d = f.daemon.clone().unwrap_or_default();
             let n = Node::new(st, &node)?;
             // Inside the node's own PID namespace, by PID: nothing outside the node is touched.
-            let pids = n.run(&["pgrep", "-x", &d]).with_context(|| format!("no `{d}` runs on {node}"))?;
+            // pidof matches whole program names; pgrep -x stops at 15 characters (pacemaker-controld).
+            let pids = n.run(&["pidof", &d]).with_context(|| format!("no `{d}` runs on {node}"))?;
             for pid in pids.split_whitespace() {
                 n.run(&["kill", "-9", pid])?;
             }
