@@ -139,7 +139,8 @@ fn run_once(sc: &Scenario, stack: Stack, rep: u32, seed: u64, keep: bool, dir: &
         let _ = h.join();
     }
     let timeline = watcher.finish();
-    metrics.insert("split_brain".into(), json!(timeline.split_brain_ns.is_some()));
+    metrics.insert("vip_overlap_ms".into(), json!(traffic::round(timeline.max_overlap_ms())));
+    metrics.insert("split_brain".into(), json!(timeline.max_overlap_ms() > super::watch::SPLIT_BRAIN_MS));
     if let (Some(f), Some(h)) = (fault, ctx.holder_at_fault.clone()) {
         let moved = timeline.holders.iter().find(|(t, hs)| *t > f && hs.len() == 1 && hs[0] != h);
         metrics.insert("vip_moved".into(), json!(moved.is_some()));

@@ -237,7 +237,7 @@ fn check(path: &Path, f: &ScenarioFile) -> Result<Scenario, InputError> {
         match super::expect::parse(&e.value) {
             Ok(x) => {
                 let head = x.metric.split('.').next().unwrap_or("");
-                let lab_metrics = ["split_brain", "vip_moved", "failover", "detection", "takeover"];
+                let lab_metrics = ["split_brain", "vip_overlap_ms", "vip_moved", "failover", "detection", "takeover"];
                 if !traffic_names.contains(head) && !lab_metrics.contains(&x.metric.as_str()) {
                     v.at(
                         e,

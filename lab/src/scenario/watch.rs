@@ -17,8 +17,19 @@ use crate::stack::ready;
 pub struct Timeline {
     /// (t_ns, members holding at least one VIP) at every change.
     pub holders: Vec<(u64, Vec<String>)>,
-    /// First time a VIP was seen on two members.
-    pub split_brain_ns: Option<u64>,
+    /// Intervals (start_ns, end_ns) during which a VIP was on two members at once.
+    pub overlaps: Vec<(u64, u64)>,
+}
+
+/// A VIP on two members for longer than this is split brain; shorter overlaps are the normal
+/// handover transient of a takeover (VRRP preemption), reported but not called split brain.
+pub const SPLIT_BRAIN_MS: f64 = 1000.0;
+
+impl Timeline {
+    /// The longest time a VIP was held by two members at once, in ms.
+    pub fn max_overlap_ms(&self) -> f64 {
+        self.overlaps.iter().map(|(a, b)| (b - a) as f64 / 1e6).fold(0.0, f64::max)
+    }
 }
 
 pub struct Watcher {
@@ -56,8 +67,12 @@ impl Watcher {
                     if d.holders.last().map(|x| &x.1) != Some(&holders) {
                         d.holders.push((t, holders));
                     }
-                    if split && d.split_brain_ns.is_none() {
-                        d.split_brain_ns = Some(t);
+                    // An overlap lasts from the first sample that saw it to the first that did not.
+                    match (split, d.overlaps.last_mut()) {
+                        (true, Some(last)) if last.1 == u64::MAX => {}
+                        (true, _) => d.overlaps.push((t, u64::MAX)),
+                        (false, Some(last)) if last.1 == u64::MAX => last.1 = t,
+                        (false, _) => {}
                     }
                 }
                 std::thread::sleep(Duration::from_millis(100));
@@ -75,6 +90,11 @@ impl Watcher {
         if let Some(h) = self.handle.take() {
             let _ = h.join();
         }
-        self.current()
+        let mut t = self.current();
+        let now = now_ns();
+        for o in t.overlaps.iter_mut().filter(|o| o.1 == u64::MAX) {
+            o.1 = now;
+        }
+        t
     }
 }
