@@ -98,3 +98,17 @@ impl Watcher {
         t
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overlaps_longer_than_a_second_are_split_brain() {
+        let t = Timeline { holders: vec![], overlaps: vec![(0, 110_000_000), (2_000_000_000, 3_500_000_000)] };
+        assert_eq!(t.max_overlap_ms(), 1500.0);
+        assert!(t.max_overlap_ms() > SPLIT_BRAIN_MS);
+        let handover = Timeline { holders: vec![], overlaps: vec![(0, 110_000_000)] };
+        assert!(handover.max_overlap_ms() < SPLIT_BRAIN_MS, "a takeover's handover transient is not split brain");
+    }
+}
