@@ -204,6 +204,8 @@ enum ProbeCmd {
 enum ImageCmd {
     /// Build a recipe (default: debian-bookworm-ha); a cached build returns at once.
     Build { recipe: Option<String> },
+    /// Build (or find) the qcow2 VM disk of an image (for the libvirt provider).
+    Disk { recipe: Option<String> },
     /// List cached images.
     Ls,
     /// Remove a cached image (by hash or recipe name).
@@ -441,6 +443,24 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let t = std::time::Instant::now();
             let (img, hit) = halab::image::ensure(&path, &r)?;
             println!("{} {} {} ({:.3} s)", if hit { "cached" } else { "built" }, img.manifest.hash, img.rootfs().display(), t.elapsed().as_secs_f64());
+        }
+        Cmd::Image(ImageCmd::Disk { recipe }) => {
+            let name = recipe.unwrap_or_else(|| "debian-bookworm-ha".into());
+            let path = halab::image::recipe::find(&name, None).ok_or_else(|| anyhow::anyhow!("no image recipe `{name}` (looked in images/)"))?;
+            let r = halab::image::Recipe::load(&path)?;
+            let (img, _) = halab::image::ensure(&path, &r)?;
+            let t = std::time::Instant::now();
+            let (disk, built) = halab::image::disk::ensure_disk(&img)?;
+            let (kernel, initrd) = halab::image::disk::kernel_and_initrd(&img)?;
+            println!(
+                "{} {} ({} MB, {:.2} s); kernel {} initrd {}",
+                if built { "built" } else { "cached" },
+                disk.display(),
+                std::fs::metadata(&disk)?.len() / 1_000_000,
+                t.elapsed().as_secs_f64(),
+                kernel.display(),
+                initrd.display()
+            );
         }
         Cmd::Image(ImageCmd::Ls) => {
             for img in halab::image::list() {
