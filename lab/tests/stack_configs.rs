@@ -61,3 +61,16 @@ fn firewall_allows_only_the_configured_direction() {
     assert!(!rules.contains("iifname \"lan\" oifname \"inet\" ct state new"));
     assert!(rules.contains("policy drop"));
 }
+
+#[test]
+fn without_a_firewall_the_ruleset_only_tracks_connections() {
+    let text = std::fs::read_to_string("../topologies/fw-pair.yaml").unwrap();
+    let start = text.find("  firewall:").unwrap();
+    let end = start + text[start..].find("  # Defaults").unwrap();
+    let plan = topology::load_str(Path::new("fw-pair-nofw.yaml"), &format!("{}{}", &text[..start], &text[end..]), None).unwrap();
+    let cl = plan.cluster.clone().unwrap();
+    assert!(!cl.firewall.enabled && conntrackd::enabled(&cl));
+    let rules = firewall::ruleset(&plan, &cl, plan.node("fw1").unwrap());
+    assert!(!rules.contains("policy drop"), "routing must keep working without a firewall:\n{rules}");
+    assert!(rules.contains("ct state invalid counter name \"invalid\" drop"), "connections are still tracked");
+}

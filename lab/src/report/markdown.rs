@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::{cell_text, Analysis};
+use super::Analysis;
 
 pub fn render(a: &Analysis) -> String {
     let mut s = String::new();
@@ -56,7 +56,6 @@ pub fn render(a: &Analysis) -> String {
             let _ = writeln!(s, "| {m} | {n} | | {t}/{n} true | | |");
         }
         let _ = writeln!(s);
-        let _ = cell_text;
     }
     let _ = writeln!(s, "## Runs\n\n| scenario | stack | # | outcome | wall s | failed expectations | folder |\n|---|---|---|---|---|---|---|");
     for r in &a.runs {

@@ -34,7 +34,7 @@ fn address(st: &LabState, node: &str) -> Result<Ipv4Addr> {
 }
 
 /// `from` may log into `to` as root over the lab network with a pinned host key.
-fn ssh_trust(st: &LabState, from: &Node, to: &Node, ip: Ipv4Addr) -> Result<()> {
+fn ssh_trust(from: &Node, to: &Node, ip: Ipv4Addr) -> Result<()> {
     from.sh("test -f /root/.ssh/id_ed25519 || ssh-keygen -q -t ed25519 -N '' -f /root/.ssh/id_ed25519")?;
     let key = from.run(&["cat", "/root/.ssh/id_ed25519.pub"])?;
     let o = to.exec(&["sh", "-c", "cat >> /root/.ssh/authorized_keys"], Some(key.as_bytes()), crate::node::EXEC_TIMEOUT)?;
@@ -48,7 +48,6 @@ fn ssh_trust(st: &LabState, from: &Node, to: &Node, ip: Ipv4Addr) -> Result<()> 
     if !o.status.success() {
         bail!("failed to pin {}'s host key on {}", to.name, from.name);
     }
-    let _ = st;
     Ok(())
 }
 
@@ -72,7 +71,7 @@ pub fn start(st: &LabState, t: &Traffic, port: u16) -> Result<Running> {
             )?;
         }
         TrafficKind::Scp { bytes, rate_kbit } => {
-            ssh_trust(st, &from, &to, ip)?;
+            ssh_trust(&from, &to, ip)?;
             let bin = file(t, "bin");
             from.sh(&format!("head -c {bytes} /dev/urandom > {bin}"))?;
             let limit = if *rate_kbit > 0 { format!("-l {rate_kbit}") } else { String::new() };

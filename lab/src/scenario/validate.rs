@@ -8,29 +8,10 @@ use super::model::{self, ScenarioFile};
 use super::plan::*;
 use crate::diag::{Diagnostic, InputError};
 use crate::topology::{self, Stack};
-use crate::yaml::{pos, Spanned};
+use crate::yaml::Spanned;
 
-struct V<'a> {
-    file: &'a Path,
-    out: Vec<Diagnostic>,
-}
-
-impl V<'_> {
-    fn at<T>(&mut self, s: &Spanned<T>, field: &str, msg: &str, hint: &str) {
-        let (l, c) = pos(s);
-        self.out.push(Diagnostic::new(self.file, l, c, field, msg, hint));
-    }
-    fn dur(&mut self, s: &Option<Spanned<String>>, field: &str, default: Duration) -> Duration {
-        let Some(s) = s else { return default };
-        match topology::duration::parse(&s.value) {
-            Some(d) => d,
-            None => {
-                self.at(s, field, &format!("`{}` is not a duration", s.value), "write it like 500ms, 3s or 2m");
-                default
-            }
-        }
-    }
-}
+/// The same checker as topologies: every problem at once, with positions.
+type V<'a> = crate::topology::validate::Checker<'a>;
 
 /// `256MiB`, `64MB`, `1GiB`, `4096` (bytes).
 pub fn parse_size(s: &str) -> Option<u64> {
@@ -110,7 +91,7 @@ fn check(path: &Path, f: &ScenarioFile) -> Result<Scenario, InputError> {
             false
         }
     };
-    let timeout = v.dur(&f.timeout, "timeout", Duration::from_secs(300));
+    let timeout = v.duration(&f.timeout, "timeout", Duration::from_secs(300));
     let node_names: Vec<String> = plan.nodes.iter().map(|n| n.name.clone()).collect();
     let target = |v: &mut V, s: &Spanned<String>, field: &str| -> Option<Target> {
         match s.value.as_str() {
@@ -138,9 +119,9 @@ fn check(path: &Path, f: &ScenarioFile) -> Result<Scenario, InputError> {
                 }
                 let from = target(&mut v, &t.from, &format!("{field}.from"));
                 let to = target(&mut v, &t.to, &format!("{field}.to"));
-                let duration = v.dur(&t.duration, &format!("{field}.duration"), Duration::from_secs(60));
+                let duration = v.duration(&t.duration, &format!("{field}.duration"), Duration::from_secs(60));
                 let kind = match t.kind.value.as_str() {
-                    "probe" => Some(TrafficKind::Probe { every: v.dur(&t.every, &format!("{field}.every"), Duration::from_millis(10)) }),
+                    "probe" => Some(TrafficKind::Probe { every: v.duration(&t.every, &format!("{field}.every"), Duration::from_millis(10)) }),
                     "scp" => {
                         let bytes = match &t.size {
                             Some(s) => parse_size(&s.value).or_else(|| {
@@ -180,9 +161,9 @@ fn check(path: &Path, f: &ScenarioFile) -> Result<Scenario, InputError> {
                     steps.push(Step::Traffic(Traffic { name: t.name.value.clone(), kind, from, to, duration }));
                 }
             }
-            model::Step::Wait(d) => steps.push(Step::Wait(v.dur(&Some(d.clone()), &field, Duration::ZERO))),
+            model::Step::Wait(d) => steps.push(Step::Wait(v.duration(&Some(d.clone()), &field, Duration::ZERO))),
             model::Step::WaitUntil(w) => {
-                let timeout = v.dur(&w.timeout, &format!("{field}.timeout"), Duration::from_secs(60));
+                let timeout = v.duration(&w.timeout, &format!("{field}.timeout"), Duration::from_secs(60));
                 let c = w.condition.value.as_str();
                 let condition = match c {
                     "vip_moved" => Some(Condition::VipMoved),
@@ -208,7 +189,7 @@ fn check(path: &Path, f: &ScenarioFile) -> Result<Scenario, InputError> {
                 }
                 steps.push(Step::WaitFor {
                     traffic: w.traffic.value.clone(),
-                    timeout: v.dur(&w.timeout, &format!("{field}.timeout"), Duration::from_secs(300)),
+                    timeout: v.duration(&w.timeout, &format!("{field}.timeout"), Duration::from_secs(300)),
                 });
             }
             model::Step::Stop(n) => {
@@ -219,7 +200,7 @@ fn check(path: &Path, f: &ScenarioFile) -> Result<Scenario, InputError> {
             }
             model::Step::Succeed(c) | model::Step::Fail(c) => {
                 let node = target(&mut v, &c.node, &format!("{field}.node"));
-                let timeout = v.dur(&c.timeout, &format!("{field}.timeout"), Duration::from_secs(30));
+                let timeout = v.duration(&c.timeout, &format!("{field}.timeout"), Duration::from_secs(30));
                 if let Some(node) = node {
                     let cmd = c.cmd.value.clone();
                     steps.push(if matches!(step, model::Step::Succeed(_)) { Step::Succeed { node, cmd, timeout } } else { Step::Fail { node, cmd, timeout } });
@@ -313,7 +294,7 @@ fn fault(v: &mut V, f: &model::FaultSpec, field: &str, plan: &topology::Plan, me
         kind,
         node,
         iface: f.iface.as_ref().map(|i| i.value.clone()),
-        duration: f.duration.as_ref().map(|d| v.dur(&Some(d.clone()), &format!("{field}.duration"), Duration::ZERO)),
+        duration: f.duration.as_ref().map(|d| v.duration(&Some(d.clone()), &format!("{field}.duration"), Duration::ZERO)),
         percent,
         daemon: f.daemon.as_ref().map(|d| d.value.clone()),
         to: f.to.as_ref().map(|t| t.value.clone()),

@@ -1,4 +1,5 @@
-//! Stateful nftables for a cluster member: forward policy drop, established/related accepted,
+//! Stateful nftables for a cluster member (or, with no firewall configured, connection tracking
+//! only): forward policy drop, established/related accepted,
 //! new connections only in the configured directions, invalid dropped and counted; VRRP,
 //! corosync and conntrackd allowed on the interfaces that carry them.
 
@@ -50,11 +51,15 @@ pub fn ruleset(plan: &Plan, cl: &PlanCluster, node: &PlanNode) -> String {
             forward.push_str(&format!("        iifname \"{fi}\" oifname \"{ti}\" ct state new accept\n"));
         }
     }
+    // Without `cluster.firewall` (but with conntrackd) the ruleset only tracks connections, so
+    // conntrackd has state to sync: both policies accept; invalid packets are still counted and
+    // dropped, as nf_conntrack_tcp_loose=0 means.
+    let policy = if cl.firewall.enabled { "drop" } else { "accept" };
     format!(
         "# halab: stateful firewall of {node} (generated)\n\
          table inet halab\n\
          delete table inet halab\n\
-         table inet halab {{\n    counter invalid {{ }}\n\n    chain input {{\n        type filter hook input priority filter; policy drop;\n{input}    }}\n\n    chain forward {{\n        type filter hook forward priority filter; policy drop;\n{forward}    }}\n}}\n",
+         table inet halab {{\n    counter invalid {{ }}\n\n    chain input {{\n        type filter hook input priority filter; policy {policy};\n{input}    }}\n\n    chain forward {{\n        type filter hook forward priority filter; policy {policy};\n{forward}    }}\n}}\n",
         node = node.name
     )
 }

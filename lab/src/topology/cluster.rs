@@ -9,17 +9,13 @@ use super::validate::{known, Checker};
 use crate::yaml::Spanned;
 
 fn ms(c: &mut Checker, s: &Option<Spanned<String>>, field: &str, default_ms: u32, min_ms: u32) -> u32 {
-    let Some(s) = s else { return default_ms };
-    match super::duration::parse(&s.value) {
-        Some(d) if d.as_millis() as u32 >= min_ms => d.as_millis() as u32,
-        Some(_) => {
+    let d = c.duration(s, field, std::time::Duration::from_millis(default_ms as u64)).as_millis() as u32;
+    match s {
+        Some(s) if d < min_ms => {
             c.at(s, field, &format!("`{}` is too short (at least {min_ms} ms)", s.value), "");
             default_ms
         }
-        None => {
-            c.at(s, field, &format!("`{}` is not a duration", s.value), "write it like 500ms, 3s or 1.5s");
-            default_ms
-        }
+        _ => d,
     }
 }
 

@@ -18,15 +18,27 @@ pub const MAX_IFNAME: usize = 15;
 const RESERVED_IFNAMES: &[&str] = &["lo", "mgmt"];
 pub const KNOWN_SERVICES: &[&str] = &["sshd", "web", "iperf3"];
 
-pub(super) struct Checker<'a> {
-    pub(super) file: &'a Path,
-    pub(super) out: Vec<Diagnostic>,
+/// Collects every problem of a user's file, with positions (topologies and scenarios alike).
+pub(crate) struct Checker<'a> {
+    pub(crate) file: &'a Path,
+    pub(crate) out: Vec<Diagnostic>,
 }
 
 impl Checker<'_> {
-    pub(super) fn at<T>(&mut self, s: &Spanned<T>, field: &str, msg: &str, hint: &str) {
+    pub(crate) fn at<T>(&mut self, s: &Spanned<T>, field: &str, msg: &str, hint: &str) {
         let (l, c) = pos(s);
         self.out.push(Diagnostic::new(self.file, l, c, field, msg, hint));
+    }
+    /// A duration field (`500ms`, `3s`); `default` when absent or wrong (wrong is reported).
+    pub(crate) fn duration(&mut self, s: &Option<Spanned<String>>, field: &str, default: std::time::Duration) -> std::time::Duration {
+        let Some(s) = s else { return default };
+        match super::duration::parse(&s.value) {
+            Some(d) => d,
+            None => {
+                self.at(s, field, &format!("`{}` is not a duration", s.value), "write it like 500ms, 3s or 2m");
+                default
+            }
+        }
     }
     pub(super) fn net(&mut self, s: &Spanned<String>, field: &str) -> Option<Ipv4Net> {
         match s.value.parse::<Ipv4Net>() {
