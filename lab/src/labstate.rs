@@ -13,10 +13,20 @@ use crate::topology::Plan;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LabState {
     pub plan: Plan,
-    pub provider: String,
+    pub provider: crate::provider::Kind,
     pub management: Ipv4Net,
     pub image_hash: String,
     pub rootfs: PathBuf,
+    /// What `up` decided for a libvirt lab.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub libvirt: Option<LibvirtState>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LibvirtState {
+    pub uri: String,
+    /// KVM when /dev/kvm really works, else TCG.
+    pub kvm: bool,
 }
 
 impl LabState {

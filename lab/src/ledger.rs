@@ -35,6 +35,10 @@ pub enum Object {
     Process { pid: i32, start_time: u64, what: String },
     /// A mount point.
     Mount { path: PathBuf },
+    /// A libvirt network (stopped and undefined by `down`).
+    Network { uri: String, name: String },
+    /// A libvirt domain (destroyed and undefined by `down`).
+    Domain { uri: String, name: String },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

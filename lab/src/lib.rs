@@ -16,4 +16,5 @@ pub mod scenario;
 pub mod stack;
 pub mod status;
 pub mod topology;
+pub mod transport;
 pub mod yaml;

@@ -10,7 +10,7 @@ use crate::image;
 use crate::labstate::{choose_management, LabState};
 use crate::ledger::{all_labs, lab_dir, process_alive, state_root, Ledger, Object, Phase};
 use crate::progress::{info, Step};
-use crate::provider::netns;
+use crate::provider::{netns, Kind};
 use crate::topology::Plan;
 
 /// Build or find the lab's image, then bring the lab up. On any failure or interrupt the
@@ -18,7 +18,18 @@ use crate::topology::Plan;
 /// With `keep_on_failure`, a lab whose stack did not get ready is left up for inspection
 /// (`halab down` removes it); an interrupt always rolls back.
 pub fn up(plan: &Plan, keep_on_failure: bool) -> Result<LabState> {
-    preflight()?;
+    up_on(plan, keep_on_failure, &Target::default())
+}
+
+/// Where a lab goes: the provider and, for libvirt, the connection URI.
+#[derive(Debug, Clone, Default)]
+pub struct Target {
+    pub provider: Kind,
+    pub libvirt_uri: Option<String>,
+}
+
+pub fn up_on(plan: &Plan, keep_on_failure: bool, target: &Target) -> Result<LabState> {
+    preflight(target.provider)?;
     let recipe_path =
         image::recipe::find(&plan.image, Some(&plan.topology)).with_context(|| format!("no image recipe `{}` (looked in images/)", plan.image))?;
     let recipe = image::Recipe::load(&recipe_path)?;
@@ -34,12 +45,20 @@ pub fn up(plan: &Plan, keep_on_failure: bool) -> Result<LabState> {
             anyhow::bail!("lab `{}` has the same short id {} as `{}`: choose another --name", plan.lab, plan.id, other.data.lab);
         }
         let management = choose_management(plan.management, plan.nodes.len())?;
-        let st = LabState { plan: plan.clone(), provider: "netns".into(), management, image_hash: img.manifest.hash.clone(), rootfs: img.rootfs() };
-        let ledger = Ledger::create(&plan.lab, &plan.id, "netns")?;
+        let libvirt = libvirt_state(target, &img)?;
+        let st = LabState { plan: plan.clone(), provider: target.provider, management, image_hash: img.manifest.hash.clone(), rootfs: img.rootfs(), libvirt };
+        let ledger = Ledger::create(&plan.lab, &plan.id, &target.provider.to_string())?;
         st.save()?;
         (st, ledger)
     };
-    match netns::up(&st, &mut ledger).and_then(|_| crate::stack::bring_up(&st)) {
+    let provider_up = match target.provider {
+        Kind::Netns => netns::up(&st, &mut ledger),
+        #[cfg(feature = "libvirt")]
+        Kind::Libvirt => crate::provider::libvirt::up::up(&st, &mut ledger, &img),
+        #[cfg(not(feature = "libvirt"))]
+        Kind::Libvirt => Err(anyhow::anyhow!(crate::provider::NO_LIBVIRT)),
+    };
+    match provider_up.and_then(|_| crate::stack::bring_up(&st)) {
         Ok(()) => {
             ledger.set_phase(Phase::Up)?;
             Ok(st)
@@ -60,14 +79,38 @@ pub fn up(plan: &Plan, keep_on_failure: bool) -> Result<LabState> {
     }
 }
 
-fn preflight() -> Result<()> {
+fn preflight(kind: Kind) -> Result<()> {
     if !nix::unistd::Uid::effective().is_root() {
-        anyhow::bail!("the netns provider needs root (namespaces, bridges, mounts): run halab as root");
+        anyhow::bail!("halab needs root (namespaces, bridges, mounts, libvirt's system URI): run halab as root");
     }
     for tool in ["ip", "nsenter", "unshare", "ssh-keygen"] {
         image::build::which(tool).with_context(|| format!("`{tool}` is needed: apt-get install iproute2 util-linux openssh-client"))?;
     }
+    if kind == Kind::Libvirt {
+        for tool in ["qemu-img", "tar", "mkfs.ext4"] {
+            image::build::which(tool).with_context(|| format!("`{tool}` is needed by the libvirt provider: apt-get install qemu-utils e2fsprogs tar"))?;
+        }
+    }
     Ok(())
+}
+
+#[cfg(feature = "libvirt")]
+fn libvirt_state(target: &Target, img: &image::Image) -> Result<Option<crate::labstate::LibvirtState>> {
+    if target.provider != Kind::Libvirt {
+        return Ok(None);
+    }
+    let uri = target.libvirt_uri.clone().or_else(|| std::env::var("HALAB_LIBVIRT_URI").ok()).unwrap_or_else(|| crate::provider::libvirt::DEFAULT_URI.into());
+    let (kernel, _) = image::disk::kernel_and_initrd(img)?;
+    let kvm = crate::provider::libvirt::accel::kvm_works(&kernel);
+    Ok(Some(crate::labstate::LibvirtState { uri, kvm }))
+}
+
+#[cfg(not(feature = "libvirt"))]
+fn libvirt_state(target: &Target, _: &image::Image) -> Result<Option<crate::labstate::LibvirtState>> {
+    if target.provider == Kind::Libvirt {
+        anyhow::bail!(crate::provider::NO_LIBVIRT);
+    }
+    Ok(None)
 }
 
 fn global_lock() -> Result<nix::fcntl::Flock<std::fs::File>> {
@@ -146,10 +189,19 @@ fn teardown(mut ledger: Ledger) -> Result<()> {
             }
         }
     }
+    // 5. libvirt domains, then networks (their overlays and identities are files below).
+    if objs.iter().any(|o| matches!(o, Object::Domain { .. } | Object::Network { .. })) {
+        #[cfg(feature = "libvirt")]
+        if let Err(e) = crate::provider::libvirt::conn::remove_objects(&objs) {
+            errors.push(e);
+        }
+        #[cfg(not(feature = "libvirt"))]
+        errors.push(anyhow::anyhow!(crate::provider::NO_LIBVIRT));
+    }
     if let Some(e) = errors.into_iter().next() {
         return Err(e.context("some objects could not be removed; the ledger is kept: run `halab down` again"));
     }
-    // 5. Directories, the lab's own last.
+    // 6. Directories, the lab's own last.
     let root = state_root();
     let mut dirs: Vec<&Path> = objs.iter().filter_map(|o| if let Object::Dir { path } = o { Some(path.as_path()) } else { None }).collect();
     dirs.sort_by_key(|p| std::cmp::Reverse(p.components().count()));

@@ -10,7 +10,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use halab::diag::InputError;
 use halab::labstate::LabState;
-use halab::provider::netns;
+use halab::provider::{netns, Kind};
+use std::io::Write;
 
 #[derive(Parser)]
 #[command(name = "halab", version, about = "Lab provisioner for Linux high-availability clusters")]
@@ -37,8 +38,12 @@ enum Cmd {
         /// Lab name (default: the topology's); run several labs from one topology side by side.
         #[arg(long)]
         name: Option<String>,
-        #[arg(long, value_enum, default_value_t = ProviderArg::Netns)]
-        provider: ProviderArg,
+        /// Where the lab runs: netns (namespaces, seconds) or libvirt (Debian VMs).
+        #[arg(long, value_enum, default_value_t = Kind::Netns)]
+        provider: Kind,
+        /// libvirt connection URI (default qemu:///system, or HALAB_LIBVIRT_URI).
+        #[arg(long)]
+        libvirt_uri: Option<String>,
         /// Override the topology's `cluster.stack`.
         #[arg(long, value_enum)]
         stack: Option<StackArg>,
@@ -82,7 +87,7 @@ enum Cmd {
     Link { lab: String, node: String, iface: String, state: LinkState },
     /// Drop PERCENT % of a node interface's frames on the fabric side (100 = a clean cut, 0 = none).
     Loss { lab: String, node: String, iface: String, percent: u32 },
-    /// Power a node off (a power cut), on, or reboot it.
+    /// Power a node off (a power cut), on, reboot, freeze or thaw it.
     Power { lab: String, node: String, action: PowerAction },
     /// Run a scenario: a fresh lab per stack and repeat, faults under load, measured.
     Run {
@@ -153,11 +158,6 @@ enum SvcAction {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-enum ProviderArg {
-    Netns,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
 enum StackArg {
     None,
     Keepalived,
@@ -175,6 +175,9 @@ enum PowerAction {
     Off,
     On,
     Reboot,
+    /// Every process of the node stops (a VM is suspended); `thaw` resumes.
+    Freeze,
+    Thaw,
 }
 
 #[derive(Subcommand)]
@@ -259,7 +262,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 print!("{}", halab::yaml::to_string(&plan)?);
             }
         }
-        Cmd::Up { file, name, provider: ProviderArg::Netns, stack, keep_on_failure } => {
+        Cmd::Up { file, name, provider, libvirt_uri, stack, keep_on_failure } => {
             halab::interrupt::install();
             let mut plan = halab::topology::load(&file, name.as_deref())?;
             if let Some(s) = stack {
@@ -272,11 +275,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 }
             }
             let t = std::time::Instant::now();
-            let st = halab::lifecycle::up(&plan, keep_on_failure)?;
+            let st = halab::lifecycle::up_on(&plan, keep_on_failure, &halab::lifecycle::Target { provider, libvirt_uri })?;
             println!(
-                "lab {} is up ({} nodes, {:.2} s); management {} ; try: halab status {}",
+                "lab {} is up ({} {}, {:.2} s); management {} ; try: halab status {}",
                 st.plan.lab,
                 st.plan.nodes.len(),
+                if st.provider == Kind::Libvirt { "VMs" } else { "nodes" },
                 t.elapsed().as_secs_f64(),
                 st.management,
                 st.plan.lab
@@ -307,8 +311,16 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Cmd::Exec { lab, node, cmd } => {
             let st = LabState::load(&lab)?;
-            let status = netns::exec_command(&st, &node, &cmd)?.status().context("failed to run nsenter")?;
-            return Ok(ExitCode::from(status.code().unwrap_or(255).clamp(0, 255) as u8));
+            if st.provider == Kind::Netns {
+                // Interactive: the terminal goes straight through.
+                let status = netns::exec_command(&st, &node, &cmd)?.status().context("failed to run nsenter")?;
+                return Ok(ExitCode::from(status.code().unwrap_or(255).clamp(0, 255) as u8));
+            }
+            let argv: Vec<&str> = cmd.iter().map(String::as_str).collect();
+            let o = halab::provider::of(&st).exec(&node, &argv, None, std::time::Duration::from_secs(600))?;
+            std::io::stdout().write_all(&o.stdout)?;
+            std::io::stderr().write_all(&o.stderr)?;
+            return Ok(ExitCode::from(o.status.code().unwrap_or(255).clamp(0, 255) as u8));
         }
         Cmd::Ssh { lab, node, cmd } => {
             let st = LabState::load(&lab)?;
@@ -327,18 +339,21 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Cmd::Link { lab, node, iface, state } => {
             let st = LabState::load(&lab)?;
-            netns::faults::set_link(&st, &node, &iface, matches!(state, LinkState::Up))?;
+            halab::provider::of(&st).set_link(&node, &iface, matches!(state, LinkState::Up))?;
         }
         Cmd::Loss { lab, node, iface, percent } => {
             let st = LabState::load(&lab)?;
-            netns::loss::set_loss(&st, &node, &iface, percent)?;
+            halab::provider::of(&st).set_loss(&node, &iface, percent)?;
         }
         Cmd::Power { lab, node, action } => {
             let st = LabState::load(&lab)?;
+            let p = halab::provider::of(&st);
             match action {
-                PowerAction::Off => netns::faults::power_off(&st, &node)?,
-                PowerAction::On => netns::faults::power_on(&st, &node)?,
-                PowerAction::Reboot => netns::faults::reboot(&st, &node)?,
+                PowerAction::Off => p.power_off(&node)?,
+                PowerAction::On => p.power_on(&node)?,
+                PowerAction::Reboot => p.reboot(&node)?,
+                PowerAction::Freeze => p.freeze(&node, true)?,
+                PowerAction::Thaw => p.freeze(&node, false)?,
             }
         }
         Cmd::Switchover { lab, to } => {

@@ -43,10 +43,12 @@ pub fn lab_status(lab: &str) -> anyhow::Result<LabStatus> {
     let mut nodes = Vec::new();
     for (i, n) in st.plan.nodes.iter().enumerate() {
         let pid = netns::init_pid(&st, &n.name);
-        let links = if pid.is_some() { links_of(&netns::names::node_ns(&st.plan, &n.name)) } else { Vec::new() };
+        let node = crate::node::Node::new(&st, &n.name)?;
+        let running = node.running();
+        let links = if running { node.run(&["ip", "-j", "addr", "show"]).map(|o| links_of(&o)).unwrap_or_default() } else { Vec::new() };
         nodes.push(NodeStatus {
             name: n.name.clone(),
-            state: if pid.is_some() { "running" } else { "off" }.into(),
+            state: if running { "running" } else { "off" }.into(),
             init_pid: pid,
             mgmt: st.node_mgmt_addr(i).to_string(),
             links,
@@ -61,7 +63,10 @@ pub fn lab_status(lab: &str) -> anyhow::Result<LabStatus> {
         settings,
         members,
         lab: lab.into(),
-        provider: st.provider.clone(),
+        provider: match &st.libvirt {
+            Some(l) => format!("{}, {}, {}", st.provider, l.uri, if l.kvm { "KVM" } else { "TCG" }),
+            None => st.provider.to_string(),
+        },
         phase: format!("{:?}", ledger.data.phase).to_lowercase(),
         management: st.management.to_string(),
         host_addr: st.host_addr().to_string(),
@@ -71,11 +76,9 @@ pub fn lab_status(lab: &str) -> anyhow::Result<LabStatus> {
     })
 }
 
-fn links_of(ns: &str) -> Vec<LinkStatus> {
-    let Ok(out) = crate::cmd::run("ip", &["-n", ns, "-j", "addr", "show"]) else {
-        return Vec::new();
-    };
-    let v: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap_or_default();
+/// Links from `ip -j addr show` run in the node.
+fn links_of(out: &str) -> Vec<LinkStatus> {
+    let v: Vec<serde_json::Value> = serde_json::from_str(out).unwrap_or_default();
     v.iter()
         .filter(|l| l["ifname"] != "lo")
         .map(|l| LinkStatus {
@@ -128,7 +131,7 @@ pub fn list() -> Vec<String> {
             let phase = l.as_ref().map(|l| format!("{:?}", l.data.phase).to_lowercase()).unwrap_or_else(|| "?".into());
             let garbage = l.as_ref().and_then(crate::lifecycle::garbage_reason).map(|r| format!(" (stale: {r}; `halab gc` removes it)")).unwrap_or_default();
             let nodes = st.as_ref().map(|s| s.plan.nodes.len()).unwrap_or(0);
-            let provider = st.as_ref().map(|s| s.provider.clone()).unwrap_or_default();
+            let provider = st.as_ref().map(|s| s.provider.to_string()).unwrap_or_default();
             format!("{lab:<20} {provider:<8} {phase:<10} {nodes} nodes{garbage}")
         })
         .collect()

@@ -81,7 +81,7 @@ fn build(root: &Path, name: &str, recipe: &Recipe) -> Result<Image> {
     std::fs::create_dir_all(&rootfs)?;
     let step = Step::start(format!("image build {name} ({hash})"));
     let start = Instant::now();
-    let result = run_mmdebstrap(recipe, &rootfs, &step).and_then(|_| write_files(recipe, &rootfs));
+    let result = run_mmdebstrap(recipe, &rootfs, &step).and_then(|_| write_files(recipe, &rootfs)).and_then(|_| set_units(recipe, &rootfs));
     if let Err(e) = result {
         let _ = std::fs::remove_dir_all(&partial);
         return Err(e);
@@ -171,6 +171,20 @@ fn write_files(recipe: &Recipe, rootfs: &Path) -> Result<()> {
             std::fs::create_dir_all(p)?;
         }
         std::fs::write(&dest, content).with_context(|| format!("failed to write {}", dest.display()))?;
+    }
+    Ok(())
+}
+
+/// Enable and mask the recipe's units offline (`systemctl` in a chroot needs no running systemd).
+fn set_units(recipe: &Recipe, rootfs: &Path) -> Result<()> {
+    let root = rootfs.to_string_lossy();
+    for (verb, units) in [("enable", &recipe.enable_services), ("mask", &recipe.mask_services)] {
+        if units.is_empty() {
+            continue;
+        }
+        let mut args = vec![&*root, "systemctl", "--quiet", verb];
+        args.extend(units.iter().map(String::as_str));
+        crate::cmd::run("chroot", &args).with_context(|| format!("failed to {verb} {} in the image", units.join(", ")))?;
     }
     Ok(())
 }

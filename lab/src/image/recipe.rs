@@ -18,6 +18,12 @@ pub struct Recipe {
     /// systemd units disabled in the image (only VMs run systemd).
     #[serde(default)]
     pub disable_services: Vec<String>,
+    /// systemd units enabled (after `files` are written, so a unit of the recipe can be one).
+    #[serde(default)]
+    pub enable_services: Vec<String>,
+    /// systemd units masked: never started in a VM.
+    #[serde(default)]
+    pub mask_services: Vec<String>,
     /// Extra files written into the image: absolute path -> content.
     #[serde(default)]
     pub files: std::collections::BTreeMap<String, String>,

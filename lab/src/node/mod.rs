@@ -9,7 +9,6 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 
 use crate::labstate::LabState;
-use crate::provider::netns;
 
 /// Default time a command inside a node may take.
 pub const EXEC_TIMEOUT: Duration = Duration::from_secs(30);
@@ -28,9 +27,7 @@ impl<'a> Node<'a> {
 
     /// Run argv inside the node; returns whatever it exited with.
     pub fn exec(&self, argv: &[&str], stdin: Option<&[u8]>, timeout: Duration) -> Result<Output> {
-        let args: Vec<String> = argv.iter().map(|s| s.to_string()).collect();
-        let c = netns::exec_command(self.lab, &self.name, &args)?;
-        crate::cmd::output_timeout(c, stdin, timeout).with_context(|| format!("on node `{}`: `{}`", self.name, argv.join(" ")))
+        crate::provider::of(self.lab).exec(&self.name, argv, stdin, timeout).with_context(|| format!("on node `{}`: `{}`", self.name, argv.join(" ")))
     }
 
     /// Run argv; fail (naming node, command and stderr) unless it exits 0.
@@ -54,28 +51,55 @@ impl<'a> Node<'a> {
 
     /// Write a file inside the node (parent dirs made), with a mode and owner.
     pub fn put(&self, path: &str, content: &str, mode: u32, owner: &str) -> Result<()> {
-        let script = format!("set -e; mkdir -p \"$(dirname \"$1\")\"; cat > \"$1\"; chmod {mode:o} \"$1\"; chown {owner} \"$1\"");
-        let o = self.exec(&["sh", "-c", &script, "sh", path], Some(content.as_bytes()), EXEC_TIMEOUT)?;
-        if !o.status.success() {
-            bail!("on node `{}`: failed to write {path}: {}", self.name, String::from_utf8_lossy(&o.stderr).trim());
-        }
-        Ok(())
+        crate::provider::of(self.lab).put(&self.name, path, content.as_bytes(), mode, owner)
     }
 
-    /// Start a long-running service (in the foreground of its own session), logging to
-    /// /var/log/halab/NAME.log inside the node.
+    /// Is the node powered on?
+    pub fn running(&self) -> bool {
+        crate::provider::of(self.lab).running(&self.name)
+    }
+
+    /// Start a long-running service (in the foreground), logging to /var/log/halab/NAME.log
+    /// inside the node: a transient systemd unit `halab-NAME` where systemd is PID 1 (VMs,
+    /// hosts), else a session of its own under halab's init (netns).
     pub fn service_start(&self, name: &str, argv: &[&str]) -> Result<()> {
-        let mut args = vec!["halab", "_svc", "start", name, "--"];
+        if !crate::provider::of(self.lab).systemd() {
+            let mut args = vec!["halab", "_svc", "start", name, "--"];
+            args.extend_from_slice(argv);
+            return self.run(&args).map(|_| ());
+        }
+        if self.service_running(name) {
+            return Ok(());
+        }
+        let unit = format!("halab-{name}");
+        let log = format!("{}/{name}.log", service::LOG_DIR);
+        // A failed earlier run leaves the unit name taken until reset.
+        let _ = self.exec(&["systemctl", "reset-failed", &unit], None, EXEC_TIMEOUT);
+        self.run(&["mkdir", "-p", service::LOG_DIR])?;
+        let out = format!("StandardOutput=append:{log}");
+        let err = format!("StandardError=append:{log}");
+        let mut args = vec!["systemd-run", "--quiet", "--collect", "--unit", &unit, "-p", &out, "-p", &err, "--"];
         args.extend_from_slice(argv);
         self.run(&args).map(|_| ())
     }
 
     pub fn service_stop(&self, name: &str) -> Result<()> {
-        self.run(&["halab", "_svc", "stop", name]).map(|_| ())
+        if !crate::provider::of(self.lab).systemd() {
+            return self.run(&["halab", "_svc", "stop", name]).map(|_| ());
+        }
+        let unit = format!("halab-{name}");
+        if self.service_running(name) {
+            self.run(&["systemctl", "stop", &unit])?;
+        }
+        Ok(())
     }
 
     pub fn service_running(&self, name: &str) -> bool {
-        self.succeeds(&["halab", "_svc", "status", name])
+        if crate::provider::of(self.lab).systemd() {
+            self.succeeds(&["systemctl", "is-active", "--quiet", &format!("halab-{name}")])
+        } else {
+            self.succeeds(&["halab", "_svc", "status", name])
+        }
     }
 
     /// A service's log (the last `lines` lines; 0 = all).

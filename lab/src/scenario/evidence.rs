@@ -23,7 +23,7 @@ pub fn collect(st: &LabState, dir: &Path) {
     let is_member = |n: &str| st.plan.cluster.as_ref().is_some_and(|c| c.members.iter().any(|m| m == n));
     for node in &st.plan.nodes {
         let mut out = String::new();
-        if crate::provider::netns::init_pid(st, &node.name).is_none() {
+        if !crate::provider::of(st).running(&node.name) {
             out.push_str("node is powered off\n");
         } else if let Ok(n) = Node::new(st, &node.name) {
             for (title, cmd) in COMMANDS {

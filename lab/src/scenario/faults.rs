@@ -8,7 +8,6 @@ use anyhow::{bail, Context, Result};
 use super::plan::{Fault, FaultKind, Target};
 use crate::labstate::LabState;
 use crate::node::Node;
-use crate::provider::netns::{faults as prim, loss};
 use crate::stack::{self, conntrackd, keepalived, ready};
 use crate::topology::Stack;
 
@@ -22,7 +21,7 @@ pub fn resolve(st: &LabState, t: &Target) -> Result<String> {
             let mut holder = None;
             for m in &cl.members {
                 let n = Node::new(st, m)?;
-                if crate::provider::netns::init_pid(st, m).is_some() && !ready::vips_held(&n, cl)?.is_empty() {
+                if crate::provider::of(st).running(m) && !ready::vips_held(&n, cl)?.is_empty() {
                     holder = Some(m.clone());
                     break;
                 }
@@ -54,23 +53,24 @@ pub fn apply(st: &LabState, f: &Fault) -> Result<(String, Option<std::thread::Jo
     let iface = f.iface.clone().unwrap_or_default();
     let cl = st.plan.cluster.clone();
     let mut undo = None;
+    let prim = crate::provider::of(st);
     match f.kind {
-        FaultKind::Crash => prim::power_off(st, &node)?,
-        FaultKind::PowerOn => prim::power_on(st, &node)?,
-        FaultKind::Reboot => prim::reboot(st, &node)?,
+        FaultKind::Crash => prim.power_off(&node)?,
+        FaultKind::PowerOn => prim.power_on(&node)?,
+        FaultKind::Reboot => prim.reboot(&node)?,
         FaultKind::CablePull => {
-            prim::set_link(st, &node, &iface, false)?;
+            prim.set_link(&node, &iface, false)?;
             let (st2, n2, i2) = (st.clone(), node.clone(), iface.clone());
             undo = later(f.duration, move || {
-                let _ = prim::set_link(&st2, &n2, &i2, true);
+                let _ = crate::provider::of(&st2).set_link(&n2, &i2, true);
             });
         }
-        FaultKind::CablePlug => prim::set_link(st, &node, &iface, true)?,
+        FaultKind::CablePlug => prim.set_link(&node, &iface, true)?,
         FaultKind::Block | FaultKind::Loss => {
-            loss::set_loss(st, &node, &iface, f.percent)?;
+            prim.set_loss(&node, &iface, f.percent)?;
             let (st2, n2, i2) = (st.clone(), node.clone(), iface.clone());
             undo = later(f.duration, move || {
-                let _ = loss::set_loss(&st2, &n2, &i2, 0);
+                let _ = crate::provider::of(&st2).set_loss(&n2, &i2, 0);
             });
         }
         FaultKind::Switchover => {
@@ -106,12 +106,12 @@ pub fn apply(st: &LabState, f: &Fault) -> Result<(String, Option<std::thread::Jo
             let pn = st.plan.node(&node).context("node")?;
             let ifs: Vec<String> = pn.interfaces.iter().filter(|i| nets.contains(&i.network)).map(|i| i.ifname.clone()).collect();
             for i in &ifs {
-                loss::set_loss(st, &node, i, 100)?;
+                prim.set_loss(&node, i, 100)?;
             }
             let (st2, n2) = (st.clone(), node.clone());
             undo = later(f.duration, move || {
                 for i in &ifs {
-                    let _ = loss::set_loss(&st2, &n2, i, 0);
+                    let _ = crate::provider::of(&st2).set_loss(&n2, i, 0);
                 }
             });
         }

@@ -51,7 +51,7 @@ impl Watcher {
                 let mut seen = BTreeSet::new();
                 let mut split = false;
                 for m in &cl.members {
-                    if crate::provider::netns::init_pid(&st, m).is_none() {
+                    if !crate::provider::of(&st).running(m) {
                         continue;
                     }
                     let Ok(n) = Node::new(&st, m) else { continue };

@@ -77,7 +77,7 @@ pub fn members(st: &LabState, cl: &PlanCluster) -> Vec<MemberStatus> {
     let mut out = Vec::new();
     for m in &cl.members {
         let Ok(n) = Node::new(st, m) else { continue };
-        if crate::provider::netns::init_pid(st, m).is_none() {
+        if !crate::provider::of(st).running(m) {
             out.push(MemberStatus { name: m.clone(), role: "off".into(), vips: vec![], daemons: vec![], conntrackd_internal: None, conntrackd_external: None });
             continue;
         }

@@ -49,6 +49,20 @@ pub struct NodeSpec {
     /// IPv4 forwarding; default: on for nodes with two or more interfaces.
     #[serde(default)]
     pub forwarding: Option<bool>,
+    /// Size of the node as a VM (libvirt provider); ignored by the netns provider.
+    #[serde(default)]
+    pub vm: Option<VmSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VmSpec {
+    /// MiB of guest memory (default 640).
+    #[serde(default)]
+    pub memory_mib: Option<Spanned<u32>>,
+    /// Virtual CPUs (default 1).
+    #[serde(default)]
+    pub vcpus: Option<Spanned<u32>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -36,6 +36,22 @@ pub struct PlanNode {
     pub routes: Vec<PlanRoute>,
     pub services: Vec<String>,
     pub forwarding: bool,
+    #[serde(default)]
+    pub vm: VmSize,
+}
+
+/// A node's size as a VM (libvirt provider).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub struct VmSize {
+    pub memory_mib: u32,
+    pub vcpus: u32,
+}
+
+impl Default for VmSize {
+    fn default() -> Self {
+        // 640 MiB runs pacemaker + conntrackd with room to spare; 1 vCPU boots fastest under TCG.
+        VmSize { memory_mib: 640, vcpus: 1 }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

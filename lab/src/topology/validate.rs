@@ -214,7 +214,24 @@ pub fn check(file: &Path, t: &TopologyFile, lab_override: Option<&str>) -> Resul
             }
         }
         let forwarding = spec.forwarding.unwrap_or(ifaces.len() >= 2);
-        nodes.push(PlanNode { name: name.value.clone(), interfaces: ifaces, routes, services, forwarding });
+        let mut vm = VmSize::default();
+        if let Some(v) = &spec.vm {
+            if let Some(m) = &v.memory_mib {
+                if (256..=65536).contains(&m.value) {
+                    vm.memory_mib = m.value;
+                } else {
+                    c.at(m, &format!("{field}.vm.memory_mib"), &format!("{} MiB is out of range", m.value), "between 256 and 65536");
+                }
+            }
+            if let Some(n) = &v.vcpus {
+                if (1..=64).contains(&n.value) {
+                    vm.vcpus = n.value;
+                } else {
+                    c.at(n, &format!("{field}.vm.vcpus"), &format!("{} vCPUs is out of range", n.value), "between 1 and 64");
+                }
+            }
+        }
+        nodes.push(PlanNode { name: name.value.clone(), interfaces: ifaces, routes, services, forwarding, vm });
     }
 
     let cluster = t.cluster.as_ref().and_then(|cl| super::cluster::check(&mut c, cl, &networks, &nodes, &used));

@@ -90,3 +90,44 @@ pub fn update_link(conn: &Connect, domain: &str, device_xml: &str) -> Result<()>
     dom.update_device_flags(device_xml, virt::sys::VIR_DOMAIN_AFFECT_LIVE).with_context(|| format!("failed to change a link of {domain}"))?;
     Ok(())
 }
+
+/// Start a defined, stopped domain (power on).
+pub fn start_defined(conn: &Connect, name: &str) -> Result<()> {
+    let dom = conn.lookup_domain_by_name(name).with_context(|| format!("no domain {name}"))?;
+    if !dom.is_active()? {
+        dom.create().with_context(|| format!("failed to start domain {name}"))?;
+    }
+    Ok(())
+}
+
+/// Hard reset (the reset button).
+pub fn reset(conn: &Connect, name: &str) -> Result<()> {
+    let dom = conn.lookup_domain_by_name(name).with_context(|| format!("no domain {name}"))?;
+    dom.reset().with_context(|| format!("failed to reset domain {name}"))?;
+    Ok(())
+}
+
+/// Remove the libvirt objects of a ledger: domains first (they hold the networks' ports).
+pub fn remove_objects(objs: &[crate::ledger::Object]) -> Result<()> {
+    use crate::ledger::Object;
+    let mut by_uri: std::collections::BTreeMap<String, (Vec<String>, Vec<String>)> = Default::default();
+    for o in objs {
+        match o {
+            Object::Domain { uri, name } => by_uri.entry(uri.clone()).or_default().0.push(name.clone()),
+            Object::Network { uri, name } => by_uri.entry(uri.clone()).or_default().1.push(name.clone()),
+            _ => {}
+        }
+    }
+    for (uri, (doms, nets)) in by_uri {
+        with_conn(&uri, move |c| {
+            for d in &doms {
+                remove_domain(c, d)?;
+            }
+            for n in &nets {
+                remove_network(c, n)?;
+            }
+            Ok(())
+        })?;
+    }
+    Ok(())
+}

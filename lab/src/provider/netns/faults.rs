@@ -1,4 +1,4 @@
-//! Fault primitives of the netns provider: cable pull, power cut, power on, reboot.
+//! Fault primitives of the netns provider: cable pull, power cut, power on, reboot, freeze.
 
 use std::time::{Duration, Instant};
 
@@ -58,4 +58,24 @@ pub fn reboot(st: &LabState, node: &str) -> Result<()> {
 
 fn forget_init(ledger: &mut Ledger, what: &str) -> Result<()> {
     ledger.forget(|o| matches!(o, Object::Process { what: w, .. } if w == what))
+}
+
+/// Freeze: SIGSTOP to every process of the node (its PID namespace), init included; thaw
+/// with SIGCONT. Unlike a suspended VM, the node's kernel side (ARP, ICMP echo, conntrack)
+/// still answers: the netns kernel is the host's.
+pub fn freeze(st: &LabState, node: &str, frozen: bool) -> Result<()> {
+    let Some(init) = init_pid(st, node) else { bail!("node `{node}` is not running") };
+    let ns = std::fs::read_link(format!("/proc/{init}/ns/pid"))?;
+    let sig = if frozen { Signal::SIGSTOP } else { Signal::SIGCONT };
+    let mut pids: Vec<i32> = std::fs::read_dir("/proc")?
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|p| std::fs::read_link(format!("/proc/{p}/ns/pid")).is_ok_and(|n| n == ns))
+        .collect();
+    // Thaw init first, stop it last, so it never sees a half-frozen node.
+    pids.sort_by_key(|p| (*p == init) == frozen);
+    for p in pids {
+        let _ = kill(Pid::from_raw(p), sig);
+    }
+    Ok(())
 }

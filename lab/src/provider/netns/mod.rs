@@ -4,7 +4,6 @@
 
 pub mod boot;
 pub mod faults;
-pub mod identity;
 pub mod init;
 pub mod loss;
 pub mod names;
@@ -24,6 +23,7 @@ use crate::interrupt;
 use crate::labstate::LabState;
 use crate::ledger::{lab_dir, proc_start_time, process_alive, Ledger, Object};
 use crate::progress::Step;
+use crate::provider::identity;
 use boot::{BootConfig, READY_FILE};
 
 fn node_dir(lab: &str, node: &str) -> PathBuf {
@@ -242,4 +242,38 @@ pub fn exec_command(st: &LabState, node: &str, argv: &[String]) -> Result<Comman
     }
     c.args(argv);
     Ok(c)
+}
+
+/// A netns lab behind the `Provider` trait.
+pub struct NetnsLab<'a>(pub &'a LabState);
+
+impl crate::provider::Provider for NetnsLab<'_> {
+    fn exec(&self, node: &str, argv: &[&str], stdin: Option<&[u8]>, timeout: Duration) -> Result<std::process::Output> {
+        let args: Vec<String> = argv.iter().map(|s| s.to_string()).collect();
+        crate::cmd::output_timeout(exec_command(self.0, node, &args)?, stdin, timeout)
+    }
+    fn running(&self, node: &str) -> bool {
+        init_pid(self.0, node).is_some()
+    }
+    fn systemd(&self) -> bool {
+        false
+    }
+    fn set_link(&self, node: &str, ifname: &str, up: bool) -> Result<()> {
+        faults::set_link(self.0, node, ifname, up)
+    }
+    fn power_off(&self, node: &str) -> Result<()> {
+        faults::power_off(self.0, node)
+    }
+    fn power_on(&self, node: &str) -> Result<()> {
+        faults::power_on(self.0, node)
+    }
+    fn reboot(&self, node: &str) -> Result<()> {
+        faults::reboot(self.0, node)
+    }
+    fn freeze(&self, node: &str, frozen: bool) -> Result<()> {
+        faults::freeze(self.0, node, frozen)
+    }
+    fn set_loss(&self, node: &str, ifname: &str, percent: u32) -> Result<()> {
+        loss::set_loss(self.0, node, ifname, percent)
+    }
 }

@@ -1,5 +1,5 @@
-//! Per-node identity written into the node's upper dir before its first boot (never into the
-//! shared image): hostname, machine-id, /etc/hosts naming every lab node, a resolv.conf that
+//! Per-node identity, the same on every provider: written into a netns node's upper dir, or
+//! into the tar a VM unpacks at boot (never into the shared image): hostname, machine-id, /etc/hosts naming every lab node, a resolv.conf that
 //! points nowhere outside the lab, its own SSH host key, the lab's authorized key.
 
 use std::fs;
@@ -29,7 +29,7 @@ fn keygen(path: &Path, comment: &str) -> Result<()> {
     Ok(())
 }
 
-/// Write node `ni`'s identity into its upper dir; returns its known_hosts line.
+/// Write node `ni`'s identity below `upper` (a root); returns its known_hosts line.
 pub fn write_node(st: &LabState, lab_dir: &Path, ni: usize, upper: &Path) -> Result<String> {
     let node = &st.plan.nodes[ni];
     let etc = upper.join("etc");
@@ -74,8 +74,26 @@ fn hosts_file(st: &LabState) -> String {
     s
 }
 
-fn machine_id(lab: &str, node: &str) -> String {
+pub fn machine_id(lab: &str, node: &str) -> String {
     use sha2::{Digest, Sha256};
     let h = Sha256::digest(format!("machine-id/{lab}/{node}").as_bytes());
     h.iter().take(16).map(|b| format!("{b:02x}")).collect()
+}
+
+/// How to reach node `ni` over SSH: its management address, the lab's key, its pinned host key.
+pub fn ssh_target(st: &LabState, ni: usize) -> Result<crate::transport::Target> {
+    let dir = crate::ledger::lab_dir(&st.plan.lab).join("ssh");
+    let name = &st.plan.nodes[ni].name;
+    let known = fs::read_to_string(dir.join("known_hosts")).with_context(|| format!("lab `{}` has no known_hosts", st.plan.lab))?;
+    let line = known
+        .lines()
+        .find(|l| l.split_whitespace().next().is_some_and(|h| h.split(',').any(|n| n == name)))
+        .with_context(|| format!("no pinned host key for node `{name}`"))?;
+    let key: Vec<&str> = line.split_whitespace().skip(1).take(2).collect();
+    Ok(crate::transport::Target {
+        addr: std::net::SocketAddr::from((st.node_mgmt_addr(ni), 22)),
+        user: "root".into(),
+        key: dir.join("id_ed25519"),
+        host_key: key.join(" "),
+    })
 }

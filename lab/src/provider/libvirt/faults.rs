@@ -1,0 +1,103 @@
+//! Faults on VMs through libvirt: a cable pull is the NIC's link state (the guest sees carrier
+//! loss), a power cut is `destroy`, power on is `start`, a freeze is suspend/resume. Reboot is
+//! the guest's own (`systemctl reboot`, like the netns SIGTERM to init), with a hard reset when
+//! the guest no longer answers.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+
+use super::{conn, up, xml};
+use crate::labstate::LabState;
+use crate::provider::identity::ssh_target;
+
+fn uri(st: &LabState) -> Result<String> {
+    Ok(st.libvirt.as_ref().context("not a libvirt lab")?.uri.clone())
+}
+
+pub fn set_link(st: &LabState, node: &str, ifname: &str, up: bool) -> Result<()> {
+    let ni = st.node_index(node)?;
+    let n = &st.plan.nodes[ni];
+    let (network, mac) = if ifname == crate::provider::netns::names::NODE_MGMT_IF {
+        (None, super::guest::mgmt_mac(st, node))
+    } else {
+        let i = n.interfaces.iter().find(|i| i.ifname == ifname).with_context(|| {
+            let names: Vec<&str> = n.interfaces.iter().map(|i| i.ifname.as_str()).collect();
+            format!("node `{node}` has no interface `{ifname}` (it has: {}, mgmt)", names.join(", "))
+        })?;
+        (Some(i.network.clone()), i.mac.clone())
+    };
+    let dev = match network {
+        Some(net) => xml::link_state_xml(&st.plan, &net, &mac, up),
+        None => xml::mgmt_link_state_xml(&st.plan, &mac, up),
+    };
+    let dom = xml::domain_name(&st.plan, node);
+    conn::with_conn(&uri(st)?, move |c| conn::update_link(c, &dom, &dev))
+}
+
+pub fn power_off(st: &LabState, node: &str) -> Result<()> {
+    let ni = st.node_index(node)?;
+    let dom = xml::domain_name(&st.plan, node);
+    conn::with_conn(&uri(st)?, move |c| conn::destroy_domain(c, &dom))?;
+    crate::transport::disconnect(&ssh_target(st, ni)?);
+    Ok(())
+}
+
+pub fn power_on(st: &LabState, node: &str) -> Result<()> {
+    let ni = st.node_index(node)?;
+    let dom = xml::domain_name(&st.plan, node);
+    if conn::with_conn(&uri(st)?, {
+        let dom = dom.clone();
+        move |c| conn::domain_active(c, &dom)
+    })? {
+        bail!("node `{node}` is already running");
+    }
+    conn::with_conn(&uri(st)?, move |c| conn::start_defined(c, &dom))?;
+    up::wait_ssh(st, &[ni], up::boot_timeout(st, 1))?;
+    up::start_services(st, ni)
+}
+
+pub fn reboot(st: &LabState, node: &str) -> Result<()> {
+    let ni = st.node_index(node)?;
+    let t = ssh_target(st, ni)?;
+    let boot_id = |timeout| {
+        crate::transport::exec(&t, &["cat", "/proc/sys/kernel/random/boot_id"], None, timeout)
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    let before = boot_id(Duration::from_secs(5));
+    // The connection drops as the guest goes down: no answer is expected.
+    let asked = crate::transport::exec(&t, &["systemctl", "reboot"], None, Duration::from_secs(5)).is_ok_and(|o| o.status.success());
+    crate::transport::disconnect(&t);
+    if before.is_none() || !asked {
+        let dom = xml::domain_name(&st.plan, node);
+        conn::with_conn(&uri(st)?, move |c| conn::reset(c, &dom))?;
+    }
+    let deadline = Instant::now() + up::boot_timeout(st, 1);
+    loop {
+        std::thread::sleep(Duration::from_millis(500));
+        if let Some(now) = boot_id(Duration::from_secs(3)) {
+            if Some(&now) != before.as_ref() {
+                break;
+            }
+        }
+        crate::transport::disconnect(&t);
+        if Instant::now() > deadline {
+            bail!("node `{node}` did not come back after a reboot");
+        }
+        crate::interrupt::check()?;
+    }
+    up::start_services(st, ni)
+}
+
+pub fn freeze(st: &LabState, node: &str, frozen: bool) -> Result<()> {
+    let dom = xml::domain_name(&st.plan, node);
+    st.node_index(node)?;
+    conn::with_conn(&uri(st)?, move |c| conn::set_frozen(c, &dom, frozen))
+}
+
+pub fn running(st: &LabState, node: &str) -> bool {
+    let dom = xml::domain_name(&st.plan, node);
+    uri(st).and_then(|u| conn::with_conn(&u, move |c| conn::domain_active(c, &dom))).unwrap_or(false)
+}

@@ -1,0 +1,153 @@
+//! Bringing a lab up as VMs: identities, qcow2 overlays, networks, domains (all started at
+//! once: they boot in parallel), then SSH over the management network with pinned keys.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+
+use super::{conn, guest, xml};
+use crate::image::{disk, Image};
+use crate::interrupt;
+use crate::labstate::LabState;
+use crate::ledger::{lab_dir, Ledger, Object};
+use crate::progress::Step;
+use crate::provider::identity;
+
+pub fn node_dir(st: &LabState, node: &str) -> PathBuf {
+    lab_dir(&st.plan.lab).join("nodes").join(node)
+}
+
+/// Time a lab's VMs get to answer SSH: TCG boots are slow, and slower side by side.
+pub fn boot_timeout(st: &LabState, nodes: usize) -> Duration {
+    let kvm = st.libvirt.as_ref().is_some_and(|l| l.kvm);
+    let per = if kvm { 20 } else { 45 };
+    Duration::from_secs(60 + per * nodes as u64)
+}
+
+pub fn up(st: &LabState, ledger: &mut Ledger, img: &Image) -> Result<()> {
+    let lv = st.libvirt.clone().context("not a libvirt lab")?;
+    let dir = lab_dir(&st.plan.lab);
+    let n = st.plan.nodes.len();
+    let step = Step::start(format!("up {} ({n} VMs, libvirt {}, {})", st.plan.lab, lv.uri, if lv.kvm { "KVM" } else { "TCG" }));
+    step.message("base disk");
+    let (base, _) = disk::ensure_disk(img)?;
+    let (kernel, initrd) = disk::kernel_and_initrd(img)?;
+    interrupt::step_boundary()?;
+    step.message("keys, identities and overlays");
+    identity::lab_keys(&dir)?;
+    let mut known_hosts = String::new();
+    let mut domains = Vec::new();
+    for (ni, node) in st.plan.nodes.iter().enumerate() {
+        let nd = node_dir(st, &node.name);
+        std::fs::create_dir_all(nd.join("identity"))?;
+        let tar = nd.join("identity.tar");
+        known_hosts.push_str(&guest::write_identity(st, &dir, ni, &nd.join("identity"), &tar)?);
+        let overlay = nd.join("disk.qcow2");
+        crate::cmd::run("qemu-img", &["create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", &base.to_string_lossy(), &overlay.to_string_lossy()])
+            .with_context(|| format!("failed to create the disk of `{}`", node.name))?;
+        let spec = xml::DomainSpec {
+            kvm: lv.kvm,
+            memory_mib: node.vm.memory_mib,
+            vcpus: node.vm.vcpus,
+            kernel: kernel.clone(),
+            initrd: initrd.clone(),
+            disk: overlay,
+            identity: tar,
+            machine_id: identity::machine_id(&st.plan.lab, &node.name),
+            console_log: nd.join("console.log"),
+            mgmt_mac: guest::mgmt_mac(st, &node.name),
+            index: ni,
+        };
+        domains.push((xml::domain_name(&st.plan, &node.name), xml::domain_xml(&st.plan, node, &spec)));
+    }
+    std::fs::write(dir.join("ssh/known_hosts"), known_hosts)?;
+    interrupt::step_boundary()?;
+
+    step.message("networks");
+    let mut nets: Vec<(String, String)> =
+        (0..st.plan.networks.len()).map(|i| (xml::network_name(&st.plan, &st.plan.networks[i].name), xml::network_xml(&st.plan, i))).collect();
+    nets.push((xml::mgmt_network_name(&st.plan), xml::mgmt_network_xml(&st.plan, st.host_addr(), st.management.prefix_len())));
+    // Written down before they exist, so an interrupted `up` leaves nothing `down` cannot find.
+    ledger.record_all(nets.iter().map(|(name, _)| Object::Network { uri: lv.uri.clone(), name: name.clone() }))?;
+    ledger.record_all(domains.iter().map(|(name, _)| Object::Domain { uri: lv.uri.clone(), name: name.clone() }))?;
+    let net_xml: Vec<String> = nets.into_iter().map(|(_, x)| x).collect();
+    conn::with_conn(&lv.uri, move |c| {
+        for x in &net_xml {
+            conn::start_network(c, x)?;
+        }
+        Ok(())
+    })?;
+    interrupt::step_boundary()?;
+
+    step.message(&format!("starting {n} VMs"));
+    let t = Instant::now();
+    conn::with_conn(&lv.uri, move |c| {
+        for (_, x) in &domains {
+            conn::start_domain(c, x)?;
+        }
+        Ok(())
+    })?;
+    step.message("waiting for SSH on every VM");
+    let all: Vec<usize> = (0..n).collect();
+    wait_ssh(st, &all, boot_timeout(st, n))?;
+    step.message("services");
+    for &ni in &all {
+        start_services(st, ni)?;
+    }
+    step.done(&format!("{n} VMs answer SSH, {:.1} s after start", t.elapsed().as_secs_f64()));
+    Ok(())
+}
+
+/// The node's extra services (web, iperf3), as systemd units; sshd is the image's own.
+pub fn start_services(st: &LabState, ni: usize) -> Result<()> {
+    let node = crate::node::Node::new(st, &st.plan.nodes[ni].name)?;
+    for s in &st.plan.nodes[ni].services {
+        let svc = crate::provider::netns::boot::service(s).with_context(|| format!("unknown service `{s}`"))?;
+        let argv: Vec<&str> = svc.argv.iter().map(String::as_str).collect();
+        node.service_start(&svc.name, &argv)?;
+    }
+    Ok(())
+}
+
+/// Wait (in parallel) until each VM answers SSH with its pinned key; a VM that stops or stays
+/// silent fails `up` with the end of its console.
+pub fn wait_ssh(st: &LabState, nodes: &[usize], timeout: Duration) -> Result<()> {
+    let deadline = Instant::now() + timeout;
+    let results: Vec<Result<()>> = std::thread::scope(|s| {
+        let hs: Vec<_> = nodes.iter().map(|&ni| s.spawn(move || wait_one(st, ni, deadline))).collect();
+        hs.into_iter().map(|h| h.join().unwrap_or_else(|_| bail!("a wait thread panicked"))).collect()
+    });
+    results.into_iter().collect()
+}
+
+fn wait_one(st: &LabState, ni: usize, deadline: Instant) -> Result<()> {
+    let node = &st.plan.nodes[ni].name;
+    let target = identity::ssh_target(st, ni)?;
+    let uri = st.libvirt.as_ref().map(|l| l.uri.clone()).unwrap_or_default();
+    let dom = xml::domain_name(&st.plan, node);
+    let console = node_dir(st, node).join("console.log");
+    let tail = || {
+        let text = std::fs::read_to_string(&console).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(15)..].join("\n")
+    };
+    let mut last_check = Instant::now();
+    loop {
+        interrupt::check()?;
+        if std::net::TcpStream::connect_timeout(&target.addr, Duration::from_millis(500)).is_ok() && crate::transport::ready(&target) {
+            return Ok(());
+        }
+        if last_check.elapsed() > Duration::from_secs(5) {
+            last_check = Instant::now();
+            let d = dom.clone();
+            if !conn::with_conn(&uri, move |c| conn::domain_active(c, &d))? {
+                bail!("VM `{node}` stopped while booting; its console ends with:\n{}", tail());
+            }
+        }
+        if Instant::now() > deadline {
+            bail!("VM `{node}` did not answer SSH on {} in time; its console ({}) ends with:\n{}", target.addr, console.display(), tail());
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
