@@ -27,7 +27,12 @@ fn spec(node: &str) -> xml::DomainSpec {
         machine_id: "0123456789abcdef0123456789abcdef".into(),
         console_log: dir.join("console.log"),
         mgmt_mac: topology::validate::mac_for("vm-pair", node, "mgmt"),
+        index: p_index(node),
     }
+}
+
+fn p_index(node: &str) -> usize {
+    plan().nodes.iter().position(|n| n.name == node).unwrap()
 }
 
 #[test]
@@ -50,6 +55,14 @@ fn lab_networks_have_no_host_address_and_names_fit() {
     assert!(xml::mgmt_bridge_name(&p).len() <= 15);
     let kvm = xml::domain_xml(&p, p.node("fw1").unwrap(), &xml::DomainSpec { kvm: true, ..spec("fw1") });
     assert!(kvm.starts_with("<domain type='kvm'>") && !kvm.contains("tb-cache"));
+    // Tap devices carry the lab's id (so `down` and a fault find them) and fit IFNAMSIZ.
+    let fw1 = p.nodes.iter().position(|n| n.name == "fw1").unwrap();
+    for i in [None, Some(0), Some(1), Some(2)] {
+        let tap = xml::tap_name(&p, fw1, i);
+        assert!(tap.len() <= 15 && tap.contains(&p.id), "{tap}");
+    }
+    // The shared base must never be relabelled (libvirt would chown it to libvirt-qemu).
+    assert!(kvm.contains("relabel='no'"));
 }
 
 #[test]
@@ -74,6 +87,8 @@ fn fw_pair_defines_starts_freezes_and_goes_away_on_the_test_driver() {
         conn::set_frozen(c, &doms[1], false)?;
         conn::destroy_domain(c, &doms[1])?;
         anyhow::ensure!(!conn::domain_active(c, &doms[1])?, "destroy is a power cut");
+        conn::start_defined(c, &doms[1])?;
+        anyhow::ensure!(conn::domain_active(c, &doms[1])?, "power on starts the defined domain again");
         for d in &doms {
             conn::remove_domain(c, d)?;
             conn::remove_domain(c, d)?; // idempotent, as `down` after a crash needs
