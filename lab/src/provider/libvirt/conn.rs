@@ -119,10 +119,23 @@ pub fn remove_objects(objs: &[crate::ledger::Object]) -> Result<()> {
         }
     }
     for (uri, (doms, nets)) in by_uri {
+        // A destroy takes ~1.7 s under TCG: every domain at once, each on its own connection.
+        let results: Vec<Result<()>> = std::thread::scope(|s| {
+            let hs: Vec<_> = doms
+                .iter()
+                .map(|d| {
+                    s.spawn(|| {
+                        with_conn(&uri, {
+                            let d = d.clone();
+                            move |c| remove_domain(c, &d)
+                        })
+                    })
+                })
+                .collect();
+            hs.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(anyhow!("a libvirt worker panicked")))).collect()
+        });
+        results.into_iter().collect::<Result<Vec<()>>>()?;
         with_conn(&uri, move |c| {
-            for d in &doms {
-                remove_domain(c, d)?;
-            }
             for n in &nets {
                 remove_network(c, n)?;
             }

@@ -1,0 +1,128 @@
+//! The libvirt provider for real: Debian VMs under qemu (TCG on this machine), libvirt
+//! networks, SSH over russh with pinned host keys. Needs root and a running libvirtd
+//! (`.ci/run` starts virtlogd and libvirtd itself).
+#![cfg(feature = "libvirt")]
+
+mod common;
+
+use std::process::Command;
+
+use common::*;
+
+fn libvirt_ready() -> bool {
+    if !privileged() {
+        return false;
+    }
+    let ok = Command::new("virsh").args(["-c", "qemu:///system", "version"]).output().is_ok_and(|o| o.status.success());
+    if !ok && std::env::var("HALAB_SKIP_LIBVIRT").as_deref() == Ok("1") {
+        eprintln!("skipped: libvirtd is not running (HALAB_SKIP_LIBVIRT=1)");
+        return false;
+    }
+    assert!(ok, "libvirtd does not answer on qemu:///system: start it (`virtlogd -d; libvirtd -d`) or set HALAB_SKIP_LIBVIRT=1");
+    true
+}
+
+fn virsh_names(what: &str) -> Vec<String> {
+    let o = Command::new("virsh").args(["-c", "qemu:///system", what, "--all", "--name"]).output().expect("virsh");
+    String::from_utf8_lossy(&o.stdout).lines().map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect()
+}
+
+fn exec_out(lab: &str, node: &str, cmd: &[&str]) -> String {
+    let mut args = vec!["exec", lab, node, "--"];
+    args.extend_from_slice(cmd);
+    ok(&args).trim().to_string()
+}
+
+fn lab_id(lab: &str) -> String {
+    status_json(lab);
+    let st: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(format!("/var/lib/halab/labs/{lab}/lab.json")).unwrap()).unwrap();
+    st["plan"]["id"].as_str().unwrap().to_string()
+}
+
+/// Nothing of the lab is left: no domain, no network, no tap or bridge, no directory.
+fn assert_gone(lab: &str, id: &str) {
+    let doms: Vec<String> = virsh_names("list").into_iter().filter(|d| d.starts_with(&format!("{lab}-"))).collect();
+    let nets: Vec<String> = virsh_names("net-list").into_iter().filter(|n| n.starts_with(&format!("{lab}-"))).collect();
+    assert!(doms.is_empty() && nets.is_empty(), "left behind: domains {doms:?}, networks {nets:?}");
+    let links = String::from_utf8_lossy(&Command::new("ip").args(["-o", "link"]).output().unwrap().stdout).into_owned();
+    assert!(!links.contains(&format!("hl{id}")), "a tap or bridge of the lab is left: {links}");
+    assert!(!std::path::Path::new(&format!("/var/lib/halab/labs/{lab}")).exists(), "the lab's directory is left");
+}
+
+#[test]
+fn two_vms_boot_answer_over_russh_and_survive_cable_pull_power_cycle_and_freeze() {
+    if !libvirt_ready() {
+        return;
+    }
+    let lab = "hlvm2";
+    let _g = LabGuard(lab);
+    let out = ok(&["up", "tests/data/two-vms.yaml", "--name", lab, "--provider", "libvirt"]);
+    assert!(out.contains("2 VMs"), "{out}");
+    let id = lab_id(lab);
+    let s = status_json(lab);
+    assert!(s["provider"].as_str().unwrap().starts_with("libvirt"), "{s}");
+
+    // Each VM is itself: its own hostname, machine-id and host key (pinned by the transport).
+    assert_eq!(exec_out(lab, "a", &["hostname"]), "a");
+    assert_eq!(exec_out(lab, "b", &["hostname"]), "b");
+    assert_ne!(exec_out(lab, "a", &["cat", "/etc/machine-id"]), exec_out(lab, "b", &["cat", "/etc/machine-id"]));
+    assert_ne!(
+        exec_out(lab, "a", &["cat", "/etc/ssh/ssh_host_ed25519_key.pub"]).split_whitespace().nth(1),
+        exec_out(lab, "b", &["cat", "/etc/ssh/ssh_host_ed25519_key.pub"]).split_whitespace().nth(1)
+    );
+    // OpenSSH with the lab's known_hosts (StrictHostKeyChecking=yes) agrees with the pin.
+    assert_eq!(ok(&["ssh", lab, "b", "--", "hostname"]).trim(), "b");
+    // Interfaces are named as in the plan; b's web service runs as a systemd unit.
+    assert!(exec_out(lab, "a", &["ip", "-br", "addr", "show", "lan"]).contains("198.18.2.10/24"));
+    assert_eq!(exec_out(lab, "b", &["systemctl", "is-active", "halab-web"]), "active");
+    assert!(pings(lab, "a", "198.18.2.20"));
+
+    // Cable pull: the guest sees no carrier, keeps its address, and the ping fails.
+    ok(&["link", lab, "a", "lan", "down"]);
+    eventually(10, "a sees no carrier on lan", || exec_out(lab, "a", &["cat", "/sys/class/net/lan/carrier"]) == "0");
+    assert!(exec_out(lab, "a", &["ip", "-br", "addr", "show", "lan"]).contains("198.18.2.10/24"), "IgnoreCarrierLoss keeps the address");
+    assert!(!pings(lab, "a", "198.18.2.20"));
+    ok(&["link", lab, "a", "lan", "up"]);
+    eventually(15, "the ping works again after the plug", || pings(lab, "a", "198.18.2.20"));
+
+    // Freeze: b answers nothing, then everything again.
+    ok(&["power", lab, "b", "freeze"]);
+    assert!(!pings(lab, "a", "198.18.2.20"), "a suspended VM answers no ping");
+    ok(&["power", lab, "b", "thaw"]);
+    eventually(10, "b answers after thaw", || pings(lab, "a", "198.18.2.20"));
+
+    // Power cut and power on: b comes back with its identity and its service.
+    ok(&["power", lab, "b", "off"]);
+    assert_eq!(status_json(lab)["nodes"][1]["state"], "off");
+    assert!(!pings(lab, "a", "198.18.2.20"));
+    ok(&["power", lab, "b", "on"]);
+    assert_eq!(exec_out(lab, "b", &["hostname"]), "b");
+    assert_eq!(exec_out(lab, "b", &["systemctl", "is-active", "halab-web"]), "active");
+    assert!(pings(lab, "a", "198.18.2.20"));
+
+    ok(&["down", lab]);
+    assert_gone(lab, &id);
+}
+
+#[test]
+fn fw_pair_keepalived_fails_over_on_vms() {
+    if !libvirt_ready() {
+        return;
+    }
+    let lab = "hlvmfw";
+    let _g = LabGuard(lab);
+    ok(&["up", "../topologies/fw-pair.yaml", "--name", lab, "--provider", "libvirt", "--stack", "keepalived"]);
+    let id = lab_id(lab);
+    assert!(pings(lab, "client", "198.18.2.10"), "the client reaches the server through the VIPs");
+    let members = status_json(lab)["members"].clone();
+    let master = members.as_array().unwrap().iter().find(|m| m["role"] == "MASTER").expect("a MASTER")["name"].as_str().unwrap().to_string();
+    let backup = if master == "fw1" { "fw2" } else { "fw1" };
+    ok(&["power", lab, &master, "off"]);
+    eventually(30, "the client reaches the server again through the backup", || pings(lab, "client", "198.18.2.10"));
+    let after = status_json(lab)["members"].clone();
+    let holder = after.as_array().unwrap().iter().find(|m| m["name"] == backup).unwrap().clone();
+    assert_eq!(holder["role"], "MASTER", "{after}");
+    assert_eq!(holder["vips"].as_array().unwrap().len(), 2, "{after}");
+    ok(&["down", lab]);
+    assert_gone(lab, &id);
+}
