@@ -225,3 +225,63 @@ fn bad_topology_exits_2_and_creates_nothing() {
     assert!(err.contains("duplicate-address.yaml:6:27"), "{err}");
     assert_no_leak(&before, "after a refused up");
 }
+
+/// The russh transport the libvirt and hosts providers use, exercised on netns nodes (their
+/// sshd is real OpenSSH): argv quoting, stdout/stderr/exit code, stdin, sftp with a mode, a
+/// timeout, and a host key that is not the pinned one refused. Also the netns freeze.
+#[test]
+fn russh_transport_and_freeze_on_a_netns_lab() {
+    use halab::provider::identity::ssh_target;
+    use halab::transport;
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !privileged() {
+        return;
+    }
+    let lab = "t-russh";
+    let before = host_snapshot();
+    ok(&["up", TOPOLOGY, "--name", lab, "--stack", "none"]);
+    let st = halab::labstate::LabState::load(lab).unwrap();
+    let t = ssh_target(&st, st.node_index("server").unwrap()).unwrap();
+    let sec = Duration::from_secs(10);
+
+    let o = transport::exec(&t, &["sh", "-c", "echo \"$0\"; echo err >&2; exit 3", "it's $quoted"], None, sec).unwrap();
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "it's $quoted\n");
+    assert_eq!(String::from_utf8_lossy(&o.stderr), "err\n");
+    assert_eq!(o.status.code(), Some(3));
+    let o = transport::exec(&t, &["cat"], Some(b"through stdin"), sec).unwrap();
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "through stdin");
+    assert_eq!(String::from_utf8_lossy(&transport::exec(&t, &["hostname"], None, sec).unwrap().stdout).trim(), "server");
+
+    transport::put(&t, "/tmp/halab-sftp/new.txt", b"sent over sftp", 0o640, sec).unwrap_err(); // no parent dir: sftp does not make one
+    transport::put(&t, "/tmp/halab-sftp.txt", b"sent over sftp", 0o640, sec).unwrap();
+    let o = transport::exec(&t, &["stat", "-c", "%a %s", "/tmp/halab-sftp.txt"], None, sec).unwrap();
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "640 14");
+
+    let e = transport::exec(&t, &["sleep", "5"], None, Duration::from_secs(1)).unwrap_err();
+    assert!(format!("{e:#}").contains("did not finish"), "{e:#}");
+
+    // The client's host key presented for the server's address: refused, never trusted.
+    let mut wrong = t.clone();
+    wrong.host_key = ssh_target(&st, st.node_index("client").unwrap()).unwrap().host_key;
+    let e = transport::exec(&wrong, &["true"], None, sec).unwrap_err();
+    assert!(format!("{e:#}").contains("not the pinned one"), "{e:#}");
+
+    // Freeze: every process of the node is stopped (state T), thaw resumes them all.
+    let init = status_json(lab)["nodes"].as_array().unwrap().iter().find(|n| n["name"] == "server").unwrap()["init_pid"].as_i64().unwrap();
+    let states = |init| -> Vec<char> {
+        node_pids(init)
+            .iter()
+            .filter_map(|p| std::fs::read_to_string(format!("/proc/{p}/stat")).ok())
+            .filter_map(|s| s.rsplit(") ").next()?.chars().next())
+            .collect()
+    };
+    ok(&["power", lab, "server", "freeze"]);
+    let frozen = states(init);
+    assert!(frozen.len() >= 2 && frozen.iter().all(|c| *c == 'T'), "{frozen:?}");
+    ok(&["power", lab, "server", "thaw"]);
+    assert!(states(init).iter().all(|c| *c != 'T'), "{:?}", states(init));
+    assert!(transport::ready(&t), "sshd answers again after thaw");
+
+    ok(&["down", lab]);
+    assert_no_leak(&before, "after down");
+}
