@@ -133,28 +133,12 @@ enum Cmd {
     /// Images: build, list, remove.
     #[command(subcommand)]
     Image(ImageCmd),
-    /// The gap probe (runs inside nodes): `server` echoes, `client` ticks and records.
-    #[command(subcommand)]
-    Probe(ProbeCmd),
+    #[command(flatten)]
+    InNode(halab::node::cli::NodeCmd),
     #[command(name = "_init", hide = true)]
     Init { config: PathBuf },
     #[command(name = "_supervise", hide = true)]
     Supervise { lab_dir: PathBuf },
-    /// Inside a node: start, stop or check a service.
-    #[command(name = "_svc", hide = true)]
-    Svc {
-        action: SvcAction,
-        name: String,
-        #[arg(last = true)]
-        argv: Vec<String>,
-    },
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum SvcAction {
-    Start,
-    Stop,
-    Status,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -178,29 +162,6 @@ enum PowerAction {
     /// Every process of the node stops (a VM is suspended); `thaw` resumes.
     Freeze,
     Thaw,
-}
-
-#[derive(Subcommand)]
-enum ProbeCmd {
-    /// Echo UDP and TCP ticks on PORT for DURATION (e.g. 90s), then exit.
-    Server {
-        #[arg(long, default_value_t = 7070)]
-        port: u16,
-        #[arg(long, default_value = "120s")]
-        duration: String,
-    },
-    /// Tick SERVER:PORT every INTERVAL for DURATION; write the echoes as JSON to OUT.
-    Client {
-        server: std::net::Ipv4Addr,
-        #[arg(long, default_value_t = 7070)]
-        port: u16,
-        #[arg(long, default_value = "10ms")]
-        interval: String,
-        #[arg(long, default_value = "60s")]
-        duration: String,
-        #[arg(long)]
-        out: PathBuf,
-    },
 }
 
 #[derive(Subcommand)]
@@ -492,38 +453,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let removed = halab::image::build::remove(&image)?;
             println!("removed {removed}");
         }
-        Cmd::Probe(ProbeCmd::Server { port, duration }) => {
-            halab::measure::probe::serve(port, duration_arg(&duration)?)?;
-        }
-        Cmd::Probe(ProbeCmd::Client { server, port, interval, duration, out }) => {
-            halab::interrupt::install();
-            let s = halab::measure::probe::run_client((server, port).into(), duration_arg(&interval)?, duration_arg(&duration)?)?;
-            std::fs::write(&out, serde_json::to_vec(&s)?).with_context(|| format!("failed to write {}", out.display()))?;
-        }
+        Cmd::InNode(c) => return halab::node::cli::run(c),
         Cmd::Init { config } => {
             netns::init::run(&config)?;
         }
         Cmd::Supervise { lab_dir } => {
             netns::supervisor::serve(&lab_dir)?;
         }
-        Cmd::Svc { action, name, argv } => {
-            use halab::node::service;
-            match action {
-                SvcAction::Start => service::start(&name, &argv)?,
-                SvcAction::Stop => service::stop(&name)?,
-                SvcAction::Status => {
-                    if !service::running(&name) {
-                        return Ok(ExitCode::from(1));
-                    }
-                }
-            }
-        }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn duration_arg(s: &str) -> Result<std::time::Duration> {
-    halab::topology::duration::parse(s).ok_or_else(|| anyhow::anyhow!("`{s}` is not a duration (write 10ms, 3s, 2m)"))
 }
 
 fn stack_of(s: StackArg) -> halab::topology::Stack {

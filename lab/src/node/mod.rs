@@ -1,6 +1,7 @@
 //! A lab node as stacks and scenarios see it: run commands, write files, start and stop
 //! services, read logs. Never a provider: the same calls work on every provider.
 
+pub mod cli;
 pub mod service;
 
 use std::process::Output;

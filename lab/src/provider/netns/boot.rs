@@ -16,7 +16,7 @@ pub struct BootConfig {
     pub root: PathBuf,
     /// Where init writes its PID as seen from the host.
     pub pid_file: PathBuf,
-    /// The halab binary, bind-mounted at /usr/local/bin/halab inside the node.
+    /// The halab-node binary, bind-mounted at /usr/local/bin/halab inside the node.
     pub halab_exe: PathBuf,
     /// `ip -batch` lines that configure the node's links, addresses and routes.
     pub ip_batch: String,

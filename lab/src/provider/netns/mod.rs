@@ -101,7 +101,7 @@ fn write_boot_config(st: &LabState, ni: usize) -> Result<()> {
         work: nd.join("work"),
         root: nd.join("root"),
         pid_file: nd.join("init.pid"),
-        halab_exe: std::env::current_exe()?,
+        halab_exe: crate::node::cli::node_exe()?,
         ip_batch: ip,
         sysctls,
         services,
