@@ -175,7 +175,8 @@ fn write_files(recipe: &Recipe, rootfs: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Enable and mask the recipe's units offline (`systemctl` in a chroot needs no running systemd).
+/// Enable and mask the recipe's units offline (`systemctl` in a chroot needs no running
+/// systemd), then run the recipe's commands.
 fn set_units(recipe: &Recipe, rootfs: &Path) -> Result<()> {
     let root = rootfs.to_string_lossy();
     for (verb, units) in [("enable", &recipe.enable_services), ("mask", &recipe.mask_services)] {
@@ -185,6 +186,9 @@ fn set_units(recipe: &Recipe, rootfs: &Path) -> Result<()> {
         let mut args = vec![&*root, "systemctl", "--quiet", verb];
         args.extend(units.iter().map(String::as_str));
         crate::cmd::run("chroot", &args).with_context(|| format!("failed to {verb} {} in the image", units.join(", ")))?;
+    }
+    for c in &recipe.commands {
+        crate::cmd::run("chroot", &[&*root, "sh", "-ec", c]).with_context(|| format!("the recipe's command `{c}` failed in the image"))?;
     }
     Ok(())
 }

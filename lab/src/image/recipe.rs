@@ -24,6 +24,9 @@ pub struct Recipe {
     /// systemd units masked: never started in a VM.
     #[serde(default)]
     pub mask_services: Vec<String>,
+    /// Shell commands run in the image (chroot) last, after `files` and units.
+    #[serde(default)]
+    pub commands: Vec<String>,
     /// Extra files written into the image: absolute path -> content.
     #[serde(default)]
     pub files: std::collections::BTreeMap<String, String>,

@@ -97,3 +97,28 @@ pub fn ssh_target(st: &LabState, ni: usize) -> Result<crate::transport::Target> 
         host_key: key.join(" "),
     })
 }
+
+/// The `ip -batch` that configures node `ni`'s links, addresses and routes: run by halab's
+/// init in a netns node and by the identity unit in a VM, so both are configured alike (and
+/// keep their addresses when a cable is pulled, as a real NIC does).
+pub fn ip_batch(st: &LabState, ni: usize) -> String {
+    use crate::provider::netns::names::NODE_MGMT_IF;
+    let node = &st.plan.nodes[ni];
+    let mut ip = String::from("link set lo up\n");
+    ip.push_str(&format!("addr add {}/{} dev {NODE_MGMT_IF}\nlink set {NODE_MGMT_IF} up\n", st.node_mgmt_addr(ni), st.management.prefix_len()));
+    for i in &node.interfaces {
+        ip.push_str(&format!("addr add {}/{} dev {}\nlink set {} up\n", i.address, i.prefix_len, i.ifname, i.ifname));
+    }
+    // Without a stack the first cluster member holds the VIPs, so the lab routes end to end.
+    if let Some(cl) = &st.plan.cluster {
+        if cl.stack == crate::topology::Stack::None && cl.members.first() == Some(&node.name) {
+            for v in &cl.vips {
+                ip.push_str(&format!("addr add {}/{} dev {}\n", v.address, v.prefix_len, v.ifname));
+            }
+        }
+    }
+    for r in &node.routes {
+        ip.push_str(&format!("route add {} via {}\n", r.to, r.via));
+    }
+    ip
+}

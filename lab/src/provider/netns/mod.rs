@@ -67,28 +67,7 @@ pub fn up(st: &LabState, ledger: &mut Ledger) -> Result<()> {
 fn write_boot_config(st: &LabState, ni: usize) -> Result<()> {
     let node = &st.plan.nodes[ni];
     let nd = node_dir(&st.plan.lab, &node.name);
-    let mut ip = String::from("link set lo up\n");
-    ip.push_str(&format!(
-        "addr add {}/{} dev {}\nlink set {} up\n",
-        st.node_mgmt_addr(ni),
-        st.management.prefix_len(),
-        names::NODE_MGMT_IF,
-        names::NODE_MGMT_IF
-    ));
-    for i in &node.interfaces {
-        ip.push_str(&format!("addr add {}/{} dev {}\nlink set {} up\n", i.address, i.prefix_len, i.ifname, i.ifname));
-    }
-    // Without a stack the first cluster member holds the VIPs, so the lab routes end to end.
-    if let Some(cl) = &st.plan.cluster {
-        if cl.stack == crate::topology::Stack::None && cl.members.first() == Some(&node.name) {
-            for v in &cl.vips {
-                ip.push_str(&format!("addr add {}/{} dev {}\n", v.address, v.prefix_len, v.ifname));
-            }
-        }
-    }
-    for r in &node.routes {
-        ip.push_str(&format!("route add {} via {}\n", r.to, r.via));
-    }
+    let ip = identity::ip_batch(st, ni);
     let mut sysctls = vec![("net/ipv6/conf/all/disable_ipv6".to_string(), "1".to_string())];
     sysctls.push(("net/ipv4/ip_forward".into(), if node.forwarding { "1" } else { "0" }.into()));
     let mut services = vec![boot::service("sshd").context("sshd service")?];
