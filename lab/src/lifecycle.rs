@@ -237,6 +237,21 @@ pub fn garbage_reason(l: &Ledger) -> Option<String> {
         Phase::Creating | Phase::Destroying if !l.owner_alive() => {
             Some(format!("its halab process {} is gone while {:?}", l.data.owner_pid, l.data.phase).to_lowercase())
         }
+        Phase::Up if l.data.provider == "libvirt" => {
+            // VMs live in libvirt, not under a halab process: garbage once none of them exists.
+            let doms: Vec<&Object> = l.data.objects.iter().filter(|o| matches!(o, Object::Domain { .. })).collect();
+            #[cfg(feature = "libvirt")]
+            let any = doms.iter().any(|o| match o {
+                Object::Domain { uri, name } => {
+                    let name = name.clone();
+                    crate::provider::libvirt::conn::with_conn(uri, move |c| Ok(c.lookup_domain_by_name(&name).is_ok())).unwrap_or(true)
+                }
+                _ => false,
+            });
+            #[cfg(not(feature = "libvirt"))]
+            let any = true;
+            (!doms.is_empty() && !any).then(|| "none of its VMs exists any more".into())
+        }
         Phase::Up => {
             let sup = l.data.objects.iter().find_map(|o| match o {
                 Object::Process { pid, start_time, what } if what == "supervisor" => Some((*pid, *start_time)),

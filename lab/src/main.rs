@@ -105,6 +105,11 @@ enum Cmd {
         /// Run folder (default reports/runs/<time>-<scenario>).
         #[arg(short, long)]
         out: Option<PathBuf>,
+        /// Where the labs run: netns (default) or libvirt (Debian VMs).
+        #[arg(long, value_enum, default_value_t = Kind::Netns)]
+        provider: Kind,
+        #[arg(long)]
+        libvirt_uri: Option<String>,
     },
     /// Run a matrix (scenario x stack x repeat) and write the report (Markdown, HTML, JSON, JUnit).
     Bench {
@@ -118,6 +123,11 @@ enum Cmd {
         seed: u64,
         #[arg(short, long, default_value = "reports/bench")]
         out: PathBuf,
+        /// Where the labs run: netns (default) or libvirt (Debian VMs).
+        #[arg(long, value_enum, default_value_t = Kind::Netns)]
+        provider: Kind,
+        #[arg(long)]
+        libvirt_uri: Option<String>,
     },
     /// Re-render a report from run folders, without running anything.
     Report {
@@ -339,7 +349,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 }
             }
         }
-        Cmd::Run { scenario, stack, repeat, seed, keep, out } => {
+        Cmd::Run { scenario, stack, repeat, seed, keep, out, provider, libvirt_uri } => {
             halab::interrupt::install();
             let sc = halab::scenario::load(&scenario)?;
             let stacks = if stack.is_empty() { None } else { Some(stack.iter().map(|s| stack_of(*s)).collect()) };
@@ -347,7 +357,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
                 PathBuf::from("reports/runs").join(format!("{t}-{}", sc.name))
             });
-            let opts = halab::scenario::runner::Options { stacks, repeat, seed, keep, out: out.clone() };
+            let target = halab::lifecycle::Target { provider, libvirt_uri };
+            let opts = halab::scenario::runner::Options { stacks, repeat, seed, keep, out: out.clone(), target };
             let recs = halab::scenario::runner::run(&sc, &opts)?;
             use halab::scenario::results::Outcome;
             for r in &recs {
@@ -372,7 +383,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 return Ok(ExitCode::from(1));
             }
         }
-        Cmd::Bench { scenarios, stacks, repeat, seed, out } => {
+        Cmd::Bench { scenarios, stacks, repeat, seed, out, provider, libvirt_uri } => {
+            let target = halab::lifecycle::Target { provider, libvirt_uri };
             halab::interrupt::install();
             let files = if scenarios.is_empty() {
                 ["scp-survives-failover", "cable-pull-inet", "switchover"].iter().map(|n| PathBuf::from(format!("scenarios/{n}.yaml"))).collect()
@@ -390,7 +402,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             for sc in &loaded {
                 for st in &stacks {
                     overall.message(&format!("run {}/{total}: {} on {}", done + 1, sc.name, halab::stack::stack_name(*st)));
-                    let opts = halab::scenario::runner::Options { stacks: Some(vec![*st]), repeat, seed, keep: false, out: runs_dir.clone() };
+                    let opts =
+                        halab::scenario::runner::Options { stacks: Some(vec![*st]), repeat, seed, keep: false, out: runs_dir.clone(), target: target.clone() };
                     done += halab::scenario::runner::run(sc, &opts)?.len();
                 }
             }

@@ -13,6 +13,9 @@ pub enum NodeCmd {
     /// The gap probe (runs inside nodes): `server` echoes, `client` ticks and records.
     #[command(subcommand)]
     Probe(ProbeCmd),
+    /// The node's CLOCK_MONOTONIC in ns (to line a VM's probe samples up with the host's clock).
+    #[command(name = "_clock", hide = true)]
+    Clock,
     /// Inside a node: start, stop or check a service.
     #[command(name = "_svc", hide = true)]
     Svc {
@@ -67,6 +70,7 @@ pub fn run(c: NodeCmd) -> Result<ExitCode> {
             let s = crate::measure::probe::run_client((server, port).into(), duration_arg(&interval)?, duration_arg(&duration)?)?;
             std::fs::write(&out, serde_json::to_vec(&s)?).with_context(|| format!("failed to write {}", out.display()))?;
         }
+        NodeCmd::Clock => println!("{}", crate::measure::clock::now_ns()),
         NodeCmd::Svc { action, name, argv } => {
             use super::service;
             match action {

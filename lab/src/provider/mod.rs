@@ -62,6 +62,11 @@ pub trait Provider {
     fn freeze(&self, node: &str, frozen: bool) -> Result<()>;
     /// Packet loss on one interface, in percent (0 = none).
     fn set_loss(&self, node: &str, ifname: &str, percent: u32) -> Result<()>;
+    /// The node's CLOCK_MONOTONIC minus the host's, in ns: 0 where the node shares the host's
+    /// kernel (netns); measured over SSH for VMs.
+    fn clock_offset_ns(&self, _node: &str) -> Result<i64> {
+        Ok(0)
+    }
 }
 
 /// The provider a lab runs on.

@@ -26,6 +26,8 @@ pub struct Options {
     pub seed: u64,
     pub keep: bool,
     pub out: PathBuf,
+    /// Where the labs run (netns by default).
+    pub target: crate::lifecycle::Target,
 }
 
 /// The lab of one run: named after the stack and the scenario, so runs never collide.
@@ -51,7 +53,7 @@ pub fn run(sc: &Scenario, opts: &Options) -> Result<Vec<RunRecord>> {
         for rep in 1..=opts.repeat.max(1) {
             crate::interrupt::check()?;
             let dir = opts.out.join(format!("{}-{}-{rep}", sc.name, stack::stack_name(stack)));
-            let rec = run_once(sc, stack, rep, opts.seed, opts.keep, &dir);
+            let rec = run_once(sc, stack, rep, opts, &dir);
             crate::progress::info(&format!(
                 "run {} on {} #{rep}: {:?}{}",
                 sc.name,
@@ -84,7 +86,8 @@ impl Ctx<'_> {
     }
 }
 
-fn run_once(sc: &Scenario, stack: Stack, rep: u32, seed: u64, keep: bool, dir: &Path) -> RunRecord {
+fn run_once(sc: &Scenario, stack: Stack, rep: u32, opts: &Options, dir: &Path) -> RunRecord {
+    let (seed, keep) = (opts.seed, opts.keep);
     let started = Instant::now();
     let load_start = super::results::loadavg();
     let plan = lab_plan(sc, stack);
@@ -103,7 +106,14 @@ fn run_once(sc: &Scenario, stack: Stack, rep: u32, seed: u64, keep: bool, dir: &
         t0_ns: now_ns(),
         git_revision: super::results::git_revision(&sc.file),
         versions: BTreeMap::new(),
-        settings: plan.cluster.as_ref().map(stack::status::settings).unwrap_or_default(),
+        settings: plan
+            .cluster
+            .as_ref()
+            .map(stack::status::settings)
+            .unwrap_or_default()
+            .into_iter()
+            .chain([format!("provider {}", opts.target.provider)])
+            .collect(),
         host_load: (load_start, String::new()),
         metrics: BTreeMap::new(),
         expectations: Vec::new(),
@@ -111,7 +121,7 @@ fn run_once(sc: &Scenario, stack: Stack, rep: u32, seed: u64, keep: bool, dir: &
         events: Vec::new(),
     };
     let _ = std::fs::remove_dir_all(dir);
-    let st = match crate::lifecycle::up(&plan, false) {
+    let st = match crate::lifecycle::up_on(&plan, false, &opts.target) {
         Ok(st) => st,
         Err(e) => {
             rec.error = Some(format!("the lab did not come up: {e:#}"));

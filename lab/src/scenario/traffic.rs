@@ -22,6 +22,9 @@ pub struct Running {
     pub port: u16,
     pub started_ns: u64,
     pub done_ns: Option<u64>,
+    /// (host ns, node clock minus host clock) when a probe started, for nodes with a clock of
+    /// their own (VMs): their samples are moved onto the host's clock.
+    pub clock_at_start: Option<(u64, i64)>,
 }
 
 fn file(t: &Traffic, ext: &str) -> String {
@@ -94,7 +97,11 @@ pub fn start(st: &LabState, t: &Traffic, port: u16) -> Result<Running> {
             from.service_start(&format!("traffic-{}", t.name), &["sh", "-c", &cmd])?;
         }
     }
-    Ok(Running { t: t.clone(), ip, port, started_ns: now_ns(), done_ns: None })
+    let clock_at_start = match t.kind {
+        TrafficKind::Probe { .. } => Some((now_ns(), crate::provider::of(st).clock_offset_ns(&t.from)?)),
+        _ => None,
+    };
+    Ok(Running { t: t.clone(), ip, port, started_ns: now_ns(), done_ns: None, clock_at_start })
 }
 
 pub fn finished(st: &LabState, r: &mut Running) -> Result<bool> {
@@ -114,6 +121,24 @@ pub fn stop(st: &LabState, r: &mut Running) -> Result<()> {
     from.service_stop(&format!("traffic-{}", r.t.name))?;
     r.done_ns.get_or_insert_with(now_ns);
     Ok(())
+}
+
+/// Move samples taken on a node's own clock onto the host's: the offset is measured at the
+/// start and the end of the probe and interpolated in between (a TCG guest's clock drifts).
+fn to_host_clock(s: &mut ProbeSamples, start: (u64, i64), end: (u64, i64)) {
+    let span = end.0.saturating_sub(start.0).max(1) as f64;
+    let conv = |g: u64| -> u64 {
+        let approx = g as i64 - start.1;
+        let frac = ((approx - start.0 as i64) as f64 / span).clamp(0.0, 1.0);
+        let off = start.1 as f64 + (end.1 - start.1) as f64 * frac;
+        (g as f64 - off).max(0.0) as u64
+    };
+    s.start_ns = conv(s.start_ns);
+    s.end_ns = conv(s.end_ns);
+    for x in s.udp.iter_mut().chain(s.tcp.iter_mut()) {
+        x.1 = conv(x.1);
+        x.2 = conv(x.2);
+    }
 }
 
 fn put(m: &mut BTreeMap<String, Value>, name: &str, key: &str, v: Value) {
@@ -140,8 +165,15 @@ pub fn collect(st: &LabState, r: &mut Running, fault_ns: Option<u64>, samples_di
                 || format!("the probe on {} wrote no samples", r.t.from),
             )?;
             let text = from.run(&["cat", &path])?;
-            std::fs::write(samples_dir.join(format!("{name}.probe.json")), &text)?;
-            let s: ProbeSamples = serde_json::from_str(&text).context("the probe's samples do not parse")?;
+            let mut s: ProbeSamples = serde_json::from_str(&text).context("the probe's samples do not parse")?;
+            if let Some(start) = r.clock_at_start.filter(|c| c.1 != 0) {
+                let end = (now_ns(), crate::provider::of(st).clock_offset_ns(&r.t.from)?);
+                std::fs::write(samples_dir.join(format!("{name}.probe.node-clock.json")), &text)?;
+                std::fs::write(samples_dir.join(format!("{name}.clock.json")), serde_json::to_vec(&json!({ "host_ns_and_offset_ns": [start, end] }))?)?;
+                to_host_clock(&mut s, start, end);
+                put(m, &name, "clock_offset_drift_ms", json!(round((end.1 - start.1) as f64 / 1e6)));
+            }
+            std::fs::write(samples_dir.join(format!("{name}.probe.json")), serde_json::to_vec(&s)?)?;
             let after = fault_ns.unwrap_or(s.start_ns);
             let slack = (every.as_secs_f64() * 1000.0 * 20.0).max(200.0);
             let udp: Vec<u64> = s.udp.iter().map(|x| x.2).collect();

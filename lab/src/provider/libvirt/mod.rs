@@ -4,6 +4,7 @@
 //! identity from fw_cfg at first boot.
 
 pub mod accel;
+pub mod clock;
 pub mod conn;
 pub mod faults;
 pub mod guest;
@@ -65,6 +66,9 @@ impl crate::provider::Provider for LibvirtLab<'_> {
     }
     fn freeze(&self, node: &str, frozen: bool) -> Result<()> {
         faults::freeze(self.0, node, frozen)
+    }
+    fn clock_offset_ns(&self, node: &str) -> Result<i64> {
+        clock::offset_ns(&ssh_target(self.0, self.0.node_index(node)?)?)
     }
     fn set_loss(&self, _node: &str, _ifname: &str, _percent: u32) -> Result<()> {
         bail!("packet loss is not implemented on the libvirt provider yet (cable pulls are: `halab link`)")

@@ -91,7 +91,8 @@ pub fn up(st: &LabState, ledger: &mut Ledger, img: &Image) -> Result<()> {
     step.message("waiting for SSH on every VM");
     let all: Vec<usize> = (0..n).collect();
     wait_ssh(st, &all, boot_timeout(st, n))?;
-    step.message("services");
+    step.message("halab-node and services");
+    install_node_binary(st, &all)?;
     for &ni in &all {
         start_services(st, ni)?;
     }
@@ -108,6 +109,23 @@ pub fn start_services(st: &LabState, ni: usize) -> Result<()> {
         node.service_start(&svc.name, &argv)?;
     }
     Ok(())
+}
+
+/// Copy `halab-node` (the gap probe, `_clock`) to /usr/local/bin/halab in each VM over sftp:
+/// the same in-node commands as on netns, so scenario files run unchanged.
+pub fn install_node_binary(st: &LabState, nodes: &[usize]) -> Result<()> {
+    let exe = std::fs::read(crate::node::cli::node_exe()?)?;
+    let results: Vec<Result<()>> = std::thread::scope(|s| {
+        let hs: Vec<_> = nodes
+            .iter()
+            .map(|&ni| {
+                let exe = &exe;
+                s.spawn(move || crate::transport::put(&identity::ssh_target(st, ni)?, "/usr/local/bin/halab", exe, 0o755, Duration::from_secs(60)))
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap_or_else(|_| bail!("an sftp thread panicked"))).collect()
+    });
+    results.into_iter().collect()
 }
 
 /// Wait (in parallel) until each VM answers SSH with its pinned key; a VM that stops or stays
