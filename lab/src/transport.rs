@@ -76,8 +76,8 @@ async fn connect(t: &Target) -> Result<Conn> {
     let expected = parse_pin(&t.host_key)?;
     let key = load_secret_key(&t.key, None).with_context(|| format!("failed to load the lab key {}", t.key.display()))?;
     let config = Arc::new(client::Config {
-        // A crashed VM must not hang halab: 3 unanswered keepalives, 2 s apart, close the connection.
-        keepalive_interval: Some(Duration::from_secs(2)),
+        // A crashed VM must not hang halab: 3 unanswered keepalives, 1 s apart, close the connection.
+        keepalive_interval: Some(Duration::from_secs(1)),
         keepalive_max: 3,
         nodelay: true,
         ..Default::default()

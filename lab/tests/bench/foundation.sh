@@ -7,20 +7,10 @@ cd "$(dirname "$0")/../../.."
 RUNS=${1:-5}; COLD=${2:-5}
 H=$PWD/target/release/halab
 export HALAB_PLAIN=1
+source lab/tests/bench/common.sh
 work=$(mktemp -d /tmp/halab-bench.XXXXXX)
 trap 'for l in $($H ls 2>/dev/null | awk "/^bench-/{print \$1}"); do $H down $l >/dev/null 2>&1; done; rm -rf "$work"' EXIT
 
-now() { date +%s.%N; }
-stats() { # name, then samples (seconds)
-  python3 - "$@" <<'PY'
-import sys, statistics as s
-name, xs = sys.argv[1], [float(x) for x in sys.argv[2:]]
-xs.sort()
-p95 = xs[min(len(xs)-1, round(0.95*(len(xs)-1)))]
-print(f"| {name} | {len(xs)} | {xs[0]*1000:.0f} | {s.median(xs)*1000:.0f} | {p95*1000:.0f} | {xs[-1]*1000:.0f} |")
-PY
-}
-timeit() { local t0 t1; t0=$(now); "$@" >/dev/null 2>&1; t1=$(now); python3 -c "print($t1-$t0)"; }
 
 gen_topology() { # N nodes on two networks
   local n=$1 f=$work/gen-$1.yaml
@@ -36,10 +26,10 @@ for i in $(seq 1 "$COLD"); do
   cold+=("$(HALAB_IMAGE_CACHE=$work/cache-$i timeit "$H" image build)")
   rm -rf "$work/cache-$i"
 done
-[ "$COLD" -gt 0 ] && stats "image build, cold (mmdebstrap)" "${cold[@]}"
+[ "$COLD" -gt 0 ] && stats ms "image build, cold (mmdebstrap)" "${cold[@]}"
 "$H" image build >/dev/null
 hit=(); for i in $(seq 1 "$RUNS"); do hit+=("$(timeit "$H" image build)"); done
-stats "image build, cached" "${hit[@]}"
+stats ms "image build, cached" "${hit[@]}"
 
 ups=(); downs=()
 for i in $(seq 1 "$RUNS"); do
@@ -47,8 +37,8 @@ for i in $(seq 1 "$RUNS"); do
   "$H" exec bench-fw client -- ping -c1 -W1 198.18.2.10 >/dev/null || { echo "bench: fw-pair lab did not route" >&2; exit 3; }
   downs+=("$(timeit "$H" down bench-fw)")
 done
-stats "up fw-pair (4 nodes, --stack none)" "${ups[@]}"
-stats "down fw-pair" "${downs[@]}"
+stats ms "up fw-pair (4 nodes, --stack none)" "${ups[@]}"
+stats ms "down fw-pair" "${downs[@]}"
 
 for n in 4 8 16; do
   f=$(gen_topology "$n"); u=(); d=()
@@ -56,8 +46,8 @@ for n in 4 8 16; do
     u+=("$(timeit "$H" up "$f" --name "bench-g$n")")
     d+=("$(timeit "$H" down "bench-g$n")")
   done
-  stats "up generated $n nodes" "${u[@]}"
-  stats "down generated $n nodes" "${d[@]}"
+  stats ms "up generated $n nodes" "${u[@]}"
+  stats ms "down generated $n nodes" "${d[@]}"
 done
 
 # RSS of an idle node: every process in its PID namespace (init + sshd), and the supervisor.

@@ -7,16 +7,8 @@ cd "$(dirname "$0")/../../.."
 RUNS=${1:-5}
 H=$PWD/target/release/halab
 export HALAB_PLAIN=1
+source lab/tests/bench/common.sh
 trap '$H down bench-stack >/dev/null 2>&1 || true' EXIT
-now() { date +%s.%N; }
-stats() {
-  python3 - "$@" <<'PY'
-import sys, statistics as s
-name, xs = sys.argv[1], sorted(float(x) for x in sys.argv[2:])
-p95 = xs[min(len(xs)-1, round(0.95*(len(xs)-1)))]
-print(f"| {name} | {len(xs)} | {xs[0]:.2f} | {s.median(xs):.2f} | {p95:.2f} | {xs[-1]:.2f} |")
-PY
-}
 rss() { # lab node process-name -> kB summed over matching processes in the node
   "$H" exec bench-stack "$1" -- sh -c "for p in \$(pgrep -f '$2'); do awk '/^VmRSS/{print \$2}' /proc/\$p/status; done" | awk '{s+=$1} END {print s+0}'
 }
@@ -37,5 +29,5 @@ for stack in keepalived pacemaker; do
     fi
     "$H" down bench-stack >/dev/null 2>&1
   done
-  stats "$stack" "${xs[@]}"
+  stats s "$stack" "${xs[@]}"
 done
