@@ -37,6 +37,14 @@ impl LabState {
     pub fn node_mgmt_addr(&self, index: usize) -> Ipv4Addr {
         nth(self.management, 10 + index as u32)
     }
+    /// How much slower than a netns node this lab's nodes run: TCG VMs emulate every
+    /// instruction, so a stack's waits (pacemaker's resource agents fork a lot) get longer.
+    pub fn time_scale(&self) -> u32 {
+        match &self.libvirt {
+            Some(l) if !l.kvm => 4,
+            _ => 1,
+        }
+    }
     pub fn node_index(&self, node: &str) -> Result<usize> {
         match self.plan.nodes.iter().position(|n| n.name == node) {
             Some(i) => Ok(i),

@@ -24,6 +24,11 @@ use crate::topology::{PlanCluster, Stack};
 /// How long `up` waits for a stack to be ready.
 pub const READY_TIMEOUT: Duration = Duration::from_secs(90);
 
+/// READY_TIMEOUT, longer on slow (TCG) nodes.
+pub fn ready_timeout(st: &LabState) -> Duration {
+    READY_TIMEOUT * st.time_scale()
+}
+
 /// Run `f` on every cluster member in parallel; the first error wins.
 pub fn on_members<F>(st: &LabState, cl: &PlanCluster, f: F) -> Result<()>
 where
@@ -84,20 +89,20 @@ pub fn bring_up(st: &LabState) -> Result<()> {
     }
     if cl.stack != Stack::None {
         step.message("waiting until the stack is ready");
-        ready::wait(st, cl, READY_TIMEOUT)?;
+        ready::wait(st, cl, ready_timeout(st))?;
     }
     step.done("ready");
     Ok(())
 }
 
-fn keepalived_start(_st: &LabState, cl: &PlanCluster, node: &Node) -> Result<()> {
+fn keepalived_start(st: &LabState, cl: &PlanCluster, node: &Node) -> Result<()> {
     let pn = node.lab.plan.node(&node.name).context("member not in plan")?;
     node.put(conntrackd::NOTIFY_PATH, &conntrackd::notify_script(), 0o755, "root:root")?;
     node.put(keepalived::CONFIG, &keepalived::config(cl, pn), 0o644, "root:root")?;
     if conntrackd::enabled(cl) {
         node.service_start("conntrackd", &["/usr/sbin/conntrackd", "-C", conntrackd::CONFIG])?;
         ready::until(
-            Duration::from_secs(10),
+            Duration::from_secs(10) * st.time_scale(),
             || Ok(node.succeeds(&["/usr/sbin/conntrackd", "-C", conntrackd::CONFIG, "-s"])),
             || format!("conntrackd does not answer on `{}`", node.name),
         )?;

@@ -18,7 +18,7 @@ pub fn start(st: &LabState, cl: &PlanCluster, node: &Node) -> Result<()> {
     node.service_start("corosync", &["/usr/sbin/corosync", "-f"])?;
     // pacemakerd gives up when corosync does not answer yet (systemd orders them; we wait).
     super::ready::until(
-        std::time::Duration::from_secs(20),
+        std::time::Duration::from_secs(20) * st.time_scale(),
         || Ok(node.succeeds(&["corosync-cfgtool", "-s"])),
         || format!("corosync does not answer on `{}`", node.name),
     )?;

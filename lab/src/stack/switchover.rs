@@ -5,7 +5,7 @@
 
 use anyhow::{bail, Result};
 
-use super::{keepalived, ready, READY_TIMEOUT};
+use super::{keepalived, ready};
 use crate::labstate::LabState;
 use crate::node::Node;
 use crate::topology::Stack;
@@ -44,7 +44,7 @@ pub fn switchover(st: &LabState, to: Option<&str>) -> Result<String> {
             let n = Node::new(st, &current)?;
             n.run(&["crm_resource", "--move", "--resource", "vips", "--node", &target])?;
             ready::until(
-                READY_TIMEOUT,
+                super::ready_timeout(st),
                 || Ok(ready::check(st, cl)?.as_deref() == Some(target.as_str())),
                 || format!("the VIPs did not move to `{target}`:\n{}", ready::diagnose(st, cl)),
             )?;
@@ -52,7 +52,7 @@ pub fn switchover(st: &LabState, to: Option<&str>) -> Result<String> {
         }
     }
     ready::until(
-        READY_TIMEOUT,
+        super::ready_timeout(st),
         || Ok(ready::check(st, cl)?.as_deref() == Some(target.as_str())),
         || format!("the switchover to `{target}` did not complete:\n{}", ready::diagnose(st, cl)),
     )?;
