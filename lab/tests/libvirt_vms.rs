@@ -126,3 +126,42 @@ fn fw_pair_keepalived_fails_over_on_vms() {
     ok(&["down", lab]);
     assert_gone(lab, &id);
 }
+
+/// Start `up` of the two-VM lab and send `signal` once the domains exist (the VMs are booting).
+fn interrupt_vm_up(lab: &str, signal: nix::sys::signal::Signal) -> std::process::ExitStatus {
+    let mut child = Command::new(HALAB)
+        .args(["up", "tests/data/two-vms.yaml", "--name", lab, "--provider", "libvirt"])
+        .env("HALAB_PLAIN", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let t = std::time::Instant::now();
+    while virsh_names("list").iter().filter(|d| d.starts_with(&format!("{lab}-"))).count() < 2 {
+        assert!(t.elapsed() < std::time::Duration::from_secs(120), "up never started its VMs");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), signal).unwrap();
+    child.wait().unwrap()
+}
+
+#[test]
+fn ctrl_c_or_sigkill_during_vm_up_leaves_nothing_after_rollback_or_gc() {
+    if !libvirt_ready() {
+        return;
+    }
+    let lab = "hlvmint";
+    let _g = LabGuard(lab);
+    let id = halab::topology::validate::lab_id(lab);
+    let status = interrupt_vm_up(lab, nix::sys::signal::Signal::SIGINT);
+    assert!(!status.success(), "an interrupted up must not report success");
+    assert_gone(lab, &id);
+
+    let status = interrupt_vm_up(lab, nix::sys::signal::Signal::SIGKILL);
+    assert!(!status.success());
+    assert!(virsh_names("list").iter().any(|d| d.starts_with(&format!("{lab}-"))), "a killed up leaves its VMs for gc to find");
+    let gc = ok(&["gc"]);
+    assert!(gc.contains(lab), "gc removes the lab whose halab process is gone: {gc}");
+    assert_gone(lab, &id);
+}
