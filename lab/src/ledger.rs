@@ -39,6 +39,8 @@ pub enum Object {
     Network { uri: String, name: String },
     /// A libvirt domain (destroyed and undefined by `down`).
     Domain { uri: String, name: String },
+    /// An nftables table of the lab's own in the host namespace (`nft delete table`).
+    NftTable { family: String, name: String },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

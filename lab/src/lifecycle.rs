@@ -189,7 +189,17 @@ fn teardown(mut ledger: Ledger) -> Result<()> {
             }
         }
     }
-    // 5. libvirt domains, then networks (their overlays and identities are files below).
+    // 5a. The lab's own nft tables in the host (loss on VM taps).
+    for o in &objs {
+        if let Object::NftTable { family, name } = o {
+            if cmd::run("nft", &["list", "table", family, name]).is_ok() {
+                if let Err(e) = cmd::run("nft", &["delete", "table", family, name]) {
+                    errors.push(e);
+                }
+            }
+        }
+    }
+    // 5b. libvirt domains, then networks (their overlays and identities are files below).
     if objs.iter().any(|o| matches!(o, Object::Domain { .. } | Object::Network { .. })) {
         #[cfg(feature = "libvirt")]
         if let Err(e) = crate::provider::libvirt::conn::remove_objects(&objs) {

@@ -1,6 +1,6 @@
 //! The libvirt provider for real: Debian VMs under qemu (TCG on this machine), libvirt
-//! networks, SSH over russh with pinned host keys. Needs root and a running libvirtd
-//! (`.ci/run` starts virtlogd and libvirtd itself).
+//! networks, SSH over russh with pinned host keys, faults (cable, loss, freeze, power).
+//! Needs root and a running libvirtd (`.ci/run` starts virtlogd and libvirtd itself).
 #![cfg(feature = "libvirt")]
 
 mod common;
@@ -47,6 +47,8 @@ fn assert_gone(lab: &str, id: &str) {
     let links = String::from_utf8_lossy(&Command::new("ip").args(["-o", "link"]).output().unwrap().stdout).into_owned();
     assert!(!links.contains(&format!("hl{id}")), "a tap or bridge of the lab is left: {links}");
     assert!(!std::path::Path::new(&format!("/var/lib/halab/labs/{lab}")).exists(), "the lab's directory is left");
+    let tables = String::from_utf8_lossy(&Command::new("nft").args(["list", "tables"]).output().unwrap().stdout).into_owned();
+    assert!(!tables.contains(&format!("hl{id}")), "an nft table of the lab is left: {tables}");
 }
 
 #[test]
@@ -84,6 +86,12 @@ fn two_vms_boot_answer_over_russh_and_survive_cable_pull_power_cycle_and_freeze(
     assert!(!pings(lab, "a", "198.18.2.20"));
     ok(&["link", lab, "a", "lan", "up"]);
     eventually(15, "the ping works again after the plug", || pings(lab, "a", "198.18.2.20"));
+
+    // Loss on the host-side tap (the same nft rules as on the netns fabric): 100 % is a cut.
+    ok(&["loss", lab, "a", "lan", "100"]);
+    assert!(!pings(lab, "a", "198.18.2.20"), "100 % loss drops everything");
+    ok(&["loss", lab, "a", "lan", "0"]);
+    eventually(10, "no loss, the ping works", || pings(lab, "a", "198.18.2.20"));
 
     // Freeze: b answers nothing, then everything again.
     ok(&["power", lab, "b", "freeze"]);

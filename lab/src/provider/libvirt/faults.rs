@@ -101,3 +101,22 @@ pub fn running(st: &LabState, node: &str) -> bool {
     let dom = xml::domain_name(&st.plan, node);
     uri(st).and_then(|u| conn::with_conn(&u, move |c| conn::domain_active(c, &dom))).unwrap_or(false)
 }
+
+/// The lab's own nft table in the host (bridge family): VM networks are host bridges.
+pub fn loss_table(st: &LabState) -> String {
+    format!("hl{}_loss", st.plan.id)
+}
+
+/// Drop `percent` % of the frames in both directions of a VM's interface, on its host-side tap
+/// (the same rules as netns, in a table of the lab's own; 0 removes them).
+pub fn set_loss(st: &LabState, node: &str, ifname: &str, percent: u32) -> Result<()> {
+    let ni = st.node_index(node)?;
+    let n = &st.plan.nodes[ni];
+    let ii = n.interfaces.iter().position(|i| i.ifname == ifname).with_context(|| format!("node `{node}` has no interface `{ifname}`"))?;
+    let path = crate::ledger::lab_dir(&st.plan.lab).join("tap-loss.json");
+    let table = loss_table(st);
+    let mut ledger = crate::ledger::Ledger::open(&st.plan.lab)?;
+    ledger.record(crate::ledger::Object::NftTable { family: "bridge".into(), name: table.clone() })?;
+    let script = crate::provider::netns::loss::update(&path, &table, &xml::tap_name(&st.plan, ni, Some(ii)), percent)?;
+    crate::cmd::run_input("nft", &["-f", "-"], Some(&script)).map(|_| ())
+}

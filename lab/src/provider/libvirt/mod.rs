@@ -70,7 +70,7 @@ impl crate::provider::Provider for LibvirtLab<'_> {
     fn clock_offset_ns(&self, node: &str) -> Result<i64> {
         clock::offset_ns(&ssh_target(self.0, self.0.node_index(node)?)?)
     }
-    fn set_loss(&self, _node: &str, _ifname: &str, _percent: u32) -> Result<()> {
-        bail!("packet loss is not implemented on the libvirt provider yet (cable pulls are: `halab link`)")
+    fn set_loss(&self, node: &str, ifname: &str, percent: u32) -> Result<()> {
+        faults::set_loss(self.0, node, ifname, percent)
     }
 }
