@@ -108,6 +108,12 @@ fn two_vms_boot_answer_over_russh_and_survive_cable_pull_power_cycle_and_freeze(
     assert_eq!(exec_out(lab, "b", &["systemctl", "is-active", "halab-web"]), "active");
     assert!(pings(lab, "a", "198.18.2.20"));
 
+    // Reboot: a new boot (boot_id changes), the transport reconnects, the service is back.
+    let boot_id = exec_out(lab, "b", &["cat", "/proc/sys/kernel/random/boot_id"]);
+    ok(&["power", lab, "b", "reboot"]);
+    assert_ne!(exec_out(lab, "b", &["cat", "/proc/sys/kernel/random/boot_id"]), boot_id);
+    assert_eq!(exec_out(lab, "b", &["systemctl", "is-active", "halab-web"]), "active");
+
     ok(&["down", lab]);
     assert_gone(lab, &id);
 }

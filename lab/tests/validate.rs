@@ -28,6 +28,7 @@ const CASES: &[(&str, &str, &str)] = &[
     ("vip-collides.yaml", "vip-collides.yaml:9:16:", "VIP 198.18.2.2 collides with the address of node `b`"),
     ("ifname-too-long.yaml", "ifname-too-long.yaml:3:3:", "has 17 characters; Linux allows 15"),
     ("node-without-interface.yaml", "node-without-interface.yaml:6:3:", "node `lonely` has no interface"),
+    ("vm-size-out-of-range.yaml", "vm-size-out-of-range.yaml:7:23:", "nodes.a.vm.memory_mib: 64 MiB is out of range"),
 ];
 
 #[test]
