@@ -9,6 +9,7 @@ pub mod ledger;
 pub mod lifecycle;
 pub mod measure;
 pub mod node;
+pub mod parallel;
 pub mod progress;
 pub mod provider;
 pub mod report;

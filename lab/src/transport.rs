@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::os::unix::process::ExitStatusExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{ExitStatus, Output};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
@@ -221,15 +221,5 @@ pub fn disconnect(t: &Target) {
     let c = cache().lock().ok().and_then(|mut c| c.remove(t));
     if let Some(c) = c {
         let _ = runtime().block_on(async { tokio::time::timeout(Duration::from_secs(1), c.disconnect(Disconnect::ByApplication, "", "en")).await });
-    }
-}
-
-/// The known_hosts-style pin of a node from a `.pub` file.
-pub fn pin_from_pub(path: &Path) -> Result<String> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("failed to read {}", path.display()))?;
-    let mut f = text.split_whitespace();
-    match (f.next(), f.next()) {
-        (Some(kind), Some(b64)) => Ok(format!("{kind} {b64}")),
-        _ => bail!("malformed public key in {}", path.display()),
     }
 }

@@ -69,17 +69,16 @@ impl<'a> Node<'a> {
             args.extend_from_slice(argv);
             return self.run(&args).map(|_| ());
         }
-        if self.service_running(name) {
-            return Ok(());
-        }
+        // One round trip: running already, or clear a failed earlier run (it keeps the unit
+        // name taken) and start the transient unit.
+        let script = "u=$1 log=$2 dir=$3; shift 3\n\
+            systemctl is-active --quiet \"$u\" && exit 0\n\
+            systemctl reset-failed \"$u\" 2>/dev/null\n\
+            mkdir -p \"$dir\"\n\
+            exec systemd-run --quiet --collect --unit \"$u\" -p \"StandardOutput=append:$log\" -p \"StandardError=append:$log\" -- \"$@\"";
         let unit = format!("halab-{name}");
         let log = format!("{}/{name}.log", service::LOG_DIR);
-        // A failed earlier run leaves the unit name taken until reset.
-        let _ = self.exec(&["systemctl", "reset-failed", &unit], None, EXEC_TIMEOUT);
-        self.run(&["mkdir", "-p", service::LOG_DIR])?;
-        let out = format!("StandardOutput=append:{log}");
-        let err = format!("StandardError=append:{log}");
-        let mut args = vec!["systemd-run", "--quiet", "--collect", "--unit", &unit, "-p", &out, "-p", &err, "--"];
+        let mut args = vec!["sh", "-c", script, "sh", &unit, &log, service::LOG_DIR];
         args.extend_from_slice(argv);
         self.run(&args).map(|_| ())
     }

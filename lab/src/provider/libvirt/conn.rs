@@ -91,12 +91,13 @@ pub fn update_link(conn: &Connect, domain: &str, device_xml: &str) -> Result<()>
     Ok(())
 }
 
-/// Start a defined, stopped domain (power on).
+/// Start a defined, stopped domain (power on); an error if it runs already.
 pub fn start_defined(conn: &Connect, name: &str) -> Result<()> {
     let dom = conn.lookup_domain_by_name(name).with_context(|| format!("no domain {name}"))?;
-    if !dom.is_active()? {
-        dom.create().with_context(|| format!("failed to start domain {name}"))?;
+    if dom.is_active()? {
+        anyhow::bail!("domain {name} is already running");
     }
+    dom.create().with_context(|| format!("failed to start domain {name}"))?;
     Ok(())
 }
 
@@ -120,21 +121,10 @@ pub fn remove_objects(objs: &[crate::ledger::Object]) -> Result<()> {
     }
     for (uri, (doms, nets)) in by_uri {
         // A destroy takes ~1.7 s under TCG: every domain at once, each on its own connection.
-        let results: Vec<Result<()>> = std::thread::scope(|s| {
-            let hs: Vec<_> = doms
-                .iter()
-                .map(|d| {
-                    s.spawn(|| {
-                        with_conn(&uri, {
-                            let d = d.clone();
-                            move |c| remove_domain(c, &d)
-                        })
-                    })
-                })
-                .collect();
-            hs.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(anyhow!("a libvirt worker panicked")))).collect()
-        });
-        results.into_iter().collect::<Result<Vec<()>>>()?;
+        crate::parallel::try_each(&doms, |d| {
+            let d = d.clone();
+            with_conn(&uri, move |c| remove_domain(c, &d))
+        })?;
         with_conn(&uri, move |c| {
             for n in &nets {
                 remove_network(c, n)?;

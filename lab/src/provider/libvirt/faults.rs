@@ -46,13 +46,7 @@ pub fn power_off(st: &LabState, node: &str) -> Result<()> {
 pub fn power_on(st: &LabState, node: &str) -> Result<()> {
     let ni = st.node_index(node)?;
     let dom = xml::domain_name(&st.plan, node);
-    if conn::with_conn(&uri(st)?, {
-        let dom = dom.clone();
-        move |c| conn::domain_active(c, &dom)
-    })? {
-        bail!("node `{node}` is already running");
-    }
-    conn::with_conn(&uri(st)?, move |c| conn::start_defined(c, &dom))?;
+    conn::with_conn(&uri(st)?, move |c| conn::start_defined(c, &dom)).with_context(|| format!("cannot power on node `{node}`"))?;
     up::wait_ssh(st, &[ni], up::boot_timeout(st, 1))?;
     up::start_services(st, ni)
 }

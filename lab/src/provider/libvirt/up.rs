@@ -115,28 +115,15 @@ pub fn start_services(st: &LabState, ni: usize) -> Result<()> {
 /// the same in-node commands as on netns, so scenario files run unchanged.
 pub fn install_node_binary(st: &LabState, nodes: &[usize]) -> Result<()> {
     let exe = std::fs::read(crate::node::cli::node_exe()?)?;
-    let results: Vec<Result<()>> = std::thread::scope(|s| {
-        let hs: Vec<_> = nodes
-            .iter()
-            .map(|&ni| {
-                let exe = &exe;
-                s.spawn(move || crate::transport::put(&identity::ssh_target(st, ni)?, "/usr/local/bin/halab", exe, 0o755, Duration::from_secs(60)))
-            })
-            .collect();
-        hs.into_iter().map(|h| h.join().unwrap_or_else(|_| bail!("an sftp thread panicked"))).collect()
-    });
-    results.into_iter().collect()
+    crate::parallel::try_each(nodes, |&ni| crate::transport::put(&identity::ssh_target(st, ni)?, "/usr/local/bin/halab", &exe, 0o755, Duration::from_secs(60)))
+        .map(|_| ())
 }
 
 /// Wait (in parallel) until each VM answers SSH with its pinned key; a VM that stops or stays
 /// silent fails `up` with the end of its console.
 pub fn wait_ssh(st: &LabState, nodes: &[usize], timeout: Duration) -> Result<()> {
     let deadline = Instant::now() + timeout;
-    let results: Vec<Result<()>> = std::thread::scope(|s| {
-        let hs: Vec<_> = nodes.iter().map(|&ni| s.spawn(move || wait_one(st, ni, deadline))).collect();
-        hs.into_iter().map(|h| h.join().unwrap_or_else(|_| bail!("a wait thread panicked"))).collect()
-    });
-    results.into_iter().collect()
+    crate::parallel::try_each(nodes, |&ni| wait_one(st, ni, deadline)).map(|_| ())
 }
 
 fn wait_one(st: &LabState, ni: usize, deadline: Instant) -> Result<()> {
