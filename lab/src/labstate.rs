@@ -1,5 +1,6 @@
 //! A running lab's state (lab.json beside the ledger): its plan and what `up` decided.
 
+use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
@@ -13,37 +14,38 @@ use crate::topology::Plan;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LabState {
     pub plan: Plan,
-    pub provider: crate::provider::Kind,
+    /// The provider and what it decided at `up` (one tagged value, read only by that provider).
+    pub provider: ProviderState,
     pub management: Ipv4Net,
+    /// The host's own address on the management network.
+    pub host_addr: Ipv4Addr,
+    /// Each node's management address: chosen from the subnet for netns and VMs; a real
+    /// machine brings its own.
+    pub mgmt_addrs: BTreeMap<String, Ipv4Addr>,
     pub image_hash: String,
     pub rootfs: PathBuf,
-    /// What `up` decided for a libvirt lab.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub libvirt: Option<LibvirtState>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct LibvirtState {
-    pub uri: String,
-    /// KVM when /dev/kvm really works, else TCG.
-    pub kvm: bool,
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ProviderState {
+    /// The provider's name (`netns`, `libvirt`).
+    pub kind: String,
+    /// What that provider decided (e.g. libvirt's URI and KVM/TCG), in its own shape.
+    #[serde(default)]
+    pub settings: serde_json::Value,
 }
+
+/// The management interface inside every node, on every provider.
+pub const MGMT_IF: &str = "mgmt";
 
 impl LabState {
-    pub fn host_addr(&self) -> Ipv4Addr {
-        nth(self.management, 1)
-    }
     /// Management address of the node at `index` in the plan.
     pub fn node_mgmt_addr(&self, index: usize) -> Ipv4Addr {
-        nth(self.management, 10 + index as u32)
+        self.plan.nodes.get(index).and_then(|n| self.mgmt_addrs.get(&n.name)).copied().unwrap_or(Ipv4Addr::UNSPECIFIED)
     }
-    /// How much slower than a netns node this lab's nodes run: TCG VMs emulate every
-    /// instruction, so a stack's waits (pacemaker's resource agents fork a lot) get longer.
-    pub fn time_scale(&self) -> u32 {
-        match &self.libvirt {
-            Some(l) if !l.kvm => 4,
-            _ => 1,
-        }
+    /// Management address of a node, by name.
+    pub fn mgmt_addr(&self, node: &str) -> Result<Ipv4Addr> {
+        self.node_index(node).map(|i| self.node_mgmt_addr(i))
     }
     pub fn node_index(&self, node: &str) -> Result<usize> {
         match self.plan.nodes.iter().position(|n| n.name == node) {
@@ -84,28 +86,46 @@ pub fn host_routes() -> Result<Vec<Ipv4Net>> {
         .collect())
 }
 
+/// The management network a lab gets: its subnet, the host's address on it and one address
+/// per node.
+pub struct Management {
+    pub subnet: Ipv4Net,
+    pub host_addr: Ipv4Addr,
+    pub nodes: BTreeMap<String, Ipv4Addr>,
+}
+
 /// Choose the lab's management subnet: the requested one if it is free, else the first free
-/// /24 of the pool. Free = no other lab has it and it overlaps no host route.
-pub fn choose_management(requested: Option<Ipv4Net>, max_nodes: usize) -> Result<Ipv4Net> {
+/// /24 of the pool. Free = no other lab has it, it overlaps no host route and no network of
+/// the lab itself (validation already refused a lab network on a requested subnet). The host
+/// is .1, node i is .10+i.
+pub fn choose_management(plan: &Plan) -> Result<Management> {
     let routes = host_routes()?;
     let taken: Vec<Ipv4Net> = all_labs().iter().filter_map(|l| LabState::load(l).ok()).map(|s| s.management).collect();
+    let own: Vec<Ipv4Net> = plan.networks.iter().map(|n| n.subnet).collect();
     let overlaps = |a: &Ipv4Net, b: &Ipv4Net| a.contains(b) || b.contains(a);
-    if let Some(net) = requested {
-        if let Some(r) = routes.iter().find(|r| overlaps(r, &net)) {
-            bail!("the management subnet {net} overlaps the host route {r}: a host-side address there could cut this machine off its network; choose another `management.subnet`");
+    let n = plan.nodes.len();
+    let subnet = match plan.management {
+        Some(net) => {
+            if let Some(r) = routes.iter().find(|r| overlaps(r, &net)) {
+                bail!("the management subnet {net} overlaps the host route {r}: a host-side address there could cut this machine off its network; choose another `management.subnet`");
+            }
+            if let Some(t) = taken.iter().find(|t| overlaps(t, &net)) {
+                bail!("the management subnet {net} overlaps {t}, used by another lab");
+            }
+            if (net.hosts().count()) < n + 11 {
+                bail!("the management subnet {net} is too small for {n} nodes");
+            }
+            net
         }
-        if let Some(t) = taken.iter().find(|t| overlaps(t, &net)) {
-            bail!("the management subnet {net} overlaps {t}, used by another lab");
+        None => {
+            if n > 240 {
+                bail!("a lab has at most 240 nodes on a /24 management network ({n} given)");
+            }
+            let pool: Ipv4Net = MGMT_POOL.parse()?;
+            let free = |c: &Ipv4Net| ![&routes, &taken, &own].iter().any(|l| l.iter().any(|r| overlaps(r, c)));
+            pool.subnets(24)?.find(free).with_context(|| format!("no free management subnet left in {MGMT_POOL} (labs in {})", state_root().display()))?
         }
-        if (net.hosts().count()) < max_nodes + 11 {
-            bail!("the management subnet {net} is too small for {max_nodes} nodes");
-        }
-        return Ok(net);
-    }
-    let pool: Ipv4Net = MGMT_POOL.parse()?;
-    let cand = pool.subnets(24)?.find(|c| !routes.iter().any(|r| overlaps(r, c)) && !taken.iter().any(|t| overlaps(t, c)));
-    if max_nodes > 240 {
-        bail!("the netns provider supports at most 240 nodes per lab");
-    }
-    cand.with_context(|| format!("no free management subnet left in {MGMT_POOL} (labs in {})", state_root().display()))
+    };
+    let nodes = plan.nodes.iter().enumerate().map(|(i, node)| (node.name.clone(), nth(subnet, 10 + i as u32))).collect();
+    Ok(Management { subnet, host_addr: nth(subnet, 1), nodes })
 }

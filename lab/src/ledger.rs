@@ -22,6 +22,16 @@ pub enum Phase {
     Destroying,
 }
 
+impl std::fmt::Display for Phase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Phase::Creating => "creating",
+            Phase::Up => "up",
+            Phase::Destroying => "destroying",
+        })
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Object {
@@ -52,6 +62,10 @@ pub struct LedgerData {
     /// The halab process that is creating or destroying the lab.
     pub owner_pid: i32,
     pub owner_start_time: u64,
+    /// The owner holds the lab for its whole life (`halab run`/`bench`): once that process is
+    /// gone, even an `up` lab is garbage. A lab from `halab up` outlives its command.
+    #[serde(default)]
+    pub held: bool,
     pub objects: Vec<Object>,
 }
 
@@ -74,6 +88,7 @@ impl Ledger {
             phase: Phase::Creating,
             owner_pid: me,
             owner_start_time: proc_start_time(me).unwrap_or(0),
+            held: false,
             objects: vec![Object::Dir { path: dir.clone() }],
         };
         let l = Ledger { path: dir.join("ledger.json"), data };
@@ -120,6 +135,12 @@ impl Ledger {
     /// Forget objects that were removed.
     pub fn forget(&mut self, f: impl Fn(&Object) -> bool) -> Result<()> {
         self.data.objects.retain(|o| !f(o));
+        self.save()
+    }
+
+    /// This process holds the lab for its whole life (see `LedgerData::held`).
+    pub fn hold(&mut self) -> Result<()> {
+        self.data.held = true;
         self.save()
     }
 

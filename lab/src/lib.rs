@@ -1,9 +1,13 @@
 //! halab: lab provisioner for Linux high-availability clusters.
 
+pub mod bench;
+pub mod cli;
 pub mod cmd;
 pub mod diag;
 pub mod image;
+pub mod inputs;
 pub mod interrupt;
+pub mod lab;
 pub mod labstate;
 pub mod ledger;
 pub mod lifecycle;

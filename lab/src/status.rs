@@ -2,9 +2,9 @@
 
 use serde::Serialize;
 
-use crate::labstate::LabState;
+use crate::lab::Lab;
+use crate::labstate::MGMT_IF;
 use crate::ledger::{all_labs, Ledger};
-use crate::provider::netns;
 
 #[derive(Debug, Serialize)]
 pub struct NodeStatus {
@@ -38,13 +38,13 @@ pub struct LabStatus {
 }
 
 pub fn lab_status(lab: &str) -> anyhow::Result<LabStatus> {
-    let st = LabState::load(lab)?;
+    let st = Lab::open(lab)?;
     let ledger = Ledger::open(lab)?;
     let mut nodes = Vec::new();
     for (i, n) in st.plan.nodes.iter().enumerate() {
-        let pid = netns::init_pid(&st, &n.name);
-        let node = crate::node::Node::new(&st, &n.name)?;
-        let running = node.running();
+        let pid = st.provider().host_pid(&st, &n.name);
+        let node = st.node(&n.name)?;
+        let running = st.running(&n.name);
         let links = if running { node.run(&["ip", "-j", "addr", "show"]).map(|o| links_of(&o)).unwrap_or_default() } else { Vec::new() };
         nodes.push(NodeStatus {
             name: n.name.clone(),
@@ -54,7 +54,7 @@ pub fn lab_status(lab: &str) -> anyhow::Result<LabStatus> {
             links,
         });
     }
-    let stack = st.plan.cluster.as_ref().map(|c| format!("{:?}", c.stack).to_lowercase()).unwrap_or_else(|| "none".into());
+    let stack = st.plan.cluster.as_ref().map(|c| c.stack.to_string()).unwrap_or_else(|| "none".into());
     let (settings, members) = match &st.plan.cluster {
         Some(cl) => (crate::stack::status::settings(cl), crate::stack::status::members(&st, cl)),
         None => (Vec::new(), Vec::new()),
@@ -63,13 +63,10 @@ pub fn lab_status(lab: &str) -> anyhow::Result<LabStatus> {
         settings,
         members,
         lab: lab.into(),
-        provider: match &st.libvirt {
-            Some(l) => format!("{}, {}, {}", st.provider, l.uri, if l.kvm { "KVM" } else { "TCG" }),
-            None => st.provider.to_string(),
-        },
-        phase: format!("{:?}", ledger.data.phase).to_lowercase(),
+        provider: st.provider().describe(&st),
+        phase: ledger.data.phase.to_string(),
         management: st.management.to_string(),
-        host_addr: st.host_addr().to_string(),
+        host_addr: st.host_addr.to_string(),
         stack,
         image: st.image_hash.clone(),
         nodes,
@@ -100,7 +97,7 @@ pub fn render(s: &LabStatus) -> String {
         let links: Vec<String> = n
             .links
             .iter()
-            .filter(|l| l.ifname != netns::names::NODE_MGMT_IF)
+            .filter(|l| l.ifname != MGMT_IF)
             .map(|l| format!("{} {}{}", l.ifname, l.addresses.join(","), if l.carrier { "" } else { " NO-CARRIER" }))
             .collect();
         let pid = n.init_pid.map(|p| p.to_string()).unwrap_or_else(|| "-".into());
@@ -127,11 +124,11 @@ pub fn list() -> Vec<String> {
         .iter()
         .map(|lab| {
             let l = Ledger::open(lab).ok();
-            let st = LabState::load(lab).ok();
-            let phase = l.as_ref().map(|l| format!("{:?}", l.data.phase).to_lowercase()).unwrap_or_else(|| "?".into());
+            let st = crate::labstate::LabState::load(lab).ok();
+            let phase = l.as_ref().map(|l| l.data.phase.to_string()).unwrap_or_else(|| "?".into());
             let garbage = l.as_ref().and_then(crate::lifecycle::garbage_reason).map(|r| format!(" (stale: {r}; `halab gc` removes it)")).unwrap_or_default();
             let nodes = st.as_ref().map(|s| s.plan.nodes.len()).unwrap_or(0);
-            let provider = st.as_ref().map(|s| s.provider.to_string()).unwrap_or_default();
+            let provider = st.as_ref().map(|s| s.provider.kind.clone()).unwrap_or_default();
             format!("{lab:<20} {provider:<8} {phase:<10} {nodes} nodes{garbage}")
         })
         .collect()

@@ -1,34 +1,36 @@
 //! A lab node as stacks and scenarios see it: run commands, write files, start and stop
-//! services, read logs. Never a provider: the same calls work on every provider.
+//! services, read logs. It holds its `Shell` (nsenter or SSH), so the same calls work on every
+//! provider and nothing here knows which one it is.
 
 pub mod cli;
 pub mod service;
+pub mod shell;
 
 use std::process::Output;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 
-use crate::labstate::LabState;
+pub use shell::Shell;
 
 /// Default time a command inside a node may take.
 pub const EXEC_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(Clone)]
-pub struct Node<'a> {
-    pub lab: &'a LabState,
+pub struct Node {
     pub name: String,
+    shell: Arc<dyn Shell>,
 }
 
-impl<'a> Node<'a> {
-    pub fn new(lab: &'a LabState, name: &str) -> Result<Node<'a>> {
-        lab.node_index(name)?;
-        Ok(Node { lab, name: name.to_string() })
+impl Node {
+    pub fn new(name: &str, shell: Arc<dyn Shell>) -> Node {
+        Node { name: name.to_string(), shell }
     }
 
     /// Run argv inside the node; returns whatever it exited with.
     pub fn exec(&self, argv: &[&str], stdin: Option<&[u8]>, timeout: Duration) -> Result<Output> {
-        crate::provider::of(self.lab).exec(&self.name, argv, stdin, timeout).with_context(|| format!("on node `{}`: `{}`", self.name, argv.join(" ")))
+        self.shell.exec(argv, stdin, timeout).with_context(|| format!("on node `{}`: `{}`", self.name, argv.join(" ")))
     }
 
     /// Run argv; fail (naming node, command and stderr) unless it exits 0.
@@ -52,59 +54,30 @@ impl<'a> Node<'a> {
 
     /// Write a file inside the node (parent dirs made), with a mode and owner.
     pub fn put(&self, path: &str, content: &str, mode: u32, owner: &str) -> Result<()> {
-        crate::provider::of(self.lab).put(&self.name, path, content.as_bytes(), mode, owner)
+        self.shell.put(path, content.as_bytes(), mode, owner).with_context(|| format!("on node `{}`", self.name))
     }
 
-    /// Is the node powered on?
-    pub fn running(&self) -> bool {
-        crate::provider::of(self.lab).running(&self.name)
-    }
-
-    /// Start a long-running service (in the foreground), logging to /var/log/halab/NAME.log
-    /// inside the node: a transient systemd unit `halab-NAME` where systemd is PID 1 (VMs,
-    /// hosts), else a session of its own under halab's init (netns).
+    /// Start a long-running service, logging to /var/log/halab/NAME.log inside the node.
     pub fn service_start(&self, name: &str, argv: &[&str]) -> Result<()> {
-        if !crate::provider::of(self.lab).systemd() {
-            let mut args = vec!["halab", "_svc", "start", name, "--"];
-            args.extend_from_slice(argv);
-            return self.run(&args).map(|_| ());
-        }
-        // One round trip: running already, or clear a failed earlier run (it keeps the unit
-        // name taken) and start the transient unit.
-        let script = "u=$1 log=$2 dir=$3; shift 3\n\
-            systemctl is-active --quiet \"$u\" && exit 0\n\
-            systemctl reset-failed \"$u\" 2>/dev/null\n\
-            mkdir -p \"$dir\"\n\
-            exec systemd-run --quiet --collect --unit \"$u\" -p \"StandardOutput=append:$log\" -p \"StandardError=append:$log\" -- \"$@\"";
-        let unit = format!("halab-{name}");
-        let log = format!("{}/{name}.log", service::LOG_DIR);
-        let mut args = vec!["sh", "-c", script, "sh", &unit, &log, service::LOG_DIR];
-        args.extend_from_slice(argv);
-        self.run(&args).map(|_| ())
+        self.shell.service_start(name, argv).with_context(|| format!("on node `{}`: failed to start {name}", self.name))
     }
 
     pub fn service_stop(&self, name: &str) -> Result<()> {
-        if !crate::provider::of(self.lab).systemd() {
-            return self.run(&["halab", "_svc", "stop", name]).map(|_| ());
-        }
-        let unit = format!("halab-{name}");
-        if self.service_running(name) {
-            self.run(&["systemctl", "stop", &unit])?;
-        }
-        Ok(())
+        self.shell.service_stop(name).with_context(|| format!("on node `{}`: failed to stop {name}", self.name))
     }
 
     pub fn service_running(&self, name: &str) -> bool {
-        if crate::provider::of(self.lab).systemd() {
-            self.succeeds(&["systemctl", "is-active", "--quiet", &format!("halab-{name}")])
-        } else {
-            self.succeeds(&["halab", "_svc", "status", name])
-        }
+        self.shell.service_running(name)
+    }
+
+    /// The node's monotonic clock minus the host's, in ns.
+    pub fn clock_offset_ns(&self) -> Result<i64> {
+        self.shell.clock_offset_ns().with_context(|| format!("on node `{}`: reading its clock", self.name))
     }
 
     /// A service's log (the last `lines` lines; 0 = all).
     pub fn logs(&self, name: &str, lines: usize) -> Result<String> {
-        let path = format!("{}/{name}.log", service::LOG_DIR);
+        let path = format!("{}/{name}.log", shell::LOG_DIR);
         if lines == 0 {
             self.run(&["cat", &path])
         } else {

@@ -12,7 +12,26 @@ use nix::unistd::Pid;
 
 use crate::ledger::{proc_start_time, process_alive};
 
-pub const LOG_DIR: &str = "/var/log/halab";
+/// A service a topology can name (`services: [web]`): its name and command line inside a node,
+/// the same on every provider.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Service {
+    pub name: String,
+    pub argv: Vec<String>,
+}
+
+/// The command line of a known service.
+pub fn known(name: &str) -> Option<Service> {
+    let argv: &[&str] = match name {
+        "sshd" => &["/usr/sbin/sshd", "-D", "-e"],
+        "web" => &["/usr/sbin/nginx", "-g", "daemon off;"],
+        "iperf3" => &["/usr/bin/iperf3", "-s"],
+        _ => return None,
+    };
+    Some(Service { name: name.into(), argv: argv.iter().map(|s| s.to_string()).collect() })
+}
+
+use super::shell::LOG_DIR;
 const PID_DIR: &str = "/run/halab/svc";
 
 fn pid_of(name: &str) -> Option<(i32, u64)> {

@@ -102,7 +102,7 @@ pub fn ssh_target(st: &LabState, ni: usize) -> Result<crate::transport::Target> 
 /// init in a netns node and by the identity unit in a VM, so both are configured alike (and
 /// keep their addresses when a cable is pulled, as a real NIC does).
 pub fn ip_batch(st: &LabState, ni: usize) -> String {
-    use crate::provider::netns::names::NODE_MGMT_IF;
+    use crate::labstate::MGMT_IF as NODE_MGMT_IF;
     let node = &st.plan.nodes[ni];
     let mut ip = String::from("link set lo up\n");
     ip.push_str(&format!("addr add {}/{} dev {NODE_MGMT_IF}\nlink set {NODE_MGMT_IF} up\n", st.node_mgmt_addr(ni), st.management.prefix_len()));
@@ -111,7 +111,7 @@ pub fn ip_batch(st: &LabState, ni: usize) -> String {
     }
     // Without a stack the first cluster member holds the VIPs, so the lab routes end to end.
     if let Some(cl) = &st.plan.cluster {
-        if cl.stack == crate::topology::Stack::None && cl.members.first() == Some(&node.name) {
+        if cl.static_vip_holder() == Some(node.name.as_str()) {
             for v in &cl.vips {
                 ip.push_str(&format!("addr add {}/{} dev {}\n", v.address, v.prefix_len, v.ifname));
             }

@@ -1,118 +1,118 @@
-//! Providers: where a lab's nodes and networks live. `netns` is the embedded default; `libvirt`
-//! runs the same plan as VMs. Stacks, scenarios and the CLI only see the `Provider` trait.
+//! Providers: where a lab's nodes and networks live. Each owns its whole lifecycle (preflight,
+//! up, teardown from the ledger, when its lab is garbage), how a node is reached (its `Shell`)
+//! and what breaks a node (its `Actuators`). Nothing outside this folder names a provider's
+//! internals; a new provider is a folder plus one line in `PROVIDERS`.
 
+pub mod fabric_loss;
 pub mod identity;
 pub mod netns;
 
 #[cfg(feature = "libvirt")]
 pub mod libvirt;
+#[cfg(not(feature = "libvirt"))]
+mod unavailable;
 
-use std::process::Output;
-use std::time::Duration;
+use std::process::Command;
+use std::sync::Arc;
 
 use anyhow::{bail, Result};
-use serde::{Deserialize, Serialize};
 
+use crate::image::Image;
 use crate::labstate::LabState;
+use crate::ledger::Ledger;
+use crate::node::Shell;
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum Kind {
-    /// Linux namespaces over the image rootfs (seconds, any Linux box, CI).
-    #[default]
-    Netns,
-    /// Debian VMs on libvirt networks, reached over SSH.
-    Libvirt,
-}
+/// Every provider this halab has, the default first.
+pub static PROVIDERS: &[&dyn Provider] = &[
+    &netns::Netns,
+    #[cfg(feature = "libvirt")]
+    &libvirt::Libvirt,
+    #[cfg(not(feature = "libvirt"))]
+    &unavailable::NoLibvirt,
+];
 
-impl std::fmt::Display for Kind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Kind::Netns => "netns",
-            Kind::Libvirt => "libvirt",
-        })
+/// The provider called `name`.
+pub fn get(name: &str) -> Result<&'static dyn Provider> {
+    match PROVIDERS.iter().find(|p| p.name() == name) {
+        Some(p) => Ok(*p),
+        None => bail!("no provider `{name}` (providers: {})", names().join(", ")),
     }
 }
 
-/// What a running lab's nodes can be asked, whatever they run on.
-pub trait Provider {
-    /// Run argv on the node; whatever it exits with comes back.
-    fn exec(&self, node: &str, argv: &[&str], stdin: Option<&[u8]>, timeout: Duration) -> Result<Output>;
-    /// Write a file on the node (parent dirs made), with a mode and owner.
-    fn put(&self, node: &str, path: &str, content: &[u8], mode: u32, owner: &str) -> Result<()> {
-        let script = format!("set -e; mkdir -p \"$(dirname \"$1\")\"; cat > \"$1\"; chmod {mode:o} \"$1\"; chown {owner} \"$1\"");
-        let o = self.exec(node, &["sh", "-c", &script, "sh", path], Some(content), crate::node::EXEC_TIMEOUT)?;
-        if !o.status.success() {
-            bail!("on node `{node}`: failed to write {path}: {}", String::from_utf8_lossy(&o.stderr).trim());
-        }
-        Ok(())
+pub fn names() -> Vec<&'static str> {
+    PROVIDERS.iter().map(|p| p.name()).collect()
+}
+
+/// Where a lab goes, as the command line says it: `--provider` and its options.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub provider: String,
+    /// libvirt: the connection URI (default qemu:///system, or HALAB_LIBVIRT_URI).
+    pub libvirt_uri: Option<String>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { provider: "netns".into(), libvirt_uri: None }
     }
+}
+
+/// A provider: how labs of its kind come up, go down, and are reached and broken.
+pub trait Provider: Sync {
+    fn name(&self) -> &'static str;
+    /// Tools and rights it needs on this host, checked before anything is created.
+    fn preflight(&self) -> Result<()>;
+    /// What this lab's nodes will run on (e.g. libvirt's URI and KVM or TCG), kept in lab.json.
+    fn decide(&self, opts: &Options, img: &Image) -> Result<serde_json::Value>;
+    /// Create the lab's nodes and networks, each written to the ledger before it exists. On
+    /// error the caller tears down from the ledger.
+    fn up(&self, st: &LabState, ledger: &mut Ledger, img: &Image) -> Result<()>;
+    /// Remove this provider's objects of the ledger (idempotent; directories are the caller's).
+    fn teardown(&self, ledger: &Ledger) -> Result<()>;
+    /// Why an `up` lab of this provider is garbage (its nodes are gone), or None.
+    fn garbage_reason(&self, ledger: &Ledger) -> Option<String>;
+    /// How to reach a node.
+    fn shell(&self, st: &LabState, node: &str) -> Result<Arc<dyn Shell>>;
+    /// What breaks a node.
+    fn actuators<'a>(&self, st: &'a LabState, node: &str) -> Result<Box<dyn Actuators + 'a>>;
+    /// How much slower than a netns node this lab's nodes run (TCG VMs emulate every
+    /// instruction), so a stack's waits scale with it.
+    fn time_scale(&self, _st: &LabState) -> u32 {
+        1
+    }
+    /// The provider as `status` shows it (e.g. `libvirt, qemu:///system, TCG`).
+    fn describe(&self, _st: &LabState) -> String {
+        self.name().to_string()
+    }
+    /// A host PID that stands for the node (a netns node's init), for `status`.
+    fn host_pid(&self, _st: &LabState, _node: &str) -> Option<i32> {
+        None
+    }
+    /// A command with the user's terminal attached, for `halab exec` (None: use the shell).
+    fn interactive(&self, _st: &LabState, _node: &str, _argv: &[String]) -> Result<Option<Command>> {
+        Ok(None)
+    }
+    /// Run one of this provider's helper processes (`halab _helper PROVIDER NAME ARG`), such as
+    /// a netns node's init.
+    fn helper(&self, name: &str, _arg: &std::path::Path) -> Result<()> {
+        bail!("provider `{}` has no helper `{name}`", self.name())
+    }
+}
+
+/// What breaks one node: power, cables, loss, freeze. netns and libvirt provide them from
+/// their own backend; a real machine gets them per machine (BMC, PDU, switch port).
+pub trait Actuators {
     /// Is the node powered on?
-    fn running(&self, node: &str) -> bool;
-    /// Services run under systemd (VMs, hosts) rather than halab's own init (netns).
-    fn systemd(&self) -> bool;
+    fn running(&self) -> bool;
     /// Pull (`up == false`) or plug the cable of one interface; the node sees carrier loss.
-    fn set_link(&self, node: &str, ifname: &str, up: bool) -> Result<()>;
+    fn set_link(&self, ifname: &str, up: bool) -> Result<()>;
     /// Power cut: nothing of the node's running state survives.
-    fn power_off(&self, node: &str) -> Result<()>;
+    fn power_off(&self) -> Result<()>;
     /// Boot a powered-off node; returns once it answers again.
-    fn power_on(&self, node: &str) -> Result<()>;
-    fn reboot(&self, node: &str) -> Result<()>;
+    fn power_on(&self) -> Result<()>;
+    fn reboot(&self) -> Result<()>;
     /// Freeze (every process of the node stops, its links stay up) or thaw.
-    fn freeze(&self, node: &str, frozen: bool) -> Result<()>;
-    /// Packet loss on one interface, in percent (0 = none).
-    fn set_loss(&self, node: &str, ifname: &str, percent: u32) -> Result<()>;
-    /// The node's CLOCK_MONOTONIC minus the host's, in ns: 0 where the node shares the host's
-    /// kernel (netns); measured over SSH for VMs.
-    fn clock_offset_ns(&self, _node: &str) -> Result<i64> {
-        Ok(0)
-    }
+    fn freeze(&self, frozen: bool) -> Result<()>;
+    /// Packet loss on one interface, in percent (0 = none, 100 = a clean cut).
+    fn set_loss(&self, ifname: &str, percent: u32) -> Result<()>;
 }
-
-/// The provider a lab runs on.
-pub fn of(st: &LabState) -> Box<dyn Provider + '_> {
-    match st.provider {
-        Kind::Netns => Box::new(netns::NetnsLab(st)),
-        #[cfg(feature = "libvirt")]
-        Kind::Libvirt => Box::new(libvirt::LibvirtLab(st)),
-        #[cfg(not(feature = "libvirt"))]
-        Kind::Libvirt => Box::new(Unavailable),
-    }
-}
-
-#[cfg(not(feature = "libvirt"))]
-struct Unavailable;
-
-#[cfg(not(feature = "libvirt"))]
-impl Provider for Unavailable {
-    fn exec(&self, _: &str, _: &[&str], _: Option<&[u8]>, _: Duration) -> Result<Output> {
-        bail!(NO_LIBVIRT)
-    }
-    fn running(&self, _: &str) -> bool {
-        false
-    }
-    fn systemd(&self) -> bool {
-        true
-    }
-    fn set_link(&self, _: &str, _: &str, _: bool) -> Result<()> {
-        bail!(NO_LIBVIRT)
-    }
-    fn power_off(&self, _: &str) -> Result<()> {
-        bail!(NO_LIBVIRT)
-    }
-    fn power_on(&self, _: &str) -> Result<()> {
-        bail!(NO_LIBVIRT)
-    }
-    fn reboot(&self, _: &str) -> Result<()> {
-        bail!(NO_LIBVIRT)
-    }
-    fn freeze(&self, _: &str, _: bool) -> Result<()> {
-        bail!(NO_LIBVIRT)
-    }
-    fn set_loss(&self, _: &str, _: &str, _: u32) -> Result<()> {
-        bail!(NO_LIBVIRT)
-    }
-}
-
-#[cfg(not(feature = "libvirt"))]
-pub const NO_LIBVIRT: &str = "this halab was built without the `libvirt` feature: rebuild with default features (needs libvirt-dev)";

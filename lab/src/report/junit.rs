@@ -12,6 +12,7 @@ use crate::scenario::results::Outcome;
 pub fn render(a: &Analysis) -> Result<String> {
     let mut report = Report::new("halab");
     let mut scenarios: Vec<&str> = a.runs.iter().map(|r| r.record.scenario.as_str()).collect();
+    scenarios.sort();
     scenarios.dedup();
     for sc in scenarios {
         let mut suite = TestSuite::new(sc);

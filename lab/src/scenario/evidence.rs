@@ -4,8 +4,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::labstate::LabState;
-use crate::node::Node;
+use crate::lab::Lab;
 
 const COMMANDS: &[(&str, &str)] = &[
     ("ip addr", "ip -br addr"),
@@ -17,15 +16,15 @@ const COMMANDS: &[(&str, &str)] = &[
     ("daemon logs (tail)", "for f in /var/log/halab/*.log /var/log/pacemaker/pacemaker.log; do [ -f \"$f\" ] && echo \"== $f\" && tail -n 40 \"$f\"; done"),
 ];
 
-pub fn collect(st: &LabState, dir: &Path) {
+pub fn collect(st: &Lab, dir: &Path) {
     let ev = dir.join("evidence");
     let _ = std::fs::create_dir_all(&ev);
     let is_member = |n: &str| st.plan.cluster.as_ref().is_some_and(|c| c.members.iter().any(|m| m == n));
     for node in &st.plan.nodes {
         let mut out = String::new();
-        if !crate::provider::of(st).running(&node.name) {
+        if !st.running(&node.name) {
             out.push_str("node is powered off\n");
-        } else if let Ok(n) = Node::new(st, &node.name) {
+        } else if let Ok(n) = st.node(&node.name) {
             for (title, cmd) in COMMANDS {
                 if !is_member(&node.name) && !title.starts_with("ip") {
                     continue;

@@ -6,13 +6,12 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 
 use super::plan::{Fault, FaultKind, Target};
-use crate::labstate::LabState;
-use crate::node::Node;
+use crate::lab::Lab;
 use crate::stack::{self, conntrackd, keepalived, ready};
 use crate::topology::Stack;
 
 /// Resolve `@active` / `@standby` to a member now.
-pub fn resolve(st: &LabState, t: &Target) -> Result<String> {
+pub fn resolve(st: &Lab, t: &Target) -> Result<String> {
     let cl = st.plan.cluster.as_ref();
     match t {
         Target::Node(n) => Ok(n.clone()),
@@ -20,8 +19,8 @@ pub fn resolve(st: &LabState, t: &Target) -> Result<String> {
             let cl = cl.context("no cluster")?;
             let mut holder = None;
             for m in &cl.members {
-                let n = Node::new(st, m)?;
-                if crate::provider::of(st).running(m) && !ready::vips_held(&n, cl)?.is_empty() {
+                let n = st.node(m)?;
+                if st.running(m) && !ready::vips_held(&n, cl)?.is_empty() {
                     holder = Some(m.clone());
                     break;
                 }
@@ -45,7 +44,7 @@ fn later(d: Option<Duration>, f: impl FnOnce() + Send + 'static) -> Option<std::
 }
 
 /// Apply a fault; returns the node it hit and an undo thread for timed faults.
-pub fn apply(st: &LabState, f: &Fault) -> Result<(String, Option<std::thread::JoinHandle<()>>)> {
+pub fn apply(st: &Lab, f: &Fault) -> Result<(String, Option<std::thread::JoinHandle<()>>)> {
     let node = match &f.node {
         Some(t) => resolve(st, t)?,
         None => String::new(),
@@ -53,24 +52,25 @@ pub fn apply(st: &LabState, f: &Fault) -> Result<(String, Option<std::thread::Jo
     let iface = f.iface.clone().unwrap_or_default();
     let cl = st.plan.cluster.clone();
     let mut undo = None;
-    let prim = crate::provider::of(st);
+    let prim = if node.is_empty() { None } else { Some(st.actuators(&node)?) };
+    let prim = || prim.as_deref().context("this fault needs a node");
     match f.kind {
-        FaultKind::Crash => prim.power_off(&node)?,
-        FaultKind::PowerOn => prim.power_on(&node)?,
-        FaultKind::Reboot => prim.reboot(&node)?,
+        FaultKind::Crash => prim()?.power_off()?,
+        FaultKind::PowerOn => prim()?.power_on()?,
+        FaultKind::Reboot => prim()?.reboot()?,
         FaultKind::CablePull => {
-            prim.set_link(&node, &iface, false)?;
+            prim()?.set_link(&iface, false)?;
             let (st2, n2, i2) = (st.clone(), node.clone(), iface.clone());
             undo = later(f.duration, move || {
-                let _ = crate::provider::of(&st2).set_link(&n2, &i2, true);
+                let _ = st2.actuators(&n2).and_then(|a| a.set_link(&i2, true));
             });
         }
-        FaultKind::CablePlug => prim.set_link(&node, &iface, true)?,
+        FaultKind::CablePlug => prim()?.set_link(&iface, true)?,
         FaultKind::Block | FaultKind::Loss => {
-            prim.set_loss(&node, &iface, f.percent)?;
+            prim()?.set_loss(&iface, f.percent)?;
             let (st2, n2, i2) = (st.clone(), node.clone(), iface.clone());
             undo = later(f.duration, move || {
-                let _ = crate::provider::of(&st2).set_loss(&n2, &i2, 0);
+                let _ = st2.actuators(&n2).and_then(|a| a.set_loss(&i2, 0));
             });
         }
         FaultKind::Switchover => {
@@ -80,7 +80,7 @@ pub fn apply(st: &LabState, f: &Fault) -> Result<(String, Option<std::thread::Jo
         }
         FaultKind::StopStack => {
             let cl = cl.context("no cluster")?;
-            let n = Node::new(st, &node)?;
+            let n = st.node(&node)?;
             match cl.stack {
                 Stack::Keepalived => n.service_stop("keepalived")?,
                 Stack::Pacemaker => n.service_stop("pacemaker")?,
@@ -89,7 +89,7 @@ pub fn apply(st: &LabState, f: &Fault) -> Result<(String, Option<std::thread::Jo
         }
         FaultKind::KillDaemon => {
             let d = f.daemon.clone().unwrap_or_default();
-            let n = Node::new(st, &node)?;
+            let n = st.node(&node)?;
             // Inside the node's own PID namespace, by PID: nothing outside the node is touched.
             // pidof matches whole program names; pgrep -x stops at 15 characters (pacemaker-controld).
             let pids = n.run(&["pidof", &d]).with_context(|| format!("no `{d}` runs on {node}"))?;
@@ -106,12 +106,12 @@ pub fn apply(st: &LabState, f: &Fault) -> Result<(String, Option<std::thread::Jo
             let pn = st.plan.node(&node).context("node")?;
             let ifs: Vec<String> = pn.interfaces.iter().filter(|i| nets.contains(&i.network)).map(|i| i.ifname.clone()).collect();
             for i in &ifs {
-                prim.set_loss(&node, i, 100)?;
+                prim()?.set_loss(i, 100)?;
             }
             let (st2, n2) = (st.clone(), node.clone());
             undo = later(f.duration, move || {
                 for i in &ifs {
-                    let _ = crate::provider::of(&st2).set_loss(&n2, i, 0);
+                    let _ = st2.actuators(&n2).and_then(|a| a.set_loss(i, 0));
                 }
             });
         }
@@ -122,7 +122,7 @@ pub fn apply(st: &LabState, f: &Fault) -> Result<(String, Option<std::thread::Jo
                 Stack::Pacemaker => stack::corosync::CONFIG,
                 Stack::None => conntrackd::CONFIG,
             };
-            Node::new(st, &node)?.run(&["chmod", "000", path])?;
+            st.node(&node)?.run(&["chmod", "000", path])?;
         }
     }
     Ok((node, undo))

@@ -13,13 +13,13 @@ use super::results::{Event, ExpectResult, Outcome, RunRecord, SCHEMA};
 use super::traffic::{self, Running};
 use super::watch::Watcher;
 use super::{evidence, faults};
-use crate::labstate::LabState;
+use crate::lab::Lab;
 use crate::measure::clock::now_ns;
-use crate::node::Node;
 use crate::progress::Step as Progress;
 use crate::stack::{self, ready};
 use crate::topology::{ConntrackdMode, Stack};
 
+#[derive(Clone)]
 pub struct Options {
     pub stacks: Option<Vec<Stack>>,
     pub repeat: u32,
@@ -27,22 +27,23 @@ pub struct Options {
     pub keep: bool,
     pub out: PathBuf,
     /// Where the labs run (netns by default).
-    pub target: crate::lifecycle::Target,
+    pub provider: crate::provider::Options,
 }
 
-/// The lab of one run: named after the stack and the scenario, so runs never collide.
-fn lab_plan(sc: &Scenario, stack: Stack) -> crate::topology::Plan {
+/// The lab of one run: named after the stack, the scenario, this process and the repeat, so
+/// two runs never collide, not even two CI jobs running the same scenario on one machine.
+fn lab_plan(sc: &Scenario, stack: Stack, rep: u32) -> Result<crate::topology::Plan> {
     let mut plan = sc.plan.clone();
     let short = &crate::topology::validate::lab_id(&sc.name)[..4];
-    plan.lab = format!("run-{}-{short}", stack::stack_name(stack));
+    plan.lab = format!("run-{stack}-{short}-{:x}-{rep}", std::process::id());
     plan.id = crate::topology::validate::lab_id(&plan.lab);
+    plan.set_stack(stack)?;
     if let Some(cl) = plan.cluster.as_mut() {
-        cl.stack = stack;
         if sc.conntrackd_off {
             cl.sync.conntrackd = ConntrackdMode::Off;
         }
     }
-    plan
+    Ok(plan)
 }
 
 /// Run the matrix; returns every run record (also written under `opts.out`).
@@ -52,12 +53,12 @@ pub fn run(sc: &Scenario, opts: &Options) -> Result<Vec<RunRecord>> {
     for stack in stacks {
         for rep in 1..=opts.repeat.max(1) {
             crate::interrupt::check()?;
-            let dir = opts.out.join(format!("{}-{}-{rep}", sc.name, stack::stack_name(stack)));
+            let dir = opts.out.join(format!("{}-{}-{rep}", sc.name, stack));
             let rec = run_once(sc, stack, rep, opts, &dir);
             crate::progress::info(&format!(
                 "run {} on {} #{rep}: {:?}{}",
                 sc.name,
-                stack::stack_name(stack),
+                stack,
                 rec.outcome,
                 rec.error.as_ref().map(|e| format!(" ({e})")).unwrap_or_default()
             ));
@@ -69,7 +70,7 @@ pub fn run(sc: &Scenario, opts: &Options) -> Result<Vec<RunRecord>> {
 }
 
 struct Ctx<'a> {
-    st: &'a LabState,
+    st: &'a Lab,
     t0: u64,
     events: Vec<Event>,
     traffics: Vec<Running>,
@@ -90,12 +91,13 @@ fn run_once(sc: &Scenario, stack: Stack, rep: u32, opts: &Options, dir: &Path) -
     let (seed, keep) = (opts.seed, opts.keep);
     let started = Instant::now();
     let load_start = super::results::loadavg();
-    let plan = lab_plan(sc, stack);
+    let planned = lab_plan(sc, stack, rep);
+    let plan = planned.as_ref().unwrap_or(&sc.plan);
     let mut rec = RunRecord {
         schema: SCHEMA.into(),
         scenario: sc.name.clone(),
         scenario_file: sc.file.display().to_string(),
-        stack: stack::stack_name(stack).into(),
+        stack: stack.to_string(),
         repeat: rep,
         seed,
         lab: plan.lab.clone(),
@@ -112,7 +114,7 @@ fn run_once(sc: &Scenario, stack: Stack, rep: u32, opts: &Options, dir: &Path) -
             .map(stack::status::settings)
             .unwrap_or_default()
             .into_iter()
-            .chain([format!("provider {}", opts.target.provider)])
+            .chain([format!("provider {}", opts.provider.provider)])
             .collect(),
         host_load: (load_start, String::new()),
         metrics: BTreeMap::new(),
@@ -121,7 +123,15 @@ fn run_once(sc: &Scenario, stack: Stack, rep: u32, opts: &Options, dir: &Path) -
         events: Vec::new(),
     };
     let _ = std::fs::remove_dir_all(dir);
-    let st = match crate::lifecycle::up_on(&plan, false, &opts.target) {
+    let plan = match planned {
+        Ok(p) => p,
+        Err(e) => {
+            rec.error = Some(format!("{e:#}"));
+            return rec;
+        }
+    };
+    let up = crate::lifecycle::UpOptions { provider: opts.provider.clone(), keep_on_failure: false, held: !keep };
+    let st = match crate::lifecycle::up(&plan, &up) {
         Ok(st) => st,
         Err(e) => {
             rec.error = Some(format!("the lab did not come up: {e:#}"));
@@ -192,7 +202,7 @@ fn run_once(sc: &Scenario, stack: Stack, rep: u32, opts: &Options, dir: &Path) -
     rec
 }
 
-fn image_versions(st: &LabState) -> BTreeMap<String, String> {
+fn image_versions(st: &Lab) -> BTreeMap<String, String> {
     let mut v: BTreeMap<String, String> = std::fs::read_to_string(st.rootfs.parent().unwrap_or(Path::new("/")).join("manifest.json"))
         .ok()
         .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
@@ -269,7 +279,7 @@ fn steps(sc: &Scenario, ctx: &mut Ctx, watcher: &Watcher) -> Result<()> {
             Step::Succeed { node, cmd, timeout } | Step::Fail { node, cmd, timeout } => {
                 let want = matches!(step, Step::Succeed { .. });
                 let name = faults::resolve(ctx.st, node)?;
-                let n = Node::new(ctx.st, &name)?;
+                let n = ctx.st.node(&name)?;
                 let o = n.exec(&["sh", "-c", cmd], None, (*timeout).min(left))?;
                 if o.status.success() != want {
                     bail!(

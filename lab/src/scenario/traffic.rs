@@ -10,7 +10,7 @@ use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
 
 use super::plan::{Traffic, TrafficKind};
-use crate::labstate::LabState;
+use crate::lab::Lab;
 use crate::measure::clock::now_ns;
 use crate::measure::gap::{longest_gap, GapOutcome};
 use crate::measure::probe::ProbeSamples;
@@ -32,7 +32,7 @@ fn file(t: &Traffic, ext: &str) -> String {
 }
 
 /// The address traffic goes to: the destination node's first lab interface.
-fn address(st: &LabState, node: &str) -> Result<Ipv4Addr> {
+fn address(st: &Lab, node: &str) -> Result<Ipv4Addr> {
     st.plan.node(node).and_then(|n| n.interfaces.first()).map(|i| i.address).with_context(|| format!("node `{node}` has no address"))
 }
 
@@ -54,9 +54,9 @@ fn ssh_trust(from: &Node, to: &Node, ip: Ipv4Addr) -> Result<()> {
     Ok(())
 }
 
-pub fn start(st: &LabState, t: &Traffic, port: u16) -> Result<Running> {
-    let from = Node::new(st, &t.from)?;
-    let to = Node::new(st, &t.to)?;
+pub fn start(st: &Lab, t: &Traffic, port: u16) -> Result<Running> {
+    let from = st.node(&t.from)?;
+    let to = st.node(&t.to)?;
     let ip = address(st, &t.to)?;
     let secs = format!("{}s", t.duration.as_secs().max(1));
     let rc = file(t, "rc");
@@ -98,17 +98,17 @@ pub fn start(st: &LabState, t: &Traffic, port: u16) -> Result<Running> {
         }
     }
     let clock_at_start = match t.kind {
-        TrafficKind::Probe { .. } => Some((now_ns(), crate::provider::of(st).clock_offset_ns(&t.from)?)),
+        TrafficKind::Probe { .. } => Some((now_ns(), st.node(&t.from)?.clock_offset_ns()?)),
         _ => None,
     };
     Ok(Running { t: t.clone(), ip, port, started_ns: now_ns(), done_ns: None, clock_at_start })
 }
 
-pub fn finished(st: &LabState, r: &mut Running) -> Result<bool> {
+pub fn finished(st: &Lab, r: &mut Running) -> Result<bool> {
     if r.done_ns.is_some() {
         return Ok(true);
     }
-    let from = Node::new(st, &r.t.from)?;
+    let from = st.node(&r.t.from)?;
     let done = !from.service_running(&format!("traffic-{}", r.t.name));
     if done {
         r.done_ns = Some(now_ns());
@@ -116,8 +116,8 @@ pub fn finished(st: &LabState, r: &mut Running) -> Result<bool> {
     Ok(done)
 }
 
-pub fn stop(st: &LabState, r: &mut Running) -> Result<()> {
-    let from = Node::new(st, &r.t.from)?;
+pub fn stop(st: &Lab, r: &mut Running) -> Result<()> {
+    let from = st.node(&r.t.from)?;
     from.service_stop(&format!("traffic-{}", r.t.name))?;
     r.done_ns.get_or_insert_with(now_ns);
     Ok(())
@@ -147,11 +147,11 @@ fn put(m: &mut BTreeMap<String, Value>, name: &str, key: &str, v: Value) {
 
 /// Stop if still running, fetch the raw output into `samples_dir`, and turn it into metrics.
 /// `fault_ns`: the first fault's time (gaps are measured around it).
-pub fn collect(st: &LabState, r: &mut Running, fault_ns: Option<u64>, samples_dir: &Path, m: &mut BTreeMap<String, Value>) -> Result<()> {
+pub fn collect(st: &Lab, r: &mut Running, fault_ns: Option<u64>, samples_dir: &Path, m: &mut BTreeMap<String, Value>) -> Result<()> {
     if !finished(st, r)? {
         stop(st, r)?;
     }
-    let from = Node::new(st, &r.t.from)?;
+    let from = st.node(&r.t.from)?;
     let name = r.t.name.clone();
     std::fs::create_dir_all(samples_dir)?;
     let rc: Option<i32> =
@@ -167,7 +167,7 @@ pub fn collect(st: &LabState, r: &mut Running, fault_ns: Option<u64>, samples_di
             let text = from.run(&["cat", &path])?;
             let mut s: ProbeSamples = serde_json::from_str(&text).context("the probe's samples do not parse")?;
             if let Some(start) = r.clock_at_start.filter(|c| c.1 != 0) {
-                let end = (now_ns(), crate::provider::of(st).clock_offset_ns(&r.t.from)?);
+                let end = (now_ns(), st.node(&r.t.from)?.clock_offset_ns()?);
                 std::fs::write(samples_dir.join(format!("{name}.probe.node-clock.json")), &text)?;
                 std::fs::write(samples_dir.join(format!("{name}.clock.json")), serde_json::to_vec(&json!({ "host_ns_and_offset_ns": [start, end] }))?)?;
                 to_host_clock(&mut s, start, end);
@@ -199,13 +199,13 @@ pub fn collect(st: &LabState, r: &mut Running, fault_ns: Option<u64>, samples_di
                 put(m, &name, "gap_start_after_fault", json!(round((g.from_ns as f64 - f as f64) / 1e6)));
                 put(m, &name, "recovered_after_fault", json!(round((g.to_ns as f64 - f as f64) / 1e6)));
             }
-            let to = Node::new(st, &r.t.to)?;
+            let to = st.node(&r.t.to)?;
             let _ = to.service_stop(&format!("probe-srv-{name}"));
         }
         TrafficKind::Scp { .. } => {
             let bin = file(&r.t, "bin");
             let sum = |n: &Node| n.run(&["sha256sum", &bin]).ok().and_then(|s| s.split_whitespace().next().map(str::to_string));
-            let to = Node::new(st, &r.t.to)?;
+            let to = st.node(&r.t.to)?;
             let (a, b) = (sum(&from), sum(&to));
             let completed = rc == Some(0);
             put(m, &name, "completed", json!(completed));

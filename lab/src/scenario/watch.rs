@@ -8,9 +8,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::labstate::LabState;
+use crate::lab::Lab;
 use crate::measure::clock::now_ns;
-use crate::node::Node;
 use crate::stack::ready;
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -39,7 +38,7 @@ pub struct Watcher {
 }
 
 impl Watcher {
-    pub fn start(st: &LabState) -> Watcher {
+    pub fn start(st: &Lab) -> Watcher {
         let stop = Arc::new(AtomicBool::new(false));
         let data = Arc::new(Mutex::new(Timeline::default()));
         let (st, s2, d2) = (st.clone(), stop.clone(), data.clone());
@@ -51,10 +50,10 @@ impl Watcher {
                 let mut seen = BTreeSet::new();
                 let mut split = false;
                 for m in &cl.members {
-                    if !crate::provider::of(&st).running(m) {
+                    if !&st.running(m) {
                         continue;
                     }
-                    let Ok(n) = Node::new(&st, m) else { continue };
+                    let Ok(n) = st.node(m) else { continue };
                     let held = ready::vips_held(&n, &cl).unwrap_or_default();
                     if !held.is_empty() {
                         holders.push(m.clone());

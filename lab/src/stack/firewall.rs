@@ -33,7 +33,7 @@ pub fn ruleset(plan: &Plan, cl: &PlanCluster, node: &PlanNode) -> String {
     let mut input = String::new();
     input.push_str("        iif \"lo\" accept\n");
     input.push_str("        ct state established,related accept\n");
-    input.push_str(&format!("        iifname \"{}\" accept\n", crate::provider::netns::names::NODE_MGMT_IF));
+    input.push_str(&format!("        iifname \"{}\" accept\n", crate::labstate::MGMT_IF));
     input.push_str("        meta l4proto icmp accept\n");
     input.push_str("        tcp dport 22 accept\n");
     if !vip_ifs.is_empty() {

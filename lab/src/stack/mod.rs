@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
-use crate::labstate::LabState;
+use crate::lab::Lab;
 use crate::node::Node;
 use crate::progress::Step;
 use crate::topology::{PlanCluster, Stack};
@@ -25,12 +25,12 @@ use crate::topology::{PlanCluster, Stack};
 pub const READY_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// READY_TIMEOUT, longer on slow (TCG) nodes.
-pub fn ready_timeout(st: &LabState) -> Duration {
+pub fn ready_timeout(st: &Lab) -> Duration {
     READY_TIMEOUT * st.time_scale()
 }
 
 /// Run `f` on every cluster member in parallel; the first error wins.
-pub fn on_members<F>(st: &LabState, cl: &PlanCluster, f: F) -> Result<()>
+pub fn on_members<F>(st: &Lab, cl: &PlanCluster, f: F) -> Result<()>
 where
     F: Fn(&Node) -> Result<()> + Sync,
 {
@@ -41,7 +41,7 @@ where
             .map(|m| {
                 let f = &f;
                 s.spawn(move || {
-                    let node = Node::new(st, m)?;
+                    let node = st.node(m)?;
                     f(&node)
                 })
             })
@@ -53,7 +53,7 @@ where
 
 /// Files every member gets whatever the stack: the firewall (or, without one, a ruleset that
 /// only tracks connections so conntrackd has state to sync) and conntrackd's config.
-fn base_setup(st: &LabState, cl: &PlanCluster, node: &Node) -> Result<()> {
+fn base_setup(st: &Lab, cl: &PlanCluster, node: &Node) -> Result<()> {
     let plan = &st.plan;
     let pn = plan.node(&node.name).context("member not in plan")?;
     if cl.firewall.enabled || conntrackd::enabled(cl) {
@@ -71,9 +71,9 @@ fn base_setup(st: &LabState, cl: &PlanCluster, node: &Node) -> Result<()> {
 }
 
 /// Configure and start the lab's stack; return when it is ready.
-pub fn bring_up(st: &LabState) -> Result<()> {
+pub fn bring_up(st: &Lab) -> Result<()> {
     let Some(cl) = &st.plan.cluster else { return Ok(()) };
-    let step = Step::start(format!("stack {} on {}", stack_name(cl.stack), cl.members.join(", ")));
+    let step = Step::start(format!("stack {} on {}", cl.stack, cl.members.join(", ")));
     step.message("firewall and conntrackd config");
     on_members(st, cl, |n| base_setup(st, cl, n))?;
     match cl.stack {
@@ -95,8 +95,8 @@ pub fn bring_up(st: &LabState) -> Result<()> {
     Ok(())
 }
 
-fn keepalived_start(st: &LabState, cl: &PlanCluster, node: &Node) -> Result<()> {
-    let pn = node.lab.plan.node(&node.name).context("member not in plan")?;
+fn keepalived_start(st: &Lab, cl: &PlanCluster, node: &Node) -> Result<()> {
+    let pn = st.plan.node(&node.name).context("member not in plan")?;
     node.put(conntrackd::NOTIFY_PATH, &conntrackd::notify_script(), 0o755, "root:root")?;
     node.put(keepalived::CONFIG, &keepalived::config(cl, pn), 0o644, "root:root")?;
     if conntrackd::enabled(cl) {
@@ -111,14 +111,6 @@ fn keepalived_start(st: &LabState, cl: &PlanCluster, node: &Node) -> Result<()> 
         "keepalived",
         &["/usr/sbin/keepalived", "-n", "-l", "-D", "-f", keepalived::CONFIG, "-p", "/run/keepalived.pid", "-r", "/run/keepalived_vrrp.pid"],
     )
-}
-
-pub fn stack_name(s: Stack) -> &'static str {
-    match s {
-        Stack::None => "none",
-        Stack::Keepalived => "keepalived",
-        Stack::Pacemaker => "pacemaker",
-    }
 }
 
 /// Daemons of a stack, as `halab logs` and status name them.

@@ -3,13 +3,13 @@
 use anyhow::Result;
 
 use super::{cib, corosync};
-use crate::labstate::LabState;
+use crate::lab::Lab;
 use crate::node::Node;
 use crate::topology::PlanCluster;
 
 pub const LOG: &str = "/var/log/pacemaker/pacemaker.log";
 
-pub fn start(st: &LabState, cl: &PlanCluster, node: &Node) -> Result<()> {
+pub fn start(st: &Lab, cl: &PlanCluster, node: &Node) -> Result<()> {
     node.put(corosync::CONFIG, &corosync::config(&st.plan, cl), 0o644, "root:root")?;
     // Directories pacemaker and crmsh expect, with the ownership they check.
     node.sh("mkdir -p /var/lib/pacemaker/cib /var/log/pacemaker /var/log/crmsh /run/crm && chown -R hacluster:haclient /var/lib/pacemaker /var/log/pacemaker && chmod 0770 /var/log/pacemaker && chmod 0750 /var/lib/pacemaker/cib")?;

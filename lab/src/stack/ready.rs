@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Result};
 
 use super::{conntrackd, pacemaker};
-use crate::labstate::LabState;
+use crate::lab::Lab;
 use crate::node::Node;
 use crate::topology::{PlanCluster, Stack};
 
@@ -55,8 +55,8 @@ fn conntrackd_ok(node: &Node) -> bool {
 }
 
 /// The node holding every VIP when the stack is ready, else None.
-pub fn check(st: &LabState, cl: &PlanCluster) -> Result<Option<String>> {
-    let nodes: Vec<Node> = cl.members.iter().map(|m| Node::new(st, m)).collect::<Result<_>>()?;
+pub fn check(st: &Lab, cl: &PlanCluster) -> Result<Option<String>> {
+    let nodes: Vec<Node> = cl.members.iter().map(|m| st.node(m)).collect::<Result<_>>()?;
     let mut holders = Vec::new();
     for n in &nodes {
         let held = vips_held(n, cl)?;
@@ -92,7 +92,7 @@ pub fn check(st: &LabState, cl: &PlanCluster) -> Result<Option<String>> {
                 return Ok(None);
             }
             let Some(dc) = crm.dc.clone() else { return Ok(None) };
-            let dc_node = Node::new(st, &dc)?;
+            let dc_node = st.node(&dc)?;
             let idle = dc_node
                 .exec(&["crmadmin", "-q", "-S", &dc], None, Duration::from_secs(5))
                 .map(|o| String::from_utf8_lossy(&o.stdout).contains("S_IDLE") || String::from_utf8_lossy(&o.stderr).contains("S_IDLE"))
@@ -109,7 +109,7 @@ pub fn check(st: &LabState, cl: &PlanCluster) -> Result<Option<String>> {
 }
 
 /// Wait until ready; the error shows the state that was not reached.
-pub fn wait(st: &LabState, cl: &PlanCluster, timeout: Duration) -> Result<String> {
+pub fn wait(st: &Lab, cl: &PlanCluster, timeout: Duration) -> Result<String> {
     let mut holder = None;
     until(
         timeout,
@@ -117,16 +117,16 @@ pub fn wait(st: &LabState, cl: &PlanCluster, timeout: Duration) -> Result<String
             holder = check(st, cl)?;
             Ok(holder.is_some())
         },
-        || format!("the {} stack was not ready:\n{}", super::stack_name(cl.stack), diagnose(st, cl)),
+        || format!("the {} stack was not ready:\n{}", cl.stack, diagnose(st, cl)),
     )?;
     Ok(holder.unwrap_or_default())
 }
 
 /// What a person needs to see when a stack is not ready.
-pub fn diagnose(st: &LabState, cl: &PlanCluster) -> String {
+pub fn diagnose(st: &Lab, cl: &PlanCluster) -> String {
     let mut out = String::new();
     for m in &cl.members {
-        let Ok(n) = Node::new(st, m) else { continue };
+        let Ok(n) = st.node(m) else { continue };
         let vips = vips_held(&n, cl).map(|v| v.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(",")).unwrap_or_else(|e| format!("? ({e})"));
         out.push_str(&format!("  {m}: VIPs [{vips}]"));
         if cl.stack == Stack::Keepalived {
@@ -141,7 +141,7 @@ pub fn diagnose(st: &LabState, cl: &PlanCluster) -> String {
         }
     }
     if cl.stack == Stack::Pacemaker {
-        if let Some(n) = cl.members.first().and_then(|m| Node::new(st, m).ok()) {
+        if let Some(n) = cl.members.first().and_then(|m| st.node(m).ok()) {
             out.push_str(&format!(
                 "  crm_mon -1:\n{}",
                 n.exec(&["crm_mon", "-1"], None, Duration::from_secs(5))

@@ -4,8 +4,7 @@
 use serde::Serialize;
 
 use super::{conntrackd, pacemaker, ready};
-use crate::labstate::LabState;
-use crate::node::Node;
+use crate::lab::Lab;
 use crate::topology::{PlanCluster, Stack};
 
 #[derive(Debug, Serialize)]
@@ -21,7 +20,7 @@ pub struct MemberStatus {
 
 /// Settings a reader of the numbers must know, including what the lab gives up (fencing).
 pub fn settings(cl: &PlanCluster) -> Vec<String> {
-    let mut s = vec![format!("stack {}", super::stack_name(cl.stack))];
+    let mut s = vec![format!("stack {}", cl.stack)];
     match cl.stack {
         Stack::Keepalived => {
             let k = &cl.keepalived;
@@ -72,12 +71,12 @@ pub fn parse_cache_counts(stats: &str) -> (Option<u64>, Option<u64>) {
     (int, ext)
 }
 
-pub fn members(st: &LabState, cl: &PlanCluster) -> Vec<MemberStatus> {
-    let crm = if cl.stack == Stack::Pacemaker { cl.members.iter().find_map(|m| Node::new(st, m).ok().and_then(|n| pacemaker::state(&n).ok())) } else { None };
+pub fn members(st: &Lab, cl: &PlanCluster) -> Vec<MemberStatus> {
+    let crm = if cl.stack == Stack::Pacemaker { cl.members.iter().find_map(|m| st.node(m).ok().and_then(|n| pacemaker::state(&n).ok())) } else { None };
     let mut out = Vec::new();
     for m in &cl.members {
-        let Ok(n) = Node::new(st, m) else { continue };
-        if !crate::provider::of(st).running(m) {
+        let Ok(n) = st.node(m) else { continue };
+        if !st.running(m) {
             out.push(MemberStatus { name: m.clone(), role: "off".into(), vips: vec![], daemons: vec![], conntrackd_internal: None, conntrackd_external: None });
             continue;
         }

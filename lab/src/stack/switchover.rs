@@ -6,11 +6,10 @@
 use anyhow::{bail, Result};
 
 use super::{keepalived, ready};
-use crate::labstate::LabState;
-use crate::node::Node;
+use crate::lab::Lab;
 use crate::topology::Stack;
 
-pub fn switchover(st: &LabState, to: Option<&str>) -> Result<String> {
+pub fn switchover(st: &Lab, to: Option<&str>) -> Result<String> {
     let Some(cl) = &st.plan.cluster else { bail!("lab `{}` has no cluster", st.plan.lab) };
     let Some(current) = ready::check(st, cl)? else { bail!("the cluster is not in a ready state; see `halab status {}`", st.plan.lab) };
     let target = match to {
@@ -34,14 +33,14 @@ pub fn switchover(st: &LabState, to: Option<&str>) -> Result<String> {
                 }
             }
             for m in &cl2.members {
-                let n = Node::new(st, m)?;
+                let n = st.node(m)?;
                 let pn = st.plan.node(m).ok_or_else(|| anyhow::anyhow!("no node {m}"))?;
                 n.put(keepalived::CONFIG, &keepalived::config(&cl2, pn), 0o644, "root:root")?;
                 n.sh("kill -HUP \"$(cat /run/keepalived.pid)\"")?;
             }
         }
         Stack::Pacemaker => {
-            let n = Node::new(st, &current)?;
+            let n = st.node(&current)?;
             n.run(&["crm_resource", "--move", "--resource", "vips", "--node", &target])?;
             ready::until(
                 super::ready_timeout(st),

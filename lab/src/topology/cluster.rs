@@ -72,15 +72,12 @@ pub(super) fn check(c: &mut Checker, cl: &ClusterSpec, networks: &[PlanNetwork],
         }
         vips.push(PlanVip { network: net.name.clone(), ifname: net.ifname.clone(), address: addr, prefix_len: net.subnet.prefix_len() });
     }
-    let stack = match cl.stack.as_ref().map(|s| s.value.as_str()) {
-        None | Some("none") => Stack::None,
-        Some("keepalived") => Stack::Keepalived,
-        Some("pacemaker") => Stack::Pacemaker,
-        Some(other) => {
-            let s = cl.stack.as_ref()?;
-            c.at(s, "cluster.stack", &format!("unknown stack `{other}`"), "one of: none, keepalived, pacemaker");
+    let stack = match &cl.stack {
+        None => Stack::None,
+        Some(s) => Stack::parse(&s.value).unwrap_or_else(|| {
+            c.at(s, "cluster.stack", &format!("unknown stack `{}`", s.value), &format!("one of: {}", Stack::names().join(", ")));
             Stack::None
-        }
+        }),
     };
 
     // sync (conntrackd)
@@ -176,10 +173,8 @@ pub(super) fn check(c: &mut Checker, cl: &ClusterSpec, networks: &[PlanNetwork],
     let token_ms = ms(c, &co.and_then(|k| k.token.clone()), "cluster.corosync.token", 3000, 200);
     let consensus_ms = ms(c, &co.and_then(|k| k.consensus.clone()), "cluster.corosync.consensus", token_ms * 6 / 5, 200);
     let corosync = CorosyncSettings { links, token_ms, consensus_ms };
-    if stack == Stack::Pacemaker && corosync.links.is_empty() {
-        if let Some(s) = &cl.stack {
-            c.at(s, "cluster.stack", "pacemaker needs a corosync link", "set `cluster.sync.network` or `cluster.corosync.link`");
-        }
+    if let (Some(why), Some(s)) = (super::plan::stack_unfit(stack, &corosync.links), &cl.stack) {
+        c.at(s, "cluster.stack", why, "");
     }
 
     // pacemaker

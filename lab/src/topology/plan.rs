@@ -69,12 +69,32 @@ pub struct PlanRoute {
     pub via: Ipv4Addr,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+/// The HA stack a cluster runs; its behaviour lives in `crate::stack`, its names here (the
+/// same in topology files, on the command line and in reports).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Stack {
     None,
     Keepalived,
     Pacemaker,
+}
+
+impl Stack {
+    /// The stack called `name`, as a user writes it.
+    pub fn parse(name: &str) -> Option<Stack> {
+        <Stack as clap::ValueEnum>::from_str(name, false).ok()
+    }
+    /// Every stack's name, for messages that list them.
+    pub fn names() -> Vec<String> {
+        <Stack as clap::ValueEnum>::value_variants().iter().map(|s| s.to_string()).collect()
+    }
+}
+
+impl std::fmt::Display for Stack {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let v = clap::ValueEnum::to_possible_value(self).ok_or(std::fmt::Error)?;
+        f.write_str(v.get_name())
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -87,6 +107,19 @@ pub struct PlanCluster {
     pub pacemaker: PacemakerSettings,
     pub sync: SyncSettings,
     pub firewall: FirewallSettings,
+}
+
+/// Why a cluster with these corosync links cannot run `stack`, or None.
+pub fn stack_unfit(stack: Stack, corosync_links: &[String]) -> Option<&'static str> {
+    (stack == Stack::Pacemaker && corosync_links.is_empty()).then_some("pacemaker needs a corosync link: set `cluster.sync.network` or `cluster.corosync.link`")
+}
+
+impl PlanCluster {
+    /// With stack `none` nothing moves the VIPs: the first member holds them from boot on, so
+    /// the lab still routes end to end.
+    pub fn static_vip_holder(&self) -> Option<&str> {
+        (self.stack == Stack::None).then(|| self.members.first().map(String::as_str)).flatten()
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -160,5 +193,17 @@ impl Plan {
     }
     pub fn network(&self, name: &str) -> Option<&PlanNetwork> {
         self.networks.iter().find(|n| n.name == name)
+    }
+    /// Run the cluster on another stack (`--stack`, a scenario's `stacks:`), checked as the
+    /// topology's own `cluster.stack` is.
+    pub fn set_stack(&mut self, stack: Stack) -> anyhow::Result<()> {
+        let Some(cl) = self.cluster.as_mut() else {
+            anyhow::bail!("{} has no `cluster:` section, so stack `{stack}` has nothing to run on", self.topology.display());
+        };
+        if let Some(why) = stack_unfit(stack, &cl.corosync.links) {
+            anyhow::bail!("{}: {why}", self.topology.display());
+        }
+        cl.stack = stack;
+        Ok(())
     }
 }

@@ -132,6 +132,17 @@ pub fn check(file: &Path, t: &TopologyFile, lab_override: Option<&str>) -> Resul
         if let Some(m) = management.filter(|m| m.contains(&subnet) || subnet.contains(m)) {
             c.at(&spec.subnet, &format!("{field}.subnet"), &format!("subnet {subnet} overlaps the management subnet {m}"), "");
         }
+        // Without `management:` a free /24 of the pool is chosen, avoiding the lab's subnets:
+        // a subnet covering the whole pool leaves none (and would shadow the host's routes).
+        let pool: ipnet::Ipv4Net = crate::labstate::MGMT_POOL.parse().unwrap_or_default();
+        if management.is_none() && subnet.contains(&pool) {
+            c.at(
+                &spec.subnet,
+                &format!("{field}.subnet"),
+                &format!("subnet {subnet} covers {pool}, the pool management networks are chosen from"),
+                "use another subnet of 198.18.0.0/15, or set `management.subnet` outside this network",
+            );
+        }
         networks.push(PlanNetwork { name: name.value.clone(), subnet, ifname });
     }
 

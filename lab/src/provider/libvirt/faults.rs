@@ -12,13 +12,13 @@ use crate::labstate::LabState;
 use crate::provider::identity::ssh_target;
 
 fn uri(st: &LabState) -> Result<String> {
-    Ok(st.libvirt.as_ref().context("not a libvirt lab")?.uri.clone())
+    Ok(super::settings(st)?.uri)
 }
 
 pub fn set_link(st: &LabState, node: &str, ifname: &str, up: bool) -> Result<()> {
     let ni = st.node_index(node)?;
     let n = &st.plan.nodes[ni];
-    let (network, mac) = if ifname == crate::provider::netns::names::NODE_MGMT_IF {
+    let (network, mac) = if ifname == crate::labstate::MGMT_IF {
         (None, super::guest::mgmt_mac(st, node))
     } else {
         let i = n.interfaces.iter().find(|i| i.ifname == ifname).with_context(|| {
@@ -111,6 +111,36 @@ pub fn set_loss(st: &LabState, node: &str, ifname: &str, percent: u32) -> Result
     let table = loss_table(st);
     let mut ledger = crate::ledger::Ledger::open(&st.plan.lab)?;
     ledger.record(crate::ledger::Object::NftTable { family: "bridge".into(), name: table.clone() })?;
-    let script = crate::provider::netns::loss::update(&path, &table, &xml::tap_name(&st.plan, ni, Some(ii)), percent)?;
+    let script = crate::provider::fabric_loss::update(&path, &table, &xml::tap_name(&st.plan, ni, Some(ii)), percent)?;
     crate::cmd::run_input("nft", &["-f", "-"], Some(&script)).map(|_| ())
+}
+
+/// One VM's actuators.
+pub struct Vm<'a> {
+    pub st: &'a LabState,
+    pub node: String,
+}
+
+impl crate::provider::Actuators for Vm<'_> {
+    fn running(&self) -> bool {
+        running(self.st, &self.node)
+    }
+    fn set_link(&self, ifname: &str, up: bool) -> Result<()> {
+        set_link(self.st, &self.node, ifname, up)
+    }
+    fn power_off(&self) -> Result<()> {
+        power_off(self.st, &self.node)
+    }
+    fn power_on(&self) -> Result<()> {
+        power_on(self.st, &self.node)
+    }
+    fn reboot(&self) -> Result<()> {
+        reboot(self.st, &self.node)
+    }
+    fn freeze(&self, frozen: bool) -> Result<()> {
+        freeze(self.st, &self.node, frozen)
+    }
+    fn set_loss(&self, ifname: &str, percent: u32) -> Result<()> {
+        set_loss(self.st, &self.node, ifname, percent)
+    }
 }

@@ -14,8 +14,8 @@ use std::path::Path;
 use anyhow::{Context, Result};
 
 use crate::labstate::LabState;
+use crate::labstate::MGMT_IF as NODE_MGMT_IF;
 use crate::provider::identity;
-use crate::provider::netns::names::NODE_MGMT_IF;
 use crate::topology::validate::mac_for;
 
 /// Write node `ni`'s identity below `staging` and pack it into `tar`; returns its known_hosts line.

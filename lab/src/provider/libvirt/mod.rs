@@ -1,76 +1,113 @@
 //! The libvirt provider (feature `libvirt`): the same plan as real Debian VMs on libvirt
-//! networks, reached over SSH (russh, `crate::transport`). The image's rootfs becomes a qcow2
-//! base; each VM boots the image's kernel directly from its own overlay and takes its
-//! identity from fw_cfg at first boot.
+//! networks, reached over SSH (`crate::transport`). The image's rootfs becomes a qcow2 base;
+//! each VM boots the image's kernel directly from its own overlay and takes its identity from
+//! fw_cfg at first boot.
 
 pub mod accel;
-pub mod clock;
 pub mod conn;
 pub mod faults;
 pub mod guest;
 pub mod up;
 pub mod xml;
 
-use std::process::Output;
-use std::time::Duration;
+use std::sync::Arc;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
 
+use crate::image::Image;
 use crate::labstate::LabState;
+use crate::ledger::{Ledger, Object};
+use crate::node::Shell;
 use crate::provider::identity::ssh_target;
+use crate::provider::{Actuators, Options, Provider};
 
 /// The default libvirt URI (`--libvirt-uri` or HALAB_LIBVIRT_URI to change).
 pub const DEFAULT_URI: &str = "qemu:///system";
 
-/// A libvirt lab behind the `Provider` trait.
-pub struct LibvirtLab<'a>(pub &'a LabState);
+/// What `up` decided for a libvirt lab (kept in lab.json).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Settings {
+    pub uri: String,
+    /// KVM when /dev/kvm really works, else TCG.
+    pub kvm: bool,
+}
 
-impl crate::provider::Provider for LibvirtLab<'_> {
-    fn exec(&self, node: &str, argv: &[&str], stdin: Option<&[u8]>, timeout: Duration) -> Result<Output> {
-        let t = ssh_target(self.0, self.0.node_index(node)?)?;
-        crate::transport::exec(&t, argv, stdin, timeout)
+pub fn settings(st: &LabState) -> Result<Settings> {
+    serde_json::from_value(st.provider.settings.clone()).with_context(|| format!("lab `{}` has no libvirt settings", st.plan.lab))
+}
+
+pub struct Libvirt;
+
+impl Provider for Libvirt {
+    fn name(&self) -> &'static str {
+        "libvirt"
     }
-    fn put(&self, node: &str, path: &str, content: &[u8], mode: u32, owner: &str) -> Result<()> {
-        let t = ssh_target(self.0, self.0.node_index(node)?)?;
-        let dir = std::path::Path::new(path).parent().map(|p| p.to_string_lossy().into_owned()).unwrap_or_else(|| "/".into());
-        let mkdir = crate::transport::exec(&t, &["mkdir", "-p", &dir], None, crate::node::EXEC_TIMEOUT)?;
-        if !mkdir.status.success() {
-            bail!("on node `{node}`: mkdir -p {dir} failed: {}", String::from_utf8_lossy(&mkdir.stderr).trim());
+    fn preflight(&self) -> Result<()> {
+        if !nix::unistd::Uid::effective().is_root() {
+            bail!("halab needs root (libvirt's system URI, host bridges): run halab as root");
         }
-        crate::transport::put(&t, path, content, mode, crate::node::EXEC_TIMEOUT)?;
-        if !matches!(owner, "root" | "root:root" | "0:0") {
-            let o = crate::transport::exec(&t, &["chown", owner, path], None, crate::node::EXEC_TIMEOUT)?;
-            if !o.status.success() {
-                bail!("on node `{node}`: chown {owner} {path} failed: {}", String::from_utf8_lossy(&o.stderr).trim());
-            }
+        for tool in ["ssh-keygen", "qemu-img", "tar", "mkfs.ext4"] {
+            crate::image::build::which(tool)
+                .with_context(|| format!("`{tool}` is needed by the libvirt provider: apt-get install openssh-client qemu-utils e2fsprogs tar"))?;
         }
         Ok(())
     }
-    fn running(&self, node: &str) -> bool {
-        faults::running(self.0, node)
+    fn decide(&self, opts: &Options, img: &Image) -> Result<serde_json::Value> {
+        let uri = opts.libvirt_uri.clone().or_else(|| std::env::var("HALAB_LIBVIRT_URI").ok()).unwrap_or_else(|| DEFAULT_URI.into());
+        let (kernel, _) = crate::image::disk::kernel_and_initrd(img)?;
+        Ok(serde_json::to_value(Settings { uri, kvm: accel::kvm_works(&kernel) })?)
     }
-    fn systemd(&self) -> bool {
-        true
+    fn up(&self, st: &LabState, ledger: &mut Ledger, img: &Image) -> Result<()> {
+        up::up(st, ledger, img)
     }
-    fn set_link(&self, node: &str, ifname: &str, up: bool) -> Result<()> {
-        faults::set_link(self.0, node, ifname, up)
+    fn teardown(&self, ledger: &Ledger) -> Result<()> {
+        let objs = &ledger.data.objects;
+        // The lab's own nft table in the host (loss on its taps), then domains and networks.
+        for o in objs {
+            if let Object::NftTable { family, name } = o {
+                if crate::cmd::run("nft", &["list", "table", family, name]).is_ok() {
+                    crate::cmd::run("nft", &["delete", "table", family, name])?;
+                }
+            }
+        }
+        conn::remove_objects(objs)
     }
-    fn power_off(&self, node: &str) -> Result<()> {
-        faults::power_off(self.0, node)
+    fn garbage_reason(&self, l: &Ledger) -> Option<String> {
+        // VMs live in libvirt, not under a halab process: garbage once none of them exists.
+        let doms: Vec<(String, String)> = l
+            .data
+            .objects
+            .iter()
+            .filter_map(|o| match o {
+                Object::Domain { uri, name } => Some((uri.clone(), name.clone())),
+                _ => None,
+            })
+            .collect();
+        let any = doms.iter().any(|(uri, name)| {
+            let name = name.clone();
+            conn::with_conn(uri, move |c| Ok(c.lookup_domain_by_name(&name).is_ok())).unwrap_or(true)
+        });
+        (!doms.is_empty() && !any).then(|| "none of its VMs exists any more".into())
     }
-    fn power_on(&self, node: &str) -> Result<()> {
-        faults::power_on(self.0, node)
+    fn shell(&self, st: &LabState, node: &str) -> Result<Arc<dyn Shell>> {
+        Ok(Arc::new(crate::transport::shell::SshShell { target: ssh_target(st, st.node_index(node)?)? }))
     }
-    fn reboot(&self, node: &str) -> Result<()> {
-        faults::reboot(self.0, node)
+    fn actuators<'a>(&self, st: &'a LabState, node: &str) -> Result<Box<dyn Actuators + 'a>> {
+        st.node_index(node)?;
+        Ok(Box::new(faults::Vm { st, node: node.to_string() }))
     }
-    fn freeze(&self, node: &str, frozen: bool) -> Result<()> {
-        faults::freeze(self.0, node, frozen)
+    fn time_scale(&self, st: &LabState) -> u32 {
+        // TCG emulates every instruction: pacemaker's resource agents fork a lot.
+        match settings(st) {
+            Ok(s) if !s.kvm => 4,
+            _ => 1,
+        }
     }
-    fn clock_offset_ns(&self, node: &str) -> Result<i64> {
-        clock::offset_ns(&ssh_target(self.0, self.0.node_index(node)?)?)
-    }
-    fn set_loss(&self, node: &str, ifname: &str, percent: u32) -> Result<()> {
-        faults::set_loss(self.0, node, ifname, percent)
+    fn describe(&self, st: &LabState) -> String {
+        match settings(st) {
+            Ok(s) => format!("libvirt, {}, {}", s.uri, if s.kvm { "KVM" } else { "TCG" }),
+            Err(_) => "libvirt".into(),
+        }
     }
 }

@@ -20,13 +20,13 @@ pub fn node_dir(st: &LabState, node: &str) -> PathBuf {
 
 /// Time a lab's VMs get to answer SSH: TCG boots are slow, and slower side by side.
 pub fn boot_timeout(st: &LabState, nodes: usize) -> Duration {
-    let kvm = st.libvirt.as_ref().is_some_and(|l| l.kvm);
+    let kvm = super::settings(st).is_ok_and(|l| l.kvm);
     let per = if kvm { 20 } else { 45 };
     Duration::from_secs(60 + per * nodes as u64)
 }
 
 pub fn up(st: &LabState, ledger: &mut Ledger, img: &Image) -> Result<()> {
-    let lv = st.libvirt.clone().context("not a libvirt lab")?;
+    let lv = super::settings(st)?;
     let dir = lab_dir(&st.plan.lab);
     let n = st.plan.nodes.len();
     let step = Step::start(format!("up {} ({n} VMs, libvirt {}, {})", st.plan.lab, lv.uri, if lv.kvm { "KVM" } else { "TCG" }));
@@ -67,7 +67,7 @@ pub fn up(st: &LabState, ledger: &mut Ledger, img: &Image) -> Result<()> {
     step.message("networks");
     let mut nets: Vec<(String, String)> =
         (0..st.plan.networks.len()).map(|i| (xml::network_name(&st.plan, &st.plan.networks[i].name), xml::network_xml(&st.plan, i))).collect();
-    nets.push((xml::mgmt_network_name(&st.plan), xml::mgmt_network_xml(&st.plan, st.host_addr(), st.management.prefix_len())));
+    nets.push((xml::mgmt_network_name(&st.plan), xml::mgmt_network_xml(&st.plan, st.host_addr, st.management.prefix_len())));
     // Written down before they exist, so an interrupted `up` leaves nothing `down` cannot find.
     ledger.record_all(nets.iter().map(|(name, _)| Object::Network { uri: lv.uri.clone(), name: name.clone() }))?;
     ledger.record_all(domains.iter().map(|(name, _)| Object::Domain { uri: lv.uri.clone(), name: name.clone() }))?;
@@ -102,11 +102,12 @@ pub fn up(st: &LabState, ledger: &mut Ledger, img: &Image) -> Result<()> {
 
 /// The node's extra services (web, iperf3), as systemd units; sshd is the image's own.
 pub fn start_services(st: &LabState, ni: usize) -> Result<()> {
-    let node = crate::node::Node::new(st, &st.plan.nodes[ni].name)?;
+    use crate::node::Shell;
+    let shell = crate::transport::shell::SshShell { target: identity::ssh_target(st, ni)? };
     for s in &st.plan.nodes[ni].services {
-        let svc = crate::provider::netns::boot::service(s).with_context(|| format!("unknown service `{s}`"))?;
+        let svc = crate::node::service::known(s).with_context(|| format!("unknown service `{s}`"))?;
         let argv: Vec<&str> = svc.argv.iter().map(String::as_str).collect();
-        node.service_start(&svc.name, &argv)?;
+        shell.service_start(&svc.name, &argv).with_context(|| format!("on node `{}`: failed to start {s}", st.plan.nodes[ni].name))?;
     }
     Ok(())
 }
@@ -129,7 +130,7 @@ pub fn wait_ssh(st: &LabState, nodes: &[usize], timeout: Duration) -> Result<()>
 fn wait_one(st: &LabState, ni: usize, deadline: Instant) -> Result<()> {
     let node = &st.plan.nodes[ni].name;
     let target = identity::ssh_target(st, ni)?;
-    let uri = st.libvirt.as_ref().map(|l| l.uri.clone()).unwrap_or_default();
+    let uri = super::settings(st)?.uri;
     let dom = xml::domain_name(&st.plan, node);
     let console = node_dir(st, node).join("console.log");
     let tail = || {

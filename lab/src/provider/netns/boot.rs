@@ -1,4 +1,4 @@
-//! What a netns node's init needs to boot: written by the provider, read by `halab _init`.
+//! What a netns node's init needs to boot: written by the provider, read by `halab _helper netns init`.
 
 use std::path::PathBuf;
 
@@ -25,24 +25,7 @@ pub struct BootConfig {
     pub services: Vec<Service>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Service {
-    pub name: String,
-    pub argv: Vec<String>,
-}
-
 /// Marker file inside the node once init has configured the network and started services.
 pub const READY_FILE: &str = "run/halab/ready";
-/// Service logs inside the node.
-pub const LOG_DIR: &str = "/var/log/halab";
-
-/// The command line of a known service inside a node.
-pub fn service(name: &str) -> Option<Service> {
-    let argv: &[&str] = match name {
-        "sshd" => &["/usr/sbin/sshd", "-D", "-e"],
-        "web" => &["/usr/sbin/nginx", "-g", "daemon off;"],
-        "iperf3" => &["/usr/bin/iperf3", "-s"],
-        _ => return None,
-    };
-    Some(Service { name: name.into(), argv: argv.iter().map(|s| s.to_string()).collect() })
-}
+pub use crate::node::service::Service;
+pub use crate::node::shell::LOG_DIR;

@@ -1,4 +1,4 @@
-//! Fault primitives of the netns provider: cable pull, power cut, power on, reboot, freeze.
+//! What breaks a netns node: cable pull, power cut, power on, reboot, freeze, loss.
 
 use std::time::{Duration, Instant};
 
@@ -6,7 +6,8 @@ use anyhow::{bail, Result};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
-use super::{boot_nodes, init_pid, kill_processes, wait_ready, wiring};
+use super::up::{boot_nodes, wait_ready};
+use super::{init_pid, kill_processes, wiring};
 use crate::labstate::LabState;
 use crate::ledger::{process_alive, Ledger, Object};
 
@@ -31,7 +32,7 @@ pub fn power_off(st: &LabState, node: &str) -> Result<()> {
 /// Boot a powered-off node again from its upper dir (its "disk"); services restart.
 pub fn power_on(st: &LabState, node: &str) -> Result<()> {
     let ni = st.node_index(node)?;
-    if init_pid(st, node).is_some() {
+    if init_pid(&st.plan.lab, node).is_some() {
         bail!("node `{node}` is already running");
     }
     let mut ledger = Ledger::open(&st.plan.lab)?;
@@ -45,7 +46,7 @@ pub fn power_on(st: &LabState, node: &str) -> Result<()> {
 
 /// Graceful reboot: SIGTERM to init (services get 3 s to stop), then power on.
 pub fn reboot(st: &LabState, node: &str) -> Result<()> {
-    let Some(pid) = init_pid(st, node) else { bail!("node `{node}` is not running") };
+    let Some(pid) = init_pid(&st.plan.lab, node) else { bail!("node `{node}` is not running") };
     let start = crate::ledger::proc_start_time(pid).unwrap_or(0);
     let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -64,7 +65,7 @@ fn forget_init(ledger: &mut Ledger, what: &str) -> Result<()> {
 /// with SIGCONT. Unlike a suspended VM, the node's kernel side (ARP, ICMP echo, conntrack)
 /// still answers: the netns kernel is the host's.
 pub fn freeze(st: &LabState, node: &str, frozen: bool) -> Result<()> {
-    let Some(init) = init_pid(st, node) else { bail!("node `{node}` is not running") };
+    let Some(init) = init_pid(&st.plan.lab, node) else { bail!("node `{node}` is not running") };
     let ns = std::fs::read_link(format!("/proc/{init}/ns/pid"))?;
     let sig = if frozen { Signal::SIGSTOP } else { Signal::SIGCONT };
     let mut pids: Vec<i32> = std::fs::read_dir("/proc")?
@@ -78,4 +79,34 @@ pub fn freeze(st: &LabState, node: &str, frozen: bool) -> Result<()> {
         let _ = kill(Pid::from_raw(p), sig);
     }
     Ok(())
+}
+
+/// One netns node's actuators.
+pub struct NetnsNode<'a> {
+    pub st: &'a LabState,
+    pub node: String,
+}
+
+impl crate::provider::Actuators for NetnsNode<'_> {
+    fn running(&self) -> bool {
+        init_pid(&self.st.plan.lab, &self.node).is_some()
+    }
+    fn set_link(&self, ifname: &str, up: bool) -> Result<()> {
+        set_link(self.st, &self.node, ifname, up)
+    }
+    fn power_off(&self) -> Result<()> {
+        power_off(self.st, &self.node)
+    }
+    fn power_on(&self) -> Result<()> {
+        power_on(self.st, &self.node)
+    }
+    fn reboot(&self) -> Result<()> {
+        reboot(self.st, &self.node)
+    }
+    fn freeze(&self, frozen: bool) -> Result<()> {
+        freeze(self.st, &self.node, frozen)
+    }
+    fn set_loss(&self, ifname: &str, percent: u32) -> Result<()> {
+        super::loss::set_loss(self.st, &self.node, ifname, percent)
+    }
 }

@@ -1,4 +1,4 @@
-//! `halab _init`: PID 1 of a netns node. Mounts the node's root (overlay over the image,
+//! `halab _helper netns init`: PID 1 of a netns node. Mounts the node's root (overlay over the image,
 //! private /dev, /run, /tmp...), pivots into it, configures the network, starts services,
 //! reaps orphans, and on SIGTERM stops its services and exits. SIGKILL from the host is a
 //! power cut: the kernel kills everything in the node's PID namespace at once.

@@ -42,7 +42,7 @@ pub fn host_link_peer(plan: &Plan) -> String {
 }
 
 /// The management interface inside every node.
-pub const NODE_MGMT_IF: &str = "mgmt";
+pub use crate::labstate::MGMT_IF as NODE_MGMT_IF;
 
 #[cfg(test)]
 mod tests {

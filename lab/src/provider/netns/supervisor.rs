@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "lowercase")]
 pub enum Request {
-    /// Start a node: enter its netns, make the other namespaces, run `halab _init`.
+    /// Start a node: enter its netns, make the other namespaces, run `halab _helper netns init`.
     Boot {
         netns: String,
         config: PathBuf,
@@ -94,7 +94,7 @@ fn boot(netns: &str, config: &Path, pid_file: &Path, console: &Path) -> Result<i
         .arg(format!("--net=/run/netns/{netns}"))
         .args(["--", "unshare", "--uts", "--mount", "--pid", "--ipc", "--fork", "--kill-child", "--propagation", "private", "--"])
         .arg(&exe)
-        .arg("_init")
+        .args(["_helper", "netns", "init"])
         .arg(config)
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)

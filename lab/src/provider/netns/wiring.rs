@@ -19,7 +19,7 @@ pub fn create_fabric(st: &LabState, ledger: &mut Ledger) -> Result<()> {
     ledger.record_all([Object::Netns { name: fabric.clone() }, Object::Link { netns: None, name: host.clone() }])?;
     let host_batch = format!(
         "netns add {fabric}\nlink add {host} type veth peer name {peer} netns {fabric}\naddr add {}/{} dev {host}\nlink set {host} up\n",
-        st.host_addr(),
+        st.host_addr,
         st.management.prefix_len()
     );
     cmd::run_input("ip", &["-batch", "-"], Some(&host_batch))?;

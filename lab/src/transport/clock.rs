@@ -1,4 +1,4 @@
-//! A VM's monotonic clock against the host's. The gap probe timestamps with the clock of the
+//! A node's monotonic clock against the host's, over SSH (VMs, real hosts). The gap probe timestamps with the clock of the
 //! node it runs on; on netns that is the host's, in a VM it is the guest's. The offset is read
 //! like NTP does: the host's time before and after asking the guest, the guest's answer taken
 //! as the midpoint, best of a few tries (error at most half the shortest round trip, ~1-5 ms).
@@ -7,14 +7,14 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 
+use super::{exec, Target};
 use crate::measure::clock::now_ns;
-use crate::transport::{self, Target};
 
 pub fn offset_ns(t: &Target) -> Result<i64> {
     let mut best: Option<(u64, i64)> = None;
     for _ in 0..7 {
         let before = now_ns();
-        let o = transport::exec(t, &["halab", "_clock"], None, Duration::from_secs(5))?;
+        let o = exec(t, &["halab", "_clock"], None, Duration::from_secs(5))?;
         let after = now_ns();
         if !o.status.success() {
             bail!("`halab _clock` failed on {}: {}", t.addr, String::from_utf8_lossy(&o.stderr).trim());

@@ -4,6 +4,9 @@
 //! (reconnected after a reboot), files over sftp. Callers are synchronous: calls block on one
 //! process-wide tokio runtime.
 
+pub mod clock;
+pub mod shell;
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::os::unix::process::ExitStatusExt;

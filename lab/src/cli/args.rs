@@ -1,0 +1,184 @@
+//! The command line, as clap parses it. Flags shared by several commands are declared once.
+
+use std::path::PathBuf;
+
+use clap::builder::PossibleValuesParser;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::topology::Stack;
+
+#[derive(Parser)]
+#[command(name = "halab", version, about = "Lab provisioner for Linux high-availability clusters")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub cmd: Cmd,
+}
+
+/// Where labs run: `--provider` and its options.
+#[derive(Args, Clone)]
+pub struct Where {
+    /// Where the lab runs: netns (namespaces, seconds) or libvirt (Debian VMs).
+    #[arg(long, default_value = "netns", value_parser = PossibleValuesParser::new(crate::provider::names()))]
+    pub provider: String,
+    /// libvirt connection URI (default qemu:///system, or HALAB_LIBVIRT_URI).
+    #[arg(long)]
+    pub libvirt_uri: Option<String>,
+}
+
+impl Where {
+    pub fn options(&self) -> crate::provider::Options {
+        crate::provider::Options { provider: self.provider.clone(), libvirt_uri: self.libvirt_uri.clone() }
+    }
+}
+
+/// A matrix of runs: repeats, seed, provider.
+#[derive(Args, Clone)]
+pub struct Matrix {
+    /// Runs per scenario and stack (default: 1 for `run`, 3 for `bench`).
+    #[arg(long)]
+    pub repeat: Option<u32>,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    #[command(flatten)]
+    pub place: Where,
+}
+
+#[derive(Subcommand)]
+pub enum Cmd {
+    /// Check a topology or scenario file; print every problem with file:line:col.
+    Validate { file: PathBuf },
+    /// Print the resolved plan of a topology (YAML, or JSON with --json).
+    Plan {
+        file: PathBuf,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Build a lab from a topology and wait until it is ready.
+    Up {
+        file: PathBuf,
+        /// Lab name (default: the topology's); run several labs from one topology side by side.
+        #[arg(long)]
+        name: Option<String>,
+        #[command(flatten)]
+        place: Where,
+        /// Override the topology's `cluster.stack`.
+        #[arg(long, value_enum)]
+        stack: Option<Stack>,
+        /// Leave the lab up when its stack does not get ready (to look at it).
+        #[arg(long)]
+        keep_on_failure: bool,
+    },
+    /// Move every VIP (and the promoted conntrackd) to another member; returns when ready.
+    Switchover {
+        lab: String,
+        #[arg(long)]
+        to: Option<String>,
+    },
+    /// Print a node's daemon logs (without a daemon: list them).
+    Logs { lab: String, node: String, daemon: Option<String> },
+    /// Remove a lab: exactly what its ledger recorded.
+    Down { lab: String },
+    /// Nodes, addresses and links of a lab.
+    Status {
+        lab: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List labs.
+    Ls,
+    /// Run a command inside a node.
+    Exec {
+        lab: String,
+        node: String,
+        #[arg(last = true, required = true)]
+        cmd: Vec<String>,
+    },
+    /// SSH into a node over the management network (host key pinned).
+    Ssh {
+        lab: String,
+        node: String,
+        #[arg(last = true)]
+        cmd: Vec<String>,
+    },
+    /// Pull or plug a node's cable (the node sees NO-CARRIER).
+    Link { lab: String, node: String, iface: String, state: LinkState },
+    /// Drop PERCENT % of a node interface's frames on the fabric side (100 = a clean cut, 0 = none).
+    Loss { lab: String, node: String, iface: String, percent: u32 },
+    /// Power a node off (a power cut), on, reboot, freeze or thaw it.
+    Power { lab: String, node: String, action: PowerAction },
+    /// Run a scenario: a fresh lab per stack and repeat, faults under load, measured.
+    Run {
+        scenario: PathBuf,
+        /// Only these stacks (default: the scenario's).
+        #[arg(long, value_enum, value_delimiter = ',')]
+        stack: Vec<Stack>,
+        #[command(flatten)]
+        matrix: Matrix,
+        /// Leave the lab up after the run.
+        #[arg(long)]
+        keep: bool,
+        /// Run folder (default reports/runs/<time>-<scenario>).
+        #[arg(short, long)]
+        out: Option<PathBuf>,
+    },
+    /// Run a matrix (scenario x stack x repeat) and write the report (Markdown, HTML, JSON, JUnit).
+    Bench {
+        /// Scenario files (default: every scenario in scenarios/ whose file has a `report:` block).
+        scenarios: Vec<PathBuf>,
+        #[arg(long, value_enum, value_delimiter = ',', default_value = "keepalived,pacemaker")]
+        stacks: Vec<Stack>,
+        #[command(flatten)]
+        matrix: Matrix,
+        #[arg(short, long, default_value = "reports/bench")]
+        out: PathBuf,
+    },
+    /// Re-render a report from run folders, without running anything.
+    Report {
+        #[arg(required = true)]
+        runs: Vec<PathBuf>,
+        #[arg(short, long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
+    /// Remove the leftovers of labs whose halab process is gone.
+    Gc,
+    /// Images: build, list, remove.
+    #[command(subcommand)]
+    Image(ImageCmd),
+    #[command(flatten)]
+    InNode(crate::node::cli::NodeCmd),
+    /// A provider's own helper process (a netns node's init, the lab supervisor).
+    #[command(name = "_helper", hide = true)]
+    Helper { provider: String, name: String, arg: PathBuf },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum LinkState {
+    Up,
+    Down,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum PowerAction {
+    Off,
+    On,
+    Reboot,
+    /// Every process of the node stops (a VM is suspended); `thaw` resumes.
+    Freeze,
+    Thaw,
+}
+
+#[derive(Subcommand)]
+pub enum ImageCmd {
+    /// Build a recipe (default: debian-bookworm-ha); a cached build returns at once.
+    Build { recipe: Option<String> },
+    /// Build (or find) the qcow2 VM disk of an image (for the libvirt provider).
+    Disk { recipe: Option<String> },
+    /// List cached images.
+    Ls,
+    /// Remove a cached image (by hash or recipe name).
+    Rm { image: String },
+}

@@ -1,0 +1,182 @@
+//! One function call into the library per command, and what it prints. The exit code says
+//! how it went: 0 ok, 1 an expectation failed, 2 bad input, 3 infrastructure error.
+
+use std::io::Write;
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+
+use super::args::{Cli, Cmd, LinkState, PowerAction};
+use crate::bench::{self, Verdict};
+use crate::lab::Lab;
+use crate::scenario::results::RunRecord;
+use crate::scenario::runner::Options;
+
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.cmd {
+        Cmd::Validate { file } => println!("{}", crate::inputs::validate(&file)?),
+        Cmd::Plan { file, name, json } => {
+            let plan = crate::topology::load(&file, name.as_deref())?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&plan)?);
+            } else {
+                print!("{}", crate::yaml::to_string(&plan)?);
+            }
+        }
+        Cmd::Up { file, name, place, stack, keep_on_failure } => {
+            crate::interrupt::install();
+            let mut plan = crate::topology::load(&file, name.as_deref())?;
+            if let Some(s) = stack {
+                plan.set_stack(s)?;
+            }
+            let t = Instant::now();
+            let opts = crate::lifecycle::UpOptions { provider: place.options(), keep_on_failure, held: false };
+            let lab = crate::lifecycle::up(&plan, &opts)?;
+            println!(
+                "lab {} is up ({} nodes on {}, {:.2} s); management {} ; try: halab status {}",
+                lab.plan.lab,
+                lab.plan.nodes.len(),
+                lab.provider.kind,
+                t.elapsed().as_secs_f64(),
+                lab.management,
+                lab.plan.lab
+            );
+        }
+        Cmd::Down { lab } => {
+            crate::interrupt::install();
+            crate::lifecycle::down(&lab)?;
+        }
+        Cmd::Status { lab, json } => {
+            for lab in lab.map(|l| vec![l]).unwrap_or_else(crate::ledger::all_labs) {
+                let s = crate::status::lab_status(&lab)?;
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&s)?);
+                } else {
+                    print!("{}", crate::status::render(&s));
+                }
+            }
+        }
+        Cmd::Ls => crate::status::list().iter().for_each(|l| println!("{l}")),
+        Cmd::Exec { lab, node, cmd } => {
+            let lab = Lab::open(&lab)?;
+            if let Some(mut c) = lab.provider().interactive(&lab, &node, &cmd)? {
+                // The terminal goes straight through.
+                let status = c.status().context("failed to run the command")?;
+                return Ok(ExitCode::from(status.code().unwrap_or(255).clamp(0, 255) as u8));
+            }
+            let argv: Vec<&str> = cmd.iter().map(String::as_str).collect();
+            let o = lab.node(&node)?.exec(&argv, None, Duration::from_secs(600))?;
+            std::io::stdout().write_all(&o.stdout)?;
+            std::io::stderr().write_all(&o.stderr)?;
+            return Ok(ExitCode::from(o.status.code().unwrap_or(255).clamp(0, 255) as u8));
+        }
+        Cmd::Ssh { lab, node, cmd } => {
+            let st = crate::labstate::LabState::load(&lab)?;
+            let dir = crate::ledger::lab_dir(&lab).join("ssh");
+            let err = std::process::Command::new("ssh")
+                .arg("-i")
+                .arg(dir.join("id_ed25519"))
+                .arg("-o")
+                .arg(format!("UserKnownHostsFile={}", dir.join("known_hosts").display()))
+                .args(["-o", "StrictHostKeyChecking=yes", "-o", "ConnectTimeout=5", "-o", "BatchMode=yes"])
+                .arg(format!("root@{}", st.mgmt_addr(&node)?))
+                .args(&cmd)
+                .exec();
+            return Err(anyhow::Error::new(err).context("failed to run ssh (apt-get install openssh-client)"));
+        }
+        Cmd::Link { lab, node, iface, state } => Lab::open(&lab)?.actuators(&node)?.set_link(&iface, matches!(state, LinkState::Up))?,
+        Cmd::Loss { lab, node, iface, percent } => Lab::open(&lab)?.actuators(&node)?.set_loss(&iface, percent)?,
+        Cmd::Power { lab, node, action } => {
+            let lab = Lab::open(&lab)?;
+            let a = lab.actuators(&node)?;
+            match action {
+                PowerAction::Off => a.power_off()?,
+                PowerAction::On => a.power_on()?,
+                PowerAction::Reboot => a.reboot()?,
+                PowerAction::Freeze => a.freeze(true)?,
+                PowerAction::Thaw => a.freeze(false)?,
+            }
+        }
+        Cmd::Switchover { lab, to } => {
+            crate::interrupt::install();
+            let lab = Lab::open(&lab)?;
+            let t = Instant::now();
+            let holder = crate::stack::switchover::switchover(&lab, to.as_deref())?;
+            println!("{holder} holds every VIP ({:.2} s)", t.elapsed().as_secs_f64());
+        }
+        Cmd::Logs { lab, node, daemon } => {
+            let n = Lab::open(&lab)?.node(&node)?;
+            match daemon {
+                None => print!("{}", n.run(&["sh", "-c", "ls /var/log/halab/ /var/log/pacemaker/ 2>/dev/null"])?),
+                Some(d) => {
+                    for path in crate::stack::log_files(&d) {
+                        if n.succeeds(&["test", "-f", path]) {
+                            println!("==> {node}:{path} <==");
+                            print!("{}", n.run(&["cat", path])?);
+                        }
+                    }
+                }
+            }
+        }
+        Cmd::Run { scenario, stack, matrix, keep, out } => {
+            crate::interrupt::install();
+            let sc = crate::scenario::load(&scenario)?;
+            let out = out.unwrap_or_else(|| bench::default_run_dir(&sc));
+            let stacks = (!stack.is_empty()).then_some(stack);
+            let opts = Options { stacks, repeat: matrix.repeat.unwrap_or(1), seed: matrix.seed, keep, out: out.clone(), provider: matrix.place.options() };
+            let recs = bench::run(&sc, &opts)?;
+            recs.iter().for_each(print_record);
+            println!("run folder: {}", out.display());
+            return Ok(ExitCode::from(Verdict::of(&recs).exit_code()));
+        }
+        Cmd::Bench { scenarios, stacks, matrix, out } => {
+            crate::interrupt::install();
+            let files = if scenarios.is_empty() { crate::scenario::benched(&PathBuf::from("scenarios"))? } else { scenarios };
+            // Everything is validated before anything runs.
+            let loaded: Vec<_> = files.iter().map(|f| crate::scenario::load(f)).collect::<Result<_, _>>()?;
+            let t = Instant::now();
+            let opts = Options {
+                stacks: None,
+                repeat: matrix.repeat.unwrap_or(3),
+                seed: matrix.seed,
+                keep: false,
+                out: out.clone(),
+                provider: matrix.place.options(),
+            };
+            let (a, verdict) = bench::bench(&loaded, &stacks, &opts)?;
+            println!("bench: {} runs in {:.0} s; report: {}", a.runs.len(), t.elapsed().as_secs_f64(), out.join("report.md").display());
+            for h in &a.headlines {
+                let cells: Vec<String> = a.stacks.iter().map(|s| format!("{s}: {}", h.cells.get(s).cloned().unwrap_or_else(|| "-".into()))).collect();
+                println!("  {}: {}", h.row, cells.join(" | "));
+            }
+            return Ok(ExitCode::from(verdict.exit_code()));
+        }
+        Cmd::Report { runs, out, seed } => {
+            let a = crate::report::analyse(crate::report::load_runs(&runs)?, seed);
+            crate::report::write_all(&a, &out)?;
+            println!("report of {} runs: {}", a.runs.len(), out.join("report.md").display());
+        }
+        Cmd::Gc => {
+            let removed = crate::lifecycle::gc()?;
+            println!("gc: {} lab(s) removed{}", removed.len(), if removed.is_empty() { String::new() } else { format!(": {}", removed.join(", ")) });
+        }
+        Cmd::Image(c) => super::image::run(c)?,
+        Cmd::InNode(c) => return crate::node::cli::run(c),
+        Cmd::Helper { provider, name, arg } => crate::provider::get(&provider)?.helper(&name, &arg)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_record(r: &RunRecord) {
+    println!("{} {} #{}: {} ({:.1} s)", r.scenario, r.stack, r.repeat, r.outcome, r.wall_s);
+    for e in &r.expectations {
+        let actual = e.actual.as_ref().map(|a| a.to_string()).unwrap_or_else(|| "missing".into());
+        println!("  [{}] {}  (actual: {actual})", if e.held { "ok" } else { "FAILED" }, e.expect);
+    }
+    if let Some(e) = &r.error {
+        println!("  error: {e}");
+    }
+}

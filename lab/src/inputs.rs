@@ -1,0 +1,24 @@
+//! `halab validate`: a user's file is a scenario (it has top-level `steps:`) or a topology;
+//! either is loaded with every problem reported at once.
+
+use std::path::Path;
+
+use crate::diag::InputError;
+
+/// Validate a topology or scenario file; on success, the one line that says what it is.
+pub fn validate(path: &Path) -> Result<String, InputError> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    if text.lines().any(|l| l.starts_with("steps:")) {
+        let sc = crate::scenario::load(path)?;
+        return Ok(format!(
+            "{}: ok (scenario {}, {} steps, {} expectations, on {})",
+            path.display(),
+            sc.name,
+            sc.steps.len(),
+            sc.expect.len(),
+            sc.topology.display()
+        ));
+    }
+    let plan = crate::topology::load(path, None)?;
+    Ok(format!("{}: ok ({} networks, {} nodes)", path.display(), plan.networks.len(), plan.nodes.len()))
+}
