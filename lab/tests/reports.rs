@@ -42,6 +42,7 @@ fn record(stack: &str, repeat: u32, gap: f64, tcp_gap: f64, survived: bool) -> R
         expectations: vec![ExpectResult { expect: "probe.tcp.survived".into(), held: survived, actual: Some(serde_json::json!(survived)) }],
         vip_timeline: vec![(0.1, vec!["fw1".into()]), (gap + 30.0, vec!["fw2".into()])],
         events: vec![Event { t_ms: 3000.0, t_ns: 4_000_000_000, kind: "fault".into(), detail: "Crash Some(Active)".into() }],
+        report: Default::default(),
     }
 }
 

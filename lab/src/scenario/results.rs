@@ -58,6 +58,9 @@ pub struct RunRecord {
     pub expectations: Vec<ExpectResult>,
     pub vip_timeline: Vec<(f64, Vec<String>)>,
     pub events: Vec<Event>,
+    /// The scenario's `report:` block (older records have none).
+    #[serde(default)]
+    pub report: super::plan::Report,
 }
 
 impl RunRecord {

@@ -119,6 +119,7 @@ fn run_once(sc: &Scenario, stack: Stack, rep: u32, opts: &Options, dir: &Path) -
         expectations: Vec::new(),
         vip_timeline: Vec::new(),
         events: Vec::new(),
+        report: sc.report.clone(),
     };
     let _ = std::fs::remove_dir_all(dir);
     let st = match crate::lifecycle::up_on(&plan, false, &opts.target) {
