@@ -1,5 +1,6 @@
 //! Topology validation: one bad file per rule, each with its message and line:col, and
-//! a valid topology that round-trips to a Plan.
+//! a valid topology that round-trips to a Plan; the shipped scenarios load with their
+//! headlines, and a bad headline is reported at its position.
 
 use std::path::Path;
 
@@ -85,4 +86,38 @@ fn lab_name_changes_ids_and_macs_but_not_addresses() {
     assert_eq!(a.nodes[0].interfaces[0].address, b.nodes[0].interfaces[0].address);
     let bad = topology::load(Path::new("../topologies/fw-pair.yaml"), Some("Bad Name")).unwrap_err();
     assert!(bad.to_string().contains("lab name `Bad Name` is not allowed"), "{bad}");
+}
+
+#[test]
+fn shipped_scenarios_carry_their_headlines() {
+    for e in std::fs::read_dir("../scenarios").unwrap() {
+        let path = e.unwrap().path();
+        let sc = halab::scenario::load(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        for h in &sc.report.headline {
+            assert!(!h.label.is_empty() && !h.unit.is_empty(), "{}: {h:?}", path.display());
+        }
+    }
+    let sc = halab::scenario::load(Path::new("../scenarios/scp-survives-failover.yaml")).unwrap();
+    let rows: Vec<(&str, &str)> = sc.report.headline.iter().map(|h| (h.metric.as_str(), h.unit.as_str())).collect();
+    assert_eq!(rows, [("probe.gap", "ms"), ("probe.tcp.gap", "ms"), ("detection", "ms"), ("takeover", "ms"), ("bulk.checksum_ok", "flag")]);
+}
+
+/// A headline is checked like an expectation: its metric must belong to a traffic of the
+/// scenario or the lab, with the position of the bad entry.
+#[test]
+fn headline_metrics_are_checked_with_positions() {
+    let topo = std::fs::canonicalize("../topologies/fw-pair.yaml").unwrap();
+    let file = std::env::temp_dir().join(format!("halab-headline-{}.yaml", std::process::id()));
+    let text = format!(
+        "name: mine\ntopology: {}\nsteps:\n  - traffic: {{ name: ping1, kind: probe, from: client, to: server }}\nreport:\n  headline:\n    - {{ metric: ping1.gap, label: Gap, unit: ms }}\n    - {{ metric: pong.gap, label: Other, unit: ms }}\n    - {{ metric: \"ping1 gap\", label: \"\", unit: ms }}\n    - {{ metric: ping1.gap, label: Again, unit: ms }}\n",
+        topo.display()
+    );
+    std::fs::write(&file, text).unwrap();
+    let err = halab::scenario::load(&file).unwrap_err().to_string();
+    let _ = std::fs::remove_file(&file);
+    assert!(err.contains(":8:17: report.headline[1].metric: `pong.gap` names no traffic of this scenario"), "{err}");
+    assert!(err.contains(":9:17: report.headline[2].metric: `ping1 gap` is not a metric name"), "{err}");
+    assert!(err.contains(":9:37: report.headline[2].label: the label is empty"), "{err}");
+    assert!(err.contains(":10:17: report.headline[3].metric: `ping1.gap` is headlined twice"), "{err}");
+    assert!(!err.contains("headline[0]"), "{err}");
 }

@@ -7,8 +7,9 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
-use super::{Analysis, Run, HEADLINES};
+use super::{Analysis, Run};
 use crate::measure::probe::ProbeSamples;
+use crate::scenario::traffic::PROBE_SAMPLES;
 
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
@@ -22,19 +23,23 @@ pub fn render(a: &Analysis) -> String {
         h,
         "<h1>keepalived vs pacemaker, measured with halab</h1>\n<p>Medians over independent runs with min–max and n. Raw samples are in each run's folder.</p>"
     );
-    let _ = write!(h, "<table><tr><th></th>");
-    for st in &a.stacks {
-        let _ = write!(h, "<th>{}</th>", esc(st));
-    }
-    let _ = writeln!(h, "</tr>");
-    for hl in &a.headlines {
-        let _ = write!(h, "<tr><td>{}</td>", esc(&hl.row));
+    if a.headlines.is_empty() {
+        let _ = writeln!(h, "<p>{}</p>", esc(super::NO_HEADLINES));
+    } else {
+        let _ = write!(h, "<table><tr><th></th>");
         for st in &a.stacks {
-            let _ = write!(h, "<td>{}</td>", esc(hl.cells.get(st).map(String::as_str).unwrap_or("-")));
+            let _ = write!(h, "<th>{}</th>", esc(st));
         }
         let _ = writeln!(h, "</tr>");
+        for hl in &a.headlines {
+            let _ = write!(h, "<tr><td>{}</td>", esc(&hl.row));
+            for st in &a.stacks {
+                let _ = write!(h, "<td>{}</td>", esc(hl.cells.get(st).map(String::as_str).unwrap_or("-")));
+            }
+            let _ = writeln!(h, "</tr>");
+        }
+        let _ = writeln!(h, "</table>");
     }
-    let _ = writeln!(h, "</table>");
     let _ = writeln!(
         h,
         "<p><small>git {} · {}</small></p>",
@@ -48,24 +53,25 @@ pub fn render(a: &Analysis) -> String {
         let _ = writeln!(h, "<p>Left out (host starved): {}</p>", esc(&a.starved.join("; ")));
     }
     let _ = writeln!(h, "<h2>Spread per stack</h2>");
-    for (row, sc, metric, unit) in HEADLINES.iter().filter(|x| x.3 != "flag") {
+    for hl in a.headlines.iter().filter(|x| x.unit != "flag") {
+        let ms = hl.unit == "ms";
         let pts: Vec<(usize, f64)> = a
             .runs
             .iter()
-            .filter(|r| r.record.scenario == *sc && r.starved.is_none())
-            .filter_map(|r| Some((a.stacks.iter().position(|s| *s == r.record.stack)?, r.record.metrics.get(*metric)?.as_f64()?)))
-            .map(|(i, v)| (i, if *unit == "ms" { v / 1000.0 } else { v }))
+            .filter(|r| r.record.scenario == hl.scenario && r.starved.is_none())
+            .filter_map(|r| Some((a.stacks.iter().position(|s| *s == r.record.stack)?, r.record.metrics.get(&hl.metric)?.as_f64()?)))
+            .map(|(i, v)| (i, if ms { v / 1000.0 } else { v }))
             .collect();
         if !pts.is_empty() {
-            let label = if *unit == "ms" { "s" } else { unit };
-            let _ = writeln!(h, "<div class=\"plot\">{}</div>", strip_plot(row, label, &a.stacks, &pts));
+            let label = if ms { "s" } else { hl.unit.as_str() };
+            let _ = writeln!(h, "<div class=\"plot\">{}</div>", strip_plot(&hl.row, label, &a.stacks, &pts));
         }
     }
     let _ = writeln!(h, "<h2>Runs</h2>");
     for r in &a.runs {
         let rec = &r.record;
         let _ = writeln!(h, "<h3>{} on {} #{}: {:?}</h3>", esc(&rec.scenario), esc(&rec.stack), rec.repeat, rec.outcome);
-        if let Some(svg) = probe_timeline(r) {
+        for svg in probes(r).iter().filter_map(|p| probe_timeline(r, p)) {
             let _ = writeln!(h, "<div class=\"plot\">{svg}</div>");
         }
         if let Some(svg) = iperf_plot(r) {
@@ -116,8 +122,16 @@ fn fault_ns(r: &Run) -> Option<u64> {
     r.record.events.iter().find(|e| e.kind == "fault").map(|e| e.t_ns)
 }
 
-fn probe_timeline(r: &Run) -> Option<String> {
-    let text = std::fs::read_to_string(r.dir.join("samples/probe.probe.json")).ok()?;
+/// The probe traffics of a run, whatever they are called, by their samples' file names.
+fn probes(r: &Run) -> Vec<String> {
+    let Ok(dir) = std::fs::read_dir(r.dir.join("samples")) else { return Vec::new() };
+    let mut names: Vec<String> = dir.flatten().filter_map(|e| e.file_name().to_str().and_then(|n| n.strip_suffix(PROBE_SAMPLES)).map(str::to_string)).collect();
+    names.sort();
+    names
+}
+
+fn probe_timeline(r: &Run, probe: &str) -> Option<String> {
+    let text = std::fs::read_to_string(r.dir.join("samples").join(format!("{probe}{PROBE_SAMPLES}"))).ok()?;
     let s: ProbeSamples = serde_json::from_str(&text).ok()?;
     let origin = fault_ns(r).unwrap_or(s.start_ns);
     let rel = |t: u64| (t as f64 - origin as f64) / 1e9;
@@ -128,12 +142,13 @@ fn probe_timeline(r: &Run) -> Option<String> {
     let ymax = pts.iter().chain(&tcp).map(|p| p.1).fold(1.0_f64, f64::max).min(5000.0) * 1.1;
     let m = &r.record.metrics;
     let moved = m.get("failover").and_then(|v| v.as_f64()).map(|ms| ms / 1000.0);
-    let recovered = m.get("probe.recovered_after_fault").and_then(|v| v.as_f64()).map(|ms| ms / 1000.0);
+    let recovered = m.get(&format!("{probe}.recovered_after_fault")).and_then(|v| v.as_f64()).map(|ms| ms / 1000.0);
     let mut out = String::new();
     {
         let root = SVGBackend::with_string(&mut out, (900, 280)).into_drawing_area();
         let _ = root.fill(&WHITE);
-        let title = format!("probe echoes (RTT) around the fault at t=0; gap {} ms", m.get("probe.gap").map(|v| v.to_string()).unwrap_or_default());
+        let gap = m.get(&format!("{probe}.gap")).map(|v| v.to_string()).unwrap_or_default();
+        let title = format!("{probe} echoes (RTT) around the fault at t=0; gap {gap} ms");
         let Ok(mut c) = ChartBuilder::on(&root)
             .caption(title, ("sans-serif", 14))
             .margin(10)

@@ -9,8 +9,12 @@ pub fn render(a: &Analysis) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "# keepalived vs pacemaker: measured with halab\n");
     let _ = writeln!(s, "Every number is a median over independent runs (fresh lab each), with min–max and n; raw samples are in each run's folder.\n");
-    let _ = writeln!(s, "| | {} |", a.stacks.join(" | "));
-    let _ = writeln!(s, "|---|{}", "---|".repeat(a.stacks.len()));
+    if a.headlines.is_empty() {
+        let _ = writeln!(s, "{}", super::NO_HEADLINES);
+    } else {
+        let _ = writeln!(s, "| | {} |", a.stacks.join(" | "));
+        let _ = writeln!(s, "|---|{}", "---|".repeat(a.stacks.len()));
+    }
     for h in &a.headlines {
         let cells: Vec<String> = a.stacks.iter().map(|st| h.cells.get(st).cloned().unwrap_or_else(|| "-".into())).collect();
         let _ = writeln!(s, "| {} | {} |", h.row, cells.join(" | "));

@@ -14,11 +14,16 @@ use serde::Serialize;
 
 use crate::measure::compare::{permutation_test, Comparison};
 use crate::measure::stats::{summary, Summary};
+use crate::scenario::plan;
 use crate::scenario::results::{Outcome, RunRecord};
 
 /// A probe tick later than this (p99) means the host starved the run: its numbers are out.
 /// One tick (10 ms): the resolution the gap is measured at.
 pub const STARVED_TICK_MS: f64 = 10.0;
+
+/// Said instead of an empty headline table.
+pub const NO_HEADLINES: &str =
+    "No headline table: no scenario of these runs lists a recorded metric in a `report:` block (older run records carry no such block).";
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Run {
@@ -46,6 +51,8 @@ pub struct Headline {
     pub row: String,
     pub scenario: String,
     pub metric: String,
+    /// `ms`, `flag` or a unit shown as is, from the scenario's `report:` block.
+    pub unit: String,
     /// stack -> the text shown in the table
     pub cells: BTreeMap<String, String>,
     pub comparison: Option<Comparison>,
@@ -63,20 +70,6 @@ pub struct Analysis {
     pub starved: Vec<String>,
     pub runs: Vec<Run>,
 }
-
-/// The questions of the 2011 table, as (row, scenario, metric, unit).
-pub const HEADLINES: &[(&str, &str, &str, &str)] = &[
-    ("Failover gap on node crash", "scp-survives-failover", "probe.gap", "ms"),
-    ("TCP stall on node crash", "scp-survives-failover", "probe.tcp.gap", "ms"),
-    ("Detection on node crash (fault to VIP seen on the survivor; 100 ms polling)", "scp-survives-failover", "detection", "ms"),
-    ("Takeover on node crash (VIP moved to traffic flowing)", "scp-survives-failover", "takeover", "ms"),
-    ("Connection state survived a crash (scp ok)", "scp-survives-failover", "bulk.checksum_ok", "flag"),
-    ("Failover gap on cable pull", "cable-pull-inet", "probe.gap", "ms"),
-    ("Gap on planned switchover", "switchover", "probe.gap", "ms"),
-    ("Throughput through the pair (iperf3)", "load-iperf", "iperf.mbps", "Mbit/s"),
-    ("Connection rate (ab)", "load-ab", "web.rps", "req/s"),
-    ("Without conntrackd: TCP survived a crash", "conntrackd-off", "probe.tcp.survived", "flag"),
-];
 
 /// Every results.json below the given folders.
 pub fn load_runs(dirs: &[PathBuf]) -> Result<Vec<Run>> {
@@ -176,26 +169,53 @@ pub fn cell_text(cell: &Cell, metric: &str, unit: &str) -> Option<String> {
     })
 }
 
-fn headlines(cells: &[Cell], runs: &[Run], stacks: &[String], seed: u64) -> Vec<Headline> {
-    let mut out = Vec::new();
-    for (row, sc, metric, unit) in HEADLINES {
-        let mut texts = BTreeMap::new();
-        for st in stacks {
-            if let Some(t) = cells.iter().find(|c| &c.scenario == sc && &c.stack == st).and_then(|c| cell_text(c, metric, unit)) {
-                texts.insert(st.clone(), t);
+/// The headline rows the runs ask for: each scenario's `report:` block, in its order; scenarios
+/// in the order they first ran (a bench runs them in the order given). Runs of one scenario add
+/// up; the earliest run to name a metric gives its label and unit.
+fn headline_specs(runs: &[Run]) -> Vec<(String, Vec<plan::Headline>)> {
+    let mut order: Vec<&Run> = runs.iter().collect();
+    order.sort_by_key(|r| r.record.started_unix);
+    let mut out: Vec<(String, Vec<plan::Headline>)> = Vec::new();
+    for r in order {
+        let sc = &r.record.scenario;
+        let i = match out.iter().position(|(s, _)| s == sc) {
+            Some(i) => i,
+            None => {
+                out.push((sc.clone(), Vec::new()));
+                out.len() - 1
+            }
+        };
+        for h in &r.record.report.headline {
+            if !out[i].1.iter().any(|x| x.metric == h.metric) {
+                out[i].1.push(h.clone());
             }
         }
-        if texts.is_empty() {
-            continue;
+    }
+    out
+}
+
+fn headlines(cells: &[Cell], runs: &[Run], stacks: &[String], seed: u64) -> Vec<Headline> {
+    let mut out = Vec::new();
+    for (sc, specs) in headline_specs(runs) {
+        for h in specs {
+            let mut texts = BTreeMap::new();
+            for st in stacks {
+                if let Some(t) = cells.iter().find(|c| c.scenario == sc && &c.stack == st).and_then(|c| cell_text(c, &h.metric, &h.unit)) {
+                    texts.insert(st.clone(), t);
+                }
+            }
+            if texts.is_empty() {
+                continue;
+            }
+            let sample = |st: &str| -> Vec<f64> {
+                runs.iter()
+                    .filter(|r| r.record.scenario == sc && r.record.stack == st && r.starved.is_none() && r.record.outcome != Outcome::Error)
+                    .filter_map(|r| r.record.metrics.get(&h.metric).and_then(|v| v.as_f64()))
+                    .collect()
+            };
+            let comparison = if h.unit != "flag" && stacks.len() == 2 { permutation_test(&sample(&stacks[0]), &sample(&stacks[1]), 0.05, seed) } else { None };
+            out.push(Headline { row: h.label, scenario: sc.clone(), metric: h.metric, unit: h.unit, cells: texts, comparison });
         }
-        let sample = |st: &str| -> Vec<f64> {
-            runs.iter()
-                .filter(|r| r.record.scenario == *sc && r.record.stack == st && r.starved.is_none() && r.record.outcome != Outcome::Error)
-                .filter_map(|r| r.record.metrics.get(*metric).and_then(|v| v.as_f64()))
-                .collect()
-        };
-        let comparison = if *unit != "flag" && stacks.len() == 2 { permutation_test(&sample(&stacks[0]), &sample(&stacks[1]), 0.05, seed) } else { None };
-        out.push(Headline { row: row.to_string(), scenario: sc.to_string(), metric: metric.to_string(), cells: texts, comparison });
     }
     out
 }

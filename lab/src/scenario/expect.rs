@@ -1,4 +1,4 @@
-//! Expectations: `bulk.completed`, `probe.tcp.survived`, `probe.gap < 15s`, `split_brain == false`.
+//! Expectations: `<traffic>.completed`, `<traffic>.tcp.survived`, `<traffic>.gap < 15s`, `split_brain == false`.
 //! A bare metric must be true; a comparison takes a number (durations in ms) or a boolean.
 
 use std::collections::BTreeMap;
@@ -52,9 +52,10 @@ pub fn parse(text: &str) -> Result<Expect, String> {
     Ok(Expect { text: t.to_string(), metric: t.to_string(), op: None, value: None })
 }
 
-fn check_metric(m: &str) -> Result<(), String> {
+/// A metric name: letters, digits, `.`, `_` and `-`.
+pub fn check_metric(m: &str) -> Result<(), String> {
     if m.is_empty() || !m.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_' || c == '-') {
-        return Err(format!("`{m}` is not a metric name (like probe.gap or bulk.completed)"));
+        return Err(format!("`{m}` is not a metric name (`<traffic>.<metric>`, or a lab metric like split_brain)"));
     }
     Ok(())
 }
@@ -91,22 +92,22 @@ mod tests {
 
     fn m() -> BTreeMap<String, serde_json::Value> {
         let mut m = BTreeMap::new();
-        m.insert("probe.gap".into(), serde_json::json!(3200.0));
-        m.insert("bulk.completed".into(), serde_json::json!(true));
+        m.insert("ping.gap".into(), serde_json::json!(3200.0));
+        m.insert("copy.completed".into(), serde_json::json!(true));
         m.insert("split_brain".into(), serde_json::json!(false));
         m
     }
 
     #[test]
     fn comparisons_and_bare_metrics() {
-        assert!(eval(&parse("probe.gap < 15s").unwrap(), &m()).0);
-        assert!(!eval(&parse("probe.gap < 3s").unwrap(), &m()).0);
-        assert!(eval(&parse("probe.gap >= 3200").unwrap(), &m()).0);
-        assert!(eval(&parse("bulk.completed").unwrap(), &m()).0);
+        assert!(eval(&parse("ping.gap < 15s").unwrap(), &m()).0);
+        assert!(!eval(&parse("ping.gap < 3s").unwrap(), &m()).0);
+        assert!(eval(&parse("ping.gap >= 3200").unwrap(), &m()).0);
+        assert!(eval(&parse("copy.completed").unwrap(), &m()).0);
         assert!(eval(&parse("split_brain == false").unwrap(), &m()).0);
         assert!(!eval(&parse("split_brain").unwrap(), &m()).0);
         assert!(!eval(&parse("missing.metric").unwrap(), &m()).0, "a missing metric never holds");
-        assert!(parse("probe.gap < soon").is_err());
-        assert!(parse("probe gap").is_err());
+        assert!(parse("ping.gap < soon").is_err());
+        assert!(parse("ping gap").is_err());
     }
 }

@@ -23,6 +23,27 @@ pub struct ScenarioFile {
     pub steps: Vec<Step>,
     #[serde(default)]
     pub expect: Vec<Spanned<String>>,
+    /// What the bench report headlines for this scenario.
+    #[serde(default)]
+    pub report: Option<ReportSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportSpec {
+    #[serde(default)]
+    pub headline: Vec<HeadlineSpec>,
+}
+
+/// One headline row: `{ metric: <traffic>.gap, label: "Failover gap", unit: ms }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeadlineSpec {
+    pub metric: Spanned<String>,
+    pub label: Spanned<String>,
+    /// `ms` (shown in seconds), `flag` (true count / runs) or any text shown as is (`Mbit/s`).
+    /// Required: a number's unit cannot be told from its name.
+    pub unit: Spanned<String>,
 }
 
 #[derive(Debug, Deserialize)]

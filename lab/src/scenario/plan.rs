@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::expect::Expect;
 use crate::topology::{Plan, Stack};
@@ -20,6 +20,23 @@ pub struct Scenario {
     pub timeout: Duration,
     pub steps: Vec<Step>,
     pub expect: Vec<Expect>,
+    pub report: Report,
+}
+
+/// The scenario's `report:` block, copied into every run record so reports re-render from run
+/// folders alone.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Report {
+    #[serde(default)]
+    pub headline: Vec<Headline>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Headline {
+    pub metric: String,
+    pub label: String,
+    /// `ms`, `flag` or a unit shown as is.
+    pub unit: String,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]

@@ -68,6 +68,9 @@ pub struct RunRecord {
     pub expectations: Vec<ExpectResult>,
     pub vip_timeline: Vec<(f64, Vec<String>)>,
     pub events: Vec<Event>,
+    /// The scenario's `report:` block (older records have none).
+    #[serde(default)]
+    pub report: super::plan::Report,
 }
 
 impl RunRecord {
@@ -96,11 +99,12 @@ pub fn loadavg() -> String {
 }
 
 /// The gap split in two: detection = fault -> the stack's first visible reaction (the VIP on
-/// the new holder, seen by 100 ms polling); takeover = that reaction -> traffic flowing.
+/// the new holder, seen by 100 ms polling); takeover = that reaction -> traffic flowing, i.e.
+/// every probe traffic (`<name>.recovered_after_fault`, whatever the probe is called) flowing.
 /// Derived from recorded metrics, so older run records get it when re-rendered.
 pub fn split_gap(m: &mut BTreeMap<String, serde_json::Value>) {
-    let num = |k: &str| m.get(k).and_then(|v| v.as_f64());
-    if let (Some(det), Some(rec)) = (num("failover"), num("probe.recovered_after_fault")) {
+    let recovered = m.iter().filter(|(k, _)| k.ends_with(".recovered_after_fault")).filter_map(|(_, v)| v.as_f64()).reduce(f64::max);
+    if let (Some(det), Some(rec)) = (m.get("failover").and_then(|v| v.as_f64()), recovered) {
         m.insert("detection".into(), serde_json::json!(det));
         m.insert("takeover".into(), serde_json::json!(((rec - det).max(0.0) * 10.0).round() / 10.0));
     }

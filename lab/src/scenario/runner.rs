@@ -121,6 +121,7 @@ fn run_once(sc: &Scenario, stack: Stack, rep: u32, opts: &Options, dir: &Path) -
         expectations: Vec::new(),
         vip_timeline: Vec::new(),
         events: Vec::new(),
+        report: sc.report.clone(),
     };
     let _ = std::fs::remove_dir_all(dir);
     let plan = match planned {

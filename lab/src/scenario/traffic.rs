@@ -16,6 +16,10 @@ use crate::measure::gap::{longest_gap, GapOutcome};
 use crate::measure::probe::ProbeSamples;
 use crate::node::Node;
 
+/// Probe samples on the host's clock are `samples/<traffic><PROBE_SAMPLES>`; reports find every
+/// probe of a run by this ending, whatever the traffic is called.
+pub const PROBE_SAMPLES: &str = ".probe.json";
+
 pub struct Running {
     pub t: Traffic,
     pub ip: Ipv4Addr,
@@ -173,7 +177,7 @@ pub fn collect(st: &Lab, r: &mut Running, fault_ns: Option<u64>, samples_dir: &P
                 to_host_clock(&mut s, start, end);
                 put(m, &name, "clock_offset_drift_ms", json!(round((end.1 - start.1) as f64 / 1e6)));
             }
-            std::fs::write(samples_dir.join(format!("{name}.probe.json")), serde_json::to_vec(&s)?)?;
+            std::fs::write(samples_dir.join(format!("{name}{PROBE_SAMPLES}")), serde_json::to_vec(&s)?)?;
             let after = fault_ns.unwrap_or(s.start_ns);
             let slack = (every.as_secs_f64() * 1000.0 * 20.0).max(200.0);
             let udp: Vec<u64> = s.udp.iter().map(|x| x.2).collect();

@@ -217,27 +217,61 @@ fn check(path: &Path, f: &ScenarioFile) -> Result<Scenario, InputError> {
     for e in &f.expect {
         match super::expect::parse(&e.value) {
             Ok(x) => {
-                let head = x.metric.split('.').next().unwrap_or("");
-                let lab_metrics = ["split_brain", "vip_overlap_ms", "vip_moved", "failover", "detection", "takeover"];
-                if !traffic_names.contains(head) && !lab_metrics.contains(&x.metric.as_str()) {
-                    v.at(
-                        e,
-                        "expect",
-                        &format!("`{}` names no traffic of this scenario", x.metric),
-                        &format!("traffics: {}; lab metrics: {}", traffic_names.iter().cloned().collect::<Vec<_>>().join(", "), lab_metrics.join(", ")),
-                    );
-                }
+                known_metric(&mut v, e, "expect", &x.metric, &traffic_names);
                 expect.push(x);
             }
             Err(msg) => v.at(e, "expect", &msg, ""),
         }
     }
+    let report = report(&mut v, f, &traffic_names);
     if v.out.is_empty() {
-        Ok(Scenario { name: f.name.value.clone(), file: path.to_path_buf(), topology: topo_path, plan, stacks, conntrackd_off, timeout, steps, expect })
+        Ok(Scenario { name: f.name.value.clone(), file: path.to_path_buf(), topology: topo_path, plan, stacks, conntrackd_off, timeout, steps, expect, report })
     } else {
         v.out.sort_by_key(|d| (d.line, d.col));
         Err(InputError { diagnostics: v.out })
     }
+}
+
+/// Metrics of the lab itself, beside the `<traffic>.<metric>` ones.
+const LAB_METRICS: &[&str] = &["split_brain", "vip_overlap_ms", "vip_moved", "failover", "detection", "takeover"];
+
+/// Expectations and headlines may name a lab metric or a metric of a traffic of this scenario.
+fn known_metric(v: &mut V, at: &Spanned<String>, field: &str, metric: &str, traffics: &HashSet<String>) {
+    let head = metric.split('.').next().unwrap_or("");
+    if !traffics.contains(head) && !LAB_METRICS.contains(&metric) {
+        let mut names: Vec<&str> = traffics.iter().map(String::as_str).collect();
+        names.sort();
+        v.at(
+            at,
+            field,
+            &format!("`{metric}` names no traffic of this scenario"),
+            &format!("traffics: {}; lab metrics: {}", names.join(", "), LAB_METRICS.join(", ")),
+        );
+    }
+}
+
+/// The `report:` block: each headline names a known metric, a label and a unit.
+fn report(v: &mut V, f: &ScenarioFile, traffics: &HashSet<String>) -> Report {
+    let mut out = Report::default();
+    for (i, h) in f.report.iter().flat_map(|r| &r.headline).enumerate() {
+        let field = format!("report.headline[{i}]");
+        match super::expect::check_metric(&h.metric.value) {
+            Ok(()) => known_metric(v, &h.metric, &format!("{field}.metric"), &h.metric.value, traffics),
+            Err(msg) => v.at(&h.metric, &format!("{field}.metric"), &msg, ""),
+        }
+        // One row per metric: the report keeps rows apart by their metric.
+        if out.headline.iter().any(|x| x.metric == h.metric.value) {
+            v.at(&h.metric, &format!("{field}.metric"), &format!("`{}` is headlined twice", h.metric.value), "");
+        }
+        if h.label.value.trim().is_empty() {
+            v.at(&h.label, &format!("{field}.label"), "the label is empty", "the row's text in the report's headline table");
+        }
+        if h.unit.value.trim().is_empty() {
+            v.at(&h.unit, &format!("{field}.unit"), "the unit is empty", "ms, flag, or a unit shown as is, like Mbit/s");
+        }
+        out.headline.push(Headline { metric: h.metric.value.clone(), label: h.label.value.trim().into(), unit: h.unit.value.trim().into() });
+    }
+    out
 }
 
 type TargetFn<'a> = dyn Fn(&mut V, &Spanned<String>, &str) -> Option<Target> + 'a;
