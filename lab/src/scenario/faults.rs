@@ -3,12 +3,11 @@
 
 use std::time::Duration;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 
 use super::plan::{Fault, FaultKind, Target};
 use crate::lab::Lab;
-use crate::stack::{self, conntrackd, keepalived, ready};
-use crate::topology::Stack;
+use crate::stack::{self, ready};
 
 /// Resolve `@active` / `@standby` to a member now.
 pub fn resolve(st: &Lab, t: &Target) -> Result<String> {
@@ -80,12 +79,7 @@ pub fn apply(st: &Lab, f: &Fault) -> Result<(String, Option<std::thread::JoinHan
         }
         FaultKind::StopStack => {
             let cl = cl.context("no cluster")?;
-            let n = st.node(&node)?;
-            match cl.stack {
-                Stack::Keepalived => n.service_stop("keepalived")?,
-                Stack::Pacemaker => n.service_stop("pacemaker")?,
-                Stack::None => bail!("stack `none` has nothing to stop"),
-            }
+            stack::of(cl.stack).stop(&st.node(&node)?)?;
         }
         FaultKind::KillDaemon => {
             let d = f.daemon.clone().unwrap_or_default();
@@ -117,12 +111,7 @@ pub fn apply(st: &Lab, f: &Fault) -> Result<(String, Option<std::thread::JoinHan
         }
         FaultKind::RemoveConfig => {
             let cl = cl.context("no cluster")?;
-            let path = match cl.stack {
-                Stack::Keepalived => keepalived::CONFIG,
-                Stack::Pacemaker => stack::corosync::CONFIG,
-                Stack::None => conntrackd::CONFIG,
-            };
-            st.node(&node)?.run(&["chmod", "000", path])?;
+            st.node(&node)?.run(&["chmod", "000", stack::of(cl.stack).config_file()])?;
         }
     }
     Ok((node, undo))

@@ -21,6 +21,55 @@ use crate::node::Node;
 use crate::progress::Step;
 use crate::topology::{PlanCluster, Stack};
 
+/// What every stack does its own way. (Seam under construction: the rest of the stack's
+/// behaviour moves behind it.)
+pub trait HaStack: Sync {
+    /// Stop the stack cleanly on one member (the `stop_stack` fault): the others take over.
+    fn stop(&self, node: &Node) -> Result<()>;
+    /// The configuration file `remove_config` takes away from a member.
+    fn config_file(&self) -> &'static str;
+}
+
+struct NoStack;
+struct KeepalivedStack;
+struct PacemakerStack;
+
+impl HaStack for NoStack {
+    fn stop(&self, _: &Node) -> Result<()> {
+        anyhow::bail!("stack `none` has nothing to stop")
+    }
+    fn config_file(&self) -> &'static str {
+        conntrackd::CONFIG
+    }
+}
+
+impl HaStack for KeepalivedStack {
+    fn stop(&self, node: &Node) -> Result<()> {
+        node.service_stop("keepalived")
+    }
+    fn config_file(&self) -> &'static str {
+        keepalived::CONFIG
+    }
+}
+
+impl HaStack for PacemakerStack {
+    fn stop(&self, node: &Node) -> Result<()> {
+        node.service_stop("pacemaker")
+    }
+    fn config_file(&self) -> &'static str {
+        corosync::CONFIG
+    }
+}
+
+/// The implementation of a stack.
+pub fn of(s: Stack) -> &'static dyn HaStack {
+    match s {
+        Stack::None => &NoStack,
+        Stack::Keepalived => &KeepalivedStack,
+        Stack::Pacemaker => &PacemakerStack,
+    }
+}
+
 /// How long `up` waits for a stack to be ready.
 pub const READY_TIMEOUT: Duration = Duration::from_secs(90);
 
