@@ -11,6 +11,11 @@ pub fn enabled(cl: &PlanCluster) -> bool {
     cl.sync.conntrackd != ConntrackdMode::Off && cl.sync.network.is_some()
 }
 
+/// Does the member's conntrackd answer on its socket?
+pub fn answers(node: &crate::node::Node) -> bool {
+    node.succeeds(&["/usr/sbin/conntrackd", "-C", CONFIG, "-s"])
+}
+
 pub fn config(plan: &Plan, cl: &PlanCluster, node: &PlanNode, mgmt: std::net::Ipv4Addr) -> Option<String> {
     if !enabled(cl) {
         return None;

@@ -1,16 +1,20 @@
 //! HA stacks, generated from the Plan and run through `Node` on any provider: files, a start
 //! order, and readiness checks that return only when the stack is really ready.
+//!
+//! Each stack is one `HaStack` (keepalived/, pacemaker/, none.rs) and `of` is the only place
+//! that picks one; what every stack shares (firewall, conntrackd, the VIP holder, the bring-up
+//! and switchover flows, status) stays at this level and asks the stack for the rest.
 
-pub mod cib;
 pub mod conntrackd;
-pub mod corosync;
-pub mod crm;
 pub mod firewall;
 pub mod keepalived;
+mod none;
 pub mod pacemaker;
 pub mod ready;
 pub mod status;
 pub mod switchover;
+
+pub use pacemaker::{cib, corosync, crm};
 
 use std::time::Duration;
 
@@ -21,53 +25,59 @@ use crate::node::Node;
 use crate::progress::Step;
 use crate::topology::{PlanCluster, Stack};
 
-/// What every stack does its own way. (Seam under construction: the rest of the stack's
-/// behaviour moves behind it.)
+/// A member's role as `halab status` shows it, from the member and the VIPs it holds now.
+pub type Roles = Box<dyn Fn(&Node, &[String]) -> String>;
+
+/// What every stack does its own way.
 pub trait HaStack: Sync {
-    /// Stop the stack cleanly on one member (the `stop_stack` fault): the others take over.
-    fn stop(&self, node: &Node) -> Result<()>;
+    /// The stack's name as the user writes it (`cluster.stack`, `--stack`).
+    fn name(&self) -> &'static str;
+    /// The stack's own daemons, as `halab logs` and status name them (conntrackd apart).
+    fn daemons(&self) -> &'static [&'static str];
+    /// Log files inside a node of one of `daemons()`; empty for any other daemon.
+    fn log_files(&self, daemon: &str) -> &'static [&'static str];
     /// The configuration file `remove_config` takes away from a member.
     fn config_file(&self) -> &'static str;
-}
-
-struct NoStack;
-struct KeepalivedStack;
-struct PacemakerStack;
-
-impl HaStack for NoStack {
-    fn stop(&self, _: &Node) -> Result<()> {
-        anyhow::bail!("stack `none` has nothing to stop")
+    /// Status lines with the settings that change the numbers (after `stack NAME`).
+    fn settings(&self, cl: &PlanCluster) -> Vec<String>;
+    /// What bring-up says while `start` runs on the members.
+    fn starting(&self) -> &'static str;
+    /// Write the stack's files and start it on one member, after the shared base setup.
+    fn start(&self, lab: &Lab, cl: &PlanCluster, node: &Node) -> Result<()>;
+    /// Stop the stack cleanly on one member (the `stop_stack` fault): the others take over.
+    fn stop(&self, node: &Node) -> Result<()>;
+    /// The stack's own part of readiness, once `holder` alone holds every VIP.
+    fn ready(&self, lab: &Lab, cl: &PlanCluster, nodes: &[Node], holder: &str) -> Result<bool>;
+    /// Reads what the members share once (pacemaker: one crm_mon), then names each one's role.
+    fn roles(&self, lab: &Lab, cl: &PlanCluster) -> Roles;
+    /// Move every VIP from `current` to `target`; the caller waits until ready there.
+    fn switchover(&self, lab: &Lab, cl: &PlanCluster, current: &str, target: &str) -> Result<()>;
+    /// Appended to a member's line when the stack is not ready (e.g. its own state).
+    fn member_detail(&self, _node: &Node) -> String {
+        String::new()
     }
-    fn config_file(&self) -> &'static str {
-        conntrackd::CONFIG
+    /// Appended after the members when the stack is not ready (e.g. the cluster's view).
+    fn diagnose(&self, _lab: &Lab, _cl: &PlanCluster) -> String {
+        String::new()
     }
-}
-
-impl HaStack for KeepalivedStack {
-    fn stop(&self, node: &Node) -> Result<()> {
-        node.service_stop("keepalived")
-    }
-    fn config_file(&self) -> &'static str {
-        keepalived::CONFIG
-    }
-}
-
-impl HaStack for PacemakerStack {
-    fn stop(&self, node: &Node) -> Result<()> {
-        node.service_stop("pacemaker")
-    }
-    fn config_file(&self) -> &'static str {
-        corosync::CONFIG
+    /// A stack without daemons starts nothing, not even conntrackd: nothing to wait for.
+    fn runs(&self) -> bool {
+        !self.daemons().is_empty()
     }
 }
 
 /// The implementation of a stack.
 pub fn of(s: Stack) -> &'static dyn HaStack {
     match s {
-        Stack::None => &NoStack,
-        Stack::Keepalived => &KeepalivedStack,
-        Stack::Pacemaker => &PacemakerStack,
+        Stack::None => &none::NoStack,
+        Stack::Keepalived => &keepalived::Keepalived,
+        Stack::Pacemaker => &pacemaker::Pacemaker,
     }
+}
+
+/// Every stack, in the order `Stack::names` lists them.
+pub fn all() -> impl Iterator<Item = &'static dyn HaStack> {
+    <Stack as clap::ValueEnum>::value_variants().iter().map(|s| of(*s))
 }
 
 /// How long `up` waits for a stack to be ready.
@@ -122,21 +132,13 @@ fn base_setup(st: &Lab, cl: &PlanCluster, node: &Node) -> Result<()> {
 /// Configure and start the lab's stack; return when it is ready.
 pub fn bring_up(st: &Lab) -> Result<()> {
     let Some(cl) = &st.plan.cluster else { return Ok(()) };
+    let stack = of(cl.stack);
     let step = Step::start(format!("stack {} on {}", cl.stack, cl.members.join(", ")));
     step.message("firewall and conntrackd config");
     on_members(st, cl, |n| base_setup(st, cl, n))?;
-    match cl.stack {
-        Stack::None => {}
-        Stack::Keepalived => {
-            step.message("starting conntrackd and keepalived");
-            on_members(st, cl, |n| keepalived_start(st, cl, n))?;
-        }
-        Stack::Pacemaker => {
-            step.message("starting corosync and pacemaker (pre-seeded CIB)");
-            on_members(st, cl, |n| pacemaker::start(st, cl, n))?;
-        }
-    }
-    if cl.stack != Stack::None {
+    if stack.runs() {
+        step.message(stack.starting());
+        on_members(st, cl, |n| stack.start(st, cl, n))?;
         step.message("waiting until the stack is ready");
         ready::wait(st, cl, ready_timeout(st))?;
     }
@@ -144,31 +146,9 @@ pub fn bring_up(st: &Lab) -> Result<()> {
     Ok(())
 }
 
-fn keepalived_start(st: &Lab, cl: &PlanCluster, node: &Node) -> Result<()> {
-    let pn = st.plan.node(&node.name).context("member not in plan")?;
-    node.put(conntrackd::NOTIFY_PATH, &conntrackd::notify_script(), 0o755, "root:root")?;
-    node.put(keepalived::CONFIG, &keepalived::config(cl, pn), 0o644, "root:root")?;
-    if conntrackd::enabled(cl) {
-        node.service_start("conntrackd", &["/usr/sbin/conntrackd", "-C", conntrackd::CONFIG])?;
-        ready::until(
-            Duration::from_secs(10) * st.time_scale(),
-            || Ok(node.succeeds(&["/usr/sbin/conntrackd", "-C", conntrackd::CONFIG, "-s"])),
-            || format!("conntrackd does not answer on `{}`", node.name),
-        )?;
-    }
-    node.service_start(
-        "keepalived",
-        &["/usr/sbin/keepalived", "-n", "-l", "-D", "-f", keepalived::CONFIG, "-p", "/run/keepalived.pid", "-r", "/run/keepalived_vrrp.pid"],
-    )
-}
-
-/// Daemons of a stack, as `halab logs` and status name them.
+/// Daemons of a cluster, as `halab logs` and status name them: the stack's and conntrackd.
 pub fn daemons(cl: &PlanCluster) -> Vec<&'static str> {
-    let mut d = match cl.stack {
-        Stack::None => vec![],
-        Stack::Keepalived => vec!["keepalived"],
-        Stack::Pacemaker => vec!["corosync", "pacemaker"],
-    };
+    let mut d = of(cl.stack).daemons().to_vec();
     if conntrackd::enabled(cl) {
         d.push("conntrackd");
     }
@@ -177,14 +157,15 @@ pub fn daemons(cl: &PlanCluster) -> Vec<&'static str> {
 
 /// Log files of a daemon inside a node.
 pub fn log_files(daemon: &str) -> Vec<&'static str> {
-    match daemon {
-        "keepalived" => vec!["/var/log/halab/keepalived.log", "/var/log/halab/ha-notify.log"],
-        "conntrackd" => vec!["/var/log/halab/conntrackd.log", "/var/log/halab/conntrackd-events.log"],
-        "corosync" => vec!["/var/log/halab/corosync.log", "/var/log/halab/corosync-events.log"],
-        "pacemaker" => vec![pacemaker::LOG, "/var/log/halab/pacemaker.log"],
-        "sshd" => vec!["/var/log/halab/sshd.log"],
-        "web" => vec!["/var/log/halab/web.log"],
-        "iperf3" => vec!["/var/log/halab/iperf3.log"],
-        _ => vec![],
-    }
+    let shared: &[&str] = match daemon {
+        "conntrackd" => &["/var/log/halab/conntrackd.log", "/var/log/halab/conntrackd-events.log"],
+        "sshd" => &["/var/log/halab/sshd.log"],
+        "web" => &["/var/log/halab/web.log"],
+        "iperf3" => &["/var/log/halab/iperf3.log"],
+        _ => &[],
+    };
+    all().map(|s| s.log_files(daemon)).find(|f| !f.is_empty()).unwrap_or(shared).to_vec()
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,17 +1,18 @@
-//! Readiness: `up` and `switchover` return only when the stack is really ready. keepalived:
-//! exactly one MASTER holding every VIP, the others BACKUP, conntrackd answering. pacemaker:
-//! every member online, every resource started, the promoted conntrackd on the VIP holder,
-//! the controller idle.
+//! Readiness: `up` and `switchover` return only when the stack is really ready. Shared by
+//! every stack: exactly one member holds every VIP and, when the stack runs conntrackd, every
+//! member's conntrackd answers. The stack adds its own part (`HaStack::ready`): keepalived,
+//! that member MASTER and the others BACKUP; pacemaker, every member online, every resource
+//! started, the promoted conntrackd on the VIP holder, the controller idle.
 
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
 
-use super::{conntrackd, pacemaker};
+use super::conntrackd;
 use crate::lab::Lab;
 use crate::node::Node;
-use crate::topology::{PlanCluster, Stack};
+use crate::topology::PlanCluster;
 
 /// Poll `check` every 50 ms until it says true; on timeout fail with `why()`.
 pub fn until(timeout: Duration, mut check: impl FnMut() -> Result<bool>, why: impl Fn() -> String) -> Result<()> {
@@ -41,19 +42,6 @@ pub fn vips_held(node: &Node, cl: &PlanCluster) -> Result<Vec<Ipv4Addr>> {
     Ok(held)
 }
 
-/// keepalived's state on a node as the notify script recorded it.
-pub fn ha_state(node: &Node) -> String {
-    node.exec(&["cat", conntrackd::STATE_FILE], None, crate::node::EXEC_TIMEOUT)
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_default()
-}
-
-fn conntrackd_ok(node: &Node) -> bool {
-    node.succeeds(&["/usr/sbin/conntrackd", "-C", conntrackd::CONFIG, "-s"])
-}
-
 /// The node holding every VIP when the stack is ready, else None.
 pub fn check(st: &Lab, cl: &PlanCluster) -> Result<Option<String>> {
     let nodes: Vec<Node> = cl.members.iter().map(|m| st.node(m)).collect::<Result<_>>()?;
@@ -70,39 +58,11 @@ pub fn check(st: &Lab, cl: &PlanCluster) -> Result<Option<String>> {
         return Ok(None);
     }
     let holder = holders.remove(0);
-    match cl.stack {
-        Stack::None => {}
-        Stack::Keepalived => {
-            for n in &nodes {
-                let want = if n.name == holder { "primary" } else { "backup" };
-                if ha_state(n) != want {
-                    return Ok(None);
-                }
-            }
-        }
-        Stack::Pacemaker => {
-            let Ok(crm) = pacemaker::state(&nodes[0]) else { return Ok(None) };
-            if !cl.members.iter().all(|m| crm.nodes.iter().any(|n| &n.name == m && n.online)) {
-                return Ok(None);
-            }
-            if crm.resources.is_empty() || crm.resources.iter().any(|r| r.failed || !r.active) {
-                return Ok(None);
-            }
-            if conntrackd::enabled(cl) && crm.where_is("conntrackd", Some("Promoted")) != vec![holder.clone()] {
-                return Ok(None);
-            }
-            let Some(dc) = crm.dc.clone() else { return Ok(None) };
-            let dc_node = st.node(&dc)?;
-            let idle = dc_node
-                .exec(&["crmadmin", "-q", "-S", &dc], None, Duration::from_secs(5))
-                .map(|o| String::from_utf8_lossy(&o.stdout).contains("S_IDLE") || String::from_utf8_lossy(&o.stderr).contains("S_IDLE"))
-                .unwrap_or(false);
-            if !idle {
-                return Ok(None);
-            }
-        }
+    let stack = super::of(cl.stack);
+    if !stack.ready(st, cl, &nodes, &holder)? {
+        return Ok(None);
     }
-    if conntrackd::enabled(cl) && cl.stack != Stack::None && !nodes.iter().all(conntrackd_ok) {
+    if conntrackd::enabled(cl) && stack.runs() && !nodes.iter().all(conntrackd::answers) {
         return Ok(None);
     }
     Ok(Some(holder))
@@ -124,14 +84,13 @@ pub fn wait(st: &Lab, cl: &PlanCluster, timeout: Duration) -> Result<String> {
 
 /// What a person needs to see when a stack is not ready.
 pub fn diagnose(st: &Lab, cl: &PlanCluster) -> String {
+    let stack = super::of(cl.stack);
     let mut out = String::new();
     for m in &cl.members {
         let Ok(n) = st.node(m) else { continue };
         let vips = vips_held(&n, cl).map(|v| v.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(",")).unwrap_or_else(|e| format!("? ({e})"));
         out.push_str(&format!("  {m}: VIPs [{vips}]"));
-        if cl.stack == Stack::Keepalived {
-            out.push_str(&format!(", keepalived state `{}`", ha_state(&n)));
-        }
+        out.push_str(&stack.member_detail(&n));
         out.push('\n');
         for d in super::daemons(cl) {
             let tail = n.logs(d, 5).unwrap_or_default();
@@ -140,15 +99,6 @@ pub fn diagnose(st: &Lab, cl: &PlanCluster) -> String {
             }
         }
     }
-    if cl.stack == Stack::Pacemaker {
-        if let Some(n) = cl.members.first().and_then(|m| st.node(m).ok()) {
-            out.push_str(&format!(
-                "  crm_mon -1:\n{}",
-                n.exec(&["crm_mon", "-1"], None, Duration::from_secs(5))
-                    .map(|o| String::from_utf8_lossy(&o.stdout).lines().map(|l| format!("    {l}\n")).collect::<String>())
-                    .unwrap_or_default()
-            ));
-        }
-    }
+    out.push_str(&stack.diagnose(st, cl));
     out
 }

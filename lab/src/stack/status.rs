@@ -3,14 +3,15 @@
 
 use serde::Serialize;
 
-use super::{conntrackd, pacemaker, ready};
+use super::{conntrackd, ready};
 use crate::lab::Lab;
-use crate::topology::{PlanCluster, Stack};
+use crate::topology::PlanCluster;
 
 #[derive(Debug, Serialize)]
 pub struct MemberStatus {
     pub name: String,
-    /// MASTER/BACKUP/FAULT (keepalived), promoted/unpromoted (pacemaker), holder (none).
+    /// MASTER/BACKUP/FAULT/starting (keepalived), promoted/unpromoted/online/offline
+    /// (pacemaker), holder/- (none); off for a member powered off.
     pub role: String,
     pub vips: Vec<String>,
     pub daemons: Vec<(String, bool)>,
@@ -21,31 +22,7 @@ pub struct MemberStatus {
 /// Settings a reader of the numbers must know, including what the lab gives up (fencing).
 pub fn settings(cl: &PlanCluster) -> Vec<String> {
     let mut s = vec![format!("stack {}", cl.stack)];
-    match cl.stack {
-        Stack::Keepalived => {
-            let k = &cl.keepalived;
-            s.push(format!("keepalived advert_int {} ms, VRRP v{}, preempt {}", k.advert_int_ms, k.version, if k.preempt { "on" } else { "off" }));
-        }
-        Stack::Pacemaker => {
-            let c = &cl.corosync;
-            s.push(format!(
-                "corosync knet over {}, token {} ms, consensus {} ms{}",
-                c.links.join("+"),
-                c.token_ms,
-                c.consensus_ms,
-                if cl.members.len() == 2 { ", two_node" } else { "" }
-            ));
-            let p = &cl.pacemaker;
-            s.push(format!(
-                "pacemaker dc-deadtime {} ms (pre-seeded; pacemaker's default is 20 s), stickiness {}, link monitor {}, NO FENCING (stonith-enabled=false){}",
-                p.dc_deadtime_ms,
-                p.stickiness,
-                if p.link_monitor { "ethmonitor" } else { "off" },
-                if cl.members.len() == 2 { ", no-quorum-policy=ignore" } else { "" }
-            ));
-        }
-        Stack::None => {}
-    }
+    s.extend(super::of(cl.stack).settings(cl));
     s.push(format!("conntrackd {:?} over {}", cl.sync.conntrackd, cl.sync.network.as_deref().unwrap_or("-")).to_lowercase());
     s
 }
@@ -71,8 +48,9 @@ pub fn parse_cache_counts(stats: &str) -> (Option<u64>, Option<u64>) {
     (int, ext)
 }
 
+/// Every member's status; `off` for a member that is powered off.
 pub fn members(st: &Lab, cl: &PlanCluster) -> Vec<MemberStatus> {
-    let crm = if cl.stack == Stack::Pacemaker { cl.members.iter().find_map(|m| st.node(m).ok().and_then(|n| pacemaker::state(&n).ok())) } else { None };
+    let role_of = super::of(cl.stack).roles(st, cl);
     let mut out = Vec::new();
     for m in &cl.members {
         let Ok(n) = st.node(m) else { continue };
@@ -81,27 +59,7 @@ pub fn members(st: &Lab, cl: &PlanCluster) -> Vec<MemberStatus> {
             continue;
         }
         let vips: Vec<String> = ready::vips_held(&n, cl).unwrap_or_default().iter().map(|a| a.to_string()).collect();
-        let role = match cl.stack {
-            Stack::Keepalived => match ready::ha_state(&n).as_str() {
-                "primary" => "MASTER".to_string(),
-                "backup" => "BACKUP".into(),
-                "fault" => "FAULT".into(),
-                _ => "starting".into(),
-            },
-            Stack::Pacemaker => match &crm {
-                Some(c) if c.where_is("conntrackd", Some("Promoted")).contains(m) => "promoted".into(),
-                Some(c) if c.where_is("conntrackd", Some("Unpromoted")).contains(m) => "unpromoted".into(),
-                Some(c) if c.nodes.iter().any(|x| &x.name == m && x.online) => "online".into(),
-                _ => "offline".into(),
-            },
-            Stack::None => {
-                if vips.is_empty() {
-                    "-".into()
-                } else {
-                    "holder".into()
-                }
-            }
-        };
+        let role = role_of(&n, &vips);
         let stats = if conntrackd::enabled(cl) {
             n.exec(&["/usr/sbin/conntrackd", "-C", conntrackd::CONFIG, "-s"], None, crate::node::EXEC_TIMEOUT).ok().filter(|o| o.status.success())
         } else {

@@ -41,6 +41,11 @@ fn attr(e: &quick_xml::events::BytesStart, name: &str) -> Option<String> {
         .map(|v| v.into_owned())
 }
 
+/// Current cluster state seen from `node`.
+pub fn state(node: &crate::node::Node) -> anyhow::Result<CrmState> {
+    parse(&node.run(&["crm_mon", "-1", "--output-as=xml"])?)
+}
+
 pub fn parse(xml: &str) -> anyhow::Result<CrmState> {
     let mut r = Reader::from_str(xml);
     let mut st = CrmState::default();

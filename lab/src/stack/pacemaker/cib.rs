@@ -15,7 +15,7 @@ fn nv(id: &str, name: &str, value: &str) -> String {
 pub fn cib(_plan: &Plan, cl: &PlanCluster) -> String {
     let p = &cl.pacemaker;
     let two = cl.members.len() == 2;
-    let ct = super::conntrackd::enabled(cl);
+    let ct = crate::stack::conntrackd::enabled(cl);
     let mut props = vec![
         nv("opt", "stonith-enabled", "false"),
         nv("opt", "dc-deadtime", &format!("{}ms", p.dc_deadtime_ms)),
@@ -33,7 +33,7 @@ pub fn cib(_plan: &Plan, cl: &PlanCluster) -> String {
             nv("ct", "notify", "true"),
             nv("ct", "promoted-max", "1"),
             nv("ct", "clone-max", &cl.members.len().to_string()),
-            nv("ctp", "config", super::conntrackd::CONFIG),
+            nv("ctp", "config", crate::stack::conntrackd::CONFIG),
         ));
     }
     res.push_str("      <group id=\"vips\">\n");

@@ -23,7 +23,7 @@ pub fn config(cl: &PlanCluster, node: &PlanNode) -> String {
     for v in &cl.vips {
         s.push_str(&format!("        vi_{}\n", v.network));
     }
-    let n = super::conntrackd::NOTIFY_PATH;
+    let n = crate::stack::conntrackd::NOTIFY_PATH;
     s.push_str(&format!("    }}\n    notify_master \"{n} primary\"\n    notify_backup \"{n} backup\"\n    notify_fault \"{n} fault\"\n}}\n"));
     for (i, v) in cl.vips.iter().enumerate() {
         s.push_str(&format!(

@@ -1,0 +1,136 @@
+//! corosync + pacemaker: write corosync.conf and the pre-seeded CIB, start both daemons;
+//! conntrackd runs as a promotable clone the VIPs follow.
+
+pub mod cib;
+pub mod corosync;
+pub mod crm;
+
+use std::time::Duration;
+
+use anyhow::Result;
+
+use super::{conntrackd, ready, HaStack, Roles};
+use crate::lab::Lab;
+use crate::node::Node;
+use crate::topology::PlanCluster;
+
+pub const LOG: &str = "/var/log/pacemaker/pacemaker.log";
+
+pub struct Pacemaker;
+
+impl HaStack for Pacemaker {
+    fn name(&self) -> &'static str {
+        "pacemaker"
+    }
+    fn daemons(&self) -> &'static [&'static str] {
+        &["corosync", "pacemaker"]
+    }
+    fn log_files(&self, daemon: &str) -> &'static [&'static str] {
+        match daemon {
+            "corosync" => &["/var/log/halab/corosync.log", "/var/log/halab/corosync-events.log"],
+            "pacemaker" => &[LOG, "/var/log/halab/pacemaker.log"],
+            _ => &[],
+        }
+    }
+    fn config_file(&self) -> &'static str {
+        corosync::CONFIG
+    }
+    /// What the lab gives up is said too: no fencing, and with two members no quorum.
+    fn settings(&self, cl: &PlanCluster) -> Vec<String> {
+        let two = cl.members.len() == 2;
+        let c = &cl.corosync;
+        let p = &cl.pacemaker;
+        vec![
+            format!(
+                "corosync knet over {}, token {} ms, consensus {} ms{}",
+                c.links.join("+"),
+                c.token_ms,
+                c.consensus_ms,
+                if two { ", two_node" } else { "" }
+            ),
+            format!(
+                "pacemaker dc-deadtime {} ms (pre-seeded; pacemaker's default is 20 s), stickiness {}, link monitor {}, NO FENCING (stonith-enabled=false){}",
+                p.dc_deadtime_ms,
+                p.stickiness,
+                if p.link_monitor { "ethmonitor" } else { "off" },
+                if two { ", no-quorum-policy=ignore" } else { "" }
+            ),
+        ]
+    }
+    fn starting(&self) -> &'static str {
+        "starting corosync and pacemaker (pre-seeded CIB)"
+    }
+    fn start(&self, st: &Lab, cl: &PlanCluster, node: &Node) -> Result<()> {
+        node.put(corosync::CONFIG, &corosync::config(&st.plan, cl), 0o644, "root:root")?;
+        // Directories pacemaker and crmsh expect, with the ownership they check.
+        node.sh("mkdir -p /var/lib/pacemaker/cib /var/log/pacemaker /var/log/crmsh /run/crm && chown -R hacluster:haclient /var/lib/pacemaker /var/log/pacemaker && chmod 0770 /var/log/pacemaker && chmod 0750 /var/lib/pacemaker/cib")?;
+        node.sh("rm -f /var/lib/pacemaker/cib/cib.xml.sig /var/lib/pacemaker/cib/cib-*")?;
+        node.put(cib::PATH, &cib::cib(&st.plan, cl), 0o600, "hacluster:haclient")?;
+        node.service_start("corosync", &["/usr/sbin/corosync", "-f"])?;
+        // pacemakerd gives up when corosync does not answer yet (systemd orders them; we wait).
+        ready::until(
+            Duration::from_secs(20) * st.time_scale(),
+            || Ok(node.succeeds(&["corosync-cfgtool", "-s"])),
+            || format!("corosync does not answer on `{}`", node.name),
+        )?;
+        node.service_start("pacemaker", &["/usr/bin/env", &format!("PCMK_logfile={LOG}"), "PCMK_logfacility=none", "/usr/sbin/pacemakerd"])
+    }
+    fn stop(&self, node: &Node) -> Result<()> {
+        node.service_stop("pacemaker")
+    }
+    /// Every member online, every resource started, the promoted conntrackd on the VIP
+    /// holder, the controller (DC) idle: a transition still running may move things yet.
+    fn ready(&self, st: &Lab, cl: &PlanCluster, nodes: &[Node], holder: &str) -> Result<bool> {
+        let Some(Ok(crm)) = nodes.first().map(crm::state) else { return Ok(false) };
+        if !cl.members.iter().all(|m| crm.nodes.iter().any(|n| &n.name == m && n.online)) {
+            return Ok(false);
+        }
+        if crm.resources.is_empty() || crm.resources.iter().any(|r| r.failed || !r.active) {
+            return Ok(false);
+        }
+        if conntrackd::enabled(cl) && crm.where_is("conntrackd", Some("Promoted")) != [holder] {
+            return Ok(false);
+        }
+        let Some(dc) = crm.dc.clone() else { return Ok(false) };
+        let dc_node = st.node(&dc)?;
+        let idle = dc_node
+            .exec(&["crmadmin", "-q", "-S", &dc], None, Duration::from_secs(5))
+            .map(|o| String::from_utf8_lossy(&o.stdout).contains("S_IDLE") || String::from_utf8_lossy(&o.stderr).contains("S_IDLE"))
+            .unwrap_or(false);
+        Ok(idle)
+    }
+    /// One crm_mon for all members, from the first that answers.
+    fn roles(&self, st: &Lab, cl: &PlanCluster) -> Roles {
+        let crm = cl.members.iter().find_map(|m| st.node(m).ok().and_then(|n| crm::state(&n).ok()));
+        Box::new(move |n, _| {
+            let m = &n.name;
+            match &crm {
+                Some(c) if c.where_is("conntrackd", Some("Promoted")).contains(m) => "promoted".into(),
+                Some(c) if c.where_is("conntrackd", Some("Unpromoted")).contains(m) => "unpromoted".into(),
+                Some(c) if c.nodes.iter().any(|x| &x.name == m && x.online) => "online".into(),
+                _ => "offline".into(),
+            }
+        })
+    }
+    /// The VIP group is moved, then the move constraint is cleared (stickiness keeps it there).
+    fn switchover(&self, st: &Lab, cl: &PlanCluster, current: &str, target: &str) -> Result<()> {
+        let n = st.node(current)?;
+        n.run(&["crm_resource", "--move", "--resource", "vips", "--node", target])?;
+        ready::until(
+            super::ready_timeout(st),
+            || Ok(ready::check(st, cl)?.as_deref() == Some(target)),
+            || format!("the VIPs did not move to `{target}`:\n{}", ready::diagnose(st, cl)),
+        )?;
+        n.run(&["crm_resource", "--clear", "--resource", "vips"])?;
+        Ok(())
+    }
+    fn diagnose(&self, st: &Lab, cl: &PlanCluster) -> String {
+        let Some(n) = cl.members.first().and_then(|m| st.node(m).ok()) else { return String::new() };
+        format!(
+            "  crm_mon -1:\n{}",
+            n.exec(&["crm_mon", "-1"], None, Duration::from_secs(5))
+                .map(|o| String::from_utf8_lossy(&o.stdout).lines().map(|l| format!("    {l}\n")).collect::<String>())
+                .unwrap_or_default()
+        )
+    }
+}
