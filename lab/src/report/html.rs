@@ -70,7 +70,7 @@ pub fn render(a: &Analysis) -> String {
     let _ = writeln!(h, "<h2>Runs</h2>");
     for r in &a.runs {
         let rec = &r.record;
-        let _ = writeln!(h, "<h3>{} on {} #{}: {:?}</h3>", esc(&rec.scenario), esc(&rec.stack), rec.repeat, rec.outcome);
+        let _ = writeln!(h, "<h3>{} on {} #{}: {}</h3>", esc(&rec.scenario), esc(&rec.stack), rec.repeat, rec.outcome);
         for svg in probes(r).iter().filter_map(|p| probe_timeline(r, p)) {
             let _ = writeln!(h, "<div class=\"plot\">{svg}</div>");
         }

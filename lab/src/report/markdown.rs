@@ -70,7 +70,7 @@ pub fn render(a: &Analysis) -> String {
         }
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {:?} | {:.1} | {} | {} |",
+            "| {} | {} | {} | {} | {:.1} | {} | {} |",
             r.record.scenario,
             r.record.stack,
             r.record.repeat,

@@ -31,8 +31,8 @@ impl std::fmt::Display for Outcome {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Outcome::Passed => "passed",
-            Outcome::Failed => "FAILED",
-            Outcome::Error => "ERROR",
+            Outcome::Failed => "failed",
+            Outcome::Error => "error",
         })
     }
 }

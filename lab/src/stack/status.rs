@@ -23,7 +23,7 @@ pub struct MemberStatus {
 pub fn settings(cl: &PlanCluster) -> Vec<String> {
     let mut s = vec![format!("stack {}", cl.stack)];
     s.extend(super::of(cl.stack).settings(cl));
-    s.push(format!("conntrackd {:?} over {}", cl.sync.conntrackd, cl.sync.network.as_deref().unwrap_or("-")).to_lowercase());
+    s.push(format!("conntrackd {} over {}", cl.sync.conntrackd, cl.sync.network.as_deref().unwrap_or("-")));
     s
 }
 

@@ -158,6 +158,17 @@ pub enum ConntrackdMode {
     Off,
 }
 
+impl std::fmt::Display for ConntrackdMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ConntrackdMode::Ftfw => "ftfw",
+            ConntrackdMode::Alarm => "alarm",
+            ConntrackdMode::Notrack => "notrack",
+            ConntrackdMode::Off => "off",
+        })
+    }
+}
+
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum SyncTransport {

@@ -174,7 +174,7 @@ fn signal_number(s: &russh::Sig) -> i32 {
 
 /// Run argv on the node (quoted for its shell); whatever it exits with comes back.
 pub fn exec(t: &Target, argv: &[&str], stdin: Option<&[u8]>, timeout: Duration) -> Result<Output> {
-    let command = shlex::try_join(argv.iter().copied()).map_err(|e| anyhow!("cannot quote {argv:?}: {e}"))?;
+    let command = shlex::try_join(argv.iter().copied()).map_err(|e| anyhow!("cannot quote `{}` for the remote shell: {e}", argv.join(" ")))?;
     let r = runtime().block_on(async { tokio::time::timeout(timeout, exec_async(t, &command, stdin)).await });
     match r {
         Ok(out) => out,
