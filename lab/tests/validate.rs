@@ -30,6 +30,8 @@ const CASES: &[(&str, &str, &str)] = &[
     ("ifname-too-long.yaml", "ifname-too-long.yaml:3:3:", "has 17 characters; Linux allows 15"),
     ("node-without-interface.yaml", "node-without-interface.yaml:6:3:", "node `lonely` has no interface"),
     ("vm-size-out-of-range.yaml", "vm-size-out-of-range.yaml:7:23:", "nodes.a.vm.memory_mib: 64 MiB is out of range"),
+    ("network-covers-mgmt-pool.yaml", "network-covers-mgmt-pool.yaml:4:24:", "covers 198.19.0.0/16, the pool management networks are chosen from"),
+    ("network-on-management.yaml", "network-on-management.yaml:5:24:", "overlaps the management subnet 198.18.9.0/24"),
 ];
 
 #[test]

@@ -1,0 +1,88 @@
+//! A run's lab belongs to its run (root): a `halab run` killed like a CI timeout kills it
+//! leaves a lab that `halab gc` removes, and two runs of one scenario at once never collide.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::*;
+
+fn run_labs() -> Vec<String> {
+    ok(&["ls"]).lines().filter(|l| l.starts_with("run-")).map(str::to_string).collect()
+}
+
+/// A short scenario on fw-pair with keepalived, written next to the test's output.
+fn scenario(dir: &std::path::Path, wait: &str) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    let topo = std::fs::canonicalize("../topologies/fw-pair.yaml").unwrap();
+    let path = dir.join("short.yaml");
+    let text = format!(
+        "name: short\ntopology: {}\nstacks: [ keepalived ]\nsteps:\n  - wait: {wait}\nexpect: [ \"split_brain == false\" ]\n",
+        topo.display()
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn a_killed_run_leaves_a_lab_gc_removes_and_two_runs_never_collide() {
+    if !privileged() {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("halab-test-runlabs-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(run_labs().is_empty(), "no run lab before the test: {:?}", run_labs());
+    // 1. SIGKILL mid-run (the lab is up, the scenario waits).
+    let sc = scenario(&dir.join("a"), "60s");
+    let mut child = Command::new(HALAB)
+        .args(["run", sc.to_str().unwrap(), "-o", dir.join("a/out").to_str().unwrap()])
+        .env("HALAB_PLAIN", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    eventually(60, "the run's lab is up", || run_labs().iter().any(|l| l.contains(" up ")));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let left = run_labs();
+    assert_eq!(left.len(), 1, "the killed run left its lab: {left:?}");
+    assert!(left[0].contains("stale"), "ls says the lab is stale: {}", left[0]);
+    let gc = ok(&["gc"]);
+    assert!(gc.starts_with("gc: 1 lab(s) removed"), "gc removes the killed run's lab: {gc}");
+    assert!(run_labs().is_empty(), "nothing left: {:?}", run_labs());
+    assert!(ip_netns().iter().all(|n| !n.starts_with("run-")), "no namespace left: {:?}", ip_netns());
+    // 2. The same scenario twice at once: each run gets its own lab, both pass.
+    let sc = scenario(&dir.join("b"), "2s");
+    let spawn = |out: &str| {
+        Command::new(HALAB)
+            .args(["run", sc.to_str().unwrap(), "-o", dir.join(out).to_str().unwrap()])
+            .env("HALAB_PLAIN", "1")
+            .output()
+            .unwrap()
+    };
+    let (o1, o2) = std::thread::scope(|s| {
+        let h1 = s.spawn(|| spawn("b/out1"));
+        std::thread::sleep(Duration::from_millis(300));
+        let h2 = s.spawn(|| spawn("b/out2"));
+        (h1.join().unwrap(), h2.join().unwrap())
+    });
+    for o in [&o1, &o2] {
+        assert_eq!(o.status.code(), Some(0), "{}\n{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    }
+    let lab = |out: &str| -> String {
+        let p = std::fs::read_dir(dir.join(out)).unwrap().flatten().map(|e| e.path().join("results.json")).find(|p| p.is_file()).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
+        v["lab"].as_str().unwrap().to_string()
+    };
+    assert_ne!(lab("b/out1"), lab("b/out2"), "two runs, two labs");
+    assert!(dir.join("b/out1/junit.xml").is_file(), "halab run writes junit.xml");
+    assert!(run_labs().is_empty(), "both runs took their labs down: {:?}", run_labs());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn ip_netns() -> Vec<String> {
+    let o = Command::new("ip").args(["netns", "list"]).output().unwrap();
+    String::from_utf8_lossy(&o.stdout).lines().filter_map(|l| l.split_whitespace().next()).map(str::to_string).collect()
+}
