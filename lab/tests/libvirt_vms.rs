@@ -59,7 +59,7 @@ fn two_vms_boot_answer_over_russh_and_survive_cable_pull_power_cycle_and_freeze(
     let lab = "hlvm2";
     let _g = LabGuard(lab);
     let out = ok(&["up", "tests/data/two-vms.yaml", "--name", lab, "--provider", "libvirt"]);
-    assert!(out.contains("2 VMs"), "{out}");
+    assert!(out.contains("2 nodes on libvirt"), "{out}");
     let id = lab_id(lab);
     let s = status_json(lab);
     assert!(s["provider"].as_str().unwrap().starts_with("libvirt"), "{s}");
