@@ -20,6 +20,42 @@ use crate::node::Node;
 /// probe of a run by this ending, whatever the traffic is called.
 pub const PROBE_SAMPLES: &str = ".probe.json";
 
+/// A traffic kind as `halab vocabulary` and validation name it.
+pub struct KindDef {
+    pub name: &'static str,
+    pub doc: &'static str,
+    /// Its own fields (besides name, kind, from, to), with their defaults.
+    pub fields: &'static [(&'static str, &'static str)],
+    pub example: &'static str,
+}
+
+pub const KINDS: &[KindDef] = &[
+    KindDef {
+        name: "probe",
+        doc: "halab's gap probe: a tick over UDP and over one TCP connection, echoed back; the gap is the longest silence around the fault",
+        fields: &[("every", "tick interval (default 10ms)"), ("duration", "how long at most (default 60s)")],
+        example: "{ name: ping, kind: probe, from: client, to: server, every: 10ms, duration: 30s }",
+    },
+    KindDef {
+        name: "scp",
+        doc: "copy a file with OpenSSH, rate-limited so the transfer spans the fault; completion and checksum",
+        fields: &[("size", "file size (default 64MiB)"), ("rate", "rate limit like 24Mbit (default none)")],
+        example: "{ name: bulk, kind: scp, from: client, to: server, size: 48MiB, rate: 24Mbit }",
+    },
+    KindDef {
+        name: "iperf3",
+        doc: "iperf3 throughput in 0.1 s intervals: before the fault, its dip, the end",
+        fields: &[("duration", "how long (default 60s)")],
+        example: "{ name: iperf, kind: iperf3, from: client, to: server, duration: 12s }",
+    },
+    KindDef {
+        name: "ab",
+        doc: "ApacheBench against the destination's web server: request rate and failed requests",
+        fields: &[("requests", "how many (default 2000)"), ("concurrency", "at once (default 4)")],
+        example: "{ name: web, kind: ab, from: client, to: server, requests: 5000, concurrency: 4 }",
+    },
+];
+
 pub struct Running {
     pub t: Traffic,
     pub ip: Ipv4Addr,

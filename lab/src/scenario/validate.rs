@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::model::{self, ScenarioFile};
 use super::plan::*;
+use super::{conditions, faults, target};
 use crate::diag::{Diagnostic, InputError};
 use crate::topology::{self, Stack};
 use crate::yaml::Spanned;
@@ -70,14 +71,15 @@ fn check(path: &Path, f: &ScenarioFile) -> Result<Scenario, InputError> {
             return Err(InputError { diagnostics: out });
         }
     };
-    let members: Vec<String> = plan.cluster.as_ref().map(|c| c.members.clone()).unwrap_or_default();
     let mut stacks = Vec::new();
     for s in &f.stacks {
-        match s.value.as_str() {
-            "none" => stacks.push(Stack::None),
-            "keepalived" => stacks.push(Stack::Keepalived),
-            "pacemaker" => stacks.push(Stack::Pacemaker),
-            other => v.at(s, "stacks", &format!("unknown stack `{other}`"), "one of: none, keepalived, pacemaker"),
+        match (Stack::parse(&s.value), plan.cluster.as_ref()) {
+            (None, _) => v.at(s, "stacks", &format!("unknown stack `{}`", s.value), &format!("one of: {}", Stack::names().join(", "))),
+            (Some(_), None) => v.at(s, "stacks", &format!("stack `{}` needs a `cluster:` section in the topology", s.value), ""),
+            (Some(stack), Some(cl)) => match topology::plan::stack_unfit(stack, &cl.corosync.links) {
+                Some(why) => v.at(s, "stacks", why, ""),
+                None => stacks.push(stack),
+            },
         }
     }
     if stacks.is_empty() {
@@ -92,22 +94,8 @@ fn check(path: &Path, f: &ScenarioFile) -> Result<Scenario, InputError> {
         }
     };
     let timeout = v.duration(&f.timeout, "timeout", Duration::from_secs(300));
-    let node_names: Vec<String> = plan.nodes.iter().map(|n| n.name.clone()).collect();
-    let target = |v: &mut V, s: &Spanned<String>, field: &str| -> Option<Target> {
-        match s.value.as_str() {
-            "@active" | "@standby" if members.is_empty() => {
-                v.at(s, field, &format!("`{}` needs a cluster in the topology", s.value), "");
-                None
-            }
-            "@active" => Some(Target::Active),
-            "@standby" => Some(Target::Standby),
-            n if node_names.iter().any(|x| x == n) => Some(Target::Node(n.to_string())),
-            n => {
-                v.at(s, field, &format!("unknown node `{n}`"), &format!("known nodes: {}, or @active / @standby", node_names.join(", ")));
-                None
-            }
-        }
-    };
+    let target = |v: &mut V, s: &Spanned<String>, field: &str| target::check(v, &plan, s, field);
+    let kinds = format!("one of: {}", super::traffic::KINDS.iter().map(|k| k.name).collect::<Vec<_>>().join(", "));
     let mut traffic_names: HashSet<String> = HashSet::new();
     let mut steps = Vec::new();
     for (i, step) in f.steps.iter().enumerate() {
@@ -144,7 +132,7 @@ fn check(path: &Path, f: &ScenarioFile) -> Result<Scenario, InputError> {
                         Some(TrafficKind::Ab { requests: t.requests.unwrap_or(2000).min(1_000_000), concurrency: t.concurrency.unwrap_or(4).clamp(1, 100) })
                     }
                     other => {
-                        v.at(&t.kind, &format!("{field}.kind"), &format!("unknown traffic kind `{other}`"), "one of: probe, scp, iperf3, ab");
+                        v.at(&t.kind, &format!("{field}.kind"), &format!("unknown traffic kind `{other}`"), &kinds);
                         None
                     }
                 };
@@ -164,21 +152,7 @@ fn check(path: &Path, f: &ScenarioFile) -> Result<Scenario, InputError> {
             model::Step::Wait(d) => steps.push(Step::Wait(v.duration(&Some(d.clone()), &field, Duration::ZERO))),
             model::Step::WaitUntil(w) => {
                 let timeout = v.duration(&w.timeout, &format!("{field}.timeout"), Duration::from_secs(60));
-                let c = w.condition.value.as_str();
-                let condition = match c {
-                    "vip_moved" => Some(Condition::VipMoved),
-                    "ready" => Some(Condition::Ready),
-                    _ if c.starts_with("vip_on ") => {
-                        target(&mut v, &Spanned { value: c["vip_on ".len()..].trim().to_string(), ..w.condition.clone() }, &field).map(Condition::VipOn)
-                    }
-                    _ => {
-                        v.at(&w.condition, &format!("{field}.condition"), &format!("unknown condition `{c}`"), "one of: vip_moved, ready, vip_on NODE");
-                        None
-                    }
-                };
-                if condition.is_some() && members.is_empty() {
-                    v.at(&w.condition, &format!("{field}.condition"), "this condition needs a cluster in the topology", "");
-                }
+                let condition = conditions::parse(&mut v, &plan, &w.condition, &field);
                 if let Some(condition) = condition {
                     steps.push(Step::WaitUntil { condition, timeout });
                 }
@@ -207,7 +181,7 @@ fn check(path: &Path, f: &ScenarioFile) -> Result<Scenario, InputError> {
                 }
             }
             model::Step::Fault(fs) => {
-                if let Some(f) = fault(&mut v, fs, &field, &plan, &members, &target) {
+                if let Some(f) = faults::check(&mut v, &plan, fs, &field) {
                     steps.push(Step::Fault(f));
                 }
             }
@@ -272,65 +246,4 @@ fn report(v: &mut V, f: &ScenarioFile, traffics: &HashSet<String>) -> Report {
         out.headline.push(Headline { metric: h.metric.value.clone(), label: h.label.value.trim().into(), unit: h.unit.value.trim().into() });
     }
     out
-}
-
-type TargetFn<'a> = dyn Fn(&mut V, &Spanned<String>, &str) -> Option<Target> + 'a;
-
-fn fault(v: &mut V, f: &model::FaultSpec, field: &str, plan: &topology::Plan, members: &[String], target: &TargetFn) -> Option<Fault> {
-    let Some(&(_, kind)) = FAULT_KINDS.iter().find(|(n, _)| *n == f.kind.value) else {
-        let names: Vec<&str> = FAULT_KINDS.iter().map(|(n, _)| *n).collect();
-        v.at(&f.kind, &format!("{field}.kind"), &format!("unknown fault `{}`", f.kind.value), &format!("one of: {}", names.join(", ")));
-        return None;
-    };
-    let needs_node = !matches!(kind, FaultKind::Switchover);
-    let node = match &f.node {
-        Some(n) => target(v, n, &format!("{field}.node")),
-        None if needs_node => {
-            v.at(&f.kind, field, &format!("fault `{}` needs `node:`", f.kind.value), "a node name, @active or @standby");
-            None
-        }
-        None => None,
-    };
-    let needs_iface = matches!(kind, FaultKind::CablePull | FaultKind::CablePlug | FaultKind::Block | FaultKind::Loss);
-    if needs_iface && f.iface.is_none() {
-        v.at(&f.kind, field, &format!("fault `{}` needs `iface:`", f.kind.value), "the interface's name, e.g. inet");
-    }
-    if let (Some(i), Some(Target::Node(n))) = (&f.iface, &node) {
-        let ok = plan.node(n).is_some_and(|pn| pn.interfaces.iter().any(|x| x.ifname == i.value));
-        if !ok {
-            v.at(i, &format!("{field}.iface"), &format!("node `{n}` has no interface `{}`", i.value), "");
-        }
-    }
-    if let Some(i) = &f.iface {
-        if !plan.networks.iter().any(|n| n.ifname == i.value) {
-            v.at(i, &format!("{field}.iface"), &format!("no network has the interface name `{}`", i.value), "");
-        }
-    }
-    if kind == FaultKind::KillDaemon && f.daemon.is_none() {
-        v.at(&f.kind, field, "kill_daemon needs `daemon:`", "keepalived, conntrackd, corosync, pacemaker-controld, ...");
-    }
-    if matches!(kind, FaultKind::Switchover | FaultKind::StopStack | FaultKind::HeartbeatPartition) && members.is_empty() {
-        v.at(&f.kind, field, &format!("fault `{}` needs a cluster in the topology", f.kind.value), "");
-    }
-    let percent = match (&f.percent, kind) {
-        (Some(p), _) if p.value > 100 => {
-            v.at(p, &format!("{field}.percent"), "loss is 0-100 %", "");
-            0
-        }
-        (Some(p), _) => p.value,
-        (None, FaultKind::Loss) => {
-            v.at(&f.kind, field, "fault `loss` needs `percent:`", "");
-            0
-        }
-        (None, _) => 100,
-    };
-    Some(Fault {
-        kind,
-        node,
-        iface: f.iface.as_ref().map(|i| i.value.clone()),
-        duration: f.duration.as_ref().map(|d| v.duration(&Some(d.clone()), &format!("{field}.duration"), Duration::ZERO)),
-        percent,
-        daemon: f.daemon.as_ref().map(|d| d.value.clone()),
-        to: f.to.as_ref().map(|t| t.value.clone()),
-    })
 }
