@@ -61,6 +61,8 @@ impl<'a> Ctx<'a> {
         match e.what {
             What::StepStarted { .. } => self.progress = Some(Progress::start(line)),
             What::StepFinished { .. } => self.end_step("done"),
+            // `halab run` prints each run's outcome itself, with the scenario and stack.
+            What::RunFinished { .. } => {}
             _ => match &self.progress {
                 Some(p) => p.message(&line),
                 None => crate::progress::info(&line),
