@@ -240,3 +240,28 @@ fn every_vocabulary_example_validates() {
         assert_eq!(sc.steps[0].describe(), format!("wait until {written} (at most 60 s)"));
     }
 }
+
+/// Traffic kinds check their own fields, like faults: each problem at its position.
+#[test]
+fn traffic_fields_are_checked_with_positions() {
+    let err = steps(
+        "traffic-fields",
+        "  - traffic: { name: a, kind: probe, from: client, to: server, size: 1MiB }\n  - traffic: { name: a, kind: scp, from: \"@active\", to: server, size: big }\n  - traffic: { name: b, kind: flood, from: client, to: server }\n  - traffic: { name: c, kind: ab, from: client, requests: many }\n",
+    )
+    .unwrap_err();
+    for want in [
+        ":4:64: steps[0].size: traffic kind `probe` has no field `size` (hint: its fields: every, duration)",
+        ":5:22: steps[1]: traffic `a` is defined twice",
+        ":5:42: steps[1]: traffic runs between fixed nodes",
+        ":5:71: steps[1].size: `big` is not a size (hint: write it like 64MiB)",
+        ":6:31: steps[2].kind: unknown traffic kind `flood` (hint: one of: probe, scp, iperf3, ab)",
+        ":7:14: steps[3]: a traffic needs `to:`",
+        ":7:59: steps[3].requests: `many` is not a whole number",
+    ] {
+        assert!(err.contains(want), "expected `{want}` in:\n{err}");
+    }
+    for k in halab::scenario::traffic::KINDS {
+        let sc = steps("traffic-kinds", &format!("  - traffic: {}\n", k.example)).unwrap_or_else(|e| panic!("{}: {e}", k.name));
+        assert!(sc.steps[0].describe().contains(&format!("({})", k.name)), "{}", sc.steps[0].describe());
+    }
+}

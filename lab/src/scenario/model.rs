@@ -57,7 +57,8 @@ pub struct Overrides {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Step {
-    Traffic(Box<TrafficSpec>),
+    /// `name`, `kind`, `from`, `to` and that kind's own fields (`scenario::traffic`).
+    Traffic(super::traffic::TrafficSpec),
     Wait(Spanned<String>),
     WaitUntil(WaitUntilSpec),
     WaitFor(WaitForSpec),
@@ -67,33 +68,6 @@ pub enum Step {
     Fail(CommandSpec),
     /// Stop a traffic by name (probes write their samples).
     Stop(Spanned<String>),
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TrafficSpec {
-    pub name: Spanned<String>,
-    /// `probe`, `scp`, `iperf3` or `ab`.
-    pub kind: Spanned<String>,
-    pub from: Spanned<String>,
-    pub to: Spanned<String>,
-    /// scp: file size (`256MiB`).
-    #[serde(default)]
-    pub size: Option<Spanned<String>>,
-    /// scp: rate limit (`24Mbit`), so the transfer spans the fault.
-    #[serde(default)]
-    pub rate: Option<Spanned<String>>,
-    /// probe: tick interval (default 10ms).
-    #[serde(default)]
-    pub every: Option<Spanned<String>>,
-    /// probe, iperf3: how long at most (default 60s); ab: the number of requests comes from `requests`.
-    #[serde(default)]
-    pub duration: Option<Spanned<String>>,
-    /// ab: requests and concurrency.
-    #[serde(default)]
-    pub requests: Option<u32>,
-    #[serde(default)]
-    pub concurrency: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -9,6 +9,7 @@ pub use super::conditions::Condition;
 use super::expect::Expect;
 pub use super::faults::FaultStep;
 pub use super::target::Target;
+pub use super::traffic::Traffic;
 use crate::topology::{Plan, Stack};
 
 #[derive(Debug, Clone)]
@@ -41,23 +42,6 @@ pub struct Headline {
     pub unit: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub enum TrafficKind {
-    Probe { every: Duration },
-    Scp { bytes: u64, rate_kbit: u64 },
-    Iperf3,
-    Ab { requests: u32, concurrency: u32 },
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Traffic {
-    pub name: String,
-    pub kind: TrafficKind,
-    pub from: String,
-    pub to: String,
-    pub duration: Duration,
-}
-
 #[derive(Debug, Clone)]
 pub enum Step {
     Traffic(Traffic),
@@ -83,18 +67,6 @@ impl Step {
             Step::Succeed { node, cmd, .. } => format!("succeed on {node}: {cmd}"),
             Step::Fail { node, cmd, .. } => format!("fail on {node}: {cmd}"),
             Step::Stop(n) => format!("stop {n}"),
-        }
-    }
-}
-
-impl TrafficKind {
-    /// The kind as written in the scenario.
-    pub fn name(&self) -> &'static str {
-        match self {
-            TrafficKind::Probe { .. } => "probe",
-            TrafficKind::Scp { .. } => "scp",
-            TrafficKind::Iperf3 => "iperf3",
-            TrafficKind::Ab { .. } => "ab",
         }
     }
 }

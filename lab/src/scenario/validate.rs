@@ -6,46 +6,13 @@ use std::time::Duration;
 
 use super::model::{self, ScenarioFile};
 use super::plan::*;
-use super::{conditions, faults, target};
+use super::{conditions, faults, target, traffic};
 use crate::diag::{Diagnostic, InputError};
 use crate::topology::{self, Stack};
 use crate::yaml::Spanned;
 
 /// The same checker as topologies: every problem at once, with positions.
 type V<'a> = crate::topology::validate::Checker<'a>;
-
-/// `256MiB`, `64MB`, `1GiB`, `4096` (bytes).
-pub fn parse_size(s: &str) -> Option<u64> {
-    let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (n, unit) = s.split_at(split);
-    let n: u64 = n.parse().ok()?;
-    let mult = match unit {
-        "" | "B" => 1,
-        "KiB" => 1 << 10,
-        "MiB" => 1 << 20,
-        "GiB" => 1 << 30,
-        "kB" | "KB" => 1_000,
-        "MB" => 1_000_000,
-        "GB" => 1_000_000_000,
-        _ => return None,
-    };
-    n.checked_mul(mult)
-}
-
-/// `24Mbit`, `500kbit` -> kbit/s.
-pub fn parse_rate_kbit(s: &str) -> Option<u64> {
-    let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit())?;
-    let (n, unit) = s.split_at(split);
-    let n: u64 = n.parse().ok()?;
-    match unit {
-        "kbit" => Some(n),
-        "Mbit" => n.checked_mul(1000),
-        "Gbit" => n.checked_mul(1_000_000),
-        _ => None,
-    }
-}
 
 pub fn load(path: &Path) -> Result<Scenario, InputError> {
     let text = std::fs::read_to_string(path)
@@ -95,58 +62,14 @@ fn check(path: &Path, f: &ScenarioFile) -> Result<Scenario, InputError> {
     };
     let timeout = v.duration(&f.timeout, "timeout", Duration::from_secs(300));
     let target = |v: &mut V, s: &Spanned<String>, field: &str| target::check(v, &plan, s, field);
-    let kinds = format!("one of: {}", super::traffic::KINDS.iter().map(|k| k.name).collect::<Vec<_>>().join(", "));
     let mut traffic_names: HashSet<String> = HashSet::new();
     let mut steps = Vec::new();
     for (i, step) in f.steps.iter().enumerate() {
         let field = format!("steps[{i}]");
         match step {
             model::Step::Traffic(t) => {
-                if !traffic_names.insert(t.name.value.clone()) {
-                    v.at(&t.name, &field, &format!("traffic `{}` is defined twice", t.name.value), "");
-                }
-                let from = target(&mut v, &t.from, &format!("{field}.from"));
-                let to = target(&mut v, &t.to, &format!("{field}.to"));
-                let duration = v.duration(&t.duration, &format!("{field}.duration"), Duration::from_secs(60));
-                let kind = match t.kind.value.as_str() {
-                    "probe" => Some(TrafficKind::Probe { every: v.duration(&t.every, &format!("{field}.every"), Duration::from_millis(10)) }),
-                    "scp" => {
-                        let bytes = match &t.size {
-                            Some(s) => parse_size(&s.value).or_else(|| {
-                                v.at(s, &format!("{field}.size"), &format!("`{}` is not a size", s.value), "write it like 64MiB");
-                                None
-                            }),
-                            None => Some(64 << 20),
-                        };
-                        let rate = match &t.rate {
-                            Some(s) => parse_rate_kbit(&s.value).or_else(|| {
-                                v.at(s, &format!("{field}.rate"), &format!("`{}` is not a rate", s.value), "write it like 24Mbit or 500kbit");
-                                None
-                            }),
-                            None => Some(0),
-                        };
-                        bytes.zip(rate).map(|(bytes, rate_kbit)| TrafficKind::Scp { bytes, rate_kbit })
-                    }
-                    "iperf3" => Some(TrafficKind::Iperf3),
-                    "ab" => {
-                        Some(TrafficKind::Ab { requests: t.requests.unwrap_or(2000).min(1_000_000), concurrency: t.concurrency.unwrap_or(4).clamp(1, 100) })
-                    }
-                    other => {
-                        v.at(&t.kind, &format!("{field}.kind"), &format!("unknown traffic kind `{other}`"), &kinds);
-                        None
-                    }
-                };
-                let concrete = |t: Option<Target>, s: &Spanned<String>, v: &mut V| match t {
-                    Some(Target::Node(n)) => Some(n),
-                    Some(_) => {
-                        v.at(s, &field, "traffic runs between fixed nodes", "name a node, not @active/@standby");
-                        None
-                    }
-                    None => None,
-                };
-                let (from, to) = (concrete(from, &t.from, &mut v), concrete(to, &t.to, &mut v));
-                if let (Some(kind), Some(from), Some(to)) = (kind, from, to) {
-                    steps.push(Step::Traffic(Traffic { name: t.name.value.clone(), kind, from, to, duration }));
+                if let Some(t) = traffic::check(&mut v, &plan, t, &field, &mut traffic_names) {
+                    steps.push(Step::Traffic(t));
                 }
             }
             model::Step::Wait(d) => steps.push(Step::Wait(v.duration(&Some(d.clone()), &field, Duration::ZERO))),
