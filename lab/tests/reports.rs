@@ -10,6 +10,7 @@ use std::sync::OnceLock;
 
 use common::*;
 use halab::measure::probe::ProbeSamples;
+use halab::scenario::events::What;
 use halab::scenario::plan::{Headline, Report};
 use halab::scenario::results::{Event, ExpectResult, Outcome, RunRecord, SCHEMA};
 use halab::scenario::traffic::PROBE_SAMPLES;
@@ -60,7 +61,11 @@ fn record(scenario: &str, probe: &str, report: Report, (stack, repeat, gap, tcp_
         metrics,
         expectations: vec![ExpectResult { expect: format!("{probe}.tcp.survived"), held: survived, actual: Some(serde_json::json!(survived)) }],
         vip_timeline: vec![(0.1, vec!["fw1".into()]), (gap + 30.0, vec!["fw2".into()])],
-        events: vec![Event { t_ms: 3000.0, t_ns: 4_000_000_000, kind: "fault".into(), detail: "Crash Some(Active)".into() }],
+        events: vec![Event {
+            t_ms: 3000.0,
+            t_ns: 4_000_000_000,
+            what: What::FaultInjected { step: 4, kind: "crash".into(), fields: [("node".to_string(), "@active".to_string())].into() },
+        }],
         report,
     }
 }

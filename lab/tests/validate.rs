@@ -123,3 +123,147 @@ fn headline_metrics_are_checked_with_positions() {
     assert!(err.contains(":10:17: report.headline[3].metric: `ping1.gap` is headlined twice"), "{err}");
     assert!(!err.contains("headline[0]"), "{err}");
 }
+
+/// Load a scenario on the shipped fw-pair topology (or `topology`) whose `steps:` are
+/// `steps` (YAML lines); the scenario's own lines start at line 4. Err: every problem.
+fn scenario_with(tag: &str, topology: Option<&Path>, head: &str, steps: &str) -> Result<halab::scenario::Scenario, String> {
+    let topo = std::fs::canonicalize(topology.unwrap_or(Path::new("../topologies/fw-pair.yaml"))).unwrap();
+    let file = std::env::temp_dir().join(format!("halab-{tag}-{}.yaml", std::process::id()));
+    std::fs::write(&file, format!("name: mine\ntopology: {}\n{head}steps:\n{steps}", topo.display())).unwrap();
+    let got = halab::scenario::load(&file).map_err(|e| e.to_string());
+    let _ = std::fs::remove_file(&file);
+    got
+}
+
+fn steps(tag: &str, steps: &str) -> Result<halab::scenario::Scenario, String> {
+    scenario_with(tag, None, "", steps)
+}
+
+/// Every registered fault validates from its own example and becomes a step of its kind,
+/// described as written.
+#[test]
+fn every_registered_fault_validates_and_becomes_its_step() {
+    use halab::scenario::plan::Step;
+    for verb in halab::scenario::faults::VERBS {
+        let sc = steps("fault-example", &format!("  - fault: {}\n", verb.example)).unwrap_or_else(|e| panic!("{}: {e}", verb.name));
+        let Step::Fault(f) = &sc.steps[0] else { panic!("{}: not a fault step", verb.name) };
+        assert_eq!(f.kind, verb.name);
+        let described = sc.steps[0].describe();
+        assert!(described.starts_with(&format!("fault {}", verb.name)) && !described.contains("Some("), "{described}");
+    }
+}
+
+#[test]
+fn an_unknown_fault_lists_every_registered_one() {
+    let err = steps("fault-unknown", "  - fault: { kind: meteor, node: fw1 }\n").unwrap_err();
+    assert!(err.contains(":4:20: steps[0].kind: unknown fault `meteor`"), "{err}");
+    for name in halab::scenario::faults::names() {
+        assert!(err.contains(&format!(" {name},")) || err.contains(&format!(" {name})")), "{name} is not listed: {err}");
+    }
+}
+
+/// Each required field of each fault, left out, is named at the fault's `kind:`.
+#[test]
+fn a_missing_required_field_is_named_with_its_position() {
+    for verb in halab::scenario::faults::VERBS {
+        let fields: halab::yaml::OrderedMap<String> = halab::yaml::parse(Path::new(verb.name), verb.example).unwrap();
+        for req in verb.fields.iter().filter(|f| f.required) {
+            let lines: String =
+                fields.iter().filter(|(k, _)| k.value != req.name && k.value != "kind").map(|(k, v)| format!("      {}: \"{v}\"\n", k.value)).collect();
+            let err = steps("fault-missing", &format!("  - fault:\n      kind: {}\n{lines}", verb.name)).unwrap_err();
+            let want = format!(":5:13: steps[0]: fault `{}` needs `{}:`", verb.name, req.name);
+            assert!(err.contains(&want), "{}: expected `{want}` in:\n{err}", verb.name);
+        }
+    }
+}
+
+/// A field the fault does not take, a wrong value and a fault needing a cluster: each at its
+/// own position, all at once.
+#[test]
+fn fault_fields_are_checked_with_positions() {
+    let err = steps(
+        "fault-fields",
+        "  - fault: { kind: crash, node: fw1, iface: inet }\n  - fault: { kind: loss, node: fw1, iface: lan, percent: 130 }\n  - fault: { kind: cable_pull, node: client, iface: lan, duration: soon }\n  - fault: { kind: switchover, to: client }\n",
+    )
+    .unwrap_err();
+    assert!(err.contains(":4:38: steps[0].iface: fault `crash` has no field `iface` (hint: its fields: node)"), "{err}");
+    assert!(err.contains(":5:58: steps[1].percent: loss is 0-100 %"), "{err}");
+    assert!(err.contains(":6:53: steps[2].iface: node `client` has no interface `lan`"), "{err}");
+    assert!(err.contains(":6:68: steps[2].duration: `soon` is not a duration"), "{err}");
+    assert!(err.contains(":7:36: steps[3].to: `client` is not a member of the cluster"), "{err}");
+}
+
+/// `wait_until` conditions and targets print as written, never as Rust names.
+#[test]
+fn steps_are_described_as_written() {
+    let sc = steps("describe", "  - wait_until: { condition: vip_on @standby, timeout: 5s }\n  - succeed: { node: \"@active\", cmd: \"true\" }\n").unwrap();
+    let d: Vec<String> = sc.steps.iter().map(|s| s.describe()).collect();
+    assert_eq!(d, ["wait until vip_on @standby (at most 5 s)", "succeed on @active: true"]);
+}
+
+/// A stack the topology's cluster cannot run is refused at its entry.
+#[test]
+fn a_stack_the_cluster_cannot_run_is_refused_at_its_entry() {
+    let topo = std::env::temp_dir().join(format!("halab-no-corosync-{}.yaml", std::process::id()));
+    let text = std::fs::read_to_string("../topologies/fw-pair.yaml").unwrap().replace("  sync: { network: heartbeat, conntrackd: ftfw }\n", "");
+    std::fs::write(&topo, text).unwrap();
+    let err = scenario_with("stacks", Some(&topo), "stacks: [ keepalived, pacemaker, heartbeat ]\n", "  - wait: 1s\n").unwrap_err();
+    let _ = std::fs::remove_file(&topo);
+    assert!(err.contains(":3:23: stacks: pacemaker needs a corosync link"), "{err}");
+    assert!(err.contains(":3:34: stacks: unknown stack `heartbeat` (hint: one of: none, keepalived, pacemaker)"), "{err}");
+    assert!(!err.contains(":3:11:"), "keepalived runs without corosync: {err}");
+}
+
+/// The README's vocabulary is what `halab vocabulary` prints from the registries.
+#[test]
+fn readme_vocabulary_is_the_registrys() {
+    use halab::scenario::vocabulary;
+    let readme = std::fs::read_to_string("../README.md").unwrap();
+    let got = vocabulary::in_readme(&readme).expect("README.md has the vocabulary markers");
+    assert_eq!(
+        got,
+        vocabulary::readme_block().trim_end(),
+        "README.md's vocabulary differs from the registries: put the output of `halab vocabulary` between the markers"
+    );
+}
+
+/// Every example the vocabulary shows validates: steps, traffic kinds and conditions.
+#[test]
+fn every_vocabulary_example_validates() {
+    use halab::scenario::vocabulary::STEPS;
+    let all: String = STEPS.iter().map(|(name, example, _)| format!("  - {name}: {example}\n")).collect();
+    let sc = steps("vocab-steps", &all).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(sc.steps.len(), STEPS.len());
+    let kinds: String = halab::scenario::traffic::KINDS.iter().map(|k| format!("  - traffic: {}\n", k.example)).collect();
+    steps("vocab-kinds", &kinds).unwrap_or_else(|e| panic!("{e}"));
+    for c in halab::scenario::conditions::CONDITIONS {
+        let written = c.arg.map(|_| format!("{} fw2", c.name)).unwrap_or_else(|| c.name.to_string());
+        let sc = steps("vocab-conditions", &format!("  - wait_until: {{ condition: {written} }}\n")).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(sc.steps[0].describe(), format!("wait until {written} (at most 60 s)"));
+    }
+}
+
+/// Traffic kinds check their own fields, like faults: each problem at its position.
+#[test]
+fn traffic_fields_are_checked_with_positions() {
+    let err = steps(
+        "traffic-fields",
+        "  - traffic: { name: a, kind: probe, from: client, to: server, size: 1MiB }\n  - traffic: { name: a, kind: scp, from: \"@active\", to: server, size: big }\n  - traffic: { name: b, kind: flood, from: client, to: server }\n  - traffic: { name: c, kind: ab, from: client, requests: many }\n",
+    )
+    .unwrap_err();
+    for want in [
+        ":4:64: steps[0].size: traffic kind `probe` has no field `size` (hint: its fields: every, duration)",
+        ":5:22: steps[1]: traffic `a` is defined twice",
+        ":5:42: steps[1]: traffic runs between fixed nodes",
+        ":5:71: steps[1].size: `big` is not a size (hint: write it like 64MiB)",
+        ":6:31: steps[2].kind: unknown traffic kind `flood` (hint: one of: probe, scp, iperf3, ab)",
+        ":7:14: steps[3]: a traffic needs `to:`",
+        ":7:59: steps[3].requests: `many` is not a whole number",
+    ] {
+        assert!(err.contains(want), "expected `{want}` in:\n{err}");
+    }
+    for k in halab::scenario::traffic::KINDS {
+        let sc = steps("traffic-kinds", &format!("  - traffic: {}\n", k.example)).unwrap_or_else(|e| panic!("{}: {e}", k.name));
+        assert!(sc.steps[0].describe().contains(&format!("({})", k.name)), "{}", sc.steps[0].describe());
+    }
+}

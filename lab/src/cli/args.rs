@@ -47,6 +47,8 @@ pub struct Matrix {
 pub enum Cmd {
     /// Check a topology or scenario file; print every problem with file:line:col.
     Validate { file: PathBuf },
+    /// Print every step, traffic kind, wait condition and fault a scenario may use (Markdown).
+    Vocabulary,
     /// Print the resolved plan of a topology (YAML, or JSON with --json).
     Plan {
         file: PathBuf,

@@ -18,6 +18,7 @@ use crate::scenario::runner::Options;
 pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.cmd {
         Cmd::Validate { file } => println!("{}", crate::inputs::validate(&file)?),
+        Cmd::Vocabulary => print!("{}", crate::scenario::vocabulary::markdown()),
         Cmd::Plan { file, name, json } => {
             let plan = crate::topology::load(&file, name.as_deref())?;
             if json {

@@ -119,7 +119,7 @@ fn strip_plot(title: &str, unit: &str, stacks: &[String], pts: &[(usize, f64)]) 
 }
 
 fn fault_ns(r: &Run) -> Option<u64> {
-    r.record.events.iter().find(|e| e.kind == "fault").map(|e| e.t_ns)
+    crate::scenario::events::first_fault_ns(&r.record.events)
 }
 
 /// The probe traffics of a run, whatever they are called, by their samples' file names.

@@ -1,15 +1,21 @@
 //! Scenarios: a scenario file drives traffic through a lab, injects faults and measures what a
 //! user of the cluster suffers, on one clock.
 
+pub mod conditions;
+pub mod events;
 pub mod evidence;
+mod execute;
 pub mod expect;
 pub mod faults;
 pub mod model;
 pub mod plan;
 pub mod results;
 pub mod runner;
+pub mod target;
 pub mod traffic;
 pub mod validate;
+pub mod verdict;
+pub mod vocabulary;
 pub mod watch;
 
 pub use plan::Scenario;

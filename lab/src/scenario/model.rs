@@ -57,42 +57,17 @@ pub struct Overrides {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Step {
-    Traffic(TrafficSpec),
+    /// `name`, `kind`, `from`, `to` and that kind's own fields (`scenario::traffic`).
+    Traffic(super::traffic::TrafficSpec),
     Wait(Spanned<String>),
     WaitUntil(WaitUntilSpec),
     WaitFor(WaitForSpec),
-    Fault(FaultSpec),
+    /// `kind:` and that fault's own fields (`scenario::faults`).
+    Fault(super::faults::FaultSpec),
     Succeed(CommandSpec),
     Fail(CommandSpec),
     /// Stop a traffic by name (probes write their samples).
     Stop(Spanned<String>),
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TrafficSpec {
-    pub name: Spanned<String>,
-    /// `probe`, `scp`, `iperf3` or `ab`.
-    pub kind: Spanned<String>,
-    pub from: Spanned<String>,
-    pub to: Spanned<String>,
-    /// scp: file size (`256MiB`).
-    #[serde(default)]
-    pub size: Option<Spanned<String>>,
-    /// scp: rate limit (`24Mbit`), so the transfer spans the fault.
-    #[serde(default)]
-    pub rate: Option<Spanned<String>>,
-    /// probe: tick interval (default 10ms).
-    #[serde(default)]
-    pub every: Option<Spanned<String>>,
-    /// probe, iperf3: how long at most (default 60s); ab: the number of requests comes from `requests`.
-    #[serde(default)]
-    pub duration: Option<Spanned<String>>,
-    /// ab: requests and concurrency.
-    #[serde(default)]
-    pub requests: Option<u32>,
-    #[serde(default)]
-    pub concurrency: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -110,32 +85,6 @@ pub struct WaitForSpec {
     pub traffic: Spanned<String>,
     #[serde(default)]
     pub timeout: Option<Spanned<String>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FaultSpec {
-    /// crash, power_on, reboot, cable_pull, cable_plug, block, loss, switchover, stop_stack,
-    /// kill_daemon, heartbeat_partition, remove_config.
-    pub kind: Spanned<String>,
-    /// A node name, `@active` (the holder of the VIPs now) or `@standby`.
-    #[serde(default)]
-    pub node: Option<Spanned<String>>,
-    /// cable_pull, cable_plug, block, loss: the node's interface (a network's ifname).
-    #[serde(default)]
-    pub iface: Option<Spanned<String>>,
-    /// cable_pull, block, heartbeat_partition: undo after this long (in the background).
-    #[serde(default)]
-    pub duration: Option<Spanned<String>>,
-    /// loss: percent.
-    #[serde(default)]
-    pub percent: Option<Spanned<u32>>,
-    /// kill_daemon: keepalived, conntrackd, corosync, pacemaker-controld...
-    #[serde(default)]
-    pub daemon: Option<Spanned<String>>,
-    /// switchover: target member.
-    #[serde(default)]
-    pub to: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -6,16 +6,9 @@ use std::path::Path;
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
-pub const SCHEMA: &str = "halab.results/1";
+pub use super::events::Event;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Event {
-    /// ns since the run started (monotonic clock shared with the probe samples).
-    pub t_ms: f64,
-    pub t_ns: u64,
-    pub kind: String,
-    pub detail: String,
-}
+pub const SCHEMA: &str = "halab.results/1";
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
@@ -67,6 +60,8 @@ pub struct RunRecord {
     pub metrics: BTreeMap<String, serde_json::Value>,
     pub expectations: Vec<ExpectResult>,
     pub vip_timeline: Vec<(f64, Vec<String>)>,
+    /// As in events.jsonl (`halab.events/1`), without the per-line schema.
+    #[serde(deserialize_with = "super::events::lenient")]
     pub events: Vec<Event>,
     /// The scenario's `report:` block (older records have none).
     #[serde(default)]
@@ -77,8 +72,7 @@ impl RunRecord {
     pub fn write(&self, dir: &Path) -> Result<()> {
         std::fs::create_dir_all(dir)?;
         std::fs::write(dir.join("results.json"), serde_json::to_vec_pretty(self)?)?;
-        let lines: String = self.events.iter().filter_map(|e| serde_json::to_string(e).ok()).map(|l| l + "\n").collect();
-        std::fs::write(dir.join("events.jsonl"), lines)?;
+        super::events::write_jsonl(&dir.join("events.jsonl"), &self.events)?;
         Ok(())
     }
 

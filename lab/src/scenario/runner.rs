@@ -3,20 +3,21 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use anyhow::{bail, Context, Result};
+use anyhow::Result;
 use serde_json::json;
 
-use super::plan::{Condition, Scenario, Step};
-use super::results::{Event, ExpectResult, Outcome, RunRecord, SCHEMA};
-use super::traffic::{self, Running};
+use super::events::What;
+use super::execute::{self, Ctx};
+use super::plan::Scenario;
+use super::results::{Outcome, RunRecord, SCHEMA};
+use super::traffic;
 use super::watch::Watcher;
-use super::{evidence, faults};
+use super::{evidence, verdict};
 use crate::lab::Lab;
 use crate::measure::clock::now_ns;
-use crate::progress::Step as Progress;
-use crate::stack::{self, ready};
+use crate::stack;
 use crate::topology::{ConntrackdMode, Stack};
 
 #[derive(Clone)]
@@ -56,7 +57,7 @@ pub fn run(sc: &Scenario, opts: &Options) -> Result<Vec<RunRecord>> {
             let dir = opts.out.join(format!("{}-{}-{rep}", sc.name, stack));
             let rec = run_once(sc, stack, rep, opts, &dir);
             crate::progress::info(&format!(
-                "run {} on {} #{rep}: {:?}{}",
+                "run {} on {} #{rep}: {}{}",
                 sc.name,
                 stack,
                 rec.outcome,
@@ -67,24 +68,6 @@ pub fn run(sc: &Scenario, opts: &Options) -> Result<Vec<RunRecord>> {
         }
     }
     Ok(records)
-}
-
-struct Ctx<'a> {
-    st: &'a Lab,
-    t0: u64,
-    events: Vec<Event>,
-    traffics: Vec<Running>,
-    first_fault_ns: Option<u64>,
-    holder_at_fault: Option<String>,
-    undo: Vec<std::thread::JoinHandle<()>>,
-    next_port: u16,
-}
-
-impl Ctx<'_> {
-    fn event(&mut self, kind: &str, detail: String) {
-        let t = now_ns();
-        self.events.push(Event { t_ms: (t.saturating_sub(self.t0)) as f64 / 1e6, t_ns: t, kind: kind.into(), detail });
-    }
 }
 
 fn run_once(sc: &Scenario, stack: Stack, rep: u32, opts: &Options, dir: &Path) -> RunRecord {
@@ -141,11 +124,11 @@ fn run_once(sc: &Scenario, stack: Stack, rep: u32, opts: &Options, dir: &Path) -
         }
     };
     rec.versions = image_versions(&st);
-    let mut ctx =
-        Ctx { st: &st, t0: now_ns(), events: Vec::new(), traffics: Vec::new(), first_fault_ns: None, holder_at_fault: None, undo: Vec::new(), next_port: 7070 };
-    rec.t0_ns = ctx.t0;
+    rec.t0_ns = now_ns();
+    let mut ctx = Ctx::new(&st, rec.t0_ns);
+    ctx.event(What::RunStarted { scenario: sc.name.clone(), stack: stack.to_string(), repeat: rep, lab: st.plan.lab.clone() });
     let watcher = Watcher::start(&st);
-    let result = steps(sc, &mut ctx, &watcher);
+    let end = execute::run_steps(sc, &mut ctx, &watcher);
     // Collect every traffic, even after a failed step: the samples are the evidence.
     let samples = dir.join("samples");
     let mut metrics = BTreeMap::new();
@@ -156,9 +139,7 @@ fn run_once(sc: &Scenario, stack: Stack, rep: u32, opts: &Options, dir: &Path) -
             collect_err.get_or_insert(format!("collecting {}: {e:#}", r.t.name));
         }
     }
-    for h in ctx.undo.drain(..) {
-        let _ = h.join();
-    }
+    ctx.undo_all();
     let timeline = watcher.finish();
     metrics.insert("vip_overlap_ms".into(), json!(traffic::round(timeline.max_overlap_ms())));
     metrics.insert("split_brain".into(), json!(timeline.max_overlap_ms() > super::watch::SPLIT_BRAIN_MS));
@@ -170,29 +151,18 @@ fn run_once(sc: &Scenario, stack: Stack, rep: u32, opts: &Options, dir: &Path) -
         }
     }
     super::results::split_gap(&mut metrics);
-    rec.vip_timeline = timeline.holders.iter().map(|(t, h)| ((t.saturating_sub(ctx.t0)) as f64 / 1e6, h.clone())).collect();
-    match result.err().map(|e| format!("{e:#}")).or(collect_err) {
-        Some(e) => {
-            rec.error = Some(e);
-            rec.outcome = Outcome::Error;
-        }
-        None => {
-            rec.expectations = sc
-                .expect
-                .iter()
-                .map(|e| {
-                    let (held, actual) = super::expect::eval(e, &metrics);
-                    ExpectResult { expect: e.text.clone(), held, actual }
-                })
-                .collect();
-            rec.outcome = if rec.expectations.iter().all(|e| e.held) { Outcome::Passed } else { Outcome::Failed };
-        }
+    rec.vip_timeline = timeline.holders.iter().map(|(t, h)| ((t.saturating_sub(rec.t0_ns)) as f64 / 1e6, h.clone())).collect();
+    let verdict = verdict::decide(&end, collect_err, &sc.expect, &metrics);
+    for e in &verdict.expectations {
+        ctx.event(What::ExpectationEvaluated { expect: e.expect.clone(), held: e.held, actual: e.actual.clone() });
     }
+    (rec.outcome, rec.error, rec.expectations) = (verdict.outcome, verdict.error, verdict.expectations);
+    ctx.event(What::RunFinished { outcome: rec.outcome, error: rec.error.clone() });
     if rec.outcome != Outcome::Passed {
         evidence::collect(&st, dir);
     }
     rec.metrics = metrics;
-    rec.events = std::mem::take(&mut ctx.events);
+    rec.events = std::mem::take(&mut ctx.log.events);
     rec.host_load.1 = super::results::loadavg();
     if !keep {
         if let Err(e) = crate::lifecycle::down(&st.plan.lab) {
@@ -213,95 +183,4 @@ fn image_versions(st: &Lab) -> BTreeMap<String, String> {
         v.insert("kernel".into(), k.trim().into());
     }
     v
-}
-
-fn steps(sc: &Scenario, ctx: &mut Ctx, watcher: &Watcher) -> Result<()> {
-    let deadline = Instant::now() + sc.timeout;
-    let cl = ctx.st.plan.cluster.clone();
-    for (i, step) in sc.steps.iter().enumerate() {
-        crate::interrupt::check()?;
-        let left = deadline.checked_duration_since(Instant::now()).context("the scenario's global timeout ran out")?;
-        let p = Progress::start(format!("step {}/{}: {}", i + 1, sc.steps.len(), step.describe()));
-        ctx.event("step", step.describe());
-        match step {
-            Step::Traffic(t) => {
-                let port = ctx.next_port;
-                ctx.next_port += 1;
-                let r = traffic::start(ctx.st, t, port).with_context(|| format!("failed to start traffic {}", t.name))?;
-                ctx.traffics.push(r);
-            }
-            Step::Wait(d) => sleep_checked((*d).min(left))?,
-            Step::WaitUntil { condition, timeout } => {
-                let cl = cl.as_ref().context("no cluster")?;
-                let st = ctx.st;
-                let before = ctx.holder_at_fault.clone();
-                let target = match condition {
-                    Condition::VipOn(t) => Some(faults::resolve(st, t)?),
-                    _ => None,
-                };
-                ready::until(
-                    (*timeout).min(left),
-                    || {
-                        let tl = watcher.current();
-                        let now: Vec<String> = tl.holders.last().map(|x| x.1.clone()).unwrap_or_default();
-                        Ok(match condition {
-                            Condition::VipMoved => now.len() == 1 && Some(&now[0]) != before.as_ref(),
-                            Condition::VipOn(_) => now.len() == 1 && Some(&now[0]) == target.as_ref(),
-                            Condition::Ready => ready::check(st, cl)?.is_some(),
-                        })
-                    },
-                    || format!("{condition:?} did not happen:\n{}", ready::diagnose(st, cl)),
-                )?;
-                ctx.event("condition", format!("{condition:?}"));
-            }
-            Step::WaitFor { traffic: name, timeout } => {
-                let st = ctx.st;
-                let r = ctx.traffics.iter_mut().find(|r| &r.t.name == name).context("unknown traffic")?;
-                // A traffic that does not finish in time is a measurement, not an error: its
-                // metrics (e.g. scp not completed) decide the expectations.
-                let _ = ready::until((*timeout).min(left), || traffic::finished(st, r), String::new);
-                ctx.event("traffic_done", name.clone());
-            }
-            Step::Stop(name) => {
-                let st = ctx.st;
-                let r = ctx.traffics.iter_mut().find(|r| &r.t.name == name).context("unknown traffic")?;
-                traffic::stop(st, r)?;
-            }
-            Step::Fault(f) => {
-                if ctx.first_fault_ns.is_none() {
-                    ctx.holder_at_fault = watcher.current().holders.last().and_then(|h| h.1.first().cloned());
-                    ctx.first_fault_ns = Some(now_ns());
-                }
-                ctx.event("fault", format!("{:?} {:?}", f.kind, f.node));
-                let (node, undo) = faults::apply(ctx.st, f).with_context(|| format!("fault {:?} failed", f.kind))?;
-                ctx.event("fault_applied", format!("{:?} on {node}", f.kind));
-                ctx.undo.extend(undo);
-            }
-            Step::Succeed { node, cmd, timeout } | Step::Fail { node, cmd, timeout } => {
-                let want = matches!(step, Step::Succeed { .. });
-                let name = faults::resolve(ctx.st, node)?;
-                let n = ctx.st.node(&name)?;
-                let o = n.exec(&["sh", "-c", cmd], None, (*timeout).min(left))?;
-                if o.status.success() != want {
-                    bail!(
-                        "on {name}: `{cmd}` {} ({}): {}",
-                        if want { "failed" } else { "succeeded but should fail" },
-                        o.status,
-                        String::from_utf8_lossy(&o.stderr).trim()
-                    );
-                }
-            }
-        }
-        p.done("done");
-    }
-    Ok(())
-}
-
-fn sleep_checked(d: Duration) -> Result<()> {
-    let end = Instant::now() + d;
-    while Instant::now() < end {
-        crate::interrupt::check()?;
-        std::thread::sleep((end - Instant::now()).min(Duration::from_millis(50)));
-    }
-    Ok(())
 }

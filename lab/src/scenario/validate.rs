@@ -6,45 +6,13 @@ use std::time::Duration;
 
 use super::model::{self, ScenarioFile};
 use super::plan::*;
+use super::{conditions, faults, target, traffic};
 use crate::diag::{Diagnostic, InputError};
 use crate::topology::{self, Stack};
 use crate::yaml::Spanned;
 
 /// The same checker as topologies: every problem at once, with positions.
 type V<'a> = crate::topology::validate::Checker<'a>;
-
-/// `256MiB`, `64MB`, `1GiB`, `4096` (bytes).
-pub fn parse_size(s: &str) -> Option<u64> {
-    let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (n, unit) = s.split_at(split);
-    let n: u64 = n.parse().ok()?;
-    let mult = match unit {
-        "" | "B" => 1,
-        "KiB" => 1 << 10,
-        "MiB" => 1 << 20,
-        "GiB" => 1 << 30,
-        "kB" | "KB" => 1_000,
-        "MB" => 1_000_000,
-        "GB" => 1_000_000_000,
-        _ => return None,
-    };
-    n.checked_mul(mult)
-}
-
-/// `24Mbit`, `500kbit` -> kbit/s.
-pub fn parse_rate_kbit(s: &str) -> Option<u64> {
-    let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit())?;
-    let (n, unit) = s.split_at(split);
-    let n: u64 = n.parse().ok()?;
-    match unit {
-        "kbit" => Some(n),
-        "Mbit" => n.checked_mul(1000),
-        "Gbit" => n.checked_mul(1_000_000),
-        _ => None,
-    }
-}
 
 pub fn load(path: &Path) -> Result<Scenario, InputError> {
     let text = std::fs::read_to_string(path)
@@ -70,14 +38,15 @@ fn check(path: &Path, f: &ScenarioFile) -> Result<Scenario, InputError> {
             return Err(InputError { diagnostics: out });
         }
     };
-    let members: Vec<String> = plan.cluster.as_ref().map(|c| c.members.clone()).unwrap_or_default();
     let mut stacks = Vec::new();
     for s in &f.stacks {
-        match s.value.as_str() {
-            "none" => stacks.push(Stack::None),
-            "keepalived" => stacks.push(Stack::Keepalived),
-            "pacemaker" => stacks.push(Stack::Pacemaker),
-            other => v.at(s, "stacks", &format!("unknown stack `{other}`"), "one of: none, keepalived, pacemaker"),
+        match (Stack::parse(&s.value), plan.cluster.as_ref()) {
+            (None, _) => v.at(s, "stacks", &format!("unknown stack `{}`", s.value), &format!("one of: {}", Stack::names().join(", "))),
+            (Some(_), None) => v.at(s, "stacks", &format!("stack `{}` needs a `cluster:` section in the topology", s.value), ""),
+            (Some(stack), Some(cl)) => match topology::plan::stack_unfit(stack, &cl.corosync.links) {
+                Some(why) => v.at(s, "stacks", why, ""),
+                None => stacks.push(stack),
+            },
         }
     }
     if stacks.is_empty() {
@@ -92,93 +61,21 @@ fn check(path: &Path, f: &ScenarioFile) -> Result<Scenario, InputError> {
         }
     };
     let timeout = v.duration(&f.timeout, "timeout", Duration::from_secs(300));
-    let node_names: Vec<String> = plan.nodes.iter().map(|n| n.name.clone()).collect();
-    let target = |v: &mut V, s: &Spanned<String>, field: &str| -> Option<Target> {
-        match s.value.as_str() {
-            "@active" | "@standby" if members.is_empty() => {
-                v.at(s, field, &format!("`{}` needs a cluster in the topology", s.value), "");
-                None
-            }
-            "@active" => Some(Target::Active),
-            "@standby" => Some(Target::Standby),
-            n if node_names.iter().any(|x| x == n) => Some(Target::Node(n.to_string())),
-            n => {
-                v.at(s, field, &format!("unknown node `{n}`"), &format!("known nodes: {}, or @active / @standby", node_names.join(", ")));
-                None
-            }
-        }
-    };
+    let target = |v: &mut V, s: &Spanned<String>, field: &str| target::check(v, &plan, s, field);
     let mut traffic_names: HashSet<String> = HashSet::new();
     let mut steps = Vec::new();
     for (i, step) in f.steps.iter().enumerate() {
         let field = format!("steps[{i}]");
         match step {
             model::Step::Traffic(t) => {
-                if !traffic_names.insert(t.name.value.clone()) {
-                    v.at(&t.name, &field, &format!("traffic `{}` is defined twice", t.name.value), "");
-                }
-                let from = target(&mut v, &t.from, &format!("{field}.from"));
-                let to = target(&mut v, &t.to, &format!("{field}.to"));
-                let duration = v.duration(&t.duration, &format!("{field}.duration"), Duration::from_secs(60));
-                let kind = match t.kind.value.as_str() {
-                    "probe" => Some(TrafficKind::Probe { every: v.duration(&t.every, &format!("{field}.every"), Duration::from_millis(10)) }),
-                    "scp" => {
-                        let bytes = match &t.size {
-                            Some(s) => parse_size(&s.value).or_else(|| {
-                                v.at(s, &format!("{field}.size"), &format!("`{}` is not a size", s.value), "write it like 64MiB");
-                                None
-                            }),
-                            None => Some(64 << 20),
-                        };
-                        let rate = match &t.rate {
-                            Some(s) => parse_rate_kbit(&s.value).or_else(|| {
-                                v.at(s, &format!("{field}.rate"), &format!("`{}` is not a rate", s.value), "write it like 24Mbit or 500kbit");
-                                None
-                            }),
-                            None => Some(0),
-                        };
-                        bytes.zip(rate).map(|(bytes, rate_kbit)| TrafficKind::Scp { bytes, rate_kbit })
-                    }
-                    "iperf3" => Some(TrafficKind::Iperf3),
-                    "ab" => {
-                        Some(TrafficKind::Ab { requests: t.requests.unwrap_or(2000).min(1_000_000), concurrency: t.concurrency.unwrap_or(4).clamp(1, 100) })
-                    }
-                    other => {
-                        v.at(&t.kind, &format!("{field}.kind"), &format!("unknown traffic kind `{other}`"), "one of: probe, scp, iperf3, ab");
-                        None
-                    }
-                };
-                let concrete = |t: Option<Target>, s: &Spanned<String>, v: &mut V| match t {
-                    Some(Target::Node(n)) => Some(n),
-                    Some(_) => {
-                        v.at(s, &field, "traffic runs between fixed nodes", "name a node, not @active/@standby");
-                        None
-                    }
-                    None => None,
-                };
-                let (from, to) = (concrete(from, &t.from, &mut v), concrete(to, &t.to, &mut v));
-                if let (Some(kind), Some(from), Some(to)) = (kind, from, to) {
-                    steps.push(Step::Traffic(Traffic { name: t.name.value.clone(), kind, from, to, duration }));
+                if let Some(t) = traffic::check(&mut v, &plan, t, &field, &mut traffic_names) {
+                    steps.push(Step::Traffic(t));
                 }
             }
             model::Step::Wait(d) => steps.push(Step::Wait(v.duration(&Some(d.clone()), &field, Duration::ZERO))),
             model::Step::WaitUntil(w) => {
                 let timeout = v.duration(&w.timeout, &format!("{field}.timeout"), Duration::from_secs(60));
-                let c = w.condition.value.as_str();
-                let condition = match c {
-                    "vip_moved" => Some(Condition::VipMoved),
-                    "ready" => Some(Condition::Ready),
-                    _ if c.starts_with("vip_on ") => {
-                        target(&mut v, &Spanned { value: c["vip_on ".len()..].trim().to_string(), ..w.condition.clone() }, &field).map(Condition::VipOn)
-                    }
-                    _ => {
-                        v.at(&w.condition, &format!("{field}.condition"), &format!("unknown condition `{c}`"), "one of: vip_moved, ready, vip_on NODE");
-                        None
-                    }
-                };
-                if condition.is_some() && members.is_empty() {
-                    v.at(&w.condition, &format!("{field}.condition"), "this condition needs a cluster in the topology", "");
-                }
+                let condition = conditions::parse(&mut v, &plan, &w.condition, &field);
                 if let Some(condition) = condition {
                     steps.push(Step::WaitUntil { condition, timeout });
                 }
@@ -207,7 +104,7 @@ fn check(path: &Path, f: &ScenarioFile) -> Result<Scenario, InputError> {
                 }
             }
             model::Step::Fault(fs) => {
-                if let Some(f) = fault(&mut v, fs, &field, &plan, &members, &target) {
+                if let Some(f) = faults::check(&mut v, &plan, fs, &field) {
                     steps.push(Step::Fault(f));
                 }
             }
@@ -272,65 +169,4 @@ fn report(v: &mut V, f: &ScenarioFile, traffics: &HashSet<String>) -> Report {
         out.headline.push(Headline { metric: h.metric.value.clone(), label: h.label.value.trim().into(), unit: h.unit.value.trim().into() });
     }
     out
-}
-
-type TargetFn<'a> = dyn Fn(&mut V, &Spanned<String>, &str) -> Option<Target> + 'a;
-
-fn fault(v: &mut V, f: &model::FaultSpec, field: &str, plan: &topology::Plan, members: &[String], target: &TargetFn) -> Option<Fault> {
-    let Some(&(_, kind)) = FAULT_KINDS.iter().find(|(n, _)| *n == f.kind.value) else {
-        let names: Vec<&str> = FAULT_KINDS.iter().map(|(n, _)| *n).collect();
-        v.at(&f.kind, &format!("{field}.kind"), &format!("unknown fault `{}`", f.kind.value), &format!("one of: {}", names.join(", ")));
-        return None;
-    };
-    let needs_node = !matches!(kind, FaultKind::Switchover);
-    let node = match &f.node {
-        Some(n) => target(v, n, &format!("{field}.node")),
-        None if needs_node => {
-            v.at(&f.kind, field, &format!("fault `{}` needs `node:`", f.kind.value), "a node name, @active or @standby");
-            None
-        }
-        None => None,
-    };
-    let needs_iface = matches!(kind, FaultKind::CablePull | FaultKind::CablePlug | FaultKind::Block | FaultKind::Loss);
-    if needs_iface && f.iface.is_none() {
-        v.at(&f.kind, field, &format!("fault `{}` needs `iface:`", f.kind.value), "the interface's name, e.g. inet");
-    }
-    if let (Some(i), Some(Target::Node(n))) = (&f.iface, &node) {
-        let ok = plan.node(n).is_some_and(|pn| pn.interfaces.iter().any(|x| x.ifname == i.value));
-        if !ok {
-            v.at(i, &format!("{field}.iface"), &format!("node `{n}` has no interface `{}`", i.value), "");
-        }
-    }
-    if let Some(i) = &f.iface {
-        if !plan.networks.iter().any(|n| n.ifname == i.value) {
-            v.at(i, &format!("{field}.iface"), &format!("no network has the interface name `{}`", i.value), "");
-        }
-    }
-    if kind == FaultKind::KillDaemon && f.daemon.is_none() {
-        v.at(&f.kind, field, "kill_daemon needs `daemon:`", "keepalived, conntrackd, corosync, pacemaker-controld, ...");
-    }
-    if matches!(kind, FaultKind::Switchover | FaultKind::StopStack | FaultKind::HeartbeatPartition) && members.is_empty() {
-        v.at(&f.kind, field, &format!("fault `{}` needs a cluster in the topology", f.kind.value), "");
-    }
-    let percent = match (&f.percent, kind) {
-        (Some(p), _) if p.value > 100 => {
-            v.at(p, &format!("{field}.percent"), "loss is 0-100 %", "");
-            0
-        }
-        (Some(p), _) => p.value,
-        (None, FaultKind::Loss) => {
-            v.at(&f.kind, field, "fault `loss` needs `percent:`", "");
-            0
-        }
-        (None, _) => 100,
-    };
-    Some(Fault {
-        kind,
-        node,
-        iface: f.iface.as_ref().map(|i| i.value.clone()),
-        duration: f.duration.as_ref().map(|d| v.duration(&Some(d.clone()), &format!("{field}.duration"), Duration::ZERO)),
-        percent,
-        daemon: f.daemon.as_ref().map(|d| d.value.clone()),
-        to: f.to.as_ref().map(|t| t.value.clone()),
-    })
 }

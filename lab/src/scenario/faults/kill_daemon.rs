@@ -1,0 +1,55 @@
+//! `kill_daemon`: SIGKILL to one daemon of a node, which then cleans nothing up.
+
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+
+use super::{Applied, Check, Fault, Field, Verb, NODE};
+use crate::lab::Lab;
+use crate::scenario::target::{resolve, Target};
+
+pub const VERB: Verb = Verb {
+    name: "kill_daemon",
+    doc: "kill -9 every process of one daemon on the node (it removes nothing it set up, e.g. VIPs)",
+    fields: &[NODE, DAEMON],
+    example: "{ kind: kill_daemon, node: \"@active\", daemon: keepalived }",
+    check,
+};
+
+const DAEMON: Field = Field {
+    name: "daemon",
+    required: true,
+    doc: "the program's name: keepalived, conntrackd, corosync, pacemaker-controld...",
+    hint: "keepalived, conntrackd, corosync, pacemaker-controld, ...",
+};
+
+#[derive(Debug)]
+struct KillDaemon {
+    node: Target,
+    daemon: String,
+}
+
+fn check(cx: &mut Check) -> Option<Arc<dyn Fault>> {
+    let node = cx.node();
+    let daemon = cx.text("daemon")?;
+    // It becomes an argument of pidof inside the node: a program name, nothing else.
+    if daemon.is_empty() || !daemon.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+        cx.report(Some("daemon"), &format!("`{daemon}` is not a program name"), "letters, digits, -, _ and .");
+        return None;
+    }
+    Some(Arc::new(KillDaemon { node: node?, daemon }))
+}
+
+impl Fault for KillDaemon {
+    fn apply(&self, lab: &Lab) -> Result<Applied> {
+        let node = resolve(lab, &self.node)?;
+        let (n, d) = (lab.node(&node)?, &self.daemon);
+        // Inside the node's own PID namespace, by PID: nothing outside the node is touched.
+        // pidof matches whole program names; pgrep -x stops at 15 characters (pacemaker-controld).
+        let pids = n.run(&["pidof", d]).with_context(|| format!("no `{d}` runs on {node}"))?;
+        for pid in pids.split_whitespace() {
+            n.run(&["kill", "-9", pid])?;
+        }
+        Ok(Applied::on(node))
+    }
+}

@@ -1,0 +1,34 @@
+//! `power_on`: boot a node that is off.
+
+use std::sync::Arc;
+
+use anyhow::Result;
+
+use super::{Applied, Check, Fault, Verb, NODE};
+use crate::lab::Lab;
+use crate::scenario::target::{resolve, Target};
+
+pub const VERB: Verb = Verb {
+    name: "power_on",
+    doc: "boot a powered-off node; the step returns once it answers again",
+    fields: &[NODE],
+    example: "{ kind: power_on, node: fw1 }",
+    check,
+};
+
+#[derive(Debug)]
+struct PowerOn {
+    node: Target,
+}
+
+fn check(cx: &mut Check) -> Option<Arc<dyn Fault>> {
+    Some(Arc::new(PowerOn { node: cx.node()? }))
+}
+
+impl Fault for PowerOn {
+    fn apply(&self, lab: &Lab) -> Result<Applied> {
+        let node = resolve(lab, &self.node)?;
+        lab.actuators(&node)?.power_on()?;
+        Ok(Applied::on(node))
+    }
+}

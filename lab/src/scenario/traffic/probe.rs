@@ -1,0 +1,126 @@
+//! `probe`: halab's own gap probe inside the nodes, a tick over UDP and over one TCP
+//! connection, echoed back; the gap is the longest silence around the fault.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use serde_json::json;
+
+use super::{file, round, Collect, Ends, Fields, Kind, KindDef, Running, Traffic};
+use crate::measure::clock::now_ns;
+use crate::measure::gap::{longest_gap, GapOutcome};
+use crate::measure::probe::ProbeSamples;
+
+/// Probe samples on the host's clock are `samples/<traffic><PROBE_SAMPLES>`; reports find every
+/// probe of a run by this ending, whatever the traffic is called.
+pub const PROBE_SAMPLES: &str = ".probe.json";
+
+pub const KIND: KindDef = KindDef {
+    name: "probe",
+    doc: "halab's gap probe: a tick over UDP and over one TCP connection, echoed back; the gap is the longest silence around the fault",
+    fields: &[("every", "tick interval (default 10ms)"), ("duration", "how long at most (default 60s)")],
+    example: "{ name: ping, kind: probe, from: client, to: server, every: 10ms, duration: 30s }",
+    check,
+};
+
+#[derive(Debug)]
+struct Probe {
+    every: Duration,
+    duration: Duration,
+}
+
+fn check(f: &mut Fields) -> Option<Arc<dyn Kind>> {
+    let every = f.duration("every", Duration::from_millis(10));
+    let duration = f.duration("duration", Duration::from_secs(60));
+    Some(Arc::new(Probe { every: every?, duration: duration? }))
+}
+
+impl Kind for Probe {
+    fn name(&self) -> &'static str {
+        KIND.name
+    }
+
+    fn on_node_clock(&self) -> bool {
+        true
+    }
+
+    fn start(&self, t: &Traffic, e: &Ends) -> Result<()> {
+        let port = e.port.to_string();
+        let srv = format!("{}s", self.duration.as_secs() + 120);
+        e.to.service_start(&format!("probe-srv-{}", t.name), &["halab", "probe", "server", "--port", &port, "--duration", &srv])?;
+        std::thread::sleep(Duration::from_millis(100));
+        let every = format!("{}ms", self.every.as_millis().max(1));
+        let secs = format!("{}s", self.duration.as_secs().max(1));
+        let out = file(t, "json");
+        e.from.service_start(
+            &format!("traffic-{}", t.name),
+            &["halab", "probe", "client", &e.ip.to_string(), "--port", &port, "--interval", &every, "--duration", &secs, "--out", &out],
+        )
+    }
+
+    fn collect(&self, r: &Running, c: &mut Collect) -> Result<()> {
+        let name = r.t.name.as_str();
+        let path = file(&r.t, "json");
+        crate::stack::ready::until(
+            Duration::from_secs(5),
+            || Ok(c.from.succeeds(&["test", "-s", &path])),
+            || format!("the probe on {} wrote no samples", r.t.from),
+        )?;
+        let text = c.from.run(&["cat", &path])?;
+        let mut s: ProbeSamples = serde_json::from_str(&text).context("the probe's samples do not parse")?;
+        if let Some(start) = r.clock_at_start.filter(|c| c.1 != 0) {
+            let end = (now_ns(), c.from.clock_offset_ns()?);
+            std::fs::write(c.samples.join(format!("{name}.probe.node-clock.json")), &text)?;
+            std::fs::write(c.samples.join(format!("{name}.clock.json")), serde_json::to_vec(&json!({ "host_ns_and_offset_ns": [start, end] }))?)?;
+            to_host_clock(&mut s, start, end);
+            c.put(name, "clock_offset_drift_ms", json!(round((end.1 - start.1) as f64 / 1e6)));
+        }
+        std::fs::write(c.samples.join(format!("{name}{PROBE_SAMPLES}")), serde_json::to_vec(&s)?)?;
+        let after = c.fault_ns.unwrap_or(s.start_ns);
+        let slack = (self.every.as_secs_f64() * 1000.0 * 20.0).max(200.0);
+        let udp: Vec<u64> = s.udp.iter().map(|x| x.2).collect();
+        let tcp: Vec<u64> = s.tcp.iter().map(|x| x.2).collect();
+        let g = longest_gap(&udp, after, s.end_ns.saturating_sub(200_000_000), slack);
+        let tg = longest_gap(&tcp, after, s.end_ns.saturating_sub(200_000_000), slack);
+        c.put(name, "gap", json!(round(g.gap_ms)));
+        c.put(name, "recovered", json!(g.outcome == GapOutcome::Recovered));
+        c.put(name, "gap_outcome", json!(g.outcome));
+        c.put(name, "tcp.gap", json!(round(tg.gap_ms)));
+        c.put(name, "tcp.survived", json!(tg.outcome == GapOutcome::Recovered && s.tcp_error.is_none()));
+        c.put(name, "tcp.outcome", json!(tg.outcome));
+        c.put(name, "udp.sent", json!(s.udp_sent));
+        // How late the prober's ticks left (scheduling delay): a starved host shows here.
+        if let Some(&(seq0, sent0, _)) = s.udp.iter().min_by_key(|x| x.0) {
+            let step = s.interval_ns as f64;
+            let late: Vec<f64> = s.udp.iter().map(|&(q, t, _)| (t as f64 - (sent0 as f64 + (q - seq0) as f64 * step)) / 1e6).collect();
+            c.put(name, "tick_late_p99", json!(crate::measure::stats::percentile(&late, 99.0).map(round)));
+        }
+        c.put(name, "udp.received", json!(s.udp.len()));
+        if let Some(f) = c.fault_ns {
+            // Where the silence sits relative to the fault: its end is when traffic flowed again.
+            c.put(name, "gap_start_after_fault", json!(round((g.from_ns as f64 - f as f64) / 1e6)));
+            c.put(name, "recovered_after_fault", json!(round((g.to_ns as f64 - f as f64) / 1e6)));
+        }
+        let _ = c.lab.node(&r.t.to)?.service_stop(&format!("probe-srv-{name}"));
+        Ok(())
+    }
+}
+
+/// Move samples taken on a node's own clock onto the host's: the offset is measured at the
+/// start and the end of the probe and interpolated in between (a TCG guest's clock drifts).
+fn to_host_clock(s: &mut ProbeSamples, start: (u64, i64), end: (u64, i64)) {
+    let span = end.0.saturating_sub(start.0).max(1) as f64;
+    let conv = |g: u64| -> u64 {
+        let approx = g as i64 - start.1;
+        let frac = ((approx - start.0 as i64) as f64 / span).clamp(0.0, 1.0);
+        let off = start.1 as f64 + (end.1 - start.1) as f64 * frac;
+        (g as f64 - off).max(0.0) as u64
+    };
+    s.start_ns = conv(s.start_ns);
+    s.end_ns = conv(s.end_ns);
+    for x in s.udp.iter_mut().chain(s.tcp.iter_mut()) {
+        x.1 = conv(x.1);
+        x.2 = conv(x.2);
+    }
+}
