@@ -18,10 +18,7 @@ fn scenario(dir: &std::path::Path, wait: &str) -> PathBuf {
     std::fs::create_dir_all(dir).unwrap();
     let topo = std::fs::canonicalize("../topologies/fw-pair.yaml").unwrap();
     let path = dir.join("short.yaml");
-    let text = format!(
-        "name: short\ntopology: {}\nstacks: [ keepalived ]\nsteps:\n  - wait: {wait}\nexpect: [ \"split_brain == false\" ]\n",
-        topo.display()
-    );
+    let text = format!("name: short\ntopology: {}\nstacks: [ keepalived ]\nsteps:\n  - wait: {wait}\nexpect: [ \"split_brain == false\" ]\n", topo.display());
     std::fs::write(&path, text).unwrap();
     path
 }
@@ -55,13 +52,8 @@ fn a_killed_run_leaves_a_lab_gc_removes_and_two_runs_never_collide() {
     assert!(ip_netns().iter().all(|n| !n.starts_with("run-")), "no namespace left: {:?}", ip_netns());
     // 2. The same scenario twice at once: each run gets its own lab, both pass.
     let sc = scenario(&dir.join("b"), "2s");
-    let spawn = |out: &str| {
-        Command::new(HALAB)
-            .args(["run", sc.to_str().unwrap(), "-o", dir.join(out).to_str().unwrap()])
-            .env("HALAB_PLAIN", "1")
-            .output()
-            .unwrap()
-    };
+    let spawn =
+        |out: &str| Command::new(HALAB).args(["run", sc.to_str().unwrap(), "-o", dir.join(out).to_str().unwrap()]).env("HALAB_PLAIN", "1").output().unwrap();
     let (o1, o2) = std::thread::scope(|s| {
         let h1 = s.spawn(|| spawn("b/out1"));
         std::thread::sleep(Duration::from_millis(300));
