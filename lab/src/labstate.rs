@@ -71,8 +71,7 @@ fn nth(net: Ipv4Net, n: u32) -> Ipv4Addr {
     Ipv4Addr::from(u32::from(net.network()) + n)
 }
 
-/// Pool of management subnets: /24s of 198.19.0.0/16 (RFC 2544 benchmark space).
-pub const MGMT_POOL: &str = "198.19.0.0/16";
+pub use crate::topology::MGMT_POOL;
 
 /// Subnets routed on the host (except the default route), from `ip -j route show table all`.
 pub fn host_routes() -> Result<Vec<Ipv4Net>> {

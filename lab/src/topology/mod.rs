@@ -13,6 +13,10 @@ pub use plan::*;
 use crate::diag::{Diagnostic, InputError};
 
 /// Read, parse and validate a topology file. `lab` overrides the lab name (`--name`).
+/// Pool of management subnets: /24s of 198.19.0.0/16 (RFC 2544 benchmark space). A lab without
+/// `management:` gets the first free one.
+pub const MGMT_POOL: &str = "198.19.0.0/16";
+
 pub fn load(path: &Path, lab: Option<&str>) -> Result<Plan, InputError> {
     let text =
         std::fs::read_to_string(path).map_err(|e| InputError::one(Diagnostic::new(path, 0, 0, "", &format!("cannot read the file: {e}"), "check the path")))?;

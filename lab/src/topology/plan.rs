@@ -69,7 +69,7 @@ pub struct PlanRoute {
     pub via: Ipv4Addr,
 }
 
-/// The HA stack a cluster runs; its behaviour lives in `crate::stack`, its names here (the
+/// The HA stack a cluster runs; its behaviour lives in the stack module, its names here (the
 /// same in topology files, on the command line and in reports).
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]

@@ -134,7 +134,7 @@ pub fn check(file: &Path, t: &TopologyFile, lab_override: Option<&str>) -> Resul
         }
         // Without `management:` a free /24 of the pool is chosen, avoiding the lab's subnets:
         // a subnet covering the whole pool leaves none (and would shadow the host's routes).
-        let pool: ipnet::Ipv4Net = crate::labstate::MGMT_POOL.parse().unwrap_or_default();
+        let pool: ipnet::Ipv4Net = super::MGMT_POOL.parse().unwrap_or_default();
         if management.is_none() && subnet.contains(&pool) {
             c.at(
                 &spec.subnet,
