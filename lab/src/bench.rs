@@ -20,11 +20,15 @@ pub enum Verdict {
     Passed,
     Failed,
     Error,
+    /// A signal stopped the runs (exit 130, as a shell reports Ctrl-C).
+    Interrupted,
 }
 
 impl Verdict {
     pub fn of(records: &[RunRecord]) -> Verdict {
-        if records.iter().any(|r| r.outcome == Outcome::Error) {
+        if records.iter().any(|r| r.outcome == Outcome::Interrupted) || crate::interrupt::interrupted() {
+            Verdict::Interrupted
+        } else if records.iter().any(|r| r.outcome == Outcome::Error) {
             Verdict::Error
         } else if records.iter().any(|r| r.outcome == Outcome::Failed) || records.is_empty() {
             Verdict::Failed
@@ -37,6 +41,7 @@ impl Verdict {
             Verdict::Passed => 0,
             Verdict::Failed => 1,
             Verdict::Error => 3,
+            Verdict::Interrupted => 130,
         }
     }
 }
@@ -68,6 +73,9 @@ pub fn bench(scenarios: &[Scenario], stacks: &[Stack], opts: &Options) -> Result
     let mut records = Vec::new();
     for sc in scenarios {
         for st in stacks {
+            if crate::interrupt::interrupted() {
+                break;
+            }
             overall.message(&format!("run {}/{total}: {} on {st}", records.len() + 1, sc.name));
             let o = Options { stacks: Some(vec![*st]), out: runs_dir.clone(), keep: false, ..opts.clone() };
             records.extend(runner::run(sc, &o)?);

@@ -110,8 +110,16 @@ fn fw_pair_lifecycle_with_faults() {
     let out = ok(&["ssh", lab, "fw1", "--", "uname", "-n"]);
     assert_eq!(out.trim(), "fw1");
     assert!(pings(lab, "client", "198.18.2.10"));
+    // A reboot is a new node: a new init (the host kernel would answer a ping for the
+    // namespace alone), the server's services back.
+    let init_of = |n: &str| status_json(lab)["nodes"].as_array().unwrap().iter().find(|x| x["name"] == n).unwrap()["init_pid"].as_i64();
+    let before_init = init_of("server");
     ok(&["power", lab, "server", "reboot"]);
+    let after_init = init_of("server");
+    assert!(after_init.is_some() && after_init != before_init, "a new init after reboot: {before_init:?} -> {after_init:?}");
     assert!(pings(lab, "client", "198.18.2.10"));
+    let web = ok(&["exec", lab, "client", "--", "sh", "-c", "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 198.18.2.10 80 | head -n 1"]);
+    assert!(web.contains(" 200 "), "the rebooted server serves again: {web}");
 
     ok(&["down", lab]);
     assert_no_leak(&before, "after down");

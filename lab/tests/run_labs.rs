@@ -1,5 +1,6 @@
 //! A run's lab belongs to its run (root): a `halab run` killed like a CI timeout kills it
-//! leaves a lab that `halab gc` removes, and two runs of one scenario at once never collide.
+//! leaves a lab that `halab gc` removes, two runs of one scenario at once never collide, and
+//! Ctrl-C (SIGINT) during a run records it as interrupted, takes the lab down and exits 130.
 
 mod common;
 
@@ -13,12 +14,16 @@ fn run_labs() -> Vec<String> {
     ok(&["ls"]).lines().filter(|l| l.starts_with("run-")).map(str::to_string).collect()
 }
 
-/// A short scenario on fw-pair with keepalived, written next to the test's output.
+/// A short scenario on fw-pair with keepalived (a probe, then a wait), written next to the
+/// test's output.
 fn scenario(dir: &std::path::Path, wait: &str) -> PathBuf {
     std::fs::create_dir_all(dir).unwrap();
     let topo = std::fs::canonicalize("../topologies/fw-pair.yaml").unwrap();
     let path = dir.join("short.yaml");
-    let text = format!("name: short\ntopology: {}\nstacks: [ keepalived ]\nsteps:\n  - wait: {wait}\nexpect: [ \"split_brain == false\" ]\n", topo.display());
+    let text = format!(
+        "name: short\ntopology: {}\nstacks: [ keepalived ]\nsteps:\n  - traffic: {{ name: tick, kind: probe, from: client, to: server, duration: 90s }}\n  - wait: {wait}\nexpect: [ \"split_brain == false\" ]\n",
+        topo.display()
+    );
     std::fs::write(&path, text).unwrap();
     path
 }
@@ -77,4 +82,57 @@ fn a_killed_run_leaves_a_lab_gc_removes_and_two_runs_never_collide() {
 fn ip_netns() -> Vec<String> {
     let o = Command::new("ip").args(["netns", "list"]).output().unwrap();
     String::from_utf8_lossy(&o.stdout).lines().filter_map(|l| l.split_whitespace().next()).map(str::to_string).collect()
+}
+
+/// The one record a run folder holds.
+fn record(out: &std::path::Path) -> serde_json::Value {
+    let p = std::fs::read_dir(out).unwrap().flatten().map(|e| e.path().join("results.json")).find(|p| p.is_file()).expect("a results.json");
+    serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+}
+
+#[test]
+fn ctrl_c_during_a_run_records_it_interrupted_takes_the_lab_down_and_exits_130() {
+    if !privileged() {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("halab-test-ctrlc-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let sc = scenario(&dir, "60s");
+    // Once while the steps run (the probe has samples), once while the lab comes up.
+    for (case, delay_ms) in [("steps", None), ("up", Some("1500"))] {
+        let out = dir.join(case);
+        let mut c = Command::new(HALAB);
+        c.args(["run", sc.to_str().unwrap(), "-o", out.to_str().unwrap()]).env("HALAB_PLAIN", "1").stdout(Stdio::null()).stderr(Stdio::null());
+        if let Some(ms) = delay_ms {
+            c.env("HALAB_STEP_DELAY_MS", ms);
+        }
+        let mut child = c.spawn().unwrap();
+        match case {
+            "steps" => {
+                eventually(60, "the run's lab is up", || run_labs().iter().any(|l| l.contains(" up ")));
+                std::thread::sleep(Duration::from_secs(3));
+            }
+            _ => eventually(30, "the run's lab is being created", || run_labs().iter().any(|l| l.contains(" creating "))),
+        }
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGINT).unwrap();
+        let t = std::time::Instant::now();
+        let status = loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                break s;
+            }
+            assert!(t.elapsed() < Duration::from_secs(60), "{case}: halab run still runs 60 s after Ctrl-C");
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        assert_eq!(status.code(), Some(130), "{case}: Ctrl-C exits 130");
+        let r = record(&out);
+        assert_eq!(r["outcome"], "interrupted", "{case}: {r:#}");
+        if case == "steps" {
+            let samples = std::fs::read_dir(out.join("short-keepalived-1/samples")).unwrap().count();
+            assert!(samples > 0, "the interrupted run kept its samples");
+            assert!(r["metrics"]["tick.gap"].is_number(), "and measured them: {:#}", r["metrics"]);
+        }
+        assert!(run_labs().is_empty(), "{case}: the lab went down: {:?}", run_labs());
+        assert!(ip_netns().iter().all(|n| !n.starts_with("run-")), "{case}: no namespace left: {:?}", ip_netns());
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1,12 +1,16 @@
 //! Real HA stacks on netns labs (root): keepalived + conntrackd and corosync + pacemaker +
-//! conntrackd on fw-pair, state sync of a live TCP connection, switchover keeping it alive,
-//! and pacemaker with three firewalls.
+//! conntrackd on a pair whose interface names differ from its network names and whose members
+//! are not fw1/fw2 (tests/data/renamed-pair.yaml), state sync of a live TCP connection,
+//! switchover keeping it alive; pacemaker with three firewalls keeping quorum when one dies
+//! and losing it when two do.
 
 mod common;
 
 use common::*;
 
-const PAIR: &str = "../topologies/fw-pair.yaml";
+/// The renamed pair: client `laptop`, members `gwa`/`gwb`, server `web1` at 198.18.12.10.
+const PAIR: &str = "tests/data/renamed-pair.yaml";
+const SERVER_IP: &str = "198.18.12.10";
 const TRIO: &str = "../topologies/fw-trio.yaml";
 
 fn members(lab: &str) -> Vec<(String, String, usize)> {
@@ -34,20 +38,13 @@ fn conntrackd(lab: &str, node: &str, cache: &str) -> String {
 /// A TCP stream client -> server:9000 through the VIPs: a numbered line every 100 ms, at most
 /// 600 lines (60 s), received into /tmp/rx on the server.
 fn start_stream(lab: &str) {
-    ok(&["exec", lab, "server", "--", "sh", "-c", "nc -l -p 9000 </dev/null >/tmp/rx 2>/dev/null & sleep 0.2"]);
-    ok(&[
-        "exec",
-        lab,
-        "client",
-        "--",
-        "sh",
-        "-c",
-        "(for i in $(seq 1 600); do echo $i; sleep 0.1; done | nc -q 1 198.18.2.10 9000) </dev/null >/dev/null 2>&1 & sleep 0.5",
-    ]);
+    ok(&["exec", lab, "web1", "--", "sh", "-c", "nc -l -p 9000 </dev/null >/tmp/rx 2>/dev/null & sleep 0.2"]);
+    let send = format!("(for i in $(seq 1 600); do echo $i; sleep 0.1; done | nc -q 1 {SERVER_IP} 9000) </dev/null >/dev/null 2>&1 & sleep 0.5");
+    ok(&["exec", lab, "laptop", "--", "sh", "-c", &send]);
 }
 
 fn received(lab: &str) -> usize {
-    ok(&["exec", lab, "server", "--", "sh", "-c", "wc -l < /tmp/rx"]).trim().parse().unwrap_or(0)
+    ok(&["exec", lab, "web1", "--", "sh", "-c", "wc -l < /tmp/rx"]).trim().parse().unwrap_or(0)
 }
 
 fn stack_pair(lab: &'static str, stack: &str, active_role: &str, standby_role: &str) {
@@ -61,11 +58,17 @@ fn stack_pair(lab: &'static str, stack: &str, active_role: &str, standby_role: &
         let want = if name == active { active_role } else { standby_role };
         assert_eq!(role, want, "{name} on {stack}");
     }
-    assert!(pings(lab, "client", "198.18.2.10"));
+    assert!(pings(lab, "laptop", SERVER_IP));
+    // Each stack runs on the interface names, not the network names.
+    let conf = match stack {
+        "keepalived" => ok(&["exec", lab, &active, "--", "cat", "/etc/keepalived/keepalived.conf"]),
+        _ => ok(&["exec", lab, &active, "--", "cibadmin", "-Q", "-o", "resources"]),
+    };
+    assert!(conf.contains("ext0") && conf.contains("int0") && !conf.contains("dev outside"), "{conf}");
 
     // A live connection is in the active node's internal cache and the standby's external one.
     start_stream(lab);
-    let standby = if active == "fw1" { "fw2" } else { "fw1" };
+    let standby = if active == "gwa" { "gwb" } else { "gwa" };
     eventually(10, "the stream is in the active node's internal cache", || conntrackd(lab, &active, "-i").contains("dport=9000"));
     eventually(10, "the stream is in the standby's external cache", || conntrackd(lab, standby, "-e").contains("dport=9000"));
 
@@ -102,7 +105,30 @@ fn pacemaker_with_three_firewalls_keeps_quorum() {
     assert_eq!(m.len(), 3);
     holder(lab);
     assert_eq!(m.iter().filter(|(_, r, _)| r == "promoted").count(), 1, "{m:?}");
-    let q = ok(&["exec", lab, "fw1", "--", "corosync-quorumtool", "-s"]);
+    let quorate = |node: &str| ok(&["exec", lab, node, "--", "corosync-quorumtool", "-s"]);
+    let q = quorate("fw1");
     assert!(q.contains("Quorate:          Yes") && !q.contains("2Node"), "{q}");
     assert!(pings(lab, "client", "198.18.2.10"));
+
+    // The holder dies: 2 of 3 keep quorum and take the VIPs over.
+    let first = holder(lab);
+    ok(&["power", lab, &first, "off"]);
+    let left: Vec<String> = ["fw1", "fw2", "fw3"].iter().map(|s| s.to_string()).filter(|m| *m != first).collect();
+    eventually(60, "a survivor holds every VIP", || members(lab).iter().any(|(n, _, v)| *v == 2 && left.contains(n)));
+    let q = quorate(&left[0]);
+    assert!(q.contains("Quorate:          Yes") && q.contains("Total votes:      2"), "2 of 3 keep quorum: {q}");
+    assert!(pings(lab, "client", "198.18.2.10"), "the lab routes through the survivors");
+
+    // A second one dies: the last member has no quorum and stops its resources (no VIP).
+    let second = holder(lab);
+    ok(&["power", lab, &second, "off"]);
+    let last = left.iter().find(|m| **m != second).unwrap().clone();
+    // corosync-quorumtool exits non-zero without quorum: read its output whatever the status.
+    let says = |node: &str| String::from_utf8_lossy(&halab(&["exec", lab, node, "--", "corosync-quorumtool", "-s"]).stdout).into_owned();
+    eventually(60, "the last member loses quorum", || quorate_no(&says(&last)));
+    eventually(60, "without quorum the VIPs stop", || members(lab).iter().all(|(_, _, v)| *v == 0));
+}
+
+fn quorate_no(q: &str) -> bool {
+    q.contains("Quorate:          No")
 }

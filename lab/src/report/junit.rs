@@ -31,7 +31,7 @@ pub fn render(a: &Analysis) -> Result<String> {
                     st.set_message(failed.join("; "));
                     st
                 }
-                Outcome::Error => {
+                Outcome::Error | Outcome::Interrupted => {
                     let mut st = TestCaseStatus::non_success(NonSuccessKind::Error);
                     st.set_message(rec.error.clone().unwrap_or_default());
                     st

@@ -71,6 +71,11 @@ pub struct Analysis {
     pub runs: Vec<Run>,
 }
 
+/// Did the run get to its measurements? Broken and interrupted runs say nothing about a stack.
+fn concluded(o: Outcome) -> bool {
+    matches!(o, Outcome::Passed | Outcome::Failed)
+}
+
 /// Every results.json below the given folders.
 pub fn load_runs(dirs: &[PathBuf]) -> Result<Vec<Run>> {
     let mut found = Vec::new();
@@ -118,7 +123,7 @@ pub fn analyse(runs: Vec<Run>, seed: u64) -> Analysis {
     let mut cells = Vec::new();
     for (sc, stack) in &keys {
         let all: Vec<&Run> = runs.iter().filter(|r| &r.record.scenario == sc && &r.record.stack == stack).collect();
-        let used: Vec<&Run> = all.iter().copied().filter(|r| r.starved.is_none() && r.record.outcome != Outcome::Error).collect();
+        let used: Vec<&Run> = all.iter().copied().filter(|r| r.starved.is_none() && concluded(r.record.outcome)).collect();
         let mut numbers = BTreeMap::new();
         let mut flags = BTreeMap::new();
         let names: std::collections::BTreeSet<&String> = used.iter().flat_map(|r| r.record.metrics.keys()).collect();
@@ -136,7 +141,7 @@ pub fn analyse(runs: Vec<Run>, seed: u64) -> Analysis {
             runs: all.len(),
             used: used.len(),
             passed: all.iter().filter(|r| r.record.outcome == Outcome::Passed).count(),
-            errors: all.iter().filter(|r| r.record.outcome == Outcome::Error).count(),
+            errors: all.iter().filter(|r| !concluded(r.record.outcome)).count(),
             numbers,
             flags,
         });
@@ -209,7 +214,7 @@ fn headlines(cells: &[Cell], runs: &[Run], stacks: &[String], seed: u64) -> Vec<
             }
             let sample = |st: &str| -> Vec<f64> {
                 runs.iter()
-                    .filter(|r| r.record.scenario == sc && r.record.stack == st && r.starved.is_none() && r.record.outcome != Outcome::Error)
+                    .filter(|r| r.record.scenario == sc && r.record.stack == st && r.starved.is_none() && concluded(r.record.outcome))
                     .filter_map(|r| r.record.metrics.get(&h.metric).and_then(|v| v.as_f64()))
                     .collect()
             };

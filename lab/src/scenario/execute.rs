@@ -126,11 +126,15 @@ impl<'a> Ctx<'a> {
 
 /// Run every step; how they ended decides the run (see `verdict`).
 pub(super) fn run_steps(sc: &Scenario, ctx: &mut Ctx, watcher: &Watcher) -> StepsEnd {
-    let end = steps(sc, ctx, watcher).unwrap_or_else(|e| StepsEnd::Broke(format!("{e:#}")));
+    let end = steps(sc, ctx, watcher).unwrap_or_else(|e| match e.downcast_ref::<crate::interrupt::Interrupted>() {
+        Some(_) => StepsEnd::Interrupted,
+        None => StepsEnd::Broke(format!("{e:#}")),
+    });
     let outcome = match end {
         StepsEnd::Done => "done",
         StepsEnd::ConditionFailed { .. } => "FAILED",
         StepsEnd::Broke(_) => "broke",
+        StepsEnd::Interrupted => "interrupted",
     };
     ctx.end_step(outcome);
     end

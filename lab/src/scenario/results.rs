@@ -18,6 +18,9 @@ pub enum Outcome {
     Failed,
     /// The lab or a step broke (exit 3): infrastructure, kept apart from expectations.
     Error,
+    /// A signal (Ctrl-C, SIGTERM) stopped the run (exit 130): the samples so far are kept,
+    /// nothing is concluded from them.
+    Interrupted,
 }
 
 impl std::fmt::Display for Outcome {
@@ -26,6 +29,7 @@ impl std::fmt::Display for Outcome {
             Outcome::Passed => "passed",
             Outcome::Failed => "failed",
             Outcome::Error => "error",
+            Outcome::Interrupted => "interrupted",
         })
     }
 }

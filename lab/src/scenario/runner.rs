@@ -53,7 +53,10 @@ pub fn run(sc: &Scenario, opts: &Options) -> Result<Vec<RunRecord>> {
     let mut records = Vec::new();
     for stack in stacks {
         for rep in 1..=opts.repeat.max(1) {
-            crate::interrupt::check()?;
+            // An interrupted run is recorded; the runs after it are not started.
+            if crate::interrupt::interrupted() {
+                return Ok(records);
+            }
             let dir = opts.out.join(format!("{}-{}-{rep}", sc.name, stack));
             let rec = run_once(sc, stack, rep, opts, &dir);
             crate::progress::info(&format!(
@@ -118,6 +121,9 @@ fn run_once(sc: &Scenario, stack: Stack, rep: u32, opts: &Options, dir: &Path) -
     let st = match crate::lifecycle::up(&plan, &up) {
         Ok(st) => st,
         Err(e) => {
+            if crate::interrupt::interrupted() {
+                rec.outcome = Outcome::Interrupted;
+            }
             rec.error = Some(format!("the lab did not come up: {e:#}"));
             rec.wall_s = started.elapsed().as_secs_f64();
             return rec;

@@ -20,6 +20,8 @@ pub enum StepsEnd {
     ConditionFailed { condition: String, timeout: Duration },
     /// The lab or a step broke: infrastructure (exit 3).
     Broke(String),
+    /// A signal stopped the steps (exit 130).
+    Interrupted,
 }
 
 #[derive(Debug)]
@@ -33,6 +35,10 @@ pub struct Verdict {
 /// A failed condition comes first among the expectations, as the user wrote it
 /// (`vip_moved within 60 s`), then the scenario's own `expect:` list.
 pub fn decide(end: &StepsEnd, collect_error: Option<String>, expect: &[Expect], metrics: &BTreeMap<String, Value>) -> Verdict {
+    if let StepsEnd::Interrupted = end {
+        let error = "interrupted by a signal during the steps; the samples so far are kept".to_string();
+        return Verdict { outcome: Outcome::Interrupted, error: Some(error), expectations: Vec::new() };
+    }
     let broke = match end {
         StepsEnd::Broke(e) => Some(e.clone()),
         _ => collect_error,

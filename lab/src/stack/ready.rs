@@ -14,6 +14,19 @@ use crate::lab::Lab;
 use crate::node::Node;
 use crate::topology::PlanCluster;
 
+/// Like `until`, but not cut short by Ctrl-C: for the clean-up after a run (collecting its
+/// samples), which must finish so an interrupted run keeps what it measured.
+pub fn settle(timeout: Duration, mut check: impl FnMut() -> Result<bool>, why: impl Fn() -> String) -> Result<()> {
+    let deadline = Instant::now() + timeout;
+    while !check()? {
+        if Instant::now() > deadline {
+            bail!("{} (waited {:.0} s)", why(), timeout.as_secs_f64());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(())
+}
+
 /// Poll `check` every 50 ms until it says true; on timeout fail with `why()`.
 pub fn until(timeout: Duration, mut check: impl FnMut() -> Result<bool>, why: impl Fn() -> String) -> Result<()> {
     let deadline = Instant::now() + timeout;

@@ -62,7 +62,7 @@ impl Kind for Probe {
     fn collect(&self, r: &Running, c: &mut Collect) -> Result<()> {
         let name = r.t.name.as_str();
         let path = file(&r.t, "json");
-        crate::stack::ready::until(
+        crate::stack::ready::settle(
             Duration::from_secs(5),
             || Ok(c.from.succeeds(&["test", "-s", &path])),
             || format!("the probe on {} wrote no samples", r.t.from),
