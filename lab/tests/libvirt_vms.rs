@@ -15,7 +15,7 @@ fn libvirt_ready() -> bool {
     }
     let ok = Command::new("virsh").args(["-c", "qemu:///system", "version"]).output().is_ok_and(|o| o.status.success());
     if !ok && std::env::var("HALAB_SKIP_LIBVIRT").as_deref() == Ok("1") {
-        eprintln!("skipped: libvirtd is not running (HALAB_SKIP_LIBVIRT=1)");
+        skip("libvirtd is not running (HALAB_SKIP_LIBVIRT=1)");
         return false;
     }
     assert!(ok, "libvirtd does not answer on qemu:///system: start it (`virtlogd -d; libvirtd -d`) or set HALAB_SKIP_LIBVIRT=1");

@@ -245,7 +245,7 @@ fn html_report_renders_in_chromium_with_plots() {
     assert!(html.matches("<svg").count() >= 5, "spread plots and one timeline per run");
     if chromium().is_none() {
         if std::env::var("HALAB_SKIP_BROWSER").as_deref() == Ok("1") {
-            eprintln!("skipped: no chromium (HALAB_SKIP_BROWSER=1)");
+            skip("no chromium (HALAB_SKIP_BROWSER=1)");
             return;
         }
         panic!("this test needs Debian's chromium (apt-get install chromium), or HALAB_SKIP_BROWSER=1");

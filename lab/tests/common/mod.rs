@@ -6,13 +6,27 @@ use std::time::{Duration, Instant};
 
 pub const HALAB: &str = env!("CARGO_BIN_EXE_halab");
 
+/// A test that returns early without testing says so: on stderr and as a line in
+/// `$HALAB_SKIP_LOG`, which scripts/test counts after cargo's summary (cargo would call the
+/// test passed) and which fails CI.
+pub fn skip(why: &str) {
+    let test = std::thread::current().name().unwrap_or("?").to_string();
+    eprintln!("SKIPPED {test}: {why}");
+    if let Ok(log) = std::env::var("HALAB_SKIP_LOG") {
+        use std::io::Write;
+        if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(log) {
+            let _ = writeln!(f, "{test}: {why}");
+        }
+    }
+}
+
 /// Privileged tests: fail with an explanation without root, unless told to skip.
 pub fn privileged() -> bool {
     if nix::unistd::Uid::effective().is_root() {
         return true;
     }
     if std::env::var("HALAB_SKIP_PRIVILEGED").as_deref() == Ok("1") {
-        eprintln!("skipped: needs root (HALAB_SKIP_PRIVILEGED=1)");
+        skip("needs root (HALAB_SKIP_PRIVILEGED=1)");
         return false;
     }
     panic!("this test needs root (namespaces, bridges, mounts); run as root or set HALAB_SKIP_PRIVILEGED=1 to skip it");
