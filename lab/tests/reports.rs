@@ -48,6 +48,8 @@ fn record(scenario: &str, probe: &str, report: Report, (stack, repeat, gap, tcp_
         stack: stack.into(),
         repeat,
         seed: 0,
+        run_seed: 0,
+        drawn: Vec::new(),
         lab: format!("run-{stack}-ccc3"),
         outcome: if survived { Outcome::Passed } else { Outcome::Failed },
         error: None,

@@ -29,6 +29,8 @@ pub(super) struct Ctx<'a> {
     pending: Vec<Pending>,
     next_port: u16,
     progress: Option<Progress>,
+    /// This run's draws of the ranged waits.
+    drawn: Vec<super::schedule::Drawn>,
 }
 
 /// An undo the run owes the lab.
@@ -40,8 +42,9 @@ struct Pending {
 }
 
 impl<'a> Ctx<'a> {
-    pub fn new(lab: &'a Lab, t0: u64) -> Ctx<'a> {
+    pub fn new(lab: &'a Lab, t0: u64, drawn: Vec<super::schedule::Drawn>) -> Ctx<'a> {
         Ctx {
+            drawn,
             lab,
             log: EventLog::new(t0),
             traffics: Vec::new(),
@@ -156,8 +159,9 @@ fn steps(sc: &Scenario, ctx: &mut Ctx, watcher: &Watcher) -> Result<StepsEnd> {
                 ctx.traffics.push(r);
                 ctx.event(What::TrafficStarted { name: t.name.clone(), kind: t.kind.name().into(), from: t.from.clone(), to: t.to.clone() });
             }
-            Step::Wait(d) => {
-                ctx.wait((*d).min(left), |_| Ok(false))?;
+            Step::Wait { min, .. } => {
+                let d = super::schedule::wait_of(&ctx.drawn, i + 1, *min);
+                ctx.wait(d.min(left), |_| Ok(false))?;
             }
             Step::WaitUntil { condition, timeout } => {
                 if !wait_until(ctx, watcher, condition, *timeout, left)? {

@@ -45,7 +45,8 @@ pub struct Headline {
 #[derive(Debug, Clone)]
 pub enum Step {
     Traffic(Traffic),
-    Wait(Duration),
+    /// A fixed wait (`min == max`) or a range drawn per run (`scenario::schedule`).
+    Wait { min: Duration, max: Duration },
     WaitUntil { condition: Condition, timeout: Duration },
     WaitFor { traffic: String, timeout: Duration },
     Fault(FaultStep),
@@ -60,7 +61,8 @@ impl Step {
         let secs = |d: &Duration| super::events::secs(d.as_secs_f64());
         match self {
             Step::Traffic(t) => format!("traffic {} ({}) {} -> {}", t.name, t.kind.name(), t.from, t.to),
-            Step::Wait(d) => format!("wait {}", secs(d)),
+            Step::Wait { min, max } if min == max => format!("wait {}", secs(min)),
+            Step::Wait { min, max } => format!("wait {}..{} (drawn per run)", secs(min), secs(max)),
             Step::WaitUntil { condition, timeout } => format!("wait until {condition} (at most {})", secs(timeout)),
             Step::WaitFor { traffic, timeout } => format!("wait for {traffic} (at most {})", secs(timeout)),
             Step::Fault(f) => format!("fault {}", f.describe()),

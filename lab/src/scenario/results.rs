@@ -48,7 +48,13 @@ pub struct RunRecord {
     pub scenario_file: String,
     pub stack: String,
     pub repeat: u32,
+    /// `--seed` of the bench or run.
     pub seed: u64,
+    /// This run's own seed (from `--seed`, scenario, stack and repeat) and what it drew.
+    #[serde(default)]
+    pub run_seed: u64,
+    #[serde(default)]
+    pub drawn: Vec<super::schedule::Drawn>,
     pub lab: String,
     pub outcome: Outcome,
     pub error: Option<String>,

@@ -75,6 +75,7 @@ pub fn run(sc: &Scenario, opts: &Options) -> Result<Vec<RunRecord>> {
 
 fn run_once(sc: &Scenario, stack: Stack, rep: u32, opts: &Options, dir: &Path) -> RunRecord {
     let (seed, keep) = (opts.seed, opts.keep);
+    let run_seed = super::schedule::run_seed(seed, &sc.name, &stack.to_string(), rep);
     let started = Instant::now();
     let load_start = super::results::loadavg();
     let planned = lab_plan(sc, stack, rep);
@@ -86,6 +87,8 @@ fn run_once(sc: &Scenario, stack: Stack, rep: u32, opts: &Options, dir: &Path) -
         stack: stack.to_string(),
         repeat: rep,
         seed,
+        run_seed,
+        drawn: super::schedule::draw(&sc.steps, run_seed),
         lab: plan.lab.clone(),
         outcome: Outcome::Error,
         error: None,
@@ -131,7 +134,7 @@ fn run_once(sc: &Scenario, stack: Stack, rep: u32, opts: &Options, dir: &Path) -
     };
     rec.versions = image_versions(&st);
     rec.t0_ns = now_ns();
-    let mut ctx = Ctx::new(&st, rec.t0_ns);
+    let mut ctx = Ctx::new(&st, rec.t0_ns, rec.drawn.clone());
     ctx.event(What::RunStarted { scenario: sc.name.clone(), stack: stack.to_string(), repeat: rep, lab: st.plan.lab.clone() });
     let watcher = Watcher::start(&st);
     let end = execute::run_steps(sc, &mut ctx, &watcher);

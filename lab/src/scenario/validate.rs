@@ -72,7 +72,7 @@ fn check(path: &Path, f: &ScenarioFile) -> Result<Scenario, InputError> {
                     steps.push(Step::Traffic(t));
                 }
             }
-            model::Step::Wait(d) => steps.push(Step::Wait(v.duration(&Some(d.clone()), &field, Duration::ZERO))),
+            model::Step::Wait(d) => steps.extend(wait_range(&mut v, d, &field)),
             model::Step::WaitUntil(w) => {
                 let timeout = v.duration(&w.timeout, &format!("{field}.timeout"), Duration::from_secs(60));
                 let condition = conditions::parse(&mut v, &plan, &w.condition, &field);
@@ -169,4 +169,24 @@ fn report(v: &mut V, f: &ScenarioFile, traffics: &HashSet<String>) -> Report {
         out.headline.push(Headline { metric: h.metric.value.clone(), label: h.label.value.trim().into(), unit: h.unit.value.trim().into() });
     }
     out
+}
+
+/// `3s` or a range `3s..4s`, drawn per run (`scenario::schedule`).
+fn wait_range(v: &mut V, d: &Spanned<String>, field: &str) -> Option<Step> {
+    let Some((a, b)) = d.value.split_once("..") else {
+        let t = v.duration(&Some(d.clone()), field, Duration::ZERO);
+        return Some(Step::Wait { min: t, max: t });
+    };
+    let parse = |s: &str| crate::topology::duration::parse(s.trim());
+    match (parse(a), parse(b)) {
+        (Some(min), Some(max)) if min <= max => Some(Step::Wait { min, max }),
+        (Some(_), Some(_)) => {
+            v.at(d, field, &format!("the range `{}` ends before it starts", d.value), "write it low..high, like 3s..4s");
+            None
+        }
+        _ => {
+            v.at(d, field, &format!("`{}` is not a duration or a range", d.value), "write it like 3s, or 3s..4s for a wait drawn per run");
+            None
+        }
+    }
 }

@@ -19,7 +19,7 @@ pub const STEPS: &[(&str, &str, &str)] = &[
         "{ name: ping, kind: probe, from: client, to: server }",
         "start a traffic between two fixed nodes (kinds below); it runs while the next steps do",
     ),
-    ("wait", "3s", "let time pass"),
+    ("wait", "3s..4s", "let time pass: a fixed time (`3s`) or a range drawn per run from the run's seed, so a bench samples the phase of the stacks' timers"),
     ("wait_until", "{ condition: vip_moved, timeout: 60s }", "wait for a condition (below; timeout default 60s); one that never comes true fails the run"),
     ("wait_for", "{ traffic: ping, timeout: 120s }", "wait until a traffic ends (timeout default 300s); one still running is measured as it is"),
     ("fault", "{ kind: crash, node: \"@active\" }", "break something (faults below)"),
