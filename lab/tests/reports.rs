@@ -201,8 +201,9 @@ fn headlines_match_raw_runs(out: &Path) -> usize {
     checked
 }
 
-/// `halab report RUN_DIR... -o DIR`, the CLI on recorded run folders: the four files, with the
-/// headlines of the same analysis done in-process, equal to the raw runs recomputed.
+/// `halab report RUN_DIR... -o DIR`, the CLI on recorded run folders (one of them given twice,
+/// alone and in its parent): the four files, with the headlines of the same analysis done
+/// in-process, equal to the raw runs recomputed.
 #[test]
 fn halab_report_renders_recorded_run_folders() {
     let other = tempdir(&format!("cli-runs-{}", std::process::id()));
@@ -213,7 +214,7 @@ fn halab_report_renders_recorded_run_folders() {
         &Report { headline: vec![Headline { metric: "ping.gap".into(), label: "Gap on cable pull".into(), unit: "ms".into() }] },
     );
     let out = tempdir(&format!("cli-out-{}", std::process::id()));
-    let dirs = [fixture().to_path_buf(), other.clone()];
+    let dirs = [fixture().to_path_buf(), other.clone(), other.join("cable-pull-inet-keepalived-1")];
     let o = std::process::Command::new(HALAB).arg("report").args(&dirs).arg("-o").arg(&out).env("HALAB_PLAIN", "1").output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(String::from_utf8_lossy(&o.stdout).contains("report of 10 runs"), "{}", String::from_utf8_lossy(&o.stdout));

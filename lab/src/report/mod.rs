@@ -84,7 +84,9 @@ pub fn load_runs(dirs: &[PathBuf]) -> Result<Vec<Run>> {
     for d in dirs {
         walk(d, &mut found)?;
     }
+    // Folders given twice, or a run folder and its parent, are one run each.
     found.sort();
+    found.dedup();
     let mut runs = Vec::new();
     for dir in found {
         let mut record = RunRecord::load(&dir).with_context(|| format!("failed to read {}", dir.join("results.json").display()))?;
