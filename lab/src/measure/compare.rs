@@ -93,6 +93,7 @@ pub fn permutation_test(a: &[f64], b: &[f64], alpha: f64, seed: u64) -> Option<C
     // The floor: every `a` below every `b`, evenly spaced. Its reflection (`a` on top) then ties
     // it, which other values can undo when the sizes differ (an outlier moves one median only),
     // so the floor is half; with equal sizes the reflection is the mirror split and always ties.
+    // (A search over random samples, 1 vs 2 up to 5 vs 5 and 4 vs 6, found exactly these floors.)
     let ranks: Vec<f64> = (0..all.len()).map(|i| i as f64).collect();
     let separated = share_reaching(&ranks, a.len(), seed);
     let floor = if a.len() == b.len() { separated } else { separated / 2.0 };
