@@ -1,149 +1,21 @@
-//! Report writers on recorded raw results: Markdown and JUnit snapshots, the HTML rendered by
-//! headless Chromium with plots that have content, and a real tiny bench whose report numbers
-//! must equal the statistics of its raw results.
+//! Report writers on recorded raw results: Markdown and JUnit snapshots, JUnit for errors and
+//! several scenarios, the HTML rendered by headless Chromium with every part it names, `halab
+//! report` as the CLI, and a real tiny bench whose report numbers equal its raw results.
 
 mod common;
+#[path = "common/report_fixture.rs"]
+mod fixture;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
 use common::*;
-use halab::measure::probe::ProbeSamples;
-use halab::scenario::events::What;
+use fixture::*;
+use halab::report::Analysis;
 use halab::scenario::plan::{Headline, Report};
-use halab::scenario::results::{Event, ExpectResult, Outcome, RunRecord, SCHEMA};
-use halab::scenario::traffic::PROBE_SAMPLES;
+use halab::scenario::results::Outcome;
 
-/// The shipped crash scenario's headline rows, as its `report:` block lists them.
-fn crash_report() -> Report {
-    let h = |metric: &str, label: &str, unit: &str| Headline { metric: metric.into(), label: label.into(), unit: unit.into() };
-    Report {
-        headline: vec![
-            h("probe.gap", "Failover gap on node crash", "ms"),
-            h("probe.tcp.gap", "TCP stall on node crash", "ms"),
-            h("detection", "Detection on node crash (fault to VIP seen on the survivor; 100 ms polling)", "ms"),
-            h("takeover", "Takeover on node crash (VIP moved to traffic flowing)", "ms"),
-            h("bulk.checksum_ok", "Connection state survived a crash (scp ok)", "flag"),
-        ],
-    }
-}
-
-/// A recorded run of `scenario` whose probe traffic is called `probe`, made up but shaped
-/// exactly like `halab run` writes it.
-fn record(scenario: &str, probe: &str, report: Report, (stack, repeat, gap, tcp_gap, survived): Fixture) -> RunRecord {
-    let mut metrics = BTreeMap::new();
-    let mut put = |k: String, v: serde_json::Value| metrics.insert(k, v);
-    put(format!("{probe}.gap"), serde_json::json!(gap));
-    put(format!("{probe}.tcp.gap"), serde_json::json!(tcp_gap));
-    put(format!("{probe}.tcp.survived"), serde_json::json!(survived));
-    put("bulk.checksum_ok".into(), serde_json::json!(survived));
-    put(format!("{probe}.tick_late_p99"), serde_json::json!(if repeat == 9 { 40.0 } else { 0.4 }));
-    put("failover".into(), serde_json::json!(gap + 30.0));
-    put(format!("{probe}.recovered_after_fault"), serde_json::json!(gap + 40.0));
-    RunRecord {
-        schema: SCHEMA.into(),
-        scenario: scenario.into(),
-        scenario_file: format!("scenarios/{scenario}.yaml"),
-        stack: stack.into(),
-        repeat,
-        seed: 0,
-        run_seed: 0,
-        drawn: Vec::new(),
-        lab: format!("run-{stack}-ccc3"),
-        outcome: if survived { Outcome::Passed } else { Outcome::Failed },
-        error: None,
-        started_unix: 1_790_000_000,
-        wall_s: 30.0,
-        t0_ns: 1_000_000_000,
-        git_revision: "0123456789ab".into(),
-        versions: [("keepalived".to_string(), "1:2.2.7-1+b2".to_string()), ("pacemaker".to_string(), "2.1.5-1+deb12u1".to_string())].into_iter().collect(),
-        settings: vec![format!("stack {stack}")],
-        host_load: ("0.50 0.40 0.30".into(), "0.60 0.45 0.31".into()),
-        metrics,
-        expectations: vec![ExpectResult { expect: format!("{probe}.tcp.survived"), held: survived, actual: Some(serde_json::json!(survived)) }],
-        vip_timeline: vec![(0.1, vec!["fw1".into()]), (gap + 30.0, vec!["fw2".into()])],
-        events: vec![Event {
-            t_ms: 3000.0,
-            t_ns: 4_000_000_000,
-            what: What::FaultInjected { step: 4, kind: "crash".into(), fields: [("node".to_string(), "@active".to_string())].into() },
-        }],
-        report,
-    }
-}
-
-/// Probe samples with a silence of `gap_ms` starting at the fault (t = 4 s on the run clock).
-fn samples(gap_ms: u64) -> ProbeSamples {
-    let mut s = ProbeSamples { interval_ns: 10_000_000, start_ns: 1_000_000_000, end_ns: 12_000_000_000, ..Default::default() };
-    for seq in 0..1100u64 {
-        let sent = 1_000_000_000 + seq * 10_000_000;
-        if sent >= 4_000_000_000 && sent < 4_000_000_000 + gap_ms * 1_000_000 {
-            continue;
-        }
-        s.udp.push((seq, sent, sent + 150_000));
-        s.tcp.push((seq, sent, sent + 200_000));
-    }
-    s.udp_sent = 1100;
-    s.tcp_sent = 1100;
-    s
-}
-
-/// (stack, repeat, gap ms, TCP gap ms, survived); repeat 9 is starved (late ticks).
-type Fixture = (&'static str, u32, f64, f64, bool);
-
-const RUNS: [Fixture; 5] = [
-    ("keepalived", 1, 3221.0, 3780.0, true),
-    ("keepalived", 2, 3310.0, 3790.0, true),
-    ("keepalived", 9, 9000.0, 9000.0, true),
-    ("pacemaker", 1, 7460.0, 13400.0, true),
-    ("pacemaker", 2, 6980.0, 7210.0, false),
-];
-
-/// Run folders of `scenario` under `root`, written by the same code `halab run` uses.
-fn write_runs(root: &Path, scenario: &str, probe: &str, report: &Report) {
-    for run in RUNS {
-        let (stack, rep, gap) = (run.0, run.1, run.2);
-        let dir = root.join(format!("{scenario}-{stack}-{rep}"));
-        record(scenario, probe, report.clone(), run).write(&dir).unwrap();
-        std::fs::create_dir_all(dir.join("samples")).unwrap();
-        std::fs::write(dir.join("samples").join(format!("{probe}{PROBE_SAMPLES}")), serde_json::to_vec(&samples(gap as u64)).unwrap()).unwrap();
-    }
-}
-
-/// The crash scenario's runs, recorded afresh for every test binary, so the recording code
-/// runs and the records carry what halab writes today. `HALAB_RECORD_FIXTURE=1` (re)writes the
-/// committed copy in tests/data/report-fixture instead: a sample to try `halab report` on,
-/// which no test reads.
-fn fixture() -> &'static Path {
-    static ROOT: OnceLock<PathBuf> = OnceLock::new();
-    ROOT.get_or_init(|| {
-        let root = if std::env::var("HALAB_RECORD_FIXTURE").as_deref() == Ok("1") {
-            let committed = PathBuf::from("tests/data/report-fixture");
-            let _ = std::fs::remove_dir_all(&committed);
-            committed
-        } else {
-            sweep_ended();
-            tempdir(&format!("fixture-{}", std::process::id()))
-        };
-        write_runs(&root, "scp-survives-failover", "probe", &crash_report());
-        root
-    })
-}
-
-/// Per-process temp folders (`halab-test-<what>-<pid>`) of test processes that have ended:
-/// the fixture stays for the whole process, so it is swept by the next one.
-fn sweep_ended() {
-    for e in std::fs::read_dir(std::env::temp_dir()).into_iter().flatten().flatten() {
-        let name = e.file_name().to_string_lossy().into_owned();
-        let pid = name.strip_prefix("halab-test-").and_then(|n| n.rsplit_once('-')).map(|(_, pid)| pid.to_string()).unwrap_or_default();
-        if !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()) && !Path::new("/proc").join(&pid).exists() {
-            let _ = std::fs::remove_dir_all(e.path());
-        }
-    }
-}
-
-fn analysis() -> halab::report::Analysis {
-    halab::report::analyse(halab::report::load_runs(&[fixture().to_path_buf()]).unwrap(), 0)
+fn analyse(dirs: &[PathBuf]) -> Analysis {
+    halab::report::analyse(halab::report::load_runs(dirs).unwrap(), 0)
 }
 
 #[test]
@@ -156,17 +28,6 @@ fn markdown_and_junit_snapshots() {
     insta::assert_snapshot!("junit_xml", halab::report::junit::render(&a).unwrap());
 }
 
-#[test]
-fn statistics_leave_out_starved_runs() {
-    let a = analysis();
-    let ka = a.cells.iter().find(|c| c.stack == "keepalived").unwrap();
-    assert_eq!((ka.runs, ka.used), (3, 2));
-    let g = ka.numbers["probe.gap"];
-    assert_eq!((g.n, g.min, g.median, g.max), (2, 3221.0, 3265.5, 3310.0));
-    let pm = a.cells.iter().find(|c| c.stack == "pacemaker").unwrap();
-    assert_eq!(pm.flags["probe.tcp.survived"], (1, 2));
-}
-
 /// Headlines and timelines follow the scenario: a made-up scenario whose probe traffic has a
 /// made-up name gets its own headline rows (in its file's order, with its units) and a probe
 /// timeline per run, re-rendered from its run folders alone.
@@ -176,7 +37,7 @@ fn html_and_headlines_follow_any_scenario() {
     let h = |metric: &str, label: &str, unit: &str| Headline { metric: metric.into(), label: label.into(), unit: unit.into() };
     let report = Report { headline: vec![h("ping1.tcp.survived", "Kept my TCP", "flag"), h("ping1.gap", "My gap", "ms"), h("takeover", "My takeover", "ms")] };
     write_runs(&root, "my-own-check", "ping1", &report);
-    let a = halab::report::analyse(halab::report::load_runs(std::slice::from_ref(&root)).unwrap(), 0);
+    let a = analyse(std::slice::from_ref(&root));
     let rows: Vec<(&str, &str, &str)> = a.headlines.iter().map(|h| (h.row.as_str(), h.metric.as_str(), h.unit.as_str())).collect();
     assert_eq!(rows, [("Kept my TCP", "ping1.tcp.survived", "flag"), ("My gap", "ping1.gap", "ms"), ("My takeover", "takeover", "ms")]);
     assert_eq!(a.headlines[0].cells["pacemaker"], "1/2");
@@ -186,25 +47,6 @@ fn html_and_headlines_follow_any_scenario() {
     let html = halab::report::html::render(&a);
     assert_eq!(html.matches("ping1 echoes (RTT)").count(), RUNS.len(), "one probe timeline per run");
     assert!(html.contains("My gap") && html.contains("My takeover"), "spread plots of the numeric headlines");
-    let _ = std::fs::remove_dir_all(&root);
-}
-
-/// Runs of one scenario add up their headline rows, the earliest run's label wins, and
-/// scenarios come in the order they first ran (a bench runs them in the order given).
-#[test]
-fn headline_statistics_add_up_over_runs() {
-    let root = tempdir(&format!("union-{}", std::process::id()));
-    let h = |metric: &str, label: &str, unit: &str| Headline { metric: metric.into(), label: label.into(), unit: unit.into() };
-    write_runs(&root, "aa-later", "ping1", &Report { headline: vec![h("ping1.gap", "My gap", "ms")] });
-    let mut later = record("aa-later", "ping1", Report { headline: vec![h("ping1.gap", "Renamed", "ms"), h("failover", "VIP moved", "ms")] }, RUNS[0]);
-    later.started_unix += 60;
-    later.write(&root.join("aa-later-keepalived-3")).unwrap();
-    let mut first = record("zz-first", "ping2", Report { headline: vec![h("ping2.tcp.survived", "Kept TCP", "flag")] }, RUNS[1]);
-    first.started_unix -= 60;
-    first.write(&root.join("zz-first-keepalived-1")).unwrap();
-    let a = halab::report::analyse(halab::report::load_runs(std::slice::from_ref(&root)).unwrap(), 0);
-    let rows: Vec<(&str, &str)> = a.headlines.iter().map(|h| (h.scenario.as_str(), h.row.as_str())).collect();
-    assert_eq!(rows, [("zz-first", "Kept TCP"), ("aa-later", "My gap"), ("aa-later", "VIP moved")]);
     let _ = std::fs::remove_dir_all(&root);
 }
 
@@ -232,19 +74,17 @@ fn browser(args: &[&str], url: &str) -> std::process::Output {
         .unwrap()
 }
 
-fn tempdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("halab-test-{name}"));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+/// The part of `dom` from the element holding `marker` to the next `</div>`.
+fn plot<'a>(dom: &'a str, marker: &str) -> Option<&'a str> {
+    let at = dom.find(marker)?;
+    Some(&dom[at..at + dom[at..].find("</div>")?])
 }
 
 #[test]
 fn html_report_renders_in_chromium_with_plots() {
-    let out = tempdir("html");
-    halab::report::write_all(&analysis(), &out).unwrap();
-    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
-    assert!(html.matches("<svg").count() >= 5, "spread plots and one timeline per run");
+    let a = analysis();
+    let out = tempdir(&format!("html-{}", std::process::id()));
+    halab::report::write_all(&a, &out).unwrap();
     if chromium().is_none() {
         if std::env::var("HALAB_SKIP_BROWSER").as_deref() == Ok("1") {
             skip("no chromium (HALAB_SKIP_BROWSER=1)");
@@ -254,36 +94,137 @@ fn html_report_renders_in_chromium_with_plots() {
     }
     let url = format!("file://{}", std::fs::canonicalize(out.join("report.html")).unwrap().display());
     let dom = String::from_utf8_lossy(&browser(&["--dump-dom"], &url).stdout).into_owned();
-    assert!(dom.contains("keepalived vs pacemaker"), "the page rendered");
-    // Timelines have echo points, the spread plots their runs: the SVGs are not empty.
-    assert!(dom.matches("<circle").count() > 400, "plots have content: {} circles", dom.matches("<circle").count());
+    assert!(dom.contains("<h1>keepalived vs pacemaker, measured with halab</h1>"), "the page rendered");
+    // The headline numbers, as the analysis has them, and the comparisons with their p.
+    for h in &a.headlines {
+        for text in h.cells.values() {
+            assert!(dom.contains(&format!("<td>{text}</td>")), "headline cell {text}");
+        }
+    }
+    let compared: Vec<&str> = a.headlines.iter().filter_map(|h| h.comparison_text.as_deref()).collect();
+    assert_eq!(compared.len(), 4, "every numeric row compared");
+    for (h, text) in a.headlines.iter().filter_map(|h| Some((h, h.comparison_text.as_deref()?))) {
+        assert!(dom.contains(&format!("<li>{}: {text}</li>", h.row)), "comparison of {}", h.row);
+    }
+    assert!(dom.contains("TCP stall on node crash: too few runs to tell a difference from noise (the smallest possible p is 0.33) (permutation test on medians of the recovered runs, left out pacemaker: 1 of 2 never recovered; p = 0.333)."));
+    // One spread plot per numeric headline, a point per run its numbers rest on (the starved run
+    // and the TCP that never recovered are none).
+    let mut points = Vec::new();
+    for h in a.headlines.iter().filter(|h| h.unit != "flag") {
+        let svg = plot(&dom, &format!("data-metric=\"{}\"", h.metric)).unwrap_or_else(|| panic!("a spread plot of {}", h.metric));
+        let want: usize = a.cells.iter().filter(|c| c.scenario == h.scenario).filter_map(|c| c.numbers.get(&h.metric)).map(|s| s.n).sum();
+        assert_eq!(svg.matches("<circle").count(), want, "points of {}", h.metric);
+        points.push(want);
+    }
+    assert_eq!(points, [4, 3, 4, 4], "gap, TCP stall, detection, takeover");
+    // The starved run, by name.
+    let starved = plot(&dom, "class=\"starved\"").map(|p| &p[..p.find("</p>").unwrap_or(p.len())]).unwrap_or_default();
+    assert!(starved.contains("scp-survives-failover keepalived #9: probe.tick_late_p99 = 40 ms"), "{starved:?}");
+    // The failing run's failed expectation, under that run.
+    let run = dom.split("<h3>").find(|s| s.starts_with("scp-survives-failover on pacemaker #2: failed</h3>")).unwrap_or_default();
+    assert!(run.contains("<p>failed: probe.tcp.survived</p>"), "{run:?}");
     let png = out.join("report.png");
     browser(&[&format!("--screenshot={}", png.display()), "--window-size=1100,1600"], &url);
     let size = std::fs::metadata(&png).map(|m| m.len()).unwrap_or(0);
     assert!(size > 20_000, "a screenshot with content ({size} bytes)");
+    let _ = std::fs::remove_dir_all(&out);
 }
 
-/// Text of a headline cell recomputed from the raw per-run metrics in results.json.
-fn expected_cell(runs: &[serde_json::Value], scenario: &str, stack: &str, metric: &str, unit: &str) -> Option<String> {
-    let vals: Vec<&serde_json::Value> = runs
-        .iter()
-        .filter(|r| r["record"]["scenario"] == scenario && r["record"]["stack"] == stack && r["starved"].is_null() && r["record"]["outcome"] != "error")
-        .filter_map(|r| r["record"]["metrics"].get(metric))
-        .collect();
-    if vals.is_empty() {
-        return None;
+/// An infrastructure error is a JUnit `<error>` with its message and is in no statistic: what
+/// it collected before the lab broke (a 0.1 s gap here) is not counted.
+#[test]
+fn an_infrastructure_error_is_a_junit_error_and_no_statistic() {
+    let root = tempdir(&format!("error-{}", std::process::id()));
+    write_runs(&root, "scp-survives-failover", "probe", &crash_report());
+    let mut broken = record("scp-survives-failover", "probe", crash_report(), ("keepalived", 3, 100.0, 100.0, true));
+    (broken.outcome, broken.error) = (Outcome::Error, Some("the lab did not come up: fw2: <sshd> not ready".into()));
+    broken.expectations.clear();
+    broken.write(&root.join("scp-survives-failover-keepalived-3")).unwrap();
+    let a = analyse(std::slice::from_ref(&root));
+    let ka = a.cells.iter().find(|c| c.stack == "keepalived").unwrap();
+    assert_eq!((ka.runs, ka.used, ka.errors, ka.passed), (4, 2, 1, 3));
+    assert_eq!(ka.numbers["probe.gap"].n, 2);
+    let clean = analysis();
+    for (h, c) in a.headlines.iter().zip(&clean.headlines) {
+        assert_eq!(h.cells, c.cells, "{}: the error run changes no number", h.row);
     }
-    if unit == "flag" {
-        return Some(format!("{}/{}", vals.iter().filter(|v| v.as_bool() == Some(true)).count(), vals.len()));
+    let xml = halab::report::junit::render(&a).unwrap();
+    let case = xml.split("<testcase ").find(|c| c.starts_with("name=\"scp-survives-failover[keepalived]#3\"")).unwrap_or_default();
+    assert!(case.contains("<error message=\"the lab did not come up: fw2: &lt;sshd&gt; not ready\""), "{xml}");
+    assert!(xml.contains("<testsuite name=\"scp-survives-failover\" tests=\"6\" skipped=\"0\" errors=\"1\" failures=\"1\">"), "{xml}");
+    let md = halab::report::markdown::render(&a);
+    assert!(md.contains("| keepalived | 3 | error | 30.0 | error: the lab did not come up: fw2: <sshd> not ready |"), "{md}");
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+/// One suite per scenario (by name), each with every run of that scenario once.
+#[test]
+fn junit_has_one_suite_per_scenario_with_every_run_once() {
+    let root = tempdir(&format!("junit-{}", std::process::id()));
+    for (sc, probe) in [("scp-survives-failover", "probe"), ("cable-pull-inet", "ping")] {
+        write_runs(&root, sc, probe, &crash_report());
     }
-    let mut x: Vec<f64> = vals.iter().filter_map(|v| v.as_f64()).collect();
-    x.sort_by(|a, b| a.total_cmp(b));
-    let n = x.len();
-    let med = if n % 2 == 1 { x[n / 2] } else { (x[n / 2 - 1] + x[n / 2]) / 2.0 };
-    Some(match unit {
-        "ms" => format!("{:.2} s ({:.2}–{:.2}, n={n})", med / 1000.0, x[0] / 1000.0, x[n - 1] / 1000.0),
-        _ => format!("{med:.0} {unit} ({:.0}–{:.0}, n={n})", x[0], x[n - 1]),
-    })
+    let xml = halab::report::junit::render(&analyse(std::slice::from_ref(&root))).unwrap();
+    let suites: Vec<&str> = xml.split("<testsuite name=\"").skip(1).collect();
+    let names: Vec<&str> = suites.iter().filter_map(|s| s.split('"').next()).collect();
+    assert_eq!(names, ["cable-pull-inet", "scp-survives-failover"]);
+    for (suite, sc) in suites.iter().zip(names) {
+        let body = &suite[..suite.find("</testsuite>").unwrap()];
+        let mut cases: Vec<&str> = body.split("<testcase name=\"").skip(1).filter_map(|c| c.split('"').next()).collect();
+        cases.sort();
+        let mut want: Vec<String> = RUNS.iter().map(|r| format!("{sc}[{}]#{}", r.0, r.1)).collect();
+        want.sort();
+        assert_eq!(cases, want, "suite {sc}: every run, once");
+    }
+    assert!(xml.contains("<testsuites name=\"halab\" tests=\"10\" skipped=\"0\" failures=\"2\" errors=\"0\">"), "{xml}");
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+/// Every headline cell of a written report: shown in report.md and report.html, and equal to
+/// the cell recomputed from the raw runs in its results.json. How many there were.
+fn headlines_match_raw_runs(out: &Path) -> usize {
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    let runs = json["runs"].as_array().unwrap();
+    let mut checked = 0;
+    for h in json["headlines"].as_array().unwrap() {
+        let (sc, metric, unit) = (h["scenario"].as_str().unwrap(), h["metric"].as_str().unwrap(), h["unit"].as_str().unwrap());
+        for (stack, text) in h["cells"].as_object().unwrap() {
+            let text = text.as_str().unwrap();
+            assert!(md.contains(&format!(" {text} |")), "report.md shows {text}");
+            assert!(html.contains(&format!("<td>{text}</td>")), "report.html shows {text}");
+            assert_eq!(Some(text.to_string()), expected_cell(runs, sc, stack, metric, unit), "{sc} {metric} {stack}");
+            checked += 1;
+        }
+    }
+    checked
+}
+
+/// `halab report RUN_DIR... -o DIR`, the CLI on recorded run folders (one of them given twice,
+/// alone and in its parent): the four files, with the headlines of the same analysis done
+/// in-process, equal to the raw runs recomputed.
+#[test]
+fn halab_report_renders_recorded_run_folders() {
+    let other = tempdir(&format!("cli-runs-{}", std::process::id()));
+    write_runs(
+        &other,
+        "cable-pull-inet",
+        "ping",
+        &Report { headline: vec![Headline { metric: "ping.gap".into(), label: "Gap on cable pull".into(), unit: "ms".into() }] },
+    );
+    let out = tempdir(&format!("cli-out-{}", std::process::id()));
+    let dirs = [fixture().to_path_buf(), other.clone(), other.join("cable-pull-inet-keepalived-1")];
+    let o = std::process::Command::new(HALAB).arg("report").args(&dirs).arg("-o").arg(&out).env("HALAB_PLAIN", "1").output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("report of 10 runs"), "{}", String::from_utf8_lossy(&o.stdout));
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    assert_eq!(json["headlines"], serde_json::to_value(&analyse(&dirs).headlines).unwrap());
+    assert_eq!(headlines_match_raw_runs(&out), 12, "5 rows x 2 stacks of the crash, 1 x 2 of the cable pull");
+    let junit = std::fs::read_to_string(out.join("junit.xml")).unwrap();
+    assert_eq!(junit.matches("<testcase ").count(), 10);
+    let _ = std::fs::remove_dir_all(&other);
+    let _ = std::fs::remove_dir_all(&out);
 }
 
 #[test]
@@ -298,23 +239,10 @@ fn tiny_bench_report_numbers_equal_its_raw_results() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
     let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
     let runs = json["runs"].as_array().unwrap();
     assert_eq!(runs.len(), 4, "2 stacks x 2 repeats");
     let junit = std::fs::read_to_string(out.join("junit.xml")).unwrap();
     assert_eq!(junit.matches("<testcase").count(), 4);
-    let mut checked = 0;
-    for h in json["headlines"].as_array().unwrap() {
-        let (sc, metric) = (h["scenario"].as_str().unwrap(), h["metric"].as_str().unwrap());
-        let unit = h["unit"].as_str().unwrap();
-        for (stack, text) in h["cells"].as_object().unwrap() {
-            let text = text.as_str().unwrap();
-            assert!(md.contains(text), "report.md shows {text}");
-            assert_eq!(Some(text.to_string()), expected_cell(runs, sc, stack, metric, unit), "{sc} {metric} {stack}");
-            checked += 1;
-        }
-    }
-    assert!(checked >= 2, "the switchover gap on both stacks was checked");
-    assert!(Path::new(&out.join("report.html")).is_file());
+    assert!(headlines_match_raw_runs(&out) >= 2, "the switchover gap on both stacks was checked");
 }

@@ -15,6 +15,16 @@ pub enum GapOutcome {
     NoData,
 }
 
+impl std::fmt::Display for GapOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            GapOutcome::Recovered => "recovered",
+            GapOutcome::NeverRecovered => "never recovered",
+            GapOutcome::NoData => "no data",
+        })
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Gap {
     pub outcome: GapOutcome,

@@ -95,6 +95,16 @@ fn echo_tcp(mut s: TcpStream, deadline: Instant) {
     }
 }
 
+/// How late the prober's ticks left (scheduling delay), p99 in ms, nearest rank: each echoed
+/// tick's send time against the schedule the earliest echoed tick sets. A starved host shows
+/// here; ticks never echoed say nothing about it.
+pub fn tick_late_p99(s: &ProbeSamples) -> Option<f64> {
+    let &(seq0, sent0, _) = s.udp.iter().min_by_key(|x| x.0)?;
+    let step = s.interval_ns as f64;
+    let late: Vec<f64> = s.udp.iter().map(|&(q, t, _)| (t as f64 - (sent0 as f64 + q.saturating_sub(seq0) as f64 * step)) / 1e6).collect();
+    super::stats::percentile(&late, 99.0)
+}
+
 /// Tick `server:port` every `interval` for `duration`; return the echoes.
 pub fn run_client(server: SocketAddr, interval: Duration, duration: Duration) -> Result<ProbeSamples> {
     let interval = interval.max(MIN_INTERVAL);
@@ -201,4 +211,27 @@ pub fn run_client(server: SocketAddr, interval: Duration, duration: Duration) ->
     s.tcp_sent = tcp_sent;
     s.tcp_skipped = tcp_skipped;
     Ok(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tick_lateness_p99_on_known_samples() {
+        // 200 ticks of 10 ms from seq 5, out of order; tick k leaves k/20 ms late (0..9.95),
+        // and ticks 7 and 8 were never echoed.
+        let mut s = ProbeSamples { interval_ns: 10_000_000, ..Default::default() };
+        for k in (0..200u64).rev().filter(|k| *k != 2 && *k != 3) {
+            let sent = 1_000_000_000 + k * 10_000_000 + k * 50_000;
+            s.udp.push((5 + k, sent, sent + 100_000));
+        }
+        // 198 lateness values; nearest rank 99 % is the 197th smallest: tick 198, 9.9 ms.
+        let p = tick_late_p99(&s).unwrap();
+        assert!((p - 9.9).abs() < 1e-9, "{p}");
+        // Ticks on schedule from any first send time are not late.
+        let on_time = ProbeSamples { interval_ns: 10_000_000, udp: (0..50).map(|k| (k, 7_000_000 + k * 10_000_000, 0)).collect(), ..Default::default() };
+        assert_eq!(tick_late_p99(&on_time), Some(0.0));
+        assert_eq!(tick_late_p99(&ProbeSamples::default()), None, "no echo, no lateness");
+    }
 }

@@ -39,6 +39,11 @@ pub fn render(a: &Analysis) -> String {
             let _ = writeln!(h, "</tr>");
         }
         let _ = writeln!(h, "</table>");
+        let texts: Vec<String> =
+            a.headlines.iter().filter_map(|hl| Some(format!("<li>{}: {}</li>", esc(&hl.row), esc(hl.comparison_text.as_ref()?)))).collect();
+        if !texts.is_empty() {
+            let _ = writeln!(h, "<ul class=\"comparisons\">{}</ul>", texts.concat());
+        }
     }
     let _ = writeln!(
         h,
@@ -50,21 +55,24 @@ pub fn render(a: &Analysis) -> String {
         let _ = writeln!(h, "<p><small>{}: {}</small></p>", esc(stack), esc(&set.join("; ")));
     }
     if !a.starved.is_empty() {
-        let _ = writeln!(h, "<p>Left out (host starved): {}</p>", esc(&a.starved.join("; ")));
+        let _ = writeln!(h, "<p class=\"starved\">Left out (host starved): {}</p>", esc(&a.starved.join("; ")));
     }
     let _ = writeln!(h, "<h2>Spread per stack</h2>");
     for hl in a.headlines.iter().filter(|x| x.unit != "flag") {
         let ms = hl.unit == "ms";
+        // The samples the cell's numbers rest on: a run that did not recover is no point.
         let pts: Vec<(usize, f64)> = a
-            .runs
+            .stacks
             .iter()
-            .filter(|r| r.record.scenario == hl.scenario && r.starved.is_none())
-            .filter_map(|r| Some((a.stacks.iter().position(|s| *s == r.record.stack)?, r.record.metrics.get(&hl.metric)?.as_f64()?)))
+            .enumerate()
+            .flat_map(|(i, st)| super::recovered_samples(&a.runs, &hl.scenario, st, &hl.metric).into_iter().map(move |v| (i, v)))
             .map(|(i, v)| (i, if ms { v / 1000.0 } else { v }))
             .collect();
+        let left = a.cells.iter().any(|c| c.scenario == hl.scenario && c.not_recovered.contains_key(&hl.metric));
+        let title = if left { format!("{} (recovered runs)", hl.row) } else { hl.row.clone() };
         if !pts.is_empty() {
             let label = if ms { "s" } else { hl.unit.as_str() };
-            let _ = writeln!(h, "<div class=\"plot\">{}</div>", strip_plot(&hl.row, label, &a.stacks, &pts));
+            let _ = writeln!(h, "<div class=\"plot spread\" data-metric=\"{}\">{}</div>", esc(&hl.metric), strip_plot(&title, label, &a.stacks, &pts));
         }
     }
     let _ = writeln!(h, "<h2>Runs</h2>");
@@ -148,7 +156,10 @@ fn probe_timeline(r: &Run, probe: &str) -> Option<String> {
         let root = SVGBackend::with_string(&mut out, (900, 280)).into_drawing_area();
         let _ = root.fill(&WHITE);
         let gap = m.get(&format!("{probe}.gap")).map(|v| v.to_string()).unwrap_or_default();
-        let title = format!("{probe} echoes (RTT) around the fault at t=0; gap {gap} ms");
+        let title = match super::outcome::sample(m, &format!("{probe}.gap")) {
+            Some(super::outcome::Sample::NotRecovered(o)) => format!("{probe} echoes (RTT) around the fault at t=0; {o} (silent for at least {gap} ms)"),
+            _ => format!("{probe} echoes (RTT) around the fault at t=0; gap {gap} ms"),
+        };
         let Ok(mut c) = ChartBuilder::on(&root)
             .caption(title, ("sans-serif", 14))
             .margin(10)

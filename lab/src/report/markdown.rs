@@ -20,16 +20,9 @@ pub fn render(a: &Analysis) -> String {
         let _ = writeln!(s, "| {} | {} |", h.row, cells.join(" | "));
     }
     let _ = writeln!(s);
-    for h in a.headlines.iter().filter(|h| h.comparison.is_some()) {
-        if let Some(c) = &h.comparison {
-            let verdict = if c.beyond_noise {
-                "the difference is beyond run-to-run noise".to_string()
-            } else if c.min_p >= 0.05 {
-                format!("too few runs to tell a difference from noise (the smallest possible p is {:.2})", c.min_p)
-            } else {
-                "the difference is within run-to-run noise".to_string()
-            };
-            let _ = writeln!(s, "- {}: {verdict} (permutation test on medians, p = {:.3}).", h.row, c.p_value);
+    for h in &a.headlines {
+        if let Some(c) = &h.comparison_text {
+            let _ = writeln!(s, "- {}: {c}", h.row);
         }
     }
     let _ = writeln!(s, "\n## What the numbers rest on\n");
@@ -52,12 +45,21 @@ pub fn render(a: &Analysis) -> String {
     for c in &a.cells {
         let _ = writeln!(s, "### {} on {}\n", c.scenario, c.stack);
         let _ = writeln!(s, "{} runs, {} passed, {} infrastructure errors, {} used in the statistics.\n", c.runs, c.passed, c.errors, c.used);
-        let _ = writeln!(s, "| metric | n | min | median | p95 | max |\n|---|---|---|---|---|---|");
-        for (m, x) in &c.numbers {
-            let _ = writeln!(s, "| {m} | {} | {} | {} | {} | {} |", x.n, num(x.min), num(x.median), num(x.p95), num(x.max));
+        let _ = writeln!(s, "| metric | n | min | median | p95 | max | not recovered |\n|---|---|---|---|---|---|---|");
+        let numeric: std::collections::BTreeSet<&String> = c.numbers.keys().chain(c.not_recovered.keys()).collect();
+        for m in numeric {
+            let left = c.left_out(m).unwrap_or_default();
+            match c.numbers.get(m) {
+                Some(x) => {
+                    let _ = writeln!(s, "| {m} | {} | {} | {} | {} | {} | {left} |", x.n, num(x.min), num(x.median), num(x.p95), num(x.max));
+                }
+                None => {
+                    let _ = writeln!(s, "| {m} | 0 | | | | | {left} |");
+                }
+            }
         }
         for (m, (t, n)) in &c.flags {
-            let _ = writeln!(s, "| {m} | {n} | | {t}/{n} true | | |");
+            let _ = writeln!(s, "| {m} | {n} | | {t}/{n} true | | | |");
         }
         let _ = writeln!(s);
     }

@@ -5,6 +5,7 @@
 pub mod html;
 pub mod junit;
 pub mod markdown;
+pub mod outcome;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -16,6 +17,7 @@ use crate::measure::compare::{permutation_test, Comparison};
 use crate::measure::stats::{summary, Summary};
 use crate::scenario::plan;
 use crate::scenario::results::{Outcome, RunRecord};
+use outcome::Sample;
 
 /// A probe tick later than this (p99) means the host starved the run: its numbers are out.
 /// One tick (10 ms): the resolution the gap is measured at.
@@ -40,7 +42,10 @@ pub struct Cell {
     pub used: usize,
     pub passed: usize,
     pub errors: usize,
+    /// Over the runs in which the metric recovered, when it has an outcome (`outcome_of`).
     pub numbers: BTreeMap<String, Summary>,
+    /// metric -> outcome in words -> runs in which it did not recover (left out of `numbers`).
+    pub not_recovered: BTreeMap<String, BTreeMap<String, usize>>,
     /// metric -> (true count, runs with the metric)
     pub flags: BTreeMap<String, (usize, usize)>,
 }
@@ -56,6 +61,8 @@ pub struct Headline {
     /// stack -> the text shown in the table
     pub cells: BTreeMap<String, String>,
     pub comparison: Option<Comparison>,
+    /// The comparison in words, as the report prints it after the row.
+    pub comparison_text: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -82,7 +89,9 @@ pub fn load_runs(dirs: &[PathBuf]) -> Result<Vec<Run>> {
     for d in dirs {
         walk(d, &mut found)?;
     }
+    // Folders given twice, or a run folder and its parent, are one run each.
     found.sort();
+    found.dedup();
     let mut runs = Vec::new();
     for dir in found {
         let mut record = RunRecord::load(&dir).with_context(|| format!("failed to read {}", dir.join("results.json").display()))?;
@@ -106,6 +115,22 @@ fn walk(d: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
     Ok(())
 }
 
+/// A run counts in the statistics unless the host starved it or the lab broke.
+pub fn used(r: &Run) -> bool {
+    r.starved.is_none() && concluded(r.record.outcome)
+}
+
+/// The numbers of `metric` the statistics of a cell rest on: used runs, recovered ones only.
+pub fn recovered_samples(runs: &[Run], scenario: &str, stack: &str, metric: &str) -> Vec<f64> {
+    runs.iter()
+        .filter(|r| used(r) && r.record.scenario == scenario && r.record.stack == stack)
+        .filter_map(|r| match outcome::sample(&r.record.metrics, metric) {
+            Some(Sample::Value(x)) => Some(x),
+            _ => None,
+        })
+        .collect()
+}
+
 pub fn starved(r: &RunRecord) -> Option<String> {
     r.metrics
         .iter()
@@ -123,16 +148,27 @@ pub fn analyse(runs: Vec<Run>, seed: u64) -> Analysis {
     let mut cells = Vec::new();
     for (sc, stack) in &keys {
         let all: Vec<&Run> = runs.iter().filter(|r| &r.record.scenario == sc && &r.record.stack == stack).collect();
-        let used: Vec<&Run> = all.iter().copied().filter(|r| r.starved.is_none() && concluded(r.record.outcome)).collect();
-        let mut numbers = BTreeMap::new();
-        let mut flags = BTreeMap::new();
+        let used: Vec<&Run> = all.iter().copied().filter(|r| used(r)).collect();
+        let (mut numbers, mut not_recovered, mut flags) = (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
         let names: std::collections::BTreeSet<&String> = used.iter().flat_map(|r| r.record.metrics.keys()).collect();
         for m in names {
             let vals: Vec<&serde_json::Value> = used.iter().filter_map(|r| r.record.metrics.get(m)).collect();
             if vals.iter().all(|v| v.is_boolean()) {
                 flags.insert(m.clone(), (vals.iter().filter(|v| v.as_bool() == Some(true)).count(), vals.len()));
-            } else if let Some(s) = summary(&vals.iter().filter_map(|v| v.as_f64()).collect::<Vec<_>>()) {
+                continue;
+            }
+            let (mut xs, mut left) = (Vec::new(), BTreeMap::new());
+            for s in used.iter().filter_map(|r| outcome::sample(&r.record.metrics, m)) {
+                match s {
+                    Sample::Value(x) => xs.push(x),
+                    Sample::NotRecovered(o) => *left.entry(o).or_insert(0usize) += 1,
+                }
+            }
+            if let Some(s) = summary(&xs) {
                 numbers.insert(m.clone(), s);
+            }
+            if !left.is_empty() {
+                not_recovered.insert(m.clone(), left);
             }
         }
         cells.push(Cell {
@@ -143,6 +179,7 @@ pub fn analyse(runs: Vec<Run>, seed: u64) -> Analysis {
             passed: all.iter().filter(|r| r.record.outcome == Outcome::Passed).count(),
             errors: all.iter().filter(|r| !concluded(r.record.outcome)).count(),
             numbers,
+            not_recovered,
             flags,
         });
     }
@@ -162,16 +199,40 @@ pub fn analyse(runs: Vec<Run>, seed: u64) -> Analysis {
     Analysis { schema: "halab.report/1".into(), stacks, git_revisions: revs, versions, settings, cells, headlines, starved, runs }
 }
 
+impl Cell {
+    /// Runs in which `metric` did not recover, in words ("1 of 2 never recovered").
+    pub fn left_out(&self, metric: &str) -> Option<String> {
+        let left = self.not_recovered.get(metric)?;
+        let of = self.numbers.get(metric).map_or(0, |s| s.n) + left.values().sum::<usize>();
+        Some(outcome::left_out(left, of))
+    }
+}
+
 /// The text of one table cell; the report and its tests format numbers through this only.
+/// Runs that did not recover are counted after n, never in the numbers.
 pub fn cell_text(cell: &Cell, metric: &str, unit: &str) -> Option<String> {
     if unit == "flag" {
         return cell.flags.get(metric).map(|(t, n)| format!("{t}/{n}"));
     }
-    let s = cell.numbers.get(metric)?;
+    let Some(s) = cell.numbers.get(metric) else { return cell.not_recovered.get(metric).map(outcome::none_recovered) };
+    let left = cell.left_out(metric).map(|t| format!("; {t}")).unwrap_or_default();
     Some(match unit {
-        "ms" => format!("{:.2} s ({:.2}–{:.2}, n={})", s.median / 1000.0, s.min / 1000.0, s.max / 1000.0, s.n),
-        _ => format!("{:.0} {unit} ({:.0}–{:.0}, n={})", s.median, s.min, s.max, s.n),
+        "ms" => format!("{:.2} s ({:.2}–{:.2}, n={}{left})", s.median / 1000.0, s.min / 1000.0, s.max / 1000.0, s.n),
+        _ => format!("{:.0} {unit} ({:.0}–{:.0}, n={}{left})", s.median, s.min, s.max, s.n),
     })
+}
+
+/// A comparison in words, saying which runs it left out (those that did not recover).
+fn comparison_text(c: &Comparison, left_out: &[String]) -> String {
+    let verdict = if c.beyond_noise {
+        "the difference is beyond run-to-run noise".to_string()
+    } else if c.min_p >= 0.05 {
+        format!("too few runs to tell a difference from noise (the smallest possible p is {:.2})", c.min_p)
+    } else {
+        "the difference is within run-to-run noise".to_string()
+    };
+    let on = if left_out.is_empty() { ",".into() } else { format!(" of the recovered runs, left out {};", left_out.join(", ")) };
+    format!("{verdict} (permutation test on medians{on} p = {:.3}).", c.p_value)
 }
 
 /// The headline rows the runs ask for: each scenario's `report:` block, in its order; scenarios
@@ -212,14 +273,12 @@ fn headlines(cells: &[Cell], runs: &[Run], stacks: &[String], seed: u64) -> Vec<
             if texts.is_empty() {
                 continue;
             }
-            let sample = |st: &str| -> Vec<f64> {
-                runs.iter()
-                    .filter(|r| r.record.scenario == sc && r.record.stack == st && r.starved.is_none() && concluded(r.record.outcome))
-                    .filter_map(|r| r.record.metrics.get(&h.metric).and_then(|v| v.as_f64()))
-                    .collect()
-            };
+            let sample = |st: &str| recovered_samples(runs, &sc, st, &h.metric);
             let comparison = if h.unit != "flag" && stacks.len() == 2 { permutation_test(&sample(&stacks[0]), &sample(&stacks[1]), 0.05, seed) } else { None };
-            out.push(Headline { row: h.label, scenario: sc.clone(), metric: h.metric, unit: h.unit, cells: texts, comparison });
+            let left_out: Vec<String> =
+                cells.iter().filter(|c| c.scenario == sc).filter_map(|c| c.left_out(&h.metric).map(|t| format!("{}: {t}", c.stack))).collect();
+            let comparison_text = comparison.as_ref().map(|c| comparison_text(c, &left_out));
+            out.push(Headline { row: h.label, scenario: sc.clone(), metric: h.metric, unit: h.unit, cells: texts, comparison, comparison_text });
         }
     }
     out

@@ -63,6 +63,13 @@ pub fn check_metric(m: &str) -> Result<(), String> {
 /// (held, what the metric was) — a missing metric never holds.
 pub fn eval(e: &Expect, metrics: &BTreeMap<String, serde_json::Value>) -> (bool, Option<serde_json::Value>) {
     let Some(actual) = metrics.get(&e.metric).cloned() else { return (false, None) };
+    // A number whose outcome is not `recovered` is a lower bound (silence up to the run's
+    // end), not a measurement: no bound on it holds, and the actual value says why.
+    if let Some(o) = super::results::outcome_of(metrics, &e.metric).and_then(|o| o.as_str()).filter(|o| *o != "recovered") {
+        if matches!(e.value, Some(Value::Num(_))) {
+            return (false, Some(serde_json::json!(format!("{} ({actual} ms at least)", o.replace('_', " ")))));
+        }
+    }
     let held = match (&e.op, &e.value) {
         (None, _) => actual.as_bool() == Some(true),
         (Some(op), Some(Value::Bool(b))) => match (op, actual.as_bool()) {
@@ -89,6 +96,19 @@ pub fn eval(e: &Expect, metrics: &BTreeMap<String, serde_json::Value>) -> (bool,
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bound_never_holds_on_a_gap_that_never_recovered() {
+        let p = |t: &str| parse(t).unwrap();
+        let mut m = BTreeMap::new();
+        m.insert("probe.gap".to_string(), serde_json::json!(4000.0));
+        m.insert("probe.gap_outcome".to_string(), serde_json::json!("recovered"));
+        assert!(eval(&p("probe.gap < 15s"), &m).0, "a real gap of 4 s is below 15 s");
+        m.insert("probe.gap_outcome".to_string(), serde_json::json!("never_recovered"));
+        let (held, actual) = eval(&p("probe.gap < 15s"), &m);
+        assert!(!held, "4 s of silence to the end of the run is not a 4 s gap");
+        assert_eq!(actual, Some(serde_json::json!("never recovered (4000.0 ms at least)")));
+    }
 
     fn m() -> BTreeMap<String, serde_json::Value> {
         let mut m = BTreeMap::new();

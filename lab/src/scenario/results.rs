@@ -102,14 +102,36 @@ pub fn loadavg() -> String {
     std::fs::read_to_string("/proc/loadavg").unwrap_or_default().split_whitespace().take(3).collect::<Vec<_>>().join(" ")
 }
 
+/// The outcome a run recorded for `metric`, if the metric has one. The rule: the record's
+/// `<metric>_outcome` (`probe.gap` -> `probe.gap_outcome`, `takeover` -> `takeover_outcome`);
+/// a gap `P.gap` may keep it in `P.outcome` instead (`probe.tcp.gap` -> `probe.tcp.outcome`).
+/// Any outcome but `recovered` makes the metric's number a lower bound (the silence up to the
+/// end of the run) or nothing: statistics count such runs apart, never with real numbers.
+pub fn outcome_of<'a>(m: &'a BTreeMap<String, serde_json::Value>, metric: &str) -> Option<&'a serde_json::Value> {
+    m.get(&format!("{metric}_outcome")).or_else(|| metric.strip_suffix(".gap").and_then(|p| m.get(&format!("{p}.outcome"))))
+}
+
 /// The gap split in two: detection = fault -> the stack's first visible reaction (the VIP on
 /// the new holder, seen by 100 ms polling); takeover = that reaction -> traffic flowing, i.e.
 /// every probe traffic (`<name>.recovered_after_fault`, whatever the probe is called) flowing.
+/// A probe's `recovered_after_fault` is where its gap ended: it has the gap's outcome, and
+/// takeover the first that is not `recovered` (a lower bound when some probe never flowed).
 /// Derived from recorded metrics, so older run records get it when re-rendered.
 pub fn split_gap(m: &mut BTreeMap<String, serde_json::Value>) {
+    let outcomes: Vec<(String, serde_json::Value)> = m
+        .keys()
+        .filter_map(|k| k.strip_suffix(".recovered_after_fault"))
+        .filter_map(|p| Some((format!("{p}.recovered_after_fault_outcome"), m.get(&format!("{p}.gap_outcome"))?.clone())))
+        .collect();
+    for (k, o) in &outcomes {
+        m.insert(k.clone(), o.clone());
+    }
     let recovered = m.iter().filter(|(k, _)| k.ends_with(".recovered_after_fault")).filter_map(|(_, v)| v.as_f64()).reduce(f64::max);
     if let (Some(det), Some(rec)) = (m.get("failover").and_then(|v| v.as_f64()), recovered) {
         m.insert("detection".into(), serde_json::json!(det));
         m.insert("takeover".into(), serde_json::json!(((rec - det).max(0.0) * 10.0).round() / 10.0));
+        if let Some((_, o)) = outcomes.iter().find(|(_, o)| o.as_str() != Some("recovered")).or(outcomes.first()) {
+            m.insert("takeover_outcome".into(), o.clone());
+        }
     }
 }

@@ -10,7 +10,7 @@ use serde_json::json;
 use super::{file, round, Collect, Ends, Fields, Kind, KindDef, Running, Traffic};
 use crate::measure::clock::now_ns;
 use crate::measure::gap::{longest_gap, GapOutcome};
-use crate::measure::probe::ProbeSamples;
+use crate::measure::probe::{tick_late_p99, ProbeSamples};
 
 /// Probe samples on the host's clock are `samples/<traffic><PROBE_SAMPLES>`; reports find every
 /// probe of a run by this ending, whatever the traffic is called.
@@ -90,11 +90,8 @@ impl Kind for Probe {
         c.put(name, "tcp.survived", json!(tg.outcome == GapOutcome::Recovered && s.tcp_error.is_none()));
         c.put(name, "tcp.outcome", json!(tg.outcome));
         c.put(name, "udp.sent", json!(s.udp_sent));
-        // How late the prober's ticks left (scheduling delay): a starved host shows here.
-        if let Some(&(seq0, sent0, _)) = s.udp.iter().min_by_key(|x| x.0) {
-            let step = s.interval_ns as f64;
-            let late: Vec<f64> = s.udp.iter().map(|&(q, t, _)| (t as f64 - (sent0 as f64 + (q - seq0) as f64 * step)) / 1e6).collect();
-            c.put(name, "tick_late_p99", json!(crate::measure::stats::percentile(&late, 99.0).map(round)));
+        if let Some(late) = tick_late_p99(&s) {
+            c.put(name, "tick_late_p99", json!(round(late)));
         }
         c.put(name, "udp.received", json!(s.udp.len()));
         if let Some(f) = c.fault_ns {
@@ -122,5 +119,45 @@ fn to_host_clock(s: &mut ProbeSamples, start: (u64, i64), end: (u64, i64)) {
     for x in s.udp.iter_mut().chain(s.tcp.iter_mut()) {
         x.1 = conv(x.1);
         x.2 = conv(x.2);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const S: u64 = 1_000_000_000;
+
+    /// A node clock 5 s ahead of the host's at host time 100 s, drifting 2 ms over the next
+    /// 60 s (a TCG guest), as (host ns, offset ns) at both ends, and the node's time at host `h`.
+    const START: (u64, i64) = (100 * S, 5_000_000_000);
+    const END: (u64, i64) = (160 * S, 5_002_000_000);
+    fn node(h: u64) -> u64 {
+        let drift = (END.1 - START.1) as f64 * (h as f64 - START.0 as f64) / (END.0 - START.0) as f64;
+        (h as f64 + START.1 as f64 + drift) as u64
+    }
+
+    #[test]
+    fn node_clock_samples_move_onto_the_host_clock() {
+        let mut s = ProbeSamples { start_ns: node(100 * S), end_ns: node(160 * S), ..Default::default() };
+        s.udp = vec![(0, node(130 * S), node(130 * S + 1_000_000))];
+        s.tcp = vec![(0, node(145 * S), node(145 * S))];
+        to_host_clock(&mut s, START, END);
+        // Where the offsets were measured, exactly.
+        assert_eq!((s.start_ns, s.end_ns), (100 * S, 160 * S));
+        // In between, interpolated: the start's offset alone would be 1 ms off at 130 s, the
+        // end's 1 ms the other way; locating the sample by the start's offset costs ~33 ns.
+        let near = |got: u64, want: u64| got.abs_diff(want) < 100;
+        assert!(near(s.udp[0].1, 130 * S) && near(s.udp[0].2, 130 * S + 1_000_000), "{:?}", s.udp);
+        assert!(near(s.tcp[0].1, 145 * S), "{:?}", s.tcp);
+    }
+
+    #[test]
+    fn outside_the_measured_span_the_nearest_offset_holds() {
+        // A node behind the host (negative offset): before the start and after the end.
+        let (start, end) = ((10 * S, -3_000_000_000), (20 * S, -2_990_000_000));
+        let mut s = ProbeSamples { start_ns: 5 * S - 3 * S, end_ns: 30 * S - 2_990_000_000, ..Default::default() };
+        to_host_clock(&mut s, start, end);
+        assert_eq!((s.start_ns, s.end_ns), (5 * S, 30 * S));
     }
 }

@@ -1,0 +1,139 @@
+//! What the analysis counts: runs the host starved left out, gaps that never recovered
+//! counted apart from real gaps (in the cells, the comparisons and the detail tables), headline
+//! rows added up over runs.
+
+#[path = "common/report_fixture.rs"]
+mod fixture;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use fixture::*;
+use halab::measure::compare::permutation_test;
+use halab::report::Analysis;
+use halab::scenario::plan::{Headline, Report};
+use halab::scenario::results::split_gap;
+use serde_json::json;
+
+fn analyse(root: &Path) -> Analysis {
+    halab::report::analyse(halab::report::load_runs(&[root.to_path_buf()]).unwrap(), 0)
+}
+
+fn row<'a>(a: &'a Analysis, metric: &str) -> &'a halab::report::Headline {
+    a.headlines.iter().find(|h| h.metric == metric).unwrap()
+}
+
+#[test]
+fn statistics_leave_out_starved_runs() {
+    let a = analysis();
+    let ka = a.cells.iter().find(|c| c.stack == "keepalived").unwrap();
+    assert_eq!((ka.runs, ka.used), (3, 2));
+    let g = ka.numbers["probe.gap"];
+    assert_eq!((g.n, g.min, g.median, g.max), (2, 3221.0, 3265.5, 3310.0));
+    let pm = a.cells.iter().find(|c| c.stack == "pacemaker").unwrap();
+    assert_eq!(pm.flags["probe.tcp.survived"], (1, 2));
+}
+
+/// The starvation guard's threshold is one tick (10 ms) of p99 lateness, not a tick more or less.
+#[test]
+fn a_run_is_starved_when_its_ticks_are_later_than_10_ms() {
+    for (late, starved) in [(0.4, false), (9.9, false), (10.0, false), (10.1, true), (39.0, true)] {
+        let mut r = record("crash", "probe", crash_report(), RUNS[0]);
+        r.metrics.insert("probe.tick_late_p99".into(), json!(late));
+        assert_eq!(halab::report::starved(&r).is_some(), starved, "tick_late_p99 = {late} ms");
+    }
+}
+
+/// The pacemaker run whose TCP did not survive recorded its lower bound (7.21 s) as the TCP
+/// gap: the cell counts it apart and rests on the other run (13.40 s).
+#[test]
+fn a_tcp_stall_that_never_recovered_is_counted_not_averaged() {
+    let a = analysis();
+    let pm = a.cells.iter().find(|c| c.stack == "pacemaker").unwrap();
+    let g = pm.numbers["probe.tcp.gap"];
+    assert_eq!((g.n, g.min, g.max), (1, 13400.0, 13400.0));
+    assert_eq!(pm.not_recovered["probe.tcp.gap"], BTreeMap::from([("never recovered".to_string(), 1)]));
+    let tcp = row(&a, "probe.tcp.gap");
+    assert_eq!(tcp.cells["pacemaker"], "13.40 s (13.40–13.40, n=1; 1 of 2 never recovered)");
+    assert_eq!(tcp.cells["keepalived"], "3.79 s (3.78–3.79, n=2)");
+    let said = tcp.comparison_text.as_deref().unwrap();
+    assert!(said.contains("medians of the recovered runs, left out pacemaker: 1 of 2 never recovered"), "{said}");
+    // Its UDP gap recovered: that one counts.
+    assert_eq!((pm.numbers["probe.gap"].n, pm.not_recovered.get("probe.gap")), (2, None));
+    assert_eq!(row(&a, "probe.gap").cells["pacemaker"], "7.22 s (6.98–7.46, n=2)");
+}
+
+/// Runs of the crash scenario with the given (stack, repeat, gap, TCP gap, TCP survived).
+fn write(root: &Path, runs: &[Fixture], edit: impl Fn(&mut BTreeMap<String, serde_json::Value>, Fixture)) {
+    for &run in runs {
+        let mut r = record("crash", "probe", crash_report(), run);
+        edit(&mut r.metrics, run);
+        r.write(&root.join(format!("crash-{}-{}", run.0, run.1))).unwrap();
+    }
+}
+
+/// The comparison rests on the runs the cells rest on: pacemaker's lower bound (0.9 s) would
+/// make the stacks look closer (p = 0.40 over 3 vs 3 instead of 0.20 over 3 vs 2).
+#[test]
+fn comparisons_use_recovered_runs_only() {
+    let root = tempdir(&format!("compare-{}", std::process::id()));
+    let ka = [("keepalived", 1, 3000.0, 1000.0, true), ("keepalived", 2, 3000.0, 1100.0, true), ("keepalived", 3, 3000.0, 1200.0, true)];
+    let pm = [("pacemaker", 1, 3000.0, 5000.0, true), ("pacemaker", 2, 3000.0, 5100.0, true), ("pacemaker", 3, 3000.0, 900.0, false)];
+    write(&root, &[ka, pm].concat(), |_, _| {});
+    let c = row(&analyse(&root), "probe.tcp.gap").comparison.clone().unwrap();
+    assert_eq!(c.p_value, 0.2, "{c:?}");
+    assert_eq!(permutation_test(&[1000.0, 1100.0, 1200.0], &[5000.0, 5100.0], 0.05, 0).unwrap().p_value, 0.2);
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+/// No pacemaker TCP recovered (one never, one had no echo at all): the cell says so, there is
+/// nothing to compare. A UDP gap that never recovered leaves out what is derived from its end
+/// too (`recovered_after_fault`, takeover), and the detail table names the left-out runs.
+#[test]
+fn when_no_run_recovered_the_cell_says_so() {
+    let root = tempdir(&format!("none-{}", std::process::id()));
+    let runs = [
+        ("keepalived", 1, 3200.0, 3700.0, true),
+        ("keepalived", 2, 3300.0, 3800.0, true),
+        ("pacemaker", 1, 7000.0, 9000.0, false),
+        ("pacemaker", 2, 25000.0, 0.0, false),
+    ];
+    write(&root, &runs, |m, run| {
+        if run == runs[3] {
+            m.insert("probe.tcp.outcome".into(), json!("no_data"));
+            m.insert("probe.gap_outcome".into(), json!("never_recovered"));
+            m.insert("probe.recovered".into(), json!(false));
+            split_gap(m);
+        }
+    });
+    let a = analyse(&root);
+    let tcp = row(&a, "probe.tcp.gap");
+    assert_eq!(tcp.cells["pacemaker"], "1 never recovered, 1 no data (0 of 2 recovered)");
+    assert!(tcp.comparison.is_none() && tcp.comparison_text.is_none(), "{tcp:?}");
+    assert_eq!(row(&a, "probe.gap").cells["pacemaker"], "7.00 s (7.00–7.00, n=1; 1 of 2 never recovered)");
+    assert_eq!(row(&a, "takeover").cells["pacemaker"], "0.01 s (0.01–0.01, n=1; 1 of 2 never recovered)");
+    let pm = a.cells.iter().find(|c| c.stack == "pacemaker").unwrap();
+    assert_eq!(pm.numbers["probe.recovered_after_fault"].n, 1);
+    let md = halab::report::markdown::render(&a);
+    assert!(md.contains("| probe.tcp.gap | 0 | | | | | 1 of 2 never recovered, 1 of 2 no data |"), "{md}");
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+/// Runs of one scenario add up their headline rows, the earliest run's label wins, and
+/// scenarios come in the order they first ran (a bench runs them in the order given).
+#[test]
+fn headline_statistics_add_up_over_runs() {
+    let root = tempdir(&format!("union-{}", std::process::id()));
+    let h = |metric: &str, label: &str, unit: &str| Headline { metric: metric.into(), label: label.into(), unit: unit.into() };
+    write_runs(&root, "aa-later", "ping1", &Report { headline: vec![h("ping1.gap", "My gap", "ms")] });
+    let mut later = record("aa-later", "ping1", Report { headline: vec![h("ping1.gap", "Renamed", "ms"), h("failover", "VIP moved", "ms")] }, RUNS[0]);
+    later.started_unix += 60;
+    later.write(&root.join("aa-later-keepalived-3")).unwrap();
+    let mut first = record("zz-first", "ping2", Report { headline: vec![h("ping2.tcp.survived", "Kept TCP", "flag")] }, RUNS[1]);
+    first.started_unix -= 60;
+    first.write(&root.join("zz-first-keepalived-1")).unwrap();
+    let a = halab::report::analyse(halab::report::load_runs(std::slice::from_ref(&root)).unwrap(), 0);
+    let rows: Vec<(&str, &str)> = a.headlines.iter().map(|h| (h.scenario.as_str(), h.row.as_str())).collect();
+    assert_eq!(rows, [("zz-first", "Kept TCP"), ("aa-later", "My gap"), ("aa-later", "VIP moved")]);
+    let _ = std::fs::remove_dir_all(&root);
+}
