@@ -267,3 +267,15 @@ fn traffic_fields_are_checked_with_positions() {
         assert!(sc.steps[0].describe().contains(&format!("({})", k.name)), "{}", sc.steps[0].describe());
     }
 }
+
+/// A wait may be a range drawn per run; a range that ends before it starts, or one that is no
+/// duration, is refused at its position.
+#[test]
+fn wait_ranges_are_checked_with_positions() {
+    let sc = steps("range-ok", "  - wait: 3s..4s\n  - wait: 2s\n").unwrap();
+    let d: Vec<String> = sc.steps.iter().map(|s| s.describe()).collect();
+    assert_eq!(d, ["wait 3 s..4 s (drawn per run)", "wait 2 s"]);
+    let err = steps("range-bad", "  - wait: 4s..3s\n  - wait: 3s..soon\n").unwrap_err();
+    assert!(err.contains(":4:11: steps[0]: the range `4s..3s` ends before it starts"), "{err}");
+    assert!(err.contains(":5:11: steps[1]: `3s..soon` is not a duration or a range"), "{err}");
+}

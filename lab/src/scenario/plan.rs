@@ -46,12 +46,29 @@ pub struct Headline {
 pub enum Step {
     Traffic(Traffic),
     /// A fixed wait (`min == max`) or a range drawn per run (`scenario::schedule`).
-    Wait { min: Duration, max: Duration },
-    WaitUntil { condition: Condition, timeout: Duration },
-    WaitFor { traffic: String, timeout: Duration },
+    Wait {
+        min: Duration,
+        max: Duration,
+    },
+    WaitUntil {
+        condition: Condition,
+        timeout: Duration,
+    },
+    WaitFor {
+        traffic: String,
+        timeout: Duration,
+    },
     Fault(FaultStep),
-    Succeed { node: Target, cmd: String, timeout: Duration },
-    Fail { node: Target, cmd: String, timeout: Duration },
+    Succeed {
+        node: Target,
+        cmd: String,
+        timeout: Duration,
+    },
+    Fail {
+        node: Target,
+        cmd: String,
+        timeout: Duration,
+    },
     Stop(String),
 }
 

@@ -86,7 +86,11 @@ mod tests {
         let a = draw(&steps(), run_seed(7, "crash", "keepalived", 1));
         assert_eq!(a, draw(&steps(), run_seed(7, "crash", "keepalived", 1)));
         assert_eq!(a.iter().map(|d| d.step).collect::<Vec<_>>(), vec![2, 4], "only ranges are drawn");
-        for (other, why) in [(run_seed(8, "crash", "keepalived", 1), "seed"), (run_seed(7, "crash", "keepalived", 2), "repeat"), (run_seed(7, "crash", "pacemaker", 1), "stack")] {
+        for (other, why) in [
+            (run_seed(8, "crash", "keepalived", 1), "seed"),
+            (run_seed(7, "crash", "keepalived", 2), "repeat"),
+            (run_seed(7, "crash", "pacemaker", 1), "stack"),
+        ] {
             assert_ne!(a, draw(&steps(), other), "another {why}, another schedule");
         }
         assert_eq!(wait_of(&a, 1, Duration::from_secs(1)), Duration::from_secs(1), "a fixed wait is its length");
