@@ -9,14 +9,14 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use fixture::*;
-use halab::measure::compare::permutation_test;
+use halab::measure::compare::mann_whitney;
 use halab::report::Analysis;
 use halab::scenario::plan::{Headline, Report};
 use halab::scenario::results::split_gap;
 use serde_json::json;
 
 fn analyse(root: &Path) -> Analysis {
-    halab::report::analyse(halab::report::load_runs(&[root.to_path_buf()]).unwrap(), 0)
+    halab::report::analyse(halab::report::load_runs(&[root.to_path_buf()]).unwrap())
 }
 
 fn row<'a>(a: &'a Analysis, metric: &str) -> &'a halab::report::Headline {
@@ -57,7 +57,7 @@ fn a_tcp_stall_that_never_recovered_is_counted_not_averaged() {
     assert_eq!(tcp.cells["pacemaker"], "13.40 s (13.40–13.40, n=1; 1 of 2 never recovered)");
     assert_eq!(tcp.cells["keepalived"], "3.79 s (3.78–3.79, n=2)");
     let said = tcp.comparison_text.as_deref().unwrap();
-    assert!(said.contains("medians of the recovered runs, left out pacemaker: 1 of 2 never recovered"), "{said}");
+    assert!(said.contains("Mann–Whitney U test of the recovered runs, left out pacemaker: 1 of 2 never recovered; U = 0, exact, p = 0.667."), "{said}");
     // Its UDP gap recovered: that one counts.
     assert_eq!((pm.numbers["probe.gap"].n, pm.not_recovered.get("probe.gap")), (2, None));
     assert_eq!(row(&a, "probe.gap").cells["pacemaker"], "7.22 s (6.98–7.46, n=2)");
@@ -73,7 +73,7 @@ fn write(root: &Path, runs: &[Fixture], edit: impl Fn(&mut BTreeMap<String, serd
 }
 
 /// The comparison rests on the runs the cells rest on: pacemaker's lower bound (0.9 s) would
-/// make the stacks look closer (p = 0.40 over 3 vs 3 instead of 0.20 over 3 vs 2).
+/// make the stacks look closer (p = 0.70 over 3 vs 3 instead of 0.20 over 3 vs 2).
 #[test]
 fn comparisons_use_recovered_runs_only() {
     let root = tempdir(&format!("compare-{}", std::process::id()));
@@ -81,8 +81,8 @@ fn comparisons_use_recovered_runs_only() {
     let pm = [("pacemaker", 1, 3000.0, 5000.0, true), ("pacemaker", 2, 3000.0, 5100.0, true), ("pacemaker", 3, 3000.0, 900.0, false)];
     write(&root, &[ka, pm].concat(), |_, _| {});
     let c = row(&analyse(&root), "probe.tcp.gap").comparison.clone().unwrap();
-    assert_eq!(c.p_value, 0.2, "{c:?}");
-    assert_eq!(permutation_test(&[1000.0, 1100.0, 1200.0], &[5000.0, 5100.0], 0.05, 0).unwrap().p_value, 0.2);
+    assert_eq!((c.n_a, c.n_b, c.p_value), (3, 2, 0.2), "{c:?}");
+    assert_eq!(mann_whitney(&[1000.0, 1100.0, 1200.0], &[5000.0, 5100.0, 900.0], 0.05).unwrap().p_value, 0.7);
     let _ = std::fs::remove_dir_all(&root);
 }
 
@@ -132,7 +132,7 @@ fn headline_statistics_add_up_over_runs() {
     let mut first = record("zz-first", "ping2", Report { headline: vec![h("ping2.tcp.survived", "Kept TCP", "flag")] }, RUNS[1]);
     first.started_unix -= 60;
     first.write(&root.join("zz-first-keepalived-1")).unwrap();
-    let a = halab::report::analyse(halab::report::load_runs(std::slice::from_ref(&root)).unwrap(), 0);
+    let a = halab::report::analyse(halab::report::load_runs(std::slice::from_ref(&root)).unwrap());
     let rows: Vec<(&str, &str)> = a.headlines.iter().map(|h| (h.scenario.as_str(), h.row.as_str())).collect();
     assert_eq!(rows, [("zz-first", "Kept TCP"), ("aa-later", "My gap"), ("aa-later", "VIP moved")]);
     let _ = std::fs::remove_dir_all(&root);

@@ -54,6 +54,7 @@ pub fn render(a: &Analysis) -> String {
     for (stack, set) in &a.settings {
         let _ = writeln!(h, "<p><small>{}: {}</small></p>", esc(stack), esc(&set.join("; ")));
     }
+    let _ = writeln!(h, "<p><small>{}</small></p>", esc(super::METHODS));
     if !a.starved.is_empty() {
         let _ = writeln!(h, "<p class=\"starved\">Left out (host starved): {}</p>", esc(&a.starved.join("; ")));
     }

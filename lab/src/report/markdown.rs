@@ -32,6 +32,7 @@ pub fn render(a: &Analysis) -> String {
     for (stack, set) in &a.settings {
         let _ = writeln!(s, "- {stack}: {}", set.join("; "));
     }
+    let _ = writeln!(s, "- {}", super::METHODS);
     let _ = writeln!(s, "- gap = longest silence of a 10 ms UDP echo probe around the fault; TCP stall = the same over one long-lived TCP connection; \"never recovered\" is reported as such, not as a small gap.");
     if a.starved.is_empty() {
         let _ = writeln!(s, "- no run was starved (probe tick lateness p99 <= {} ms in every run).", super::STARVED_TICK_MS);

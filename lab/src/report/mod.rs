@@ -6,6 +6,7 @@ pub mod html;
 pub mod junit;
 pub mod markdown;
 pub mod outcome;
+pub mod verdict;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -13,15 +14,21 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde::Serialize;
 
-use crate::measure::compare::{permutation_test, Comparison};
+use crate::measure::compare::{mann_whitney, Comparison};
 use crate::measure::stats::{summary, Summary};
 use crate::scenario::plan;
 use crate::scenario::results::{Outcome, RunRecord};
 use outcome::Sample;
 
+/// The level of every comparison.
+pub const ALPHA: f64 = 0.05;
+
 /// A probe tick later than this (p99) means the host starved the run: its numbers are out.
 /// One tick (10 ms): the resolution the gap is measured at.
 pub const STARVED_TICK_MS: f64 = 10.0;
+
+/// How the numbers are made, said under every report.
+pub const METHODS: &str = "stacks compared by a two-sided Mann–Whitney U test at 0.05 (exact up to 100 runs: every split of the pooled runs counted, ties by midranks; beyond, the normal approximation with tie correction); shift = Hodges–Lehmann (the median of all pairwise differences) with its distribution-free confidence interval.";
 
 /// Said instead of an empty headline table.
 pub const NO_HEADLINES: &str =
@@ -138,7 +145,7 @@ pub fn starved(r: &RunRecord) -> Option<String> {
         .find_map(|(k, v)| v.as_f64().filter(|x| *x > STARVED_TICK_MS).map(|x| format!("{k} = {x} ms > {STARVED_TICK_MS} ms (host load {})", r.host_load.0)))
 }
 
-pub fn analyse(runs: Vec<Run>, seed: u64) -> Analysis {
+pub fn analyse(runs: Vec<Run>) -> Analysis {
     let mut stacks: Vec<String> = runs.iter().map(|r| r.record.stack.clone()).collect();
     stacks.sort();
     stacks.dedup();
@@ -183,7 +190,7 @@ pub fn analyse(runs: Vec<Run>, seed: u64) -> Analysis {
             flags,
         });
     }
-    let headlines = headlines(&cells, &runs, &stacks, seed);
+    let headlines = headlines(&cells, &runs, &stacks);
     let mut versions = BTreeMap::new();
     let mut settings = BTreeMap::new();
     let mut revs = Vec::new();
@@ -222,19 +229,6 @@ pub fn cell_text(cell: &Cell, metric: &str, unit: &str) -> Option<String> {
     })
 }
 
-/// A comparison in words, saying which runs it left out (those that did not recover).
-fn comparison_text(c: &Comparison, left_out: &[String]) -> String {
-    let verdict = if c.beyond_noise {
-        "the difference is beyond run-to-run noise".to_string()
-    } else if c.min_p >= 0.05 {
-        format!("too few runs to tell a difference from noise (the smallest possible p is {:.2})", c.min_p)
-    } else {
-        "the difference is within run-to-run noise".to_string()
-    };
-    let on = if left_out.is_empty() { ",".into() } else { format!(" of the recovered runs, left out {};", left_out.join(", ")) };
-    format!("{verdict} (permutation test on medians{on} p = {:.3}).", c.p_value)
-}
-
 /// The headline rows the runs ask for: each scenario's `report:` block, in its order; scenarios
 /// in the order they first ran (a bench runs them in the order given). Runs of one scenario add
 /// up; the earliest run to name a metric gives its label and unit.
@@ -260,7 +254,7 @@ fn headline_specs(runs: &[Run]) -> Vec<(String, Vec<plan::Headline>)> {
     out
 }
 
-fn headlines(cells: &[Cell], runs: &[Run], stacks: &[String], seed: u64) -> Vec<Headline> {
+fn headlines(cells: &[Cell], runs: &[Run], stacks: &[String]) -> Vec<Headline> {
     let mut out = Vec::new();
     for (sc, specs) in headline_specs(runs) {
         for h in specs {
@@ -274,10 +268,10 @@ fn headlines(cells: &[Cell], runs: &[Run], stacks: &[String], seed: u64) -> Vec<
                 continue;
             }
             let sample = |st: &str| recovered_samples(runs, &sc, st, &h.metric);
-            let comparison = if h.unit != "flag" && stacks.len() == 2 { permutation_test(&sample(&stacks[0]), &sample(&stacks[1]), 0.05, seed) } else { None };
+            let comparison = if h.unit != "flag" && stacks.len() == 2 { mann_whitney(&sample(&stacks[0]), &sample(&stacks[1]), ALPHA) } else { None };
             let left_out: Vec<String> =
                 cells.iter().filter(|c| c.scenario == sc).filter_map(|c| c.left_out(&h.metric).map(|t| format!("{}: {t}", c.stack))).collect();
-            let comparison_text = comparison.as_ref().map(|c| comparison_text(c, &left_out));
+            let comparison_text = comparison.as_ref().map(|c| verdict::comparison_text(c, &stacks[0], &stacks[1], &h.unit, &left_out));
             out.push(Headline { row: h.label, scenario: sc.clone(), metric: h.metric, unit: h.unit, cells: texts, comparison, comparison_text });
         }
     }

@@ -161,7 +161,7 @@ pub fn sweep_ended() {
 }
 
 pub fn analysis() -> halab::report::Analysis {
-    halab::report::analyse(halab::report::load_runs(&[fixture().to_path_buf()]).unwrap(), 0)
+    halab::report::analyse(halab::report::load_runs(&[fixture().to_path_buf()]).unwrap())
 }
 
 pub fn tempdir(name: &str) -> PathBuf {
