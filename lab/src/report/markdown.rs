@@ -8,7 +8,7 @@ use super::Analysis;
 pub fn render(a: &Analysis) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "# keepalived vs pacemaker: measured with halab\n");
-    let _ = writeln!(s, "Every number is a median over independent runs (fresh lab each), with min–max and n; raw samples are in each run's folder.\n");
+    let _ = writeln!(s, "Every number is a median over independent runs (fresh lab each), with min–max and n (and p5–p95 from 20 runs on); raw samples are in each run's folder.\n");
     if a.headlines.is_empty() {
         let _ = writeln!(s, "{}", super::NO_HEADLINES);
     } else {
@@ -46,21 +46,22 @@ pub fn render(a: &Analysis) -> String {
     for c in &a.cells {
         let _ = writeln!(s, "### {} on {}\n", c.scenario, c.stack);
         let _ = writeln!(s, "{} runs, {} passed, {} infrastructure errors, {} used in the statistics.\n", c.runs, c.passed, c.errors, c.used);
-        let _ = writeln!(s, "| metric | n | min | median | p95 | max | not recovered |\n|---|---|---|---|---|---|---|");
+        let _ = writeln!(s, "| metric | n | min | p5 | median | p95 | max | not recovered |\n|---|---|---|---|---|---|---|---|");
         let numeric: std::collections::BTreeSet<&String> = c.numbers.keys().chain(c.not_recovered.keys()).collect();
         for m in numeric {
             let left = c.left_out(m).unwrap_or_default();
             match c.numbers.get(m) {
                 Some(x) => {
-                    let _ = writeln!(s, "| {m} | {} | {} | {} | {} | {} | {left} |", x.n, num(x.min), num(x.median), num(x.p95), num(x.max));
+                    let (p5, p95) = (x.p5.map(num).unwrap_or_default(), x.p95.map(num).unwrap_or_default());
+                    let _ = writeln!(s, "| {m} | {} | {} | {p5} | {} | {p95} | {} | {left} |", x.n, num(x.min), num(x.median), num(x.max));
                 }
                 None => {
-                    let _ = writeln!(s, "| {m} | 0 | | | | | {left} |");
+                    let _ = writeln!(s, "| {m} | 0 | | | | | | {left} |");
                 }
             }
         }
         for (m, (t, n)) in &c.flags {
-            let _ = writeln!(s, "| {m} | {n} | | {t}/{n} true | | | |");
+            let _ = writeln!(s, "| {m} | {n} | | | {t}/{n} true | | | |");
         }
         let _ = writeln!(s);
     }

@@ -28,7 +28,7 @@ pub const ALPHA: f64 = 0.05;
 pub const STARVED_TICK_MS: f64 = 10.0;
 
 /// How the numbers are made, said under every report.
-pub const METHODS: &str = "stacks compared by a two-sided Mann–Whitney U test at 0.05 (exact up to 100 runs: every split of the pooled runs counted, ties by midranks; beyond, the normal approximation with tie correction); shift = Hodges–Lehmann (the median of all pairwise differences) with its distribution-free confidence interval.";
+pub const METHODS: &str = "stacks compared by a two-sided Mann–Whitney U test at 0.05 (exact up to 100 runs: every split of the pooled runs counted, ties by midranks; beyond, the normal approximation with tie correction); shift = Hodges–Lehmann (the median of all pairwise differences) with its distribution-free confidence interval; percentiles nearest-rank, p5–p95 shown from 20 runs on.";
 
 /// Said instead of an empty headline table.
 pub const NO_HEADLINES: &str =
@@ -216,17 +216,21 @@ impl Cell {
 }
 
 /// The text of one table cell; the report and its tests format numbers through this only.
-/// Runs that did not recover are counted after n, never in the numbers.
+/// Runs that did not recover are counted after n, never in the numbers; p5 and p95 appear
+/// from `stats::TAILS_FROM` runs on.
 pub fn cell_text(cell: &Cell, metric: &str, unit: &str) -> Option<String> {
     if unit == "flag" {
         return cell.flags.get(metric).map(|(t, n)| format!("{t}/{n}"));
     }
     let Some(s) = cell.numbers.get(metric) else { return cell.not_recovered.get(metric).map(outcome::none_recovered) };
     let left = cell.left_out(metric).map(|t| format!("; {t}")).unwrap_or_default();
-    Some(match unit {
-        "ms" => format!("{:.2} s ({:.2}–{:.2}, n={}{left})", s.median / 1000.0, s.min / 1000.0, s.max / 1000.0, s.n),
-        _ => format!("{:.0} {unit} ({:.0}–{:.0}, n={}{left})", s.median, s.min, s.max, s.n),
-    })
+    let (scale, digits, shown) = if unit == "ms" { (1000.0, 2, "s") } else { (1.0, 0, unit) };
+    let f = |x: f64| format!("{:.*}", digits, x / scale);
+    let tails = match (s.p5, s.p95) {
+        (Some(lo), Some(hi)) => format!(", p5–p95 {}–{}", f(lo), f(hi)),
+        _ => String::new(),
+    };
+    Some(format!("{} {shown} ({}–{}{tails}, n={}{left})", f(s.median), f(s.min), f(s.max), s.n))
 }
 
 /// The headline rows the runs ask for: each scenario's `report:` block, in its order; scenarios
