@@ -6,6 +6,8 @@ pub mod html;
 pub mod junit;
 pub mod markdown;
 pub mod outcome;
+pub mod phase;
+pub mod plots;
 pub mod verdict;
 
 use std::collections::BTreeMap;
@@ -55,6 +57,8 @@ pub struct Cell {
     pub not_recovered: BTreeMap<String, BTreeMap<String, usize>>,
     /// metric -> (true count, runs with the metric)
     pub flags: BTreeMap<String, (usize, usize)>,
+    /// The ranged waits its runs drew (`wait: 3s..4s`).
+    pub waits: Vec<phase::Waits>,
 }
 
 /// One row of the headline table: a question, answered per stack.
@@ -127,15 +131,21 @@ pub fn used(r: &Run) -> bool {
     r.starved.is_none() && concluded(r.record.outcome)
 }
 
-/// The numbers of `metric` the statistics of a cell rest on: used runs, recovered ones only.
-pub fn recovered_samples(runs: &[Run], scenario: &str, stack: &str, metric: &str) -> Vec<f64> {
+/// The runs the statistics of `metric` in a cell rest on, with their numbers: used runs,
+/// recovered ones only.
+pub fn recovered_runs<'a>(runs: &'a [Run], scenario: &str, stack: &str, metric: &str) -> Vec<(&'a Run, f64)> {
     runs.iter()
         .filter(|r| used(r) && r.record.scenario == scenario && r.record.stack == stack)
         .filter_map(|r| match outcome::sample(&r.record.metrics, metric) {
-            Some(Sample::Value(x)) => Some(x),
+            Some(Sample::Value(x)) => Some((r, x)),
             _ => None,
         })
         .collect()
+}
+
+/// The numbers of `metric` the statistics of a cell rest on.
+pub fn recovered_samples(runs: &[Run], scenario: &str, stack: &str, metric: &str) -> Vec<f64> {
+    recovered_runs(runs, scenario, stack, metric).into_iter().map(|(_, x)| x).collect()
 }
 
 pub fn starved(r: &RunRecord) -> Option<String> {
@@ -188,6 +198,7 @@ pub fn analyse(runs: Vec<Run>) -> Analysis {
             numbers,
             not_recovered,
             flags,
+            waits: phase::waits(all.iter().copied()),
         });
     }
     let headlines = headlines(&cells, &runs, &stacks);
