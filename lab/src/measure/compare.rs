@@ -128,22 +128,8 @@ pub fn mann_whitney(a: &[f64], b: &[f64], alpha: f64) -> Option<Comparison> {
     let mut pooled: Vec<f64> = a.iter().chain(&b).copied().collect();
     pooled.sort_by(f64::total_cmp);
     let groups = tie_groups(&pooled);
-    let u2: usize = a
-        .iter()
-        .map(|x| {
-            b.iter()
-                .map(|y| {
-                    if x > y {
-                        2
-                    } else if x == y {
-                        1
-                    } else {
-                        0
-                    }
-                })
-                .sum::<usize>()
-        })
-        .sum();
+    // 2U: two for each pair with a above b, one for each tie.
+    let u2: usize = a.iter().map(|x| b.iter().map(|y| 2 * usize::from(x > y) + usize::from(x == y)).sum::<usize>()).sum();
     let (p_value, min_p, method) = if m + n <= EXACT_UP_TO {
         let c = counts(&groups, m);
         let method = if groups.len() < m + n { Method::ExactMidranks } else { Method::Exact };
