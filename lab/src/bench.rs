@@ -55,12 +55,12 @@ pub fn default_run_dir(sc: &Scenario) -> PathBuf {
 /// Run one scenario's matrix into `opts.out`, then write junit.xml there.
 pub fn run(sc: &Scenario, opts: &Options) -> Result<Vec<RunRecord>> {
     let records = runner::run(sc, opts)?;
-    write_junit(&opts.out, opts.seed)?;
+    write_junit(&opts.out)?;
     Ok(records)
 }
 
-fn write_junit(dir: &Path, seed: u64) -> Result<()> {
-    let a = report::analyse(report::load_runs(&[dir.to_path_buf()])?, seed);
+fn write_junit(dir: &Path) -> Result<()> {
+    let a = report::analyse(report::load_runs(&[dir.to_path_buf()])?);
     std::fs::write(dir.join("junit.xml"), report::junit::render(&a)?)?;
     Ok(())
 }
@@ -82,7 +82,7 @@ pub fn bench(scenarios: &[Scenario], stacks: &[Stack], opts: &Options) -> Result
         }
     }
     overall.done(&format!("{} runs", records.len()));
-    let a = report::analyse(report::load_runs(&[runs_dir])?, opts.seed);
+    let a = report::analyse(report::load_runs(&[runs_dir])?);
     report::write_all(&a, &opts.out)?;
     Ok((a, Verdict::of(&records)))
 }

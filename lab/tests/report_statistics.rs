@@ -9,14 +9,14 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use fixture::*;
-use halab::measure::compare::permutation_test;
+use halab::measure::compare::mann_whitney;
 use halab::report::Analysis;
 use halab::scenario::plan::{Headline, Report};
 use halab::scenario::results::split_gap;
 use serde_json::json;
 
 fn analyse(root: &Path) -> Analysis {
-    halab::report::analyse(halab::report::load_runs(&[root.to_path_buf()]).unwrap(), 0)
+    halab::report::analyse(halab::report::load_runs(&[root.to_path_buf()]).unwrap())
 }
 
 fn row<'a>(a: &'a Analysis, metric: &str) -> &'a halab::report::Headline {
@@ -57,7 +57,7 @@ fn a_tcp_stall_that_never_recovered_is_counted_not_averaged() {
     assert_eq!(tcp.cells["pacemaker"], "13.40 s (13.40–13.40, n=1; 1 of 2 never recovered)");
     assert_eq!(tcp.cells["keepalived"], "3.79 s (3.78–3.79, n=2)");
     let said = tcp.comparison_text.as_deref().unwrap();
-    assert!(said.contains("medians of the recovered runs, left out pacemaker: 1 of 2 never recovered"), "{said}");
+    assert!(said.contains("Mann–Whitney U test of the recovered runs, left out pacemaker: 1 of 2 never recovered; U = 0, exact, p = 0.667."), "{said}");
     // Its UDP gap recovered: that one counts.
     assert_eq!((pm.numbers["probe.gap"].n, pm.not_recovered.get("probe.gap")), (2, None));
     assert_eq!(row(&a, "probe.gap").cells["pacemaker"], "7.22 s (6.98–7.46, n=2)");
@@ -73,7 +73,7 @@ fn write(root: &Path, runs: &[Fixture], edit: impl Fn(&mut BTreeMap<String, serd
 }
 
 /// The comparison rests on the runs the cells rest on: pacemaker's lower bound (0.9 s) would
-/// make the stacks look closer (p = 0.40 over 3 vs 3 instead of 0.20 over 3 vs 2).
+/// make the stacks look closer (p = 0.70 over 3 vs 3 instead of 0.20 over 3 vs 2).
 #[test]
 fn comparisons_use_recovered_runs_only() {
     let root = tempdir(&format!("compare-{}", std::process::id()));
@@ -81,8 +81,8 @@ fn comparisons_use_recovered_runs_only() {
     let pm = [("pacemaker", 1, 3000.0, 5000.0, true), ("pacemaker", 2, 3000.0, 5100.0, true), ("pacemaker", 3, 3000.0, 900.0, false)];
     write(&root, &[ka, pm].concat(), |_, _| {});
     let c = row(&analyse(&root), "probe.tcp.gap").comparison.clone().unwrap();
-    assert_eq!(c.p_value, 0.2, "{c:?}");
-    assert_eq!(permutation_test(&[1000.0, 1100.0, 1200.0], &[5000.0, 5100.0], 0.05, 0).unwrap().p_value, 0.2);
+    assert_eq!((c.n_a, c.n_b, c.p_value), (3, 2, 0.2), "{c:?}");
+    assert_eq!(mann_whitney(&[1000.0, 1100.0, 1200.0], &[5000.0, 5100.0, 900.0], 0.05).unwrap().p_value, 0.7);
     let _ = std::fs::remove_dir_all(&root);
 }
 
@@ -115,7 +115,7 @@ fn when_no_run_recovered_the_cell_says_so() {
     let pm = a.cells.iter().find(|c| c.stack == "pacemaker").unwrap();
     assert_eq!(pm.numbers["probe.recovered_after_fault"].n, 1);
     let md = halab::report::markdown::render(&a);
-    assert!(md.contains("| probe.tcp.gap | 0 | | | | | 1 of 2 never recovered, 1 of 2 no data |"), "{md}");
+    assert!(md.contains("| probe.tcp.gap | 0 | | | | | | 1 of 2 never recovered, 1 of 2 no data |"), "{md}");
     let _ = std::fs::remove_dir_all(&root);
 }
 
@@ -132,8 +132,73 @@ fn headline_statistics_add_up_over_runs() {
     let mut first = record("zz-first", "ping2", Report { headline: vec![h("ping2.tcp.survived", "Kept TCP", "flag")] }, RUNS[1]);
     first.started_unix -= 60;
     first.write(&root.join("zz-first-keepalived-1")).unwrap();
-    let a = halab::report::analyse(halab::report::load_runs(std::slice::from_ref(&root)).unwrap(), 0);
+    let a = halab::report::analyse(halab::report::load_runs(std::slice::from_ref(&root)).unwrap());
     let rows: Vec<(&str, &str)> = a.headlines.iter().map(|h| (h.scenario.as_str(), h.row.as_str())).collect();
     assert_eq!(rows, [("zz-first", "Kept TCP"), ("aa-later", "My gap"), ("aa-later", "VIP moved")]);
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+/// The phase fixture's runs (each with its drawn wait) in a folder of this test's own.
+fn phase_analysis(test: &str, keepalived: u32, pacemaker: u32) -> (Analysis, std::path::PathBuf) {
+    let root = tempdir(&format!("{test}-{}", std::process::id()));
+    phase_runs(&root, keepalived, pacemaker);
+    (analyse(&root), root)
+}
+
+/// p5 and p95 (nearest rank) join a cell from 20 runs on: keepalived's 20 gaps show them (the
+/// 1st and 19th smallest, 2.201 and 3.185 s), pacemaker's 19 do not, in the headline and in the
+/// detail table; the cells equal those recomputed from the raw runs.
+#[test]
+fn p5_and_p95_appear_from_20_runs_on() {
+    let (a, root) = phase_analysis("tails", 20, 19);
+    let gap = row(&a, "probe.gap");
+    assert_eq!(gap.cells["keepalived"], "2.60 s (2.20–3.20, p5–p95 2.20–3.19, n=20)");
+    assert_eq!(gap.cells["pacemaker"], "6.82 s (6.55–6.97, n=19)");
+    let runs = serde_json::to_value(&a.runs).unwrap();
+    for st in ["keepalived", "pacemaker"] {
+        assert_eq!(Some(gap.cells[st].clone()), expected_cell(runs.as_array().unwrap(), "scp-survives-failover", st, "probe.gap", "ms"), "{st}");
+    }
+    let md = halab::report::markdown::render(&a);
+    assert!(md.contains("| probe.gap | 20 | 2201.0 | 2201.0 | 2604.0 | 3185.0 | 3198.0 |  |"), "{md}");
+    assert!(md.contains("| probe.gap | 19 | 6546.5 |  | 6821.5 |  | 6974.0 |  |"), "{md}");
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+/// Samples that do not overlap say so, whatever p can show: 20 vs 19 apart is beyond noise
+/// (p = 2 / C(39, 19) = 2.9e-11, and a 95 % interval for the shift exists); the 3 vs 3
+/// (3.22–3.24 s against 6.37–7.92 s) can never go below p = 0.1. Overlapping runs and equal
+/// ones name no order.
+#[test]
+fn separated_runs_are_said_to_be_so_and_overlapping_ones_are_not() {
+    let (a, root) = phase_analysis("apart", 20, 19);
+    let gap = row(&a, "probe.gap");
+    let c = gap.comparison.clone().unwrap();
+    assert_eq!((c.u, c.p_value, c.min_p), (0.0, 2.0 / 68_923_264_410.0, 2.0 / 68_923_264_410.0), "{c:?}");
+    assert_eq!((c.shift, c.shift_ci.map(|i| (i.lo, i.hi))), (4124.5, Some((3891.0, 4316.5))), "{c:?}");
+    let said = gap.comparison_text.as_deref().unwrap();
+    assert!(said.starts_with("the difference is beyond run-to-run noise; every run of keepalived was faster than every run of pacemaker."), "{said}");
+    assert!(said.contains("95 % CI +3.89 to +4.32 s, exact coverage 95.3 %") && said.ends_with("U = 0, exact, p < 0.001."), "{said}");
+    let same = row(&a, "takeover").comparison_text.clone().unwrap();
+    assert!(same.starts_with("20 vs 19 runs, every one of them gave the same number") && !same.contains("every run of"), "{same}");
+    let _ = std::fs::remove_dir_all(&root);
+
+    let root = tempdir(&format!("three-{}", std::process::id()));
+    let (ka, pm) = ([3220.0, 3230.0, 3240.0], [6370.0, 7100.0, 7920.0]);
+    let runs: Vec<Fixture> = (0..3)
+        .flat_map(|i| {
+            [("keepalived", i as u32 + 1, ka[i], 3700.0 + 100.0 * i as f64, true), ("pacemaker", i as u32 + 1, pm[i], 3000.0 + 2000.0 * i as f64, true)]
+        })
+        .collect();
+    write(&root, &runs, |_, _| {});
+    let a = analyse(&root);
+    let said = row(&a, "probe.gap").comparison_text.clone().unwrap();
+    assert!(said.starts_with("3 vs 3 runs: the smallest possible p is 0.100, above 0.05, too few runs to tell a difference from noise; every run of keepalived was faster than every run of pacemaker."), "{said}");
+    // TCP: 3.7, 3.8 and 3.9 s for keepalived against 3, 5 and 7 s: they overlap.
+    let tcp = row(&a, "probe.tcp.gap").comparison_text.clone().unwrap();
+    assert!(
+        tcp.starts_with("3 vs 3 runs: the smallest possible p is 0.100, above 0.05, too few runs to tell a difference from noise. Shift")
+            && !tcp.contains("every run"),
+        "{tcp}"
+    );
     let _ = std::fs::remove_dir_all(&root);
 }

@@ -1,21 +1,24 @@
 //! Report writers on recorded raw results: Markdown and JUnit snapshots, JUnit for errors and
 //! several scenarios, the HTML rendered by headless Chromium with every part it names, `halab
-//! report` as the CLI, and a real tiny bench whose report numbers equal its raw results.
+//! report` as the CLI, a real tiny bench whose report numbers equal its raw results, and the
+//! distribution plots (ECDF, number against fault phase) and replay columns of a bigger bench.
 
 mod common;
 #[path = "common/report_fixture.rs"]
 mod fixture;
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use common::*;
 use fixture::*;
 use halab::report::Analysis;
-use halab::scenario::plan::{Headline, Report};
-use halab::scenario::results::Outcome;
+use halab::scenario::plan::{Headline, Report, Step};
+use halab::scenario::results::{Outcome, RunRecord};
+use halab::scenario::schedule::{draw, run_seed, Drawn};
 
 fn analyse(dirs: &[PathBuf]) -> Analysis {
-    halab::report::analyse(halab::report::load_runs(dirs).unwrap(), 0)
+    halab::report::analyse(halab::report::load_runs(dirs).unwrap())
 }
 
 #[test]
@@ -106,7 +109,7 @@ fn html_report_renders_in_chromium_with_plots() {
     for (h, text) in a.headlines.iter().filter_map(|h| Some((h, h.comparison_text.as_deref()?))) {
         assert!(dom.contains(&format!("<li>{}: {text}</li>", h.row)), "comparison of {}", h.row);
     }
-    assert!(dom.contains("TCP stall on node crash: too few runs to tell a difference from noise (the smallest possible p is 0.33) (permutation test on medians of the recovered runs, left out pacemaker: 1 of 2 never recovered; p = 0.333)."));
+    assert!(dom.contains("TCP stall on node crash: 2 vs 1 runs: the smallest possible p is 0.667, above 0.05, too few runs to tell a difference from noise; every run of keepalived was faster than every run of pacemaker. Shift pacemaker − keepalived: +9.62 s (Hodges–Lehmann; no 95 % CI from 2 vs 1 runs). Mann–Whitney U test of the recovered runs, left out pacemaker: 1 of 2 never recovered; U = 0, exact, p = 0.667."));
     // One spread plot per numeric headline, a point per run its numbers rest on (the starved run
     // and the TCP that never recovered are none).
     let mut points = Vec::new();
@@ -153,7 +156,7 @@ fn an_infrastructure_error_is_a_junit_error_and_no_statistic() {
     assert!(case.contains("<error message=\"the lab did not come up: fw2: &lt;sshd&gt; not ready\""), "{xml}");
     assert!(xml.contains("<testsuite name=\"scp-survives-failover\" tests=\"6\" skipped=\"0\" errors=\"1\" failures=\"1\">"), "{xml}");
     let md = halab::report::markdown::render(&a);
-    assert!(md.contains("| keepalived | 3 | error | 30.0 | error: the lab did not come up: fw2: <sshd> not ready |"), "{md}");
+    assert!(md.contains("| keepalived | 3 | error | 30.0 | - | - | error: the lab did not come up: fw2: <sshd> not ready |"), "{md}");
     let _ = std::fs::remove_dir_all(&root);
 }
 
@@ -245,4 +248,107 @@ fn tiny_bench_report_numbers_equal_its_raw_results() {
     let junit = std::fs::read_to_string(out.join("junit.xml")).unwrap();
     assert_eq!(junit.matches("<testcase").count(), 4);
     assert!(headlines_match_raw_runs(&out) >= 2, "the switchover gap on both stacks was checked");
+}
+
+/// The ECDF curves of a plot: its 2 px polylines of more than one segment (legend marks have
+/// one), as (stroke color, points). A curve has two points per run (up, then across).
+fn curves(svg: &str) -> Vec<(String, usize)> {
+    svg.split("<polyline")
+        .skip(1)
+        .filter(|p| p.contains("stroke-width=\"2\""))
+        .filter_map(|p| {
+            let color = p.split("stroke=\"").nth(1)?.split('"').next()?.to_string();
+            let points = p.split("points=\"").nth(1)?.split('"').next()?.split_whitespace().count();
+            (points > 2).then_some((color, points))
+        })
+        .collect()
+}
+
+/// With 8 runs or more, a stack's distribution is drawn as its empirical CDF, overlaid per
+/// headline number, and every run's number against the wait it drew before the crash (the
+/// phase of the fault): 20 keepalived runs and 19 pacemaker runs, each a point.
+#[test]
+fn html_shows_each_stacks_ecdf_and_the_number_against_the_fault_phase() {
+    let root = tempdir(&format!("phase-html-{}", std::process::id()));
+    phase_runs(&root, 20, 19);
+    let a = analyse(std::slice::from_ref(&root));
+    let html = halab::report::html::render(&a);
+    for metric in ["probe.gap", "probe.tcp.gap", "detection", "takeover"] {
+        let ecdf = plot(&html, &format!("class=\"plot ecdf\" data-metric=\"{metric}\"")).unwrap_or_else(|| panic!("an ECDF of {metric}"));
+        assert_eq!(curves(ecdf), [("#1F77B4".to_string(), 40), ("#D62728".to_string(), 38)], "{metric}: a step per run and stack");
+        assert!(ecdf.contains("keepalived (n=20)") && ecdf.contains("pacemaker (n=19)"), "{metric}");
+        let phase = plot(&html, &format!("class=\"plot phase\" data-metric=\"{metric}\"")).unwrap_or_else(|| panic!("a phase plot of {metric}"));
+        assert_eq!(phase.matches("<circle").count(), 39, "{metric}: a point per run");
+        assert!(phase.contains("drawn wait before the fault (s)") && phase.contains(" vs fault phase"), "{metric}");
+    }
+    // The phase of a run is the wait drawn last before its first fault (step 4).
+    for r in &a.runs {
+        assert_eq!(halab::report::phase::Phase::DrawnWait.of(r), Some(r.record.drawn[0].value_ms));
+    }
+    let mut r = a.runs[0].clone();
+    r.record.drawn.insert(0, Drawn { step: 1, min_ms: 0.0, max_ms: 9.0, value_ms: 5.0 });
+    r.record.drawn.push(Drawn { step: 6, min_ms: 0.0, max_ms: 9.0, value_ms: 7.0 });
+    assert_eq!(halab::report::phase::wait_before_fault(&r).map(|d| d.step), Some(3));
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+/// A stack gets its ECDF from 8 runs on (7 pacemaker runs: keepalived's alone; 7 and 7:
+/// none), the phase plot whenever runs drew a wait (the small fixture drew none).
+#[test]
+fn ecdf_from_8_runs_and_phase_plots_only_with_a_phase() {
+    let root = tempdir(&format!("phase-8-{}", std::process::id()));
+    phase_runs(&root, 8, 7);
+    let html = halab::report::html::render(&analyse(std::slice::from_ref(&root)));
+    let ecdf = plot(&html, "class=\"plot ecdf\" data-metric=\"probe.gap\"").expect("keepalived's ECDF");
+    assert_eq!(curves(ecdf), [("#1F77B4".to_string(), 16)]);
+    assert!(ecdf.contains("keepalived (n=8)") && !ecdf.contains("pacemaker"));
+    let _ = std::fs::remove_dir_all(&root);
+    phase_runs(&root, 7, 7);
+    let html = halab::report::html::render(&analyse(std::slice::from_ref(&root)));
+    assert!(!html.contains("class=\"plot ecdf\""), "no stack has 8 runs");
+    assert_eq!(plot(&html, "class=\"plot phase\" data-metric=\"probe.gap\"").map(|p| p.matches("<circle").count()), Some(14));
+    let _ = std::fs::remove_dir_all(&root);
+    let html = halab::report::html::render(&analysis());
+    assert!(!html.contains("class=\"plot phase\"") && !html.contains("class=\"plot ecdf\""));
+}
+
+/// A measured phase (`phase.since_advert_ms`, time from the last VRRP advert on the wire to the
+/// fault) is preferred to the drawn wait: only the runs that measured it are plotted.
+#[test]
+fn the_measured_phase_is_preferred_to_the_drawn_wait() {
+    let root = tempdir(&format!("phase-advert-{}", std::process::id()));
+    phase_runs(&root, 10, 10);
+    for repeat in 1..=10 {
+        let dir = root.join(format!("scp-survives-failover-keepalived-{repeat}"));
+        let mut r = RunRecord::load(&dir).unwrap();
+        let since = (r.drawn[0].value_ms - 250.0).rem_euclid(1000.0);
+        r.metrics.insert("phase.since_advert_ms".into(), serde_json::json!(since));
+        r.write(&dir).unwrap();
+    }
+    let html = halab::report::html::render(&analyse(std::slice::from_ref(&root)));
+    let phase = plot(&html, "class=\"plot phase\" data-metric=\"probe.gap\"").expect("a phase plot");
+    assert!(phase.contains("since the last VRRP advert (s)") && !phase.contains("drawn wait"));
+    assert_eq!(phase.matches("<circle").count(), 10, "keepalived's runs, which measured it");
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+/// Every run's seed and drawn wait are in its row of report.md, and each cell gives the range
+/// and what its runs drew: any run can be replayed.
+#[test]
+fn markdown_lists_each_runs_seed_and_drawn_wait() {
+    let root = tempdir(&format!("phase-md-{}", std::process::id()));
+    phase_runs(&root, 20, 19);
+    let md = halab::report::markdown::render(&analyse(std::slice::from_ref(&root)));
+    for (stack, repeat) in [("keepalived", 1), ("pacemaker", 19)] {
+        let seed = run_seed(PHASE_SEED, "scp-survives-failover", stack, repeat);
+        let wait = Step::Wait { min: Duration::from_secs(3), max: Duration::from_secs(4) };
+        let drawn = draw(&[Step::Stop("probe".into()), Step::Stop("bulk".into()), wait], seed)[0].value_ms / 1000.0;
+        let row = format!("| scp-survives-failover | {stack} | {repeat} | passed | 30.0 | {seed} | step 3: {drawn:.3} s |  |");
+        assert!(md.contains(&row), "{row}\n{md}");
+    }
+    assert!(md.contains("| keepalived | 1 | passed | 30.0 | 14653811767478902969 | step 3: 3.970 s |"), "{md}");
+    assert!(md.contains("Ranged wait: step 3 in 3–4 s, drawn 3.016–3.992 s over 20 runs."), "{md}");
+    assert!(md.contains("Ranged wait: step 3 in 3–4 s, drawn 3.093–3.948 s over 19 runs."), "{md}");
+    assert!(md.contains("- seed (`--seed`): 17; each run's seed derives from it"), "{md}");
+    let _ = std::fs::remove_dir_all(&root);
 }

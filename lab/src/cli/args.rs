@@ -142,8 +142,6 @@ pub enum Cmd {
         runs: Vec<PathBuf>,
         #[arg(short, long)]
         out: PathBuf,
-        #[arg(long, default_value_t = 0)]
-        seed: u64,
     },
     /// Remove the leftovers of labs whose halab process is gone.
     Gc,

@@ -155,8 +155,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             }
             return Ok(ExitCode::from(verdict.exit_code()));
         }
-        Cmd::Report { runs, out, seed } => {
-            let a = crate::report::analyse(crate::report::load_runs(&runs)?, seed);
+        Cmd::Report { runs, out } => {
+            let a = crate::report::analyse(crate::report::load_runs(&runs)?);
             crate::report::write_all(&a, &out)?;
             println!("report of {} runs: {}", a.runs.len(), out.join("report.md").display());
         }

@@ -4,4 +4,5 @@ pub mod clock;
 pub mod compare;
 pub mod gap;
 pub mod probe;
+pub mod rank_test;
 pub mod stats;

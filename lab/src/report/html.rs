@@ -1,13 +1,15 @@
 //! report.html: one self-contained file (inline SVG, no scripts, nothing fetched): the headline
-//! table, the spread of every headline number per stack, and per run the probe timeline with
-//! the fault, the VIP move and the recovery marked; iperf3 throughput over time.
+//! table, the distribution of every headline number per stack (`plots`), and per run the probe
+//! timeline with the fault, the VIP move and the recovery marked; iperf3 throughput over time.
 
 use std::fmt::Write;
 use std::path::Path;
 
 use plotters::prelude::*;
 
-use super::{Analysis, Run};
+use super::phase::Phase;
+use super::plots::{self, COLORS};
+use super::{Analysis, Headline, Run};
 use crate::measure::probe::ProbeSamples;
 use crate::scenario::traffic::PROBE_SAMPLES;
 
@@ -15,13 +17,11 @@ fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
-const COLORS: [RGBColor; 4] = [RGBColor(31, 119, 180), RGBColor(214, 39, 40), RGBColor(44, 160, 44), RGBColor(148, 103, 189)];
-
 pub fn render(a: &Analysis) -> String {
     let mut h = String::from("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>halab report</title><style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}th{background:#f4f4f4}.plot{margin:1em 0}small{color:#666}</style></head><body>\n");
     let _ = writeln!(
         h,
-        "<h1>keepalived vs pacemaker, measured with halab</h1>\n<p>Medians over independent runs with min–max and n. Raw samples are in each run's folder.</p>"
+        "<h1>keepalived vs pacemaker, measured with halab</h1>\n<p>Medians over independent runs with min–max and n (and p5–p95 from 20 runs on). Raw samples are in each run's folder.</p>"
     );
     if a.headlines.is_empty() {
         let _ = writeln!(h, "<p>{}</p>", esc(super::NO_HEADLINES));
@@ -54,26 +54,13 @@ pub fn render(a: &Analysis) -> String {
     for (stack, set) in &a.settings {
         let _ = writeln!(h, "<p><small>{}: {}</small></p>", esc(stack), esc(&set.join("; ")));
     }
+    let _ = writeln!(h, "<p><small>{}</small></p>", esc(super::METHODS));
     if !a.starved.is_empty() {
         let _ = writeln!(h, "<p class=\"starved\">Left out (host starved): {}</p>", esc(&a.starved.join("; ")));
     }
-    let _ = writeln!(h, "<h2>Spread per stack</h2>");
+    let _ = writeln!(h, "<h2>Distribution per stack</h2>");
     for hl in a.headlines.iter().filter(|x| x.unit != "flag") {
-        let ms = hl.unit == "ms";
-        // The samples the cell's numbers rest on: a run that did not recover is no point.
-        let pts: Vec<(usize, f64)> = a
-            .stacks
-            .iter()
-            .enumerate()
-            .flat_map(|(i, st)| super::recovered_samples(&a.runs, &hl.scenario, st, &hl.metric).into_iter().map(move |v| (i, v)))
-            .map(|(i, v)| (i, if ms { v / 1000.0 } else { v }))
-            .collect();
-        let left = a.cells.iter().any(|c| c.scenario == hl.scenario && c.not_recovered.contains_key(&hl.metric));
-        let title = if left { format!("{} (recovered runs)", hl.row) } else { hl.row.clone() };
-        if !pts.is_empty() {
-            let label = if ms { "s" } else { hl.unit.as_str() };
-            let _ = writeln!(h, "<div class=\"plot spread\" data-metric=\"{}\">{}</div>", esc(&hl.metric), strip_plot(&title, label, &a.stacks, &pts));
-        }
+        distribution(&mut h, a, hl);
     }
     let _ = writeln!(h, "<h2>Runs</h2>");
     for r in &a.runs {
@@ -94,36 +81,32 @@ pub fn render(a: &Analysis) -> String {
     h
 }
 
-fn strip_plot(title: &str, unit: &str, stacks: &[String], pts: &[(usize, f64)]) -> String {
-    let mut s = String::new();
-    {
-        let root = SVGBackend::with_string(&mut s, (640, 260)).into_drawing_area();
-        let _ = root.fill(&WHITE);
-        let ymax = pts.iter().map(|p| p.1).fold(0.0_f64, f64::max) * 1.15 + 1e-9;
-        let chart = ChartBuilder::on(&root)
-            .caption(title, ("sans-serif", 16))
-            .margin(10)
-            .x_label_area_size(30)
-            .y_label_area_size(55)
-            .build_cartesian_2d(-0.5f64..(stacks.len() as f64 - 0.5), 0f64..ymax);
-        if let Ok(mut c) = chart {
-            let names = stacks.to_vec();
-            let _ = c
-                .configure_mesh()
-                .x_labels(stacks.len())
-                .x_label_formatter(&|x| names.get(x.round() as usize).cloned().unwrap_or_default())
-                .y_desc(unit)
-                .disable_x_mesh()
-                .draw();
-            for (k, (i, v)) in pts.iter().enumerate() {
-                let jitter = ((k * 37) % 11) as f64 / 11.0 * 0.3 - 0.15;
-                let color = COLORS[*i % COLORS.len()];
-                let _ = c.draw_series(std::iter::once(Circle::new((*i as f64 + jitter, *v), 4, color.filled())));
-            }
-        }
-        let _ = root.present();
+/// A headline number's plots: every run as a point, the ECDF per stack with enough runs, and
+/// the number against the phase of the fault when the runs carry one.
+fn distribution(h: &mut String, a: &Analysis, hl: &Headline) {
+    let ms = hl.unit == "ms";
+    let shown = |v: f64| if ms { v / 1000.0 } else { v };
+    // The runs the cell's numbers rest on: a run that did not recover is no point.
+    let per_stack: Vec<Vec<(&Run, f64)>> = a.stacks.iter().map(|st| super::recovered_runs(&a.runs, &hl.scenario, st, &hl.metric)).collect();
+    if per_stack.iter().all(Vec::is_empty) {
+        return;
     }
-    s
+    let left = a.cells.iter().any(|c| c.scenario == hl.scenario && c.not_recovered.contains_key(&hl.metric));
+    let title = if left { format!("{} (recovered runs)", hl.row) } else { hl.row.clone() };
+    let unit = if ms { "s" } else { hl.unit.as_str() };
+    let metric = esc(&hl.metric);
+    let pts: Vec<(usize, f64)> = per_stack.iter().enumerate().flat_map(|(i, rs)| rs.iter().map(move |(_, v)| (i, shown(*v)))).collect();
+    let _ = writeln!(h, "<div class=\"plot spread\" data-metric=\"{metric}\">{}</div>", plots::strip(&title, unit, &a.stacks, &pts));
+    let samples: Vec<(usize, Vec<f64>)> = per_stack.iter().enumerate().map(|(i, rs)| (i, rs.iter().map(|(_, v)| shown(*v)).collect())).collect();
+    if let Some(svg) = plots::ecdf(&format!("{title}: empirical CDF"), unit, &a.stacks, &samples) {
+        let _ = writeln!(h, "<div class=\"plot ecdf\" data-metric=\"{metric}\">{svg}</div>");
+    }
+    let runs: Vec<&Run> = per_stack.iter().flatten().map(|(r, _)| *r).collect();
+    let Some(phase) = Phase::of_runs(&runs) else { return };
+    let pts: Vec<(usize, f64, f64)> =
+        per_stack.iter().enumerate().flat_map(|(i, rs)| rs.iter().filter_map(move |(r, v)| Some((i, phase.of(r)? / 1000.0, shown(*v))))).collect();
+    let svg = plots::phase_scatter(&format!("{title} vs fault phase"), phase.axis(), unit, &a.stacks, &pts);
+    let _ = writeln!(h, "<div class=\"plot phase\" data-metric=\"{metric}\">{svg}</div>");
 }
 
 fn fault_ns(r: &Run) -> Option<u64> {

@@ -1,14 +1,16 @@
 //! report.md: the headline table first (in the spirit of the 2011 keepalived/heartbeat table),
-//! then what the numbers rest on, then every cell in detail.
+//! then what the numbers rest on, then every cell in detail, then every run with its seed and
+//! the waits it drew, so any run can be replayed.
 
 use std::fmt::Write;
 
+use super::phase::{drawn_text, waits_text};
 use super::Analysis;
 
 pub fn render(a: &Analysis) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "# keepalived vs pacemaker: measured with halab\n");
-    let _ = writeln!(s, "Every number is a median over independent runs (fresh lab each), with min–max and n; raw samples are in each run's folder.\n");
+    let _ = writeln!(s, "Every number is a median over independent runs (fresh lab each), with min–max and n (and p5–p95 from 20 runs on); raw samples are in each run's folder.\n");
     if a.headlines.is_empty() {
         let _ = writeln!(s, "{}", super::NO_HEADLINES);
     } else {
@@ -32,7 +34,15 @@ pub fn render(a: &Analysis) -> String {
     for (stack, set) in &a.settings {
         let _ = writeln!(s, "- {stack}: {}", set.join("; "));
     }
+    let _ = writeln!(s, "- {}", super::METHODS);
     let _ = writeln!(s, "- gap = longest silence of a 10 ms UDP echo probe around the fault; TCP stall = the same over one long-lived TCP connection; \"never recovered\" is reported as such, not as a small gap.");
+    let mut seeds: Vec<u64> = a.runs.iter().filter(|r| r.record.run_seed != 0).map(|r| r.record.seed).collect();
+    seeds.sort();
+    seeds.dedup();
+    if !seeds.is_empty() {
+        let seeds: Vec<String> = seeds.iter().map(u64::to_string).collect();
+        let _ = writeln!(s, "- seed (`--seed`): {}; each run's seed derives from it, the scenario, the stack and the repeat, and draws its ranged waits: `halab run SCENARIO --seed S --stack STACK --repeat R` draws them again for repeats 1 to R.", seeds.join(", "));
+    }
     if a.starved.is_empty() {
         let _ = writeln!(s, "- no run was starved (probe tick lateness p99 <= {} ms in every run).", super::STARVED_TICK_MS);
     } else {
@@ -45,39 +55,49 @@ pub fn render(a: &Analysis) -> String {
     for c in &a.cells {
         let _ = writeln!(s, "### {} on {}\n", c.scenario, c.stack);
         let _ = writeln!(s, "{} runs, {} passed, {} infrastructure errors, {} used in the statistics.\n", c.runs, c.passed, c.errors, c.used);
-        let _ = writeln!(s, "| metric | n | min | median | p95 | max | not recovered |\n|---|---|---|---|---|---|---|");
+        for w in &c.waits {
+            let _ = writeln!(s, "Ranged wait: {}.\n", waits_text(w));
+        }
+        let _ = writeln!(s, "| metric | n | min | p5 | median | p95 | max | not recovered |\n|---|---|---|---|---|---|---|---|");
         let numeric: std::collections::BTreeSet<&String> = c.numbers.keys().chain(c.not_recovered.keys()).collect();
         for m in numeric {
             let left = c.left_out(m).unwrap_or_default();
             match c.numbers.get(m) {
                 Some(x) => {
-                    let _ = writeln!(s, "| {m} | {} | {} | {} | {} | {} | {left} |", x.n, num(x.min), num(x.median), num(x.p95), num(x.max));
+                    let (p5, p95) = (x.p5.map(num).unwrap_or_default(), x.p95.map(num).unwrap_or_default());
+                    let _ = writeln!(s, "| {m} | {} | {} | {p5} | {} | {p95} | {} | {left} |", x.n, num(x.min), num(x.median), num(x.max));
                 }
                 None => {
-                    let _ = writeln!(s, "| {m} | 0 | | | | | {left} |");
+                    let _ = writeln!(s, "| {m} | 0 | | | | | | {left} |");
                 }
             }
         }
         for (m, (t, n)) in &c.flags {
-            let _ = writeln!(s, "| {m} | {n} | | {t}/{n} true | | | |");
+            let _ = writeln!(s, "| {m} | {n} | | | {t}/{n} true | | | |");
         }
         let _ = writeln!(s);
     }
-    let _ = writeln!(s, "## Runs\n\n| scenario | stack | # | outcome | wall s | failed expectations | folder |\n|---|---|---|---|---|---|---|");
+    let _ = writeln!(
+        s,
+        "## Runs\n\n| scenario | stack | # | outcome | wall s | run seed | drawn waits | failed expectations | folder |\n|---|---|---|---|---|---|---|---|---|"
+    );
     for r in &a.runs {
         let failed: Vec<&str> = r.record.expectations.iter().filter(|e| !e.held).map(|e| e.expect.as_str()).collect();
         let mut failed = failed.join("; ");
         if let Some(e) = &r.record.error {
             failed = format!("error: {}", e.lines().next().unwrap_or(""));
         }
+        // Records from before seeded schedules carry no run seed (0).
+        let seed = if r.record.run_seed == 0 { "-".to_string() } else { r.record.run_seed.to_string() };
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {:.1} | {} | {} |",
+            "| {} | {} | {} | {} | {:.1} | {seed} | {} | {} | {} |",
             r.record.scenario,
             r.record.stack,
             r.record.repeat,
             r.record.outcome,
             r.record.wall_s,
+            drawn_text(&r.record.drawn),
             failed,
             r.dir.display()
         );

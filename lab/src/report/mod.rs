@@ -6,6 +6,9 @@ pub mod html;
 pub mod junit;
 pub mod markdown;
 pub mod outcome;
+pub mod phase;
+pub mod plots;
+pub mod verdict;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -13,15 +16,21 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde::Serialize;
 
-use crate::measure::compare::{permutation_test, Comparison};
+use crate::measure::compare::{mann_whitney, Comparison};
 use crate::measure::stats::{summary, Summary};
 use crate::scenario::plan;
 use crate::scenario::results::{Outcome, RunRecord};
 use outcome::Sample;
 
+/// The level of every comparison.
+pub const ALPHA: f64 = 0.05;
+
 /// A probe tick later than this (p99) means the host starved the run: its numbers are out.
 /// One tick (10 ms): the resolution the gap is measured at.
 pub const STARVED_TICK_MS: f64 = 10.0;
+
+/// How the numbers are made, said under every report.
+pub const METHODS: &str = "stacks compared by a two-sided Mann–Whitney U test at 0.05 (exact up to 100 runs: every split of the pooled runs counted, ties by midranks; beyond, the normal approximation with tie correction); shift = Hodges–Lehmann (the median of all pairwise differences) with its distribution-free confidence interval; percentiles nearest-rank, p5–p95 shown from 20 runs on.";
 
 /// Said instead of an empty headline table.
 pub const NO_HEADLINES: &str =
@@ -48,6 +57,8 @@ pub struct Cell {
     pub not_recovered: BTreeMap<String, BTreeMap<String, usize>>,
     /// metric -> (true count, runs with the metric)
     pub flags: BTreeMap<String, (usize, usize)>,
+    /// The ranged waits its runs drew (`wait: 3s..4s`).
+    pub waits: Vec<phase::Waits>,
 }
 
 /// One row of the headline table: a question, answered per stack.
@@ -120,15 +131,21 @@ pub fn used(r: &Run) -> bool {
     r.starved.is_none() && concluded(r.record.outcome)
 }
 
-/// The numbers of `metric` the statistics of a cell rest on: used runs, recovered ones only.
-pub fn recovered_samples(runs: &[Run], scenario: &str, stack: &str, metric: &str) -> Vec<f64> {
+/// The runs the statistics of `metric` in a cell rest on, with their numbers: used runs,
+/// recovered ones only.
+pub fn recovered_runs<'a>(runs: &'a [Run], scenario: &str, stack: &str, metric: &str) -> Vec<(&'a Run, f64)> {
     runs.iter()
         .filter(|r| used(r) && r.record.scenario == scenario && r.record.stack == stack)
         .filter_map(|r| match outcome::sample(&r.record.metrics, metric) {
-            Some(Sample::Value(x)) => Some(x),
+            Some(Sample::Value(x)) => Some((r, x)),
             _ => None,
         })
         .collect()
+}
+
+/// The numbers of `metric` the statistics of a cell rest on.
+pub fn recovered_samples(runs: &[Run], scenario: &str, stack: &str, metric: &str) -> Vec<f64> {
+    recovered_runs(runs, scenario, stack, metric).into_iter().map(|(_, x)| x).collect()
 }
 
 pub fn starved(r: &RunRecord) -> Option<String> {
@@ -138,7 +155,7 @@ pub fn starved(r: &RunRecord) -> Option<String> {
         .find_map(|(k, v)| v.as_f64().filter(|x| *x > STARVED_TICK_MS).map(|x| format!("{k} = {x} ms > {STARVED_TICK_MS} ms (host load {})", r.host_load.0)))
 }
 
-pub fn analyse(runs: Vec<Run>, seed: u64) -> Analysis {
+pub fn analyse(runs: Vec<Run>) -> Analysis {
     let mut stacks: Vec<String> = runs.iter().map(|r| r.record.stack.clone()).collect();
     stacks.sort();
     stacks.dedup();
@@ -181,9 +198,10 @@ pub fn analyse(runs: Vec<Run>, seed: u64) -> Analysis {
             numbers,
             not_recovered,
             flags,
+            waits: phase::waits(all.iter().copied()),
         });
     }
-    let headlines = headlines(&cells, &runs, &stacks, seed);
+    let headlines = headlines(&cells, &runs, &stacks);
     let mut versions = BTreeMap::new();
     let mut settings = BTreeMap::new();
     let mut revs = Vec::new();
@@ -209,30 +227,21 @@ impl Cell {
 }
 
 /// The text of one table cell; the report and its tests format numbers through this only.
-/// Runs that did not recover are counted after n, never in the numbers.
+/// Runs that did not recover are counted after n, never in the numbers; p5 and p95 appear
+/// from `stats::TAILS_FROM` runs on.
 pub fn cell_text(cell: &Cell, metric: &str, unit: &str) -> Option<String> {
     if unit == "flag" {
         return cell.flags.get(metric).map(|(t, n)| format!("{t}/{n}"));
     }
     let Some(s) = cell.numbers.get(metric) else { return cell.not_recovered.get(metric).map(outcome::none_recovered) };
     let left = cell.left_out(metric).map(|t| format!("; {t}")).unwrap_or_default();
-    Some(match unit {
-        "ms" => format!("{:.2} s ({:.2}–{:.2}, n={}{left})", s.median / 1000.0, s.min / 1000.0, s.max / 1000.0, s.n),
-        _ => format!("{:.0} {unit} ({:.0}–{:.0}, n={}{left})", s.median, s.min, s.max, s.n),
-    })
-}
-
-/// A comparison in words, saying which runs it left out (those that did not recover).
-fn comparison_text(c: &Comparison, left_out: &[String]) -> String {
-    let verdict = if c.beyond_noise {
-        "the difference is beyond run-to-run noise".to_string()
-    } else if c.min_p >= 0.05 {
-        format!("too few runs to tell a difference from noise (the smallest possible p is {:.2})", c.min_p)
-    } else {
-        "the difference is within run-to-run noise".to_string()
+    let (scale, digits, shown) = if unit == "ms" { (1000.0, 2, "s") } else { (1.0, 0, unit) };
+    let f = |x: f64| format!("{:.*}", digits, x / scale);
+    let tails = match (s.p5, s.p95) {
+        (Some(lo), Some(hi)) => format!(", p5–p95 {}–{}", f(lo), f(hi)),
+        _ => String::new(),
     };
-    let on = if left_out.is_empty() { ",".into() } else { format!(" of the recovered runs, left out {};", left_out.join(", ")) };
-    format!("{verdict} (permutation test on medians{on} p = {:.3}).", c.p_value)
+    Some(format!("{} {shown} ({}–{}{tails}, n={}{left})", f(s.median), f(s.min), f(s.max), s.n))
 }
 
 /// The headline rows the runs ask for: each scenario's `report:` block, in its order; scenarios
@@ -260,7 +269,7 @@ fn headline_specs(runs: &[Run]) -> Vec<(String, Vec<plan::Headline>)> {
     out
 }
 
-fn headlines(cells: &[Cell], runs: &[Run], stacks: &[String], seed: u64) -> Vec<Headline> {
+fn headlines(cells: &[Cell], runs: &[Run], stacks: &[String]) -> Vec<Headline> {
     let mut out = Vec::new();
     for (sc, specs) in headline_specs(runs) {
         for h in specs {
@@ -274,10 +283,10 @@ fn headlines(cells: &[Cell], runs: &[Run], stacks: &[String], seed: u64) -> Vec<
                 continue;
             }
             let sample = |st: &str| recovered_samples(runs, &sc, st, &h.metric);
-            let comparison = if h.unit != "flag" && stacks.len() == 2 { permutation_test(&sample(&stacks[0]), &sample(&stacks[1]), 0.05, seed) } else { None };
+            let comparison = if h.unit != "flag" && stacks.len() == 2 { mann_whitney(&sample(&stacks[0]), &sample(&stacks[1]), ALPHA) } else { None };
             let left_out: Vec<String> =
                 cells.iter().filter(|c| c.scenario == sc).filter_map(|c| c.left_out(&h.metric).map(|t| format!("{}: {t}", c.stack))).collect();
-            let comparison_text = comparison.as_ref().map(|c| comparison_text(c, &left_out));
+            let comparison_text = comparison.as_ref().map(|c| verdict::comparison_text(c, &stacks[0], &stacks[1], &h.unit, &left_out));
             out.push(Headline { row: h.label, scenario: sc.clone(), metric: h.metric, unit: h.unit, cells: texts, comparison, comparison_text });
         }
     }

@@ -1,0 +1,106 @@
+//! Where in the stacks' timer cycles each run's fault fell. A failover gap depends on it (a
+//! crash just after a VRRP advert waits a whole advert longer than one just before the next),
+//! so the report plots gap against phase, and lists the waits each run drew and its seed so
+//! any run can be replayed.
+
+use serde::Serialize;
+
+use super::Run;
+use crate::scenario::events::What;
+use crate::scenario::schedule::Drawn;
+
+/// Time from the last VRRP advert seen on the wire to the fault, when the run measured it.
+pub const SINCE_ADVERT: &str = "phase.since_advert_ms";
+
+/// What a phase plot puts on its x axis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// `phase.since_advert_ms`: measured, preferred.
+    SinceAdvert,
+    /// The ranged wait drawn just before the first fault.
+    DrawnWait,
+}
+
+impl Phase {
+    pub fn axis(self) -> &'static str {
+        match self {
+            Phase::SinceAdvert => "since the last VRRP advert (s)",
+            Phase::DrawnWait => "drawn wait before the fault (s)",
+        }
+    }
+
+    /// This run's phase in ms, if it has one of this kind.
+    pub fn of(self, r: &Run) -> Option<f64> {
+        match self {
+            Phase::SinceAdvert => r.record.metrics.get(SINCE_ADVERT).and_then(|v| v.as_f64()),
+            Phase::DrawnWait => wait_before_fault(r).map(|d| d.value_ms),
+        }
+    }
+
+    /// The phase the runs give: the measured one if any run has it, else the drawn wait.
+    pub fn of_runs(runs: &[&Run]) -> Option<Phase> {
+        [Phase::SinceAdvert, Phase::DrawnWait].into_iter().find(|p| runs.iter().any(|r| p.of(r).is_some()))
+    }
+}
+
+/// The ranged wait drawn last before the run's first fault step.
+pub fn wait_before_fault(r: &Run) -> Option<&Drawn> {
+    let fault = r.record.events.iter().find_map(|e| match &e.what {
+        What::FaultInjected { step, .. } => Some(*step),
+        _ => None,
+    })?;
+    r.record.drawn.iter().filter(|d| d.step < fault).max_by_key(|d| d.step)
+}
+
+/// One ranged wait over the runs of a cell: its range and what the runs drew.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Waits {
+    pub step: usize,
+    pub min_ms: f64,
+    pub max_ms: f64,
+    pub drawn_lo_ms: f64,
+    pub drawn_hi_ms: f64,
+    pub runs: usize,
+}
+
+/// The ranged waits of `runs`, by step.
+pub fn waits<'a>(runs: impl IntoIterator<Item = &'a Run>) -> Vec<Waits> {
+    let mut out: Vec<Waits> = Vec::new();
+    for d in runs.into_iter().flat_map(|r| &r.record.drawn) {
+        match out.iter_mut().find(|w| w.step == d.step) {
+            Some(w) => {
+                w.min_ms = w.min_ms.min(d.min_ms);
+                w.max_ms = w.max_ms.max(d.max_ms);
+                w.drawn_lo_ms = w.drawn_lo_ms.min(d.value_ms);
+                w.drawn_hi_ms = w.drawn_hi_ms.max(d.value_ms);
+                w.runs += 1;
+            }
+            None => out.push(Waits { step: d.step, min_ms: d.min_ms, max_ms: d.max_ms, drawn_lo_ms: d.value_ms, drawn_hi_ms: d.value_ms, runs: 1 }),
+        }
+    }
+    out.sort_by_key(|w| w.step);
+    out
+}
+
+fn secs(ms: f64) -> String {
+    format!("{:.3}", ms / 1000.0).trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// Drawn waits are whole ms: all three digits, so the text is exactly what ran.
+fn drawn_secs(ms: f64) -> String {
+    format!("{:.3}", ms / 1000.0)
+}
+
+/// A cell's ranged waits in words: "step 3 in 3–4 s, drawn 3.012–3.987 s over 10 runs".
+pub fn waits_text(w: &Waits) -> String {
+    let (lo, hi) = (drawn_secs(w.drawn_lo_ms), drawn_secs(w.drawn_hi_ms));
+    format!("step {} in {}–{} s, drawn {lo}–{hi} s over {} runs", w.step, secs(w.min_ms), secs(w.max_ms), w.runs)
+}
+
+/// A run's drawn waits, for its row in the run table: "step 3: 3.412 s", "-" for none.
+pub fn drawn_text(drawn: &[Drawn]) -> String {
+    if drawn.is_empty() {
+        return "-".into();
+    }
+    drawn.iter().map(|d| format!("step {}: {} s", d.step, drawn_secs(d.value_ms))).collect::<Vec<_>>().join("; ")
+}
