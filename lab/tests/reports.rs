@@ -286,8 +286,8 @@ fn html_shows_each_stacks_ecdf_and_the_number_against_the_fault_phase() {
         assert_eq!(halab::report::phase::Phase::DrawnWait.of(r), Some(r.record.drawn[0].value_ms));
     }
     let mut r = a.runs[0].clone();
-    r.record.drawn.insert(0, Drawn { step: 1, min_ms: 0.0, max_ms: 9.0, value_ms: 5.0 });
-    r.record.drawn.push(Drawn { step: 6, min_ms: 0.0, max_ms: 9.0, value_ms: 7.0 });
+    r.record.drawn.insert(0, Drawn { step: 1, min_ms: 0.0, max_ms: 9.0, value_ms: 5.0, slice: [1, 1] });
+    r.record.drawn.push(Drawn { step: 6, min_ms: 0.0, max_ms: 9.0, value_ms: 7.0, slice: [1, 1] });
     assert_eq!(halab::report::phase::wait_before_fault(&r).map(|d| d.step), Some(3));
     let _ = std::fs::remove_dir_all(&root);
 }
@@ -342,7 +342,7 @@ fn markdown_lists_each_runs_seed_and_drawn_wait() {
     for (stack, repeat) in [("keepalived", 1), ("pacemaker", 19)] {
         let seed = run_seed(PHASE_SEED, "scp-survives-failover", stack, repeat);
         let wait = Step::Wait { min: Duration::from_secs(3), max: Duration::from_secs(4) };
-        let drawn = draw(&[Step::Stop("probe".into()), Step::Stop("bulk".into()), wait], seed)[0].value_ms / 1000.0;
+        let drawn = draw(&[Step::Stop("probe".into()), Step::Stop("bulk".into()), wait], seed, 1, 1)[0].value_ms / 1000.0;
         let row = format!("| scp-survives-failover | {stack} | {repeat} | passed | 30.0 | {seed} | step 3: {drawn:.3} s |  |");
         assert!(md.contains(&row), "{row}\n{md}");
     }

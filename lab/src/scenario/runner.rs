@@ -88,7 +88,7 @@ fn run_once(sc: &Scenario, stack: Stack, rep: u32, opts: &Options, dir: &Path) -
         repeat: rep,
         seed,
         run_seed,
-        drawn: super::schedule::draw(&sc.steps, run_seed),
+        drawn: super::schedule::draw(&sc.steps, run_seed, rep, opts.repeat),
         lab: plan.lab.clone(),
         outcome: Outcome::Error,
         error: None,

@@ -4,6 +4,9 @@
 //! bench starts a fresh lab, and a fixed wait would hit nearly the same phase every time. A
 //! range samples the phase. The run seed derives from `--seed`, the scenario, the stack and
 //! the repeat, and is recorded with every drawn value, so a run can be replayed exactly.
+//! The repeats of one bench cell are stratified: repeat r of n draws within the r-th n-th of
+//! the range, so six runs cover the whole advert cycle instead of, by chance, one corner of it
+//! (independent draws left six waits within 216 ms of a 1 s range in one early bench).
 
 use std::time::Duration;
 
@@ -19,6 +22,9 @@ pub struct Drawn {
     pub min_ms: f64,
     pub max_ms: f64,
     pub value_ms: f64,
+    /// The slice of the range this repeat drew in: `[k, n]` = the k-th n-th (1-based).
+    #[serde(default)]
+    pub slice: [u32; 2],
 }
 
 /// The seed of one run: the same (`--seed`, scenario, stack, repeat) always gives the same one.
@@ -45,18 +51,21 @@ impl SplitMix {
     }
 }
 
-/// Draw every ranged wait of `steps` for the run with this seed, in step order.
-pub fn draw(steps: &[Step], run_seed: u64) -> Vec<Drawn> {
+/// Draw every ranged wait of `steps` for repeat `repeat` of `repeats` (from 1) with this run
+/// seed, in step order: uniform within the repeat's slice of the range.
+pub fn draw(steps: &[Step], run_seed: u64, repeat: u32, repeats: u32) -> Vec<Drawn> {
+    let n = repeats.max(1);
+    let k = (repeat.max(1) - 1) % n;
     let mut rng = SplitMix(run_seed);
     let mut out = Vec::new();
     for (i, s) in steps.iter().enumerate() {
         if let Step::Wait { min, max } = s {
             if max > min {
                 let span = (*max - *min).as_secs_f64();
-                let value = min.as_secs_f64() + span * rng.unit();
+                let value = min.as_secs_f64() + span * (f64::from(k) + rng.unit()) / f64::from(n);
                 // Whole milliseconds: what the record shows is exactly what ran.
                 let ms = (value * 1000.0).round();
-                out.push(Drawn { step: i + 1, min_ms: min.as_secs_f64() * 1e3, max_ms: max.as_secs_f64() * 1e3, value_ms: ms });
+                out.push(Drawn { step: i + 1, min_ms: min.as_secs_f64() * 1e3, max_ms: max.as_secs_f64() * 1e3, value_ms: ms, slice: [k + 1, n] });
             }
         }
     }
@@ -83,15 +92,15 @@ mod tests {
 
     #[test]
     fn the_same_seed_draws_the_same_schedule_and_another_seed_another() {
-        let a = draw(&steps(), run_seed(7, "crash", "keepalived", 1));
-        assert_eq!(a, draw(&steps(), run_seed(7, "crash", "keepalived", 1)));
+        let a = draw(&steps(), run_seed(7, "crash", "keepalived", 1), 1, 1);
+        assert_eq!(a, draw(&steps(), run_seed(7, "crash", "keepalived", 1), 1, 1));
         assert_eq!(a.iter().map(|d| d.step).collect::<Vec<_>>(), vec![2, 4], "only ranges are drawn");
         for (other, why) in [
             (run_seed(8, "crash", "keepalived", 1), "seed"),
             (run_seed(7, "crash", "keepalived", 2), "repeat"),
             (run_seed(7, "crash", "pacemaker", 1), "stack"),
         ] {
-            assert_ne!(a, draw(&steps(), other), "another {why}, another schedule");
+            assert_ne!(a, draw(&steps(), other, 1, 1), "another {why}, another schedule");
         }
         assert_eq!(wait_of(&a, 1, Duration::from_secs(1)), Duration::from_secs(1), "a fixed wait is its length");
         assert_eq!(wait_of(&a, 2, Duration::from_secs(3)).as_secs_f64() * 1e3, a[0].value_ms);
@@ -101,7 +110,7 @@ mod tests {
     fn draws_stay_in_their_range_and_cover_it() {
         let (mut lo, mut hi) = (f64::MAX, f64::MIN);
         for seed in 0..2000 {
-            for d in draw(&steps(), run_seed(seed, "s", "keepalived", 1)) {
+            for d in draw(&steps(), run_seed(seed, "s", "keepalived", 1), 1, 1) {
                 assert!(d.value_ms >= d.min_ms && d.value_ms <= d.max_ms, "{d:?}");
                 if d.step == 2 {
                     lo = lo.min(d.value_ms);
@@ -110,5 +119,17 @@ mod tests {
             }
         }
         assert!(lo < 3010.0 && hi > 3990.0, "2000 draws cover 3-4 s: {lo}-{hi}");
+    }
+
+    #[test]
+    fn the_repeats_of_a_cell_each_draw_in_their_own_slice() {
+        for seed in 0..200 {
+            let v: Vec<f64> = (1..=6).map(|r| draw(&steps(), run_seed(seed, "s", "keepalived", r), r, 6)[0].value_ms).collect();
+            for (i, x) in v.iter().enumerate() {
+                let lo = 3000.0 + 1000.0 * i as f64 / 6.0;
+                assert!(*x >= lo.floor() && *x <= (lo + 1000.0 / 6.0).ceil(), "repeat {} drew {x}", i + 1);
+            }
+        }
+        assert_eq!(draw(&steps(), 5, 8, 6)[0].slice, [2, 6], "repeat 8 of 6 wraps to the second slice");
     }
 }

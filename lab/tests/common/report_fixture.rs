@@ -181,7 +181,7 @@ pub fn phase_runs(root: &Path, keepalived: u32, pacemaker: u32) {
     for (stack, n) in [("keepalived", keepalived), ("pacemaker", pacemaker)] {
         for repeat in 1..=n {
             let seed = run_seed(PHASE_SEED, "scp-survives-failover", stack, repeat);
-            let drawn = draw(&steps, seed);
+            let drawn = draw(&steps, seed, 1, 1);
             let w = drawn[0].value_ms;
             let gap = if stack == "keepalived" { 3200.0 - (w - 250.0).rem_euclid(1000.0) } else { 6000.0 + (w % 2000.0) / 2.0 };
             let mut r = record("scp-survives-failover", "probe", crash_report(), (stack, repeat, gap, gap + 500.0, true));
