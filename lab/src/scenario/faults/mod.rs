@@ -120,7 +120,7 @@ impl Undo {
 
 impl std::fmt::Debug for Undo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Undo({} after {:?})", self.what, self.after)
+        write!(f, "Undo({} after {} ms)", self.what, self.after.as_millis())
     }
 }
 
