@@ -63,6 +63,25 @@ impl Lab {
         self.provider.actuators(&self.state, node)
     }
 
+    /// Boot a powered-off node; a cluster member then rejoins (`cluster.rejoin`).
+    pub fn power_on(&self, node: &str) -> Result<()> {
+        self.actuators(node)?.power_on()?;
+        self.booted(node)
+    }
+
+    /// Reboot a node; a cluster member then rejoins (`cluster.rejoin`).
+    pub fn reboot(&self, node: &str) -> Result<()> {
+        self.actuators(node)?.reboot()?;
+        self.booted(node)
+    }
+
+    /// A new boot: a new shell (the old one may point at the last boot's processes), then the
+    /// member's stack.
+    fn booted(&self, node: &str) -> Result<()> {
+        self.shells.lock().map_err(|_| anyhow!("a thread panicked holding the lab's shells"))?.remove(node);
+        crate::stack::rejoin(self, node)
+    }
+
     /// Is the node powered on? (false for a node the lab does not have)
     pub fn running(&self, node: &str) -> bool {
         self.actuators(node).is_ok_and(|a| a.running())

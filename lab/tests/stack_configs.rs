@@ -23,7 +23,7 @@ fn fw_pair_configs() {
     insta::assert_snapshot!("keepalived_fw1", keepalived::config(&cl, fw1));
     insta::assert_snapshot!("keepalived_fw2", keepalived::config(&cl, fw2));
     insta::assert_snapshot!("conntrackd_fw1", conntrackd::config(&plan, &cl, fw1, MGMT).unwrap());
-    insta::assert_snapshot!("notify_script", conntrackd::notify_script());
+    insta::assert_snapshot!("notify_script", keepalived::notify::script(keepalived::notify::unit(&cl)));
     insta::assert_snapshot!("corosync_pair", corosync::config(&plan, &cl));
     insta::assert_snapshot!("cib_pair", cib::cib(&plan, &cl));
     insta::assert_snapshot!("nft_fw1", firewall::ruleset(&plan, &cl, fw1));

@@ -92,13 +92,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Cmd::Loss { lab, node, iface, percent } => Lab::open(&lab)?.actuators(&node)?.set_loss(&iface, percent)?,
         Cmd::Power { lab, node, action } => {
             let lab = Lab::open(&lab)?;
-            let a = lab.actuators(&node)?;
             match action {
-                PowerAction::Off => a.power_off()?,
-                PowerAction::On => a.power_on()?,
-                PowerAction::Reboot => a.reboot()?,
-                PowerAction::Freeze => a.freeze(true)?,
-                PowerAction::Thaw => a.freeze(false)?,
+                PowerAction::Off => lab.actuators(&node)?.power_off()?,
+                PowerAction::On => lab.power_on(&node)?,
+                PowerAction::Reboot => lab.reboot(&node)?,
+                PowerAction::Freeze => lab.actuators(&node)?.freeze(true)?,
+                PowerAction::Thaw => lab.actuators(&node)?.freeze(false)?,
             }
         }
         Cmd::Switchover { lab, to } => {

@@ -22,6 +22,11 @@ pub const CONDITIONS: &[ConditionDef] = &[
     ConditionDef { name: "vip_moved", arg: None, doc: "one member alone holds the VIPs, not the one that held them at the first fault" },
     ConditionDef { name: "ready", arg: None, doc: "the stack is ready, as `halab up` waits for it" },
     ConditionDef { name: "vip_on", arg: Some("NODE"), doc: "NODE alone holds the VIPs (`@active`/`@standby` are resolved when the step starts)" },
+    ConditionDef {
+        name: "rejoined",
+        arg: Some("NODE"),
+        doc: "NODE is back in the cluster: keepalived MASTER or BACKUP there, or pacemaker online with conntrackd running there",
+    },
 ];
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -29,6 +34,17 @@ pub enum Condition {
     VipMoved,
     Ready,
     VipOn(Target),
+    Rejoined(Target),
+}
+
+impl Condition {
+    /// The node the condition names, if any.
+    pub fn node(&self) -> Option<&Target> {
+        match self {
+            Condition::VipOn(t) | Condition::Rejoined(t) => Some(t),
+            _ => None,
+        }
+    }
 }
 
 /// As the user wrote it: `vip_moved`, `vip_on fw2`, `vip_on @standby`.
@@ -38,6 +54,7 @@ impl std::fmt::Display for Condition {
             Condition::VipMoved => f.write_str("vip_moved"),
             Condition::Ready => f.write_str("ready"),
             Condition::VipOn(t) => write!(f, "vip_on {t}"),
+            Condition::Rejoined(t) => write!(f, "rejoined {t}"),
         }
     }
 }
@@ -55,6 +72,9 @@ pub(crate) fn parse(v: &mut Checker, plan: &Plan, s: &Spanned<String>, field: &s
         ("vip_moved", "") => Some(Condition::VipMoved),
         ("ready", "") => Some(Condition::Ready),
         ("vip_on", node) if !node.is_empty() => target::check(v, plan, &Spanned { value: node.to_string(), ..s.clone() }, field).map(Condition::VipOn),
+        ("rejoined", node) if !node.is_empty() => {
+            target::check(v, plan, &Spanned { value: node.to_string(), ..s.clone() }, field).map(Condition::Rejoined)
+        }
         _ => {
             v.at(s, &format!("{field}.condition"), &format!("unknown condition `{c}`"), &format!("one of: {}", names()));
             return None;
@@ -74,7 +94,7 @@ pub struct Now<'a> {
     pub holders: Vec<String>,
     /// Who held the VIPs at the first fault.
     pub before: Option<&'a str>,
-    /// `vip_on`'s node, resolved when the step started.
+    /// The condition's node (`vip_on`, `rejoined`), resolved when the step started.
     pub target: Option<&'a str>,
 }
 
@@ -85,6 +105,10 @@ impl Condition {
             Condition::VipMoved => alone.is_some() && alone != now.before,
             Condition::VipOn(_) => alone.is_some() && alone == now.target,
             Condition::Ready => ready::check(now.lab, now.cluster)?.is_some(),
+            Condition::Rejoined(_) => match now.target {
+                Some(n) if now.lab.running(n) => crate::stack::of(now.cluster.stack).joined(now.lab, now.cluster, &now.lab.node(n)?)?,
+                _ => false,
+            },
         })
     }
 }

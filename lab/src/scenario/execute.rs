@@ -25,6 +25,8 @@ pub(super) struct Ctx<'a> {
     pub log: EventLog,
     pub traffics: Vec<Running>,
     pub first_fault_ns: Option<u64>,
+    /// The last fault's time (a failback's power_on): its own gap is measured after it.
+    pub last_fault_ns: Option<u64>,
     pub holder_at_fault: Option<String>,
     pending: Vec<Pending>,
     next_port: u16,
@@ -49,6 +51,7 @@ impl<'a> Ctx<'a> {
             log: EventLog::new(t0),
             traffics: Vec::new(),
             first_fault_ns: None,
+            last_fault_ns: None,
             holder_at_fault: None,
             pending: Vec::new(),
             next_port: 7070,
@@ -183,6 +186,7 @@ fn steps(sc: &Scenario, ctx: &mut Ctx, watcher: &Watcher) -> Result<StepsEnd> {
             Step::Fault(f) => {
                 let holder = watcher.current().holders.last().and_then(|h| h.1.first().cloned());
                 let t = ctx.event(What::FaultInjected { step: i + 1, kind: f.kind.into(), fields: f.field_map() });
+                ctx.last_fault_ns = Some(t);
                 if ctx.first_fault_ns.is_none() {
                     (ctx.first_fault_ns, ctx.holder_at_fault) = (Some(t), holder);
                 }
@@ -215,9 +219,9 @@ fn steps(sc: &Scenario, ctx: &mut Ctx, watcher: &Watcher) -> Result<StepsEnd> {
 fn wait_until(ctx: &mut Ctx, watcher: &Watcher, condition: &Condition, timeout: Duration, left: Duration) -> Result<bool> {
     let cl = ctx.lab.plan.cluster.clone().with_context(|| format!("{condition} needs a cluster"))?;
     let before = ctx.holder_at_fault.clone();
-    let target = match condition {
-        Condition::VipOn(t) => Some(resolve(ctx.lab, t)?),
-        _ => None,
+    let target = match condition.node() {
+        Some(t) => Some(resolve(ctx.lab, t)?),
+        None => None,
     };
     let limit = timeout.min(left);
     let met = ctx.wait(limit, |c| {

@@ -142,9 +142,9 @@ fn run_once(sc: &Scenario, stack: Stack, rep: u32, opts: &Options, dir: &Path) -
     let samples = dir.join("samples");
     let mut metrics = BTreeMap::new();
     let mut collect_err = None;
-    let fault = ctx.first_fault_ns;
+    let faults = (ctx.first_fault_ns, ctx.last_fault_ns);
     for r in ctx.traffics.iter_mut() {
-        if let Err(e) = traffic::collect(&st, r, fault, &samples, &mut metrics) {
+        if let Err(e) = traffic::collect(&st, r, faults, &samples, &mut metrics) {
             collect_err.get_or_insert(format!("collecting {}: {e:#}", r.t.name));
         }
     }
@@ -152,7 +152,7 @@ fn run_once(sc: &Scenario, stack: Stack, rep: u32, opts: &Options, dir: &Path) -
     let timeline = watcher.finish();
     metrics.insert("vip_overlap_ms".into(), json!(traffic::round(timeline.max_overlap_ms())));
     metrics.insert("split_brain".into(), json!(timeline.max_overlap_ms() > super::watch::SPLIT_BRAIN_MS));
-    if let (Some(f), Some(h)) = (fault, ctx.holder_at_fault.clone()) {
+    if let (Some(f), Some(h)) = (faults.0, ctx.holder_at_fault.clone()) {
         let moved = timeline.holders.iter().find(|(t, hs)| *t > f && hs.len() == 1 && hs[0] != h);
         metrics.insert("vip_moved".into(), json!(moved.is_some()));
         if let Some((t, _)) = moved {

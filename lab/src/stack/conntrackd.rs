@@ -1,5 +1,5 @@
-//! conntrackd: connection-state sync between the members (FTFW by default), and the
-//! primary/backup/fault script keepalived runs on transitions.
+//! conntrackd: connection-state sync between the members (FTFW by default). keepalived drives
+//! it from `keepalived/notify.rs`, pacemaker through `ocf:heartbeat:conntrackd`.
 
 use crate::topology::{ConntrackdMode, Plan, PlanCluster, PlanNode, SyncTransport};
 
@@ -65,29 +65,4 @@ pub fn config(plan: &Plan, cl: &PlanCluster, node: &PlanNode, mgmt: std::net::Ip
         "# halab: conntrackd of {node} (generated)\nSync {{\n\t{mode}\n\t{transport}\n}}\n\nGeneral {{\n\tHashSize 32768\n\tHashLimit 131072\n\tLogFile /var/log/halab/conntrackd-events.log\n\tSyslog off\n\tLockFile /var/lock/conntrack.lock\n\tUNIX {{\n\t\tPath {SOCKET}\n\t}}\n\tNetlinkBufferSize 2097152\n\tNetlinkBufferSizeMaxGrowth 8388608\n\tFilter From Userspace {{\n\t\tProtocol Accept {{\n\t\t\tTCP\n\t\t\tUDP\n\t\t\tICMP\n\t\t}}\n\t\tAddress Ignore {{\n{ignore}\t\t}}\n\t}}\n}}\n",
         node = node.name
     ))
-}
-
-/// The keepalived notify script: records the state for halab and runs the conntrackd
-/// primary/backup/fault pattern (commit, flush, resync, bulk on primary; shorten timers and
-/// request a resync on backup).
-pub const NOTIFY_PATH: &str = "/etc/halab/ha-notify";
-pub const STATE_FILE: &str = "/run/halab/ha-state";
-
-pub fn notify_script() -> String {
-    format!(
-        r#"#!/bin/sh
-# halab: keepalived notify script (generated). $1 = primary | backup | fault
-state="$1"
-mkdir -p /run/halab
-echo "$state" > {STATE_FILE}
-[ -f {CONFIG} ] || exit 0
-ct() {{ /usr/sbin/conntrackd -C {CONFIG} "$@" >> /var/log/halab/ha-notify.log 2>&1; }}
-case "$state" in
-    primary) ct -c; ct -f; ct -R; ct -B ;;
-    backup)  ct -t; ct -n ;;
-    fault)   ct -t ;;
-esac
-exit 0
-"#
-    )
 }

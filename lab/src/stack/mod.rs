@@ -23,7 +23,7 @@ use anyhow::{Context, Result};
 use crate::lab::Lab;
 use crate::node::Node;
 use crate::progress::Step;
-use crate::topology::{PlanCluster, Stack};
+use crate::topology::{PlanCluster, Rejoin, Stack};
 
 /// A member's role as `halab status` shows it, from the member and the VIPs it holds now.
 pub type Roles = Box<dyn Fn(&Node, &[String]) -> String>;
@@ -42,8 +42,14 @@ pub trait HaStack: Sync {
     fn settings(&self, cl: &PlanCluster) -> Vec<String>;
     /// What bring-up says while `start` runs on the members.
     fn starting(&self) -> &'static str;
-    /// Write the stack's files and start it on one member, after the shared base setup.
+    /// Write the stack's files on one member, after the shared base setup (once, at `up`).
+    fn configure(&self, lab: &Lab, cl: &PlanCluster, node: &Node) -> Result<()>;
+    /// Start the stack's daemons on one member: at `up`, and when a member boots again and
+    /// rejoins with the files its disk kept (a pacemaker member takes the cluster's CIB then).
     fn start(&self, lab: &Lab, cl: &PlanCluster, node: &Node) -> Result<()>;
+    /// Is the member back in the cluster: its daemons running and seen by the others
+    /// (keepalived: MASTER or BACKUP; pacemaker: online with its resources probed)?
+    fn joined(&self, lab: &Lab, cl: &PlanCluster, node: &Node) -> Result<bool>;
     /// Stop the stack cleanly on one member (the `stop_stack` fault): the others take over.
     fn stop(&self, node: &Node) -> Result<()>;
     /// The stack's own part of readiness, once `holder` alone holds every VIP.
@@ -110,17 +116,15 @@ where
     results.into_iter().collect()
 }
 
+const NFT_CONF: &str = "/etc/halab/nftables.conf";
+
 /// Files every member gets whatever the stack: the firewall (or, without one, a ruleset that
 /// only tracks connections so conntrackd has state to sync) and conntrackd's config.
-fn base_setup(st: &Lab, cl: &PlanCluster, node: &Node) -> Result<()> {
+fn base_files(st: &Lab, cl: &PlanCluster, node: &Node) -> Result<()> {
     let plan = &st.plan;
     let pn = plan.node(&node.name).context("member not in plan")?;
     if cl.firewall.enabled || conntrackd::enabled(cl) {
-        node.put("/etc/halab/nftables.conf", &firewall::ruleset(plan, cl, pn), 0o644, "root:root")?;
-        node.run(&["nft", "-f", "/etc/halab/nftables.conf"])?;
-        // Exists once conntrack is active in the node's netns (after a `ct` rule). With 0 a
-        // takeover node without synced state drops mid-stream packets as invalid.
-        node.run(&["sysctl", "-q", "-w", "net.netfilter.nf_conntrack_tcp_loose=0"])?;
+        node.put(NFT_CONF, &firewall::ruleset(plan, cl, pn), 0o644, "root:root")?;
     }
     let mgmt = st.node_mgmt_addr(st.node_index(&node.name)?);
     if let Some(conf) = conntrackd::config(plan, cl, pn, mgmt) {
@@ -129,16 +133,40 @@ fn base_setup(st: &Lab, cl: &PlanCluster, node: &Node) -> Result<()> {
     Ok(())
 }
 
+/// What a member's boot does before the stack starts: load the firewall.
+fn base_start(cl: &PlanCluster, node: &Node) -> Result<()> {
+    if cl.firewall.enabled || conntrackd::enabled(cl) {
+        node.run(&["nft", "-f", NFT_CONF])?;
+        // Exists once conntrack is active in the node's netns (after a `ct` rule). With 0 a
+        // takeover node without synced state drops mid-stream packets as invalid.
+        node.run(&["sysctl", "-q", "-w", "net.netfilter.nf_conntrack_tcp_loose=0"])?;
+    }
+    Ok(())
+}
+
+/// A member that booted again: with `rejoin: auto` it loads its firewall and starts its
+/// stack from the files its disk kept, as a machine whose units are enabled does at boot.
+/// halab runs these steps once the node answers (netns nodes have no init system, and the VM
+/// image's units are not enabled), so "boot" here ends when the stack's start commands return.
+pub fn rejoin(st: &Lab, node: &str) -> Result<()> {
+    let Some(cl) = &st.plan.cluster else { return Ok(()) };
+    if !cl.members.iter().any(|m| m == node) || cl.rejoin == Rejoin::Manual {
+        return Ok(());
+    }
+    let n = st.node(node)?;
+    base_start(cl, &n).and_then(|_| of(cl.stack).start(st, cl, &n)).with_context(|| format!("`{node}` could not rejoin the cluster"))
+}
+
 /// Configure and start the lab's stack; return when it is ready.
 pub fn bring_up(st: &Lab) -> Result<()> {
     let Some(cl) = &st.plan.cluster else { return Ok(()) };
     let stack = of(cl.stack);
     let step = Step::start(format!("stack {} on {}", cl.stack, cl.members.join(", ")));
     step.message("firewall and conntrackd config");
-    on_members(st, cl, |n| base_setup(st, cl, n))?;
+    on_members(st, cl, |n| base_files(st, cl, n).and_then(|_| base_start(cl, n)))?;
     if stack.runs() {
         step.message(stack.starting());
-        on_members(st, cl, |n| stack.start(st, cl, n))?;
+        on_members(st, cl, |n| stack.configure(st, cl, n).and_then(|_| stack.start(st, cl, n)))?;
         step.message("waiting until the stack is ready");
         ready::wait(st, cl, ready_timeout(st))?;
     }

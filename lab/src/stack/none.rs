@@ -29,8 +29,14 @@ impl HaStack for NoStack {
     fn starting(&self) -> &'static str {
         "nothing to start"
     }
+    fn configure(&self, _: &Lab, _: &PlanCluster, _: &Node) -> Result<()> {
+        Ok(())
+    }
     fn start(&self, _: &Lab, _: &PlanCluster, _: &Node) -> Result<()> {
         Ok(())
+    }
+    fn joined(&self, _: &Lab, _: &PlanCluster, _: &Node) -> Result<bool> {
+        Ok(true)
     }
     fn stop(&self, _: &Node) -> Result<()> {
         bail!("stack `none` has nothing to stop")

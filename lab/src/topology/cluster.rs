@@ -211,8 +211,17 @@ pub(super) fn check(c: &mut Checker, cl: &ClusterSpec, networks: &[PlanNetwork],
         }
     };
 
+    let rejoin = match cl.rejoin.as_ref().map(|r| (r, r.value.as_str())) {
+        None | Some((_, "auto")) => Rejoin::Auto,
+        Some((_, "manual")) => Rejoin::Manual,
+        Some((r, other)) => {
+            c.at(r, "cluster.rejoin", &format!("unknown rejoin `{other}`"), "one of: auto, manual");
+            Rejoin::Auto
+        }
+    };
+
     if members.is_empty() {
         return None;
     }
-    Some(PlanCluster { members, vips, stack, keepalived, corosync, pacemaker, sync, firewall })
+    Some(PlanCluster { members, vips, stack, keepalived, corosync, pacemaker, sync, firewall, rejoin })
 }

@@ -94,6 +94,10 @@ pub struct ClusterSpec {
     /// Stateful nftables on the members.
     #[serde(default)]
     pub firewall: Option<FirewallSpec>,
+    /// `auto` (default): a member that boots again starts its firewall and stack and rejoins;
+    /// `manual`: it stays out until an operator starts the stack (as after a fence).
+    #[serde(default)]
+    pub rejoin: Option<Spanned<String>>,
 }
 
 /// keepalived (VRRP). Defaults: advert_int 1s, VRRP version 3, priorities 150 for the first

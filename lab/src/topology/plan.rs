@@ -107,6 +107,20 @@ pub struct PlanCluster {
     pub pacemaker: PacemakerSettings,
     pub sync: SyncSettings,
     pub firewall: FirewallSettings,
+    /// Does a member that boots again start its stack by itself?
+    #[serde(default = "auto")]
+    pub rejoin: Rejoin,
+}
+
+fn auto() -> Rejoin {
+    Rejoin::Auto
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Rejoin {
+    Auto,
+    Manual,
 }
 
 /// Why a cluster with these corosync links cannot run `stack`, or None.

@@ -10,7 +10,7 @@ use crate::scenario::target::{resolve, Target};
 
 pub const VERB: Verb = Verb {
     name: "power_on",
-    doc: "boot a powered-off node; the step returns once it answers again",
+    doc: "boot a powered-off node; the step returns once it answers and a member has started its stack (`cluster.rejoin: auto`)",
     fields: &[NODE],
     example: "{ kind: power_on, node: fw1 }",
     check,
@@ -28,7 +28,7 @@ fn check(cx: &mut Check) -> Option<Arc<dyn Fault>> {
 impl Fault for PowerOn {
     fn apply(&self, lab: &Lab) -> Result<Applied> {
         let node = resolve(lab, &self.node)?;
-        lab.actuators(&node)?.power_on()?;
+        lab.power_on(&node)?;
         Ok(Applied::on(node))
     }
 }

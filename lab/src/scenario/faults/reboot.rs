@@ -10,7 +10,7 @@ use crate::scenario::target::{resolve, Target};
 
 pub const VERB: Verb = Verb {
     name: "reboot",
-    doc: "reboot the node (a shutdown, then a boot); the step returns once it answers again",
+    doc: "reboot the node (a shutdown, then a boot); the step returns once it answers and a member has started its stack (`cluster.rejoin: auto`)",
     fields: &[NODE],
     example: "{ kind: reboot, node: \"@standby\" }",
     check,
@@ -28,7 +28,7 @@ fn check(cx: &mut Check) -> Option<Arc<dyn Fault>> {
 impl Fault for Reboot {
     fn apply(&self, lab: &Lab) -> Result<Applied> {
         let node = resolve(lab, &self.node)?;
-        lab.actuators(&node)?.reboot()?;
+        lab.reboot(&node)?;
         Ok(Applied::on(node))
     }
 }

@@ -88,6 +88,8 @@ pub struct Collect<'a> {
     pub rc: Option<i32>,
     /// The first fault's time (gaps are measured around it).
     pub fault_ns: Option<u64>,
+    /// The last fault's time, when there were several (a failback's power_on).
+    pub last_fault_ns: Option<u64>,
     pub samples: &'a Path,
     pub metrics: &'a mut BTreeMap<String, Value>,
 }
@@ -149,8 +151,8 @@ pub fn stop(st: &Lab, r: &mut Running) -> Result<()> {
 }
 
 /// Stop if still running, fetch the raw output into `samples_dir`, and turn it into metrics.
-/// `fault_ns`: the first fault's time (gaps are measured around it).
-pub fn collect(st: &Lab, r: &mut Running, fault_ns: Option<u64>, samples_dir: &Path, m: &mut BTreeMap<String, Value>) -> Result<()> {
+/// `faults`: the first and the last fault's times (gaps are measured after them).
+pub fn collect(st: &Lab, r: &mut Running, faults: (Option<u64>, Option<u64>), samples_dir: &Path, m: &mut BTreeMap<String, Value>) -> Result<()> {
     if !finished(st, r)? {
         stop(st, r)?;
     }
@@ -159,7 +161,9 @@ pub fn collect(st: &Lab, r: &mut Running, fault_ns: Option<u64>, samples_dir: &P
     let rc: Option<i32> =
         from.exec(&["cat", &file(&r.t, "rc")], None, crate::node::EXEC_TIMEOUT).ok().and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok());
     let kind = r.t.kind.clone();
-    kind.collect(r, &mut Collect { lab: st, from, rc, fault_ns, samples: samples_dir, metrics: m })
+    let (fault_ns, last) = faults;
+    let last_fault_ns = last.filter(|l| Some(*l) != fault_ns);
+    kind.collect(r, &mut Collect { lab: st, from, rc, fault_ns, last_fault_ns, samples: samples_dir, metrics: m })
 }
 
 pub fn round(x: f64) -> f64 {

@@ -94,6 +94,15 @@ impl Kind for Probe {
             c.put(name, "tick_late_p99", json!(round(late)));
         }
         c.put(name, "udp.received", json!(s.udp.len()));
+        if let Some(l) = c.last_fault_ns {
+            // The last fault's own silence (a failback after a crash): the longest between
+            // echoes received after it, so neither the first fault's gap nor a silence still
+            // running when it came counts.
+            let end = s.end_ns.saturating_sub(200_000_000);
+            let after = |v: &[u64]| -> Vec<u64> { v.iter().copied().filter(|t| *t >= l).collect() };
+            c.put(name, "last_fault.gap", json!(round(longest_gap(&after(&udp), l, end, slack).gap_ms)));
+            c.put(name, "last_fault.tcp.gap", json!(round(longest_gap(&after(&tcp), l, end, slack).gap_ms)));
+        }
         if let Some(f) = c.fault_ns {
             // Where the silence sits relative to the fault: its end is when traffic flowed again.
             c.put(name, "gap_start_after_fault", json!(round((g.from_ns as f64 - f as f64) / 1e6)));

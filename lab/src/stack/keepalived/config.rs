@@ -1,5 +1,5 @@
 //! keepalived: one VRRP instance per VIP network, all in one sync group so every VIP moves
-//! together; the notify script drives conntrackd.
+//! together; transitions go to the notify FIFO (`notify.rs`), whose reader drives conntrackd.
 
 use crate::topology::{PlanCluster, PlanNode};
 
@@ -19,12 +19,14 @@ pub fn config(cl: &PlanCluster, node: &PlanNode) -> String {
     if let Some(r) = k.garp_master_repeat {
         s.push_str(&format!("    vrrp_garp_master_repeat {r}\n"));
     }
-    s.push_str("}\n\nvrrp_sync_group halab {\n    group {\n");
-    for v in &cl.vips {
-        s.push_str(&format!("        vi_{}\n", v.network));
+    s.push_str(&format!("    vrrp_notify_fifo {}\n    vrrp_notify_fifo_script {}\n}}\n", super::notify::FIFO, super::notify::SCRIPT));
+    if super::notify::unit(cl) == "GROUP" {
+        s.push_str("\nvrrp_sync_group halab {\n    group {\n");
+        for v in &cl.vips {
+            s.push_str(&format!("        vi_{}\n", v.network));
+        }
+        s.push_str("    }\n}\n");
     }
-    let n = crate::stack::conntrackd::NOTIFY_PATH;
-    s.push_str(&format!("    }}\n    notify_master \"{n} primary\"\n    notify_backup \"{n} backup\"\n    notify_fault \"{n} fault\"\n}}\n"));
     for (i, v) in cl.vips.iter().enumerate() {
         s.push_str(&format!(
             "\nvrrp_instance vi_{net} {{\n    state BACKUP\n    interface {ifname}\n    virtual_router_id {vrid}\n    priority {prio}\n    advert_int {advert}\n{preempt}    virtual_ipaddress {{\n        {addr}/{len} dev {ifname}\n    }}\n}}\n",

@@ -2,6 +2,7 @@
 //! records the state halab reads (primary/backup/fault).
 
 mod config;
+pub mod notify;
 
 pub use config::{config, CONFIG};
 
@@ -18,7 +19,7 @@ pub struct Keepalived;
 
 /// keepalived's state on a node as the notify script recorded it.
 pub fn state(node: &Node) -> String {
-    node.exec(&["cat", conntrackd::STATE_FILE], None, crate::node::EXEC_TIMEOUT)
+    node.exec(&["cat", notify::STATE_FILE], None, crate::node::EXEC_TIMEOUT)
         .ok()
         .filter(|o| o.status.success())
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
@@ -49,7 +50,7 @@ impl HaStack for Keepalived {
     }
     fn log_files(&self, daemon: &str) -> &'static [&'static str] {
         match daemon {
-            "keepalived" => &["/var/log/halab/keepalived.log", "/var/log/halab/ha-notify.log"],
+            "keepalived" => &["/var/log/halab/keepalived.log", "/var/log/halab/ha-notify.log", notify::EVENTS],
             _ => &[],
         }
     }
@@ -63,10 +64,15 @@ impl HaStack for Keepalived {
     fn starting(&self) -> &'static str {
         "starting conntrackd and keepalived"
     }
-    fn start(&self, st: &Lab, cl: &PlanCluster, node: &Node) -> Result<()> {
+    fn configure(&self, st: &Lab, cl: &PlanCluster, node: &Node) -> Result<()> {
         let pn = st.plan.node(&node.name).context("member not in plan")?;
-        node.put(conntrackd::NOTIFY_PATH, &conntrackd::notify_script(), 0o755, "root:root")?;
-        node.put(CONFIG, &config(cl, pn), 0o644, "root:root")?;
+        node.put(notify::SCRIPT, &notify::script(notify::unit(cl)), 0o755, "root:root")?;
+        node.put(CONFIG, &config(cl, pn), 0o644, "root:root")
+    }
+    fn start(&self, st: &Lab, cl: &PlanCluster, node: &Node) -> Result<()> {
+        // keepalived creates the FIFO but not its directory; a state left from before a crash
+        // must not pass for the new one.
+        node.sh(&format!("mkdir -p /run/halab && rm -f {}", notify::STATE_FILE))?;
         // conntrackd first: keepalived's first notify runs conntrackd commands against it.
         if conntrackd::enabled(cl) {
             node.service_start("conntrackd", &["/usr/sbin/conntrackd", "-C", conntrackd::CONFIG])?;
@@ -83,6 +89,9 @@ impl HaStack for Keepalived {
     }
     fn stop(&self, node: &Node) -> Result<()> {
         node.service_stop("keepalived")
+    }
+    fn joined(&self, _: &Lab, _: &PlanCluster, node: &Node) -> Result<bool> {
+        Ok(matches!(state(node).as_str(), "primary" | "backup"))
     }
     /// Exactly one MASTER (the holder), the others BACKUP, as their notify scripts recorded.
     fn ready(&self, _: &Lab, _: &PlanCluster, nodes: &[Node], holder: &str) -> Result<bool> {

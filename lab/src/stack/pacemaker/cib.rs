@@ -67,6 +67,16 @@ pub fn cib(_plan: &Plan, cl: &PlanCluster) -> String {
     if ct {
         cons.push_str("      <rsc_colocation id=\"vips-with-promoted-conntrackd\" score=\"INFINITY\" rsc=\"vips\" with-rsc=\"conntrackd-clone\" with-rsc-role=\"Promoted\"/>\n");
         cons.push_str("      <rsc_order id=\"promote-before-vips\" kind=\"Mandatory\" first=\"conntrackd-clone\" first-action=\"promote\" then=\"vips\" then-action=\"start\"/>\n");
+        // ocf:heartbeat:conntrackd gives its promoted instance a promotion score of 1000 and
+        // the others 100: that bonus alone would pin the role wherever it is, whatever the
+        // stickiness. Preferring the role on the preferred member by the same 1000 cancels it,
+        // so (as for any resource) stickiness against the 50 below decides failback. Measured
+        // with crm_simulate after fw1 rejoined fw-pair: stickiness 100 gives fw2 1400, fw1
+        // 1200 (the VIPs stay); stickiness 0 moves them back.
+        cons.push_str(&format!(
+            "      <rsc_location id=\"promoted-prefer-{m}\" rsc=\"conntrackd-clone\" role=\"Promoted\" node=\"{m}\" score=\"1000\"/>\n",
+            m = p.preferred
+        ));
     }
     cons.push_str(&format!("      <rsc_location id=\"vips-prefer-{m}\" rsc=\"vips\" node=\"{m}\" score=\"50\"/>\n", m = p.preferred));
     if p.link_monitor {

@@ -16,6 +16,9 @@ use crate::topology::PlanCluster;
 
 pub const LOG: &str = "/var/log/pacemaker/pacemaker.log";
 
+/// Directories pacemaker and crmsh expect, with the ownership they check.
+const DIRS: &str = "mkdir -p /var/lib/pacemaker/cib /var/log/pacemaker /var/log/crmsh /run/crm && chown -R hacluster:haclient /var/lib/pacemaker /var/log/pacemaker && chmod 0770 /var/log/pacemaker && chmod 0750 /var/lib/pacemaker/cib";
+
 pub struct Pacemaker;
 
 impl HaStack for Pacemaker {
@@ -60,12 +63,15 @@ impl HaStack for Pacemaker {
     fn starting(&self) -> &'static str {
         "starting corosync and pacemaker (pre-seeded CIB)"
     }
-    fn start(&self, st: &Lab, cl: &PlanCluster, node: &Node) -> Result<()> {
+    fn configure(&self, st: &Lab, cl: &PlanCluster, node: &Node) -> Result<()> {
         node.put(corosync::CONFIG, &corosync::config(&st.plan, cl), 0o644, "root:root")?;
-        // Directories pacemaker and crmsh expect, with the ownership they check.
-        node.sh("mkdir -p /var/lib/pacemaker/cib /var/log/pacemaker /var/log/crmsh /run/crm && chown -R hacluster:haclient /var/lib/pacemaker /var/log/pacemaker && chmod 0770 /var/log/pacemaker && chmod 0750 /var/lib/pacemaker/cib")?;
+        node.sh(DIRS)?;
         node.sh("rm -f /var/lib/pacemaker/cib/cib.xml.sig /var/lib/pacemaker/cib/cib-*")?;
-        node.put(cib::PATH, &cib::cib(&st.plan, cl), 0o600, "hacluster:haclient")?;
+        node.put(cib::PATH, &cib::cib(&st.plan, cl), 0o600, "hacluster:haclient")
+    }
+    fn start(&self, st: &Lab, _: &PlanCluster, node: &Node) -> Result<()> {
+        // /run is new at every boot.
+        node.sh(DIRS)?;
         node.service_start("corosync", &["/usr/sbin/corosync", "-f"])?;
         // pacemakerd gives up when corosync does not answer yet (systemd orders them; we wait).
         ready::until(
@@ -77,6 +83,12 @@ impl HaStack for Pacemaker {
     }
     fn stop(&self, node: &Node) -> Result<()> {
         node.service_stop("pacemaker")
+    }
+    /// Online in the cluster as its own crm_mon sees it, with conntrackd running there.
+    fn joined(&self, _: &Lab, cl: &PlanCluster, node: &Node) -> Result<bool> {
+        let Ok(crm) = crm::state(node) else { return Ok(false) };
+        let online = crm.nodes.iter().any(|n| n.name == node.name && n.online);
+        Ok(online && (!conntrackd::enabled(cl) || crm.where_is("conntrackd", None).contains(&node.name)))
     }
     /// Every member online, every resource started, the promoted conntrackd on the VIP
     /// holder, the controller (DC) idle: a transition still running may move things yet.

@@ -1,0 +1,59 @@
+//! keepalived's transitions, read in order from its notify FIFO: the script records the state
+//! halab reads (primary/backup/fault), a timestamped event per line, and drives conntrackd.
+//!
+//! A FIFO and not `notify_master`/`notify_backup`: keepalived runs those as separate processes
+//! that can finish out of order. On a TCG VM a member that went MASTER then BACKUP within a
+//! second ended with `primary` recorded (the MASTER script finished last), and conntrackd in
+//! the primary's mode on a backup.
+
+use crate::stack::conntrackd;
+
+/// The FIFO reader keepalived starts (`vrrp_notify_fifo_script`) with the FIFO as `$1`.
+pub const SCRIPT: &str = "/etc/halab/ha-notify";
+pub const FIFO: &str = "/run/halab/keepalived.fifo";
+/// The state of the sync group (or of the lone instance) as last reported.
+pub const STATE_FILE: &str = "/run/halab/ha-state";
+/// One line per transition: `<unix ns> <GROUP|INSTANCE> <name> <STATE> [priority]`, written
+/// on the node's clock as keepalived reports it.
+pub const EVENTS: &str = "/var/log/halab/ha-events.log";
+
+/// Which lines carry the member's state: the sync group's when several VIP networks move
+/// together, the lone instance's otherwise (keepalived has no group then).
+pub fn unit(cl: &crate::topology::PlanCluster) -> &'static str {
+    if cl.vips.len() > 1 {
+        "GROUP"
+    } else {
+        "INSTANCE"
+    }
+}
+
+/// The reader. Primary: commit the external cache, flush the internal one, resync from the
+/// kernel, send a bulk update. Backup: shorten the timers and request a resync.
+pub fn script(unit: &str) -> String {
+    let config = conntrackd::CONFIG;
+    format!(
+        r#"#!/bin/sh
+# halab: keepalived notify FIFO reader (generated). keepalived starts it with the FIFO as $1
+# and writes one line per transition, in order: GROUP "halab" MASTER / INSTANCE "vi_lan" BACKUP 100
+mkdir -p /run/halab /var/log/halab
+ct() {{ /usr/sbin/conntrackd -C {config} "$@" >> /var/log/halab/ha-notify.log 2>&1; }}
+while read -r kind name state prio; do
+    echo "$(date +%s%N) $kind $name $state $prio" >> {EVENTS}
+    [ "$kind" = "{unit}" ] || continue
+    case "$state" in
+        MASTER) s=primary ;;
+        BACKUP) s=backup ;;
+        FAULT) s=fault ;;
+        *) continue ;;
+    esac
+    echo "$s" > {STATE_FILE}
+    [ -f {config} ] || continue
+    case "$s" in
+        primary) ct -c; ct -f; ct -R; ct -B ;;
+        backup) ct -t; ct -n ;;
+        fault) ct -t ;;
+    esac
+done < "$1"
+"#
+    )
+}
