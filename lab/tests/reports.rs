@@ -50,6 +50,9 @@ fn html_and_headlines_follow_any_scenario() {
     let html = halab::report::html::render(&a);
     assert_eq!(html.matches("ping1 echoes (RTT)").count(), RUNS.len(), "one probe timeline per run");
     assert!(html.contains("My gap") && html.contains("My takeover"), "spread plots of the numeric headlines");
+    // Each run's stack events under its probe plot, in ms from the fault.
+    assert_eq!(html.matches("<summary>Stack events").count(), RUNS.len(), "one stack timeline per run");
+    assert!(html.contains("<td>fw2</td><td>INSTANCE &quot;vi_lan&quot; MASTER 100</td>"), "the event as keepalived logged it");
     let _ = std::fs::remove_dir_all(&root);
 }
 

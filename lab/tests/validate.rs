@@ -101,7 +101,10 @@ fn shipped_scenarios_carry_their_headlines() {
     }
     let sc = halab::scenario::load(Path::new("../scenarios/scp-survives-failover.yaml")).unwrap();
     let rows: Vec<(&str, &str)> = sc.report.headline.iter().map(|h| (h.metric.as_str(), h.unit.as_str())).collect();
-    assert_eq!(rows, [("probe.gap", "ms"), ("probe.tcp.gap", "ms"), ("detection", "ms"), ("takeover", "ms"), ("bulk.checksum_ok", "flag")]);
+    assert_eq!(
+        rows,
+        [("probe.gap", "ms"), ("probe.tcp.gap", "ms"), ("detection", "ms"), ("takeover", "ms"), ("detection_polled", "ms"), ("takeover_polled", "ms"), ("bulk.checksum_ok", "flag")]
+    );
 }
 
 /// A headline is checked like an expectation: its metric must belong to a traffic of the
@@ -256,7 +259,7 @@ fn traffic_fields_are_checked_with_positions() {
         ":5:22: steps[1]: traffic `a` is defined twice",
         ":5:42: steps[1]: traffic runs between fixed nodes",
         ":5:71: steps[1].size: `big` is not a size (hint: write it like 64MiB)",
-        ":6:31: steps[2].kind: unknown traffic kind `flood` (hint: one of: probe, scp, iperf3, ab)",
+        ":6:31: steps[2].kind: unknown traffic kind `flood` (hint: one of: probe, capture, scp, iperf3, ab)",
         ":7:14: steps[3]: a traffic needs `to:`",
         ":7:59: steps[3].requests: `many` is not a whole number",
     ] {

@@ -13,9 +13,14 @@ pub enum NodeCmd {
     /// The gap probe (runs inside nodes): `server` echoes, `client` ticks and records.
     #[command(subcommand)]
     Probe(ProbeCmd),
-    /// The node's CLOCK_MONOTONIC in ns (to line a VM's probe samples up with the host's clock).
+    /// The node's CLOCK_MONOTONIC in ns (to line a VM's probe samples up with the host's clock);
+    /// with --realtime, then its CLOCK_REALTIME read right after (to move the stacks' event
+    /// stamps, which are wall-clock time, onto the monotonic clock).
     #[command(name = "_clock", hide = true)]
-    Clock,
+    Clock {
+        #[arg(long)]
+        realtime: bool,
+    },
     /// Inside a node: start, stop or check a service.
     #[command(name = "_svc", hide = true)]
     Svc {
@@ -70,7 +75,11 @@ pub fn run(c: NodeCmd) -> Result<ExitCode> {
             let s = crate::measure::probe::run_client((server, port).into(), duration_arg(&interval)?, duration_arg(&duration)?)?;
             std::fs::write(&out, serde_json::to_vec(&s)?).with_context(|| format!("failed to write {}", out.display()))?;
         }
-        NodeCmd::Clock => println!("{}", crate::measure::clock::now_ns()),
+        NodeCmd::Clock { realtime: false } => println!("{}", crate::measure::clock::now_ns()),
+        NodeCmd::Clock { realtime: true } => {
+            let mono = crate::measure::clock::now_ns();
+            println!("{mono} {}", crate::measure::clock::realtime_ns());
+        }
         NodeCmd::Svc { action, name, argv } => {
             use super::service;
             match action {

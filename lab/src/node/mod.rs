@@ -75,6 +75,17 @@ impl Node {
         self.shell.clock_offset_ns().with_context(|| format!("on node `{}`: reading its clock", self.name))
     }
 
+    /// For stamps this node takes on its wall clock (keepalived's notify, pacemaker's alerts,
+    /// tcpdump): wall ns minus host CLOCK_MONOTONIC ns, so `host = wall - shift`. The node reads
+    /// both its clocks in one process (microseconds apart); its monotonic offset to the host
+    /// does the rest (0 on netns; over SSH read NTP-style, at most half a round trip, ~1-5 ms).
+    pub fn wall_clock_shift_ns(&self) -> Result<i128> {
+        let out = self.run(&["halab", "_clock", "--realtime"])?;
+        let pair = out.trim().split_once(' ').and_then(|(m, r)| Some((m.parse::<i128>().ok()?, r.parse::<i128>().ok()?)));
+        let (mono, wall) = pair.with_context(|| format!("on node `{}`: `halab _clock --realtime` printed `{}`", self.name, out.trim()))?;
+        Ok(wall - mono + self.clock_offset_ns()? as i128)
+    }
+
     /// A service's log (the last `lines` lines; 0 = all).
     pub fn logs(&self, name: &str, lines: usize) -> Result<String> {
         let path = format!("{}/{name}.log", shell::LOG_DIR);

@@ -69,6 +69,9 @@ pub fn render(a: &Analysis) -> String {
         for svg in probes(r).iter().filter_map(|p| probe_timeline(r, p)) {
             let _ = writeln!(h, "<div class=\"plot\">{svg}</div>");
         }
+        if let Some(t) = stack_timeline(r) {
+            let _ = writeln!(h, "{t}");
+        }
         if let Some(svg) = iperf_plot(r) {
             let _ = writeln!(h, "<div class=\"plot\">{svg}</div>");
         }
@@ -107,6 +110,27 @@ fn distribution(h: &mut String, a: &Analysis, hl: &Headline) {
         per_stack.iter().enumerate().flat_map(|(i, rs)| rs.iter().filter_map(move |(r, v)| Some((i, phase.of(r)? / 1000.0, shown(*v))))).collect();
     let svg = plots::phase_scatter(&format!("{title} vs fault phase"), phase.axis(), unit, &a.stacks, &pts);
     let _ = writeln!(h, "<div class=\"plot phase\" data-metric=\"{metric}\">{svg}</div>");
+}
+
+/// The stacks' own events from a second before the fault on, under the probe plot: what the
+/// stack did and when, on the host clock.
+fn stack_timeline(r: &Run) -> Option<String> {
+    let rec = &r.record;
+    let origin = fault_ns(r).map(|f| f.saturating_sub(rec.t0_ns) as f64 / 1e6)?;
+    let rows: Vec<String> = rec
+        .stack_events
+        .iter()
+        .filter(|e| e.0 >= origin - 1000.0)
+        .take(40)
+        .map(|(t, n, w)| format!("<tr><td>{:+.1}</td><td>{}</td><td>{}</td></tr>", t - origin, esc(n), esc(w)))
+        .collect();
+    if rows.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "<details open><summary>Stack events (ms from the fault, host clock; keepalived's notify FIFO, pacemaker's alerts)</summary><table class=\"events\"><tr><th>t (ms)</th><th>member</th><th>event</th></tr>{}</table></details>",
+        rows.join("")
+    ))
 }
 
 fn fault_ns(r: &Run) -> Option<u64> {

@@ -70,6 +70,9 @@ pub struct RunRecord {
     pub metrics: BTreeMap<String, serde_json::Value>,
     pub expectations: Vec<ExpectResult>,
     pub vip_timeline: Vec<(f64, Vec<String>)>,
+    /// The stacks' own events (`stack/events.rs`): (ms since the run started, member, what).
+    #[serde(default)]
+    pub stack_events: Vec<(f64, String, String)>,
     /// As in events.jsonl (`halab.events/1`), without the per-line schema.
     #[serde(deserialize_with = "super::events::lenient")]
     pub events: Vec<Event>,
@@ -111,12 +114,14 @@ pub fn outcome_of<'a>(m: &'a BTreeMap<String, serde_json::Value>, metric: &str) 
     m.get(&format!("{metric}_outcome")).or_else(|| metric.strip_suffix(".gap").and_then(|p| m.get(&format!("{p}.outcome"))))
 }
 
-/// The gap split in two: detection = fault -> the stack's first visible reaction (the VIP on
-/// the new holder, seen by 100 ms polling); takeover = that reaction -> traffic flowing, i.e.
-/// every probe traffic (`<name>.recovered_after_fault`, whatever the probe is called) flowing.
+/// The gap split in two: detection = fault -> the stack's first own reaction (`detection`, from
+/// the stacks' events, which the runner records); takeover = that reaction -> traffic flowing,
+/// i.e. every probe traffic (`<name>.recovered_after_fault`, whatever the probe is called)
+/// flowing. Never clamped: a negative takeover means traffic flowed before the stack reacted
+/// (e.g. the old active forwarded on), a finding, not noise to hide. The same split from 100 ms
+/// polling of the VIPs (`failover`) is kept beside it as `detection_polled`/`takeover_polled`.
 /// A probe's `recovered_after_fault` is where its gap ended: it has the gap's outcome, and
 /// takeover the first that is not `recovered` (a lower bound when some probe never flowed).
-/// Derived from recorded metrics, so older run records get it when re-rendered.
 pub fn split_gap(m: &mut BTreeMap<String, serde_json::Value>) {
     let outcomes: Vec<(String, serde_json::Value)> = m
         .keys()
@@ -127,11 +132,15 @@ pub fn split_gap(m: &mut BTreeMap<String, serde_json::Value>) {
         m.insert(k.clone(), o.clone());
     }
     let recovered = m.iter().filter(|(k, _)| k.ends_with(".recovered_after_fault")).filter_map(|(_, v)| v.as_f64()).reduce(f64::max);
-    if let (Some(det), Some(rec)) = (m.get("failover").and_then(|v| v.as_f64()), recovered) {
-        m.insert("detection".into(), serde_json::json!(det));
-        m.insert("takeover".into(), serde_json::json!(((rec - det).max(0.0) * 10.0).round() / 10.0));
-        if let Some((_, o)) = outcomes.iter().find(|(_, o)| o.as_str() != Some("recovered")).or(outcomes.first()) {
-            m.insert("takeover_outcome".into(), o.clone());
+    let outcome = outcomes.iter().find(|(_, o)| o.as_str() != Some("recovered")).or(outcomes.first()).map(|(_, o)| o.clone());
+    let round = |x: f64| (x * 10.0).round() / 10.0;
+    for (from, det_key, tk_key) in [("detection", "detection", "takeover"), ("failover", "detection_polled", "takeover_polled")] {
+        if let (Some(det), Some(rec)) = (m.get(from).and_then(|v| v.as_f64()), recovered) {
+            m.insert(det_key.into(), serde_json::json!(det));
+            m.insert(tk_key.into(), serde_json::json!(round(rec - det)));
+            if let Some(o) = &outcome {
+                m.insert(format!("{tk_key}_outcome"), o.clone());
+            }
         }
     }
 }

@@ -109,6 +109,7 @@ fn run_once(sc: &Scenario, stack: Stack, rep: u32, opts: &Options, dir: &Path) -
         metrics: BTreeMap::new(),
         expectations: Vec::new(),
         vip_timeline: Vec::new(),
+        stack_events: Vec::new(),
         events: Vec::new(),
         report: sc.report.clone(),
     };
@@ -149,6 +150,17 @@ fn run_once(sc: &Scenario, stack: Stack, rep: u32, opts: &Options, dir: &Path) -
         }
     }
     ctx.undo_all();
+    if let Some(cl) = &st.plan.cluster {
+        let evs = crate::stack::events::collect(&st, cl);
+        // Detection: the fault to the stack's first own reaction, on any member (the
+        // survivor's VRRP transition, pacemaker's membership change). The first event after
+        // the fault: the stacks are quiet in steady state.
+        if let Some(e) = faults.0.and_then(|f| evs.iter().find(|e| e.t_ns > f).map(|e| (e, f))).map(|(e, f)| (e, e.t_ns - f)) {
+            metrics.insert("detection".into(), json!(traffic::round(e.1 as f64 / 1e6)));
+            metrics.insert("detection_event".into(), json!(format!("{}: {}", e.0.node, e.0.what)));
+        }
+        rec.stack_events = evs.iter().map(|e| (e.t_ns.saturating_sub(rec.t0_ns) as f64 / 1e6, e.node.clone(), e.what.clone())).collect();
+    }
     let timeline = watcher.finish();
     metrics.insert("vip_overlap_ms".into(), json!(traffic::round(timeline.max_overlap_ms())));
     metrics.insert("split_brain".into(), json!(timeline.max_overlap_ms() > super::watch::SPLIT_BRAIN_MS));

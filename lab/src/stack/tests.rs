@@ -47,7 +47,7 @@ fn daemons_per_stack_and_each_has_log_files() {
             assert!(!super::log_files(d).is_empty(), "{d} of stack {s} has no log files");
         }
     }
-    assert_eq!(super::log_files("pacemaker"), [super::pacemaker::LOG, "/var/log/halab/pacemaker.log"]);
+    assert_eq!(super::log_files("pacemaker"), [super::pacemaker::LOG, "/var/log/halab/pacemaker.log", super::events::LOG]);
     assert_eq!(super::log_files("sshd"), ["/var/log/halab/sshd.log"]);
     assert!(super::log_files("nope").is_empty());
 }

@@ -1,10 +1,11 @@
 //! Traffic inside the nodes, with real programs, one kind per file: the gap probe (halab
-//! itself), scp (OpenSSH, rate-limited, checksum compared), iperf3 (--json, 0.1 s intervals)
-//! and ab. A kind checks its own fields, starts itself and turns what it left on the nodes
+//! itself), a capture of its echoes (tcpdump), scp (OpenSSH, rate-limited, checksum
+//! compared), iperf3 (--json, 0.1 s intervals) and ab. A kind checks its own fields, starts itself and turns what it left on the nodes
 //! into metrics; this file does what every traffic shares. Adding a kind is one file and one
 //! line in `KINDS`.
 
 mod ab;
+mod capture;
 mod iperf3;
 mod probe;
 mod scp;
@@ -30,7 +31,7 @@ pub use probe::PROBE_SAMPLES;
 pub use scp::{parse_rate_kbit, parse_size};
 
 /// Every traffic kind, in the order `halab vocabulary` lists them.
-pub const KINDS: &[&KindDef] = &[&probe::KIND, &scp::KIND, &iperf3::KIND, &ab::KIND];
+pub const KINDS: &[&KindDef] = &[&probe::KIND, &capture::KIND, &scp::KIND, &iperf3::KIND, &ab::KIND];
 
 /// The fields every traffic has.
 const COMMON: &[&str] = &["name", "kind", "from", "to"];

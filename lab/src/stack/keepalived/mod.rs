@@ -50,7 +50,7 @@ impl HaStack for Keepalived {
     }
     fn log_files(&self, daemon: &str) -> &'static [&'static str] {
         match daemon {
-            "keepalived" => &["/var/log/halab/keepalived.log", "/var/log/halab/ha-notify.log", notify::EVENTS],
+            "keepalived" => &["/var/log/halab/keepalived.log", "/var/log/halab/ha-notify.log", crate::stack::events::LOG],
             _ => &[],
         }
     }

@@ -13,9 +13,8 @@ pub const SCRIPT: &str = "/etc/halab/ha-notify";
 pub const FIFO: &str = "/run/halab/keepalived.fifo";
 /// The state of the sync group (or of the lone instance) as last reported.
 pub const STATE_FILE: &str = "/run/halab/ha-state";
-/// One line per transition: `<unix ns> <GROUP|INSTANCE> <name> <STATE> [priority]`, written
-/// on the node's clock as keepalived reports it.
-pub const EVENTS: &str = "/var/log/halab/ha-events.log";
+/// One line per transition: `<wall ns> <GROUP|INSTANCE> <name> <STATE> [priority]`.
+use crate::stack::events::LOG as EVENTS;
 
 /// Which lines carry the member's state: the sync group's when several VIP networks move
 /// together, the lone instance's otherwise (keepalived has no group then).

@@ -88,7 +88,8 @@ pub fn cib(_plan: &Plan, cl: &PlanCluster) -> String {
     }
     let props: String = props.iter().map(|p| format!("        {p}\n")).collect();
     format!(
-        "<cib validate-with=\"pacemaker-3.9\" epoch=\"1\" num_updates=\"0\" admin_epoch=\"0\">\n  <configuration>\n    <crm_config>\n      <cluster_property_set id=\"cib-bootstrap-options\">\n{props}      </cluster_property_set>\n    </crm_config>\n    <nodes/>\n    <resources>\n{res}    </resources>\n    <constraints>\n{cons}    </constraints>\n    <rsc_defaults>\n      <meta_attributes id=\"rsc-defaults\">\n        {}\n      </meta_attributes>\n    </rsc_defaults>\n  </configuration>\n  <status/>\n</cib>\n",
-        nv("rsc", "resource-stickiness", &p.stickiness.to_string())
+        "<cib validate-with=\"pacemaker-3.9\" epoch=\"1\" num_updates=\"0\" admin_epoch=\"0\">\n  <configuration>\n    <crm_config>\n      <cluster_property_set id=\"cib-bootstrap-options\">\n{props}      </cluster_property_set>\n    </crm_config>\n    <nodes/>\n    <resources>\n{res}    </resources>\n    <constraints>\n{cons}    </constraints>\n    <rsc_defaults>\n      <meta_attributes id=\"rsc-defaults\">\n        {}\n      </meta_attributes>\n    </rsc_defaults>\n{}  </configuration>\n  <status/>\n</cib>\n",
+        nv("rsc", "resource-stickiness", &p.stickiness.to_string()),
+        super::alert::cib_section()
     )
 }

@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use anyhow::Result;
 
+pub mod alert;
+
 use super::{conntrackd, ready, HaStack, Roles};
 use crate::lab::Lab;
 use crate::node::Node;
@@ -31,7 +33,7 @@ impl HaStack for Pacemaker {
     fn log_files(&self, daemon: &str) -> &'static [&'static str] {
         match daemon {
             "corosync" => &["/var/log/halab/corosync.log", "/var/log/halab/corosync-events.log"],
-            "pacemaker" => &[LOG, "/var/log/halab/pacemaker.log"],
+            "pacemaker" => &[LOG, "/var/log/halab/pacemaker.log", crate::stack::events::LOG],
             _ => &[],
         }
     }
@@ -67,11 +69,13 @@ impl HaStack for Pacemaker {
         node.put(corosync::CONFIG, &corosync::config(&st.plan, cl), 0o644, "root:root")?;
         node.sh(DIRS)?;
         node.sh("rm -f /var/lib/pacemaker/cib/cib.xml.sig /var/lib/pacemaker/cib/cib-*")?;
+        node.put(alert::AGENT, &alert::agent(), 0o755, "root:root")?;
         node.put(cib::PATH, &cib::cib(&st.plan, cl), 0o600, "hacluster:haclient")
     }
     fn start(&self, st: &Lab, _: &PlanCluster, node: &Node) -> Result<()> {
-        // /run is new at every boot.
+        // /run is new at every boot; the alert agent runs as hacluster.
         node.sh(DIRS)?;
+        node.sh(alert::PREPARE)?;
         node.service_start("corosync", &["/usr/sbin/corosync", "-f"])?;
         // pacemakerd gives up when corosync does not answer yet (systemd orders them; we wait).
         ready::until(

@@ -1,0 +1,53 @@
+//! Timing from the stacks' own events, on real netns labs (root): a crash of the active on
+//! both stacks, with the probe's echoes captured by tcpdump on the client. Detection is the
+//! stack's first own reaction (keepalived's VRRP transition on the survivor, pacemaker's
+//! membership change); detection + takeover is the probe's recovery; and the longest silence
+//! on the wire is the probe's gap.
+
+mod common;
+
+use common::*;
+
+fn f(r: &serde_json::Value, m: &str) -> f64 {
+    r["metrics"][m].as_f64().unwrap_or_else(|| panic!("{}: no number `{m}` in {:#}", r["stack"], r["metrics"]))
+}
+
+#[test]
+fn detection_comes_from_the_stack_and_the_wire_agrees_with_the_probe() {
+    if !privileged() {
+        return;
+    }
+    let out = std::env::temp_dir().join("halab-test-stack-events");
+    let _ = std::fs::remove_dir_all(&out);
+    let o = std::process::Command::new(HALAB).args(["run", "tests/data/crash-events.yaml", "-o", out.to_str().unwrap()]).env("HALAB_PLAIN", "1").output().unwrap();
+    let mut recs: Vec<serde_json::Value> = std::fs::read_dir(&out)
+        .unwrap_or_else(|_| panic!("no run folder: {}", String::from_utf8_lossy(&o.stderr)))
+        .filter_map(|e| std::fs::read_to_string(e.unwrap().path().join("results.json")).ok())
+        .map(|t| serde_json::from_str(&t).unwrap())
+        .collect();
+    recs.sort_by_key(|r| r["stack"].as_str().unwrap_or("").to_string());
+    assert_eq!(recs.len(), 2, "one run per stack: {}", String::from_utf8_lossy(&o.stderr));
+    for r in &recs {
+        let stack = r["stack"].as_str().unwrap();
+        assert_eq!(r["outcome"], "passed", "{stack}: {:#}", r["expectations"]);
+        let (det, tk, rec) = (f(r, "detection"), f(r, "takeover"), f(r, "probe.recovered_after_fault"));
+        let event = r["metrics"]["detection_event"].as_str().unwrap();
+        // The crash hit fw1 (the active); the survivor reacted.
+        let expected = if stack == "keepalived" { "fw2: INSTANCE" } else { "fw2: node fw1" };
+        assert!(event.starts_with(expected), "{stack}: detection came from `{event}`");
+        assert!(stack == "keepalived" && event.contains(" MASTER ") || stack == "pacemaker" && event.ends_with("lost rc=-"), "{stack}: {event}");
+        // keepalived's backup waits 3 x advert_int + skew (~3-3.6 s); pacemaker the corosync
+        // token (3 s) and consensus (3.6 s).
+        let (lo, hi) = if stack == "keepalived" { (2500.0, 4200.0) } else { (5000.0, 9000.0) };
+        assert!(det > lo && det < hi, "{stack}: detection {det} ms outside {lo}-{hi}");
+        assert!((det + tk - rec).abs() <= 20.0, "{stack}: detection {det} + takeover {tk} != recovery {rec}");
+        assert!(tk > 0.0, "{stack}: traffic flowed {tk} ms before the stack's first event");
+        // The wire agrees with the probe: every echo captured, the same longest silence.
+        let (wire, probe) = (f(r, "wire.gap"), f(r, "probe.gap"));
+        assert!((wire - probe).abs() <= 20.0, "{stack}: wire gap {wire} ms, probe gap {probe} ms");
+        let (pk, rx) = (f(r, "wire.packets"), f(r, "probe.udp.received"));
+        assert!((pk - rx).abs() <= 2.0, "{stack}: {pk} packets on the wire, {rx} echoes received");
+        assert!(r["stack_events"].as_array().is_some_and(|e| e.len() >= 2), "{stack}: {:#}", r["stack_events"]);
+    }
+    assert!(o.status.success());
+}
