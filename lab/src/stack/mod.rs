@@ -59,6 +59,14 @@ pub trait HaStack: Sync {
     fn roles(&self, lab: &Lab, cl: &PlanCluster) -> Roles;
     /// Move every VIP from `current` to `target`; the caller waits until ready there.
     fn switchover(&self, lab: &Lab, cl: &PlanCluster, current: &str, target: &str) -> Result<()>;
+    /// Standby on or off for one member: it stays up but may not hold the VIPs.
+    fn standby(&self, _lab: &Lab, _cl: &PlanCluster, _node: &str, _on: bool) -> Result<()> {
+        anyhow::bail!("stack `{}` has no standby", self.name())
+    }
+    /// The cluster's maintenance mode: resources stay where they are, unmanaged.
+    fn maintenance(&self, _lab: &Lab, _cl: &PlanCluster, _on: bool) -> Result<()> {
+        anyhow::bail!("stack `{}` has no maintenance mode (pacemaker has)", self.name())
+    }
     /// Appended to a member's line when the stack is not ready (e.g. its own state).
     fn member_detail(&self, _node: &Node) -> String {
         String::new()
@@ -85,6 +93,13 @@ pub fn of(s: Stack) -> &'static dyn HaStack {
 /// Every stack, in the order `Stack::names` lists them.
 pub fn all() -> impl Iterator<Item = &'static dyn HaStack> {
     <Stack as clap::ValueEnum>::value_variants().iter().map(|s| of(*s))
+}
+
+/// Stop every daemon of the stack on a node, the last started first (pacemaker before
+/// corosync): a clean shutdown, after which the others no longer wait for this member's
+/// timers (corosync leaving says so at once; killed, it costs a token timeout).
+pub fn stop_all(stack: &dyn HaStack, node: &Node) -> Result<()> {
+    stack.daemons().iter().rev().try_for_each(|d| node.service_stop(d))
 }
 
 /// How long `up` waits for a stack to be ready.

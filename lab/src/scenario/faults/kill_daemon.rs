@@ -43,13 +43,18 @@ fn check(cx: &mut Check) -> Option<Arc<dyn Fault>> {
 impl Fault for KillDaemon {
     fn apply(&self, lab: &Lab) -> Result<Applied> {
         let node = resolve(lab, &self.node)?;
-        let (n, d) = (lab.node(&node)?, &self.daemon);
-        // Inside the node's own PID namespace, by PID: nothing outside the node is touched.
-        // pidof matches whole program names; pgrep -x stops at 15 characters (pacemaker-controld).
-        let pids = n.run(&["pidof", d]).with_context(|| format!("no `{d}` runs on {node}"))?;
-        for pid in pids.split_whitespace() {
-            n.run(&["kill", "-9", pid])?;
-        }
+        kill9(&lab.node(&node)?, &self.daemon)?;
         Ok(Applied::on(node))
     }
+}
+
+/// kill -9 every process called `daemon` on the node, inside its own PID namespace, by PID:
+/// nothing outside the node is touched. pidof matches whole program names; pgrep -x stops at
+/// 15 characters (pacemaker-controld).
+pub(super) fn kill9(n: &crate::node::Node, daemon: &str) -> Result<()> {
+    let pids = n.run(&["pidof", daemon]).with_context(|| format!("no `{daemon}` runs on {}", n.name))?;
+    for pid in pids.split_whitespace() {
+        n.run(&["kill", "-9", pid])?;
+    }
+    Ok(())
 }

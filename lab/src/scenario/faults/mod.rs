@@ -7,12 +7,17 @@
 mod cable_plug;
 mod cable_pull;
 mod crash;
+mod freeze;
+mod halt;
 mod heartbeat_partition;
 mod kill_daemon;
 mod loss;
+mod maintenance;
 mod power_on;
 mod reboot;
 mod remove_config;
+mod resource_fail;
+mod standby;
 mod stop_stack;
 mod switchover;
 
@@ -33,13 +38,20 @@ pub const VERBS: &[&Verb] = &[
     &crash::VERB,
     &power_on::VERB,
     &reboot::VERB,
+    &halt::VERB,
+    &freeze::FREEZE,
+    &freeze::THAW,
     &cable_pull::VERB,
     &cable_plug::VERB,
     &loss::BLOCK,
     &loss::LOSS,
     &switchover::VERB,
     &stop_stack::VERB,
+    &standby::STANDBY,
+    &standby::UNSTANDBY,
+    &maintenance::VERB,
     &kill_daemon::VERB,
+    &resource_fail::VERB,
     &heartbeat_partition::VERB,
     &remove_config::VERB,
 ];

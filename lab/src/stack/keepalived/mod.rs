@@ -120,6 +120,18 @@ impl HaStack for Keepalived {
         }
         Ok(())
     }
+    /// The member's priority drops to 1 (the lowest) and it reloads; off, the topology's
+    /// priorities again. With `preempt: false` a MASTER keeps the VIPs whatever its priority,
+    /// as VRRP says: standby then moves nothing until that member fails.
+    fn standby(&self, st: &Lab, cl: &PlanCluster, node: &str, on: bool) -> Result<()> {
+        let mut cl2 = cl.clone();
+        if on {
+            cl2.keepalived.priorities.iter_mut().filter(|(m, _)| m == node).for_each(|(_, p)| *p = 1);
+        }
+        let (n, pn) = (st.node(node)?, st.plan.node(node).context("member not in plan")?);
+        n.put(CONFIG, &config(&cl2, pn), 0o644, "root:root")?;
+        n.sh("kill -HUP \"$(cat /run/keepalived.pid)\"").map(drop)
+    }
     fn member_detail(&self, node: &Node) -> String {
         format!(", keepalived state `{}`", state(node))
     }

@@ -7,7 +7,7 @@ pub mod crm;
 
 use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 pub mod alert;
 
@@ -87,6 +87,16 @@ impl HaStack for Pacemaker {
     }
     fn stop(&self, node: &Node) -> Result<()> {
         node.service_stop("pacemaker")
+    }
+    fn standby(&self, st: &Lab, _: &PlanCluster, node: &str, on: bool) -> Result<()> {
+        let value = if on { "on" } else { "off" };
+        st.node(node)?.run(&["crm_attribute", "--node", node, "--name", "standby", "--update", value, "--lifetime", "forever"]).map(drop)
+    }
+    /// Set from the first member that answers: the CIB is the cluster's.
+    fn maintenance(&self, st: &Lab, cl: &PlanCluster, on: bool) -> Result<()> {
+        let value = if on { "true" } else { "false" };
+        let n = cl.members.iter().filter(|m| st.running(m)).find_map(|m| st.node(m).ok()).context("no member is running")?;
+        n.run(&["crm_attribute", "--type", "crm_config", "--name", "maintenance-mode", "--update", value]).map(drop)
     }
     /// Online in the cluster as its own crm_mon sees it, with conntrackd running there.
     fn joined(&self, _: &Lab, cl: &PlanCluster, node: &Node) -> Result<bool> {

@@ -1,0 +1,49 @@
+//! `freeze` / `thaw`: the node stops dead and resumes, as a hung machine or a long GC pause.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+
+use super::{Applied, Check, Fault, Undo, Verb, DURATION, NODE};
+use crate::lab::Lab;
+use crate::scenario::target::{resolve, Target};
+
+pub const FREEZE: Verb = Verb {
+    name: "freeze",
+    doc: "freeze the node: every process stops (netns: SIGSTOP to its PID namespace, whose kernel side still answers; VM: paused)",
+    fields: &[NODE, DURATION],
+    example: "{ kind: freeze, node: \"@active\", duration: 10s }",
+    check: check_freeze,
+};
+
+pub const THAW: Verb = Verb { name: "thaw", doc: "thaw a frozen node: its processes go on where they stopped", fields: &[NODE], example: "{ kind: thaw, node: fw1 }", check: check_thaw };
+
+#[derive(Debug)]
+struct Freeze {
+    node: Target,
+    frozen: bool,
+    duration: Option<Duration>,
+}
+
+fn check_freeze(cx: &mut Check) -> Option<Arc<dyn Fault>> {
+    let node = cx.node();
+    let duration = cx.duration()?;
+    Some(Arc::new(Freeze { node: node?, frozen: true, duration }))
+}
+
+fn check_thaw(cx: &mut Check) -> Option<Arc<dyn Fault>> {
+    Some(Arc::new(Freeze { node: cx.node()?, frozen: false, duration: None }))
+}
+
+impl Fault for Freeze {
+    fn apply(&self, lab: &Lab) -> Result<Applied> {
+        let node = resolve(lab, &self.node)?;
+        lab.actuators(&node)?.freeze(self.frozen)?;
+        let n = node.clone();
+        let undo = Undo::after(self.duration.filter(|_| self.frozen), format!("thaw {n}"), move |lab| {
+            lab.actuators(&n)?.freeze(false).with_context(|| format!("thawing {n}"))
+        });
+        Ok(Applied { node, undo })
+    }
+}
