@@ -45,6 +45,10 @@ fn scp_survives_failover_on_both_stacks() {
     for r in &recs {
         assert_eq!(r["outcome"], "passed", "{}: {:#}", r["stack"], r["expectations"]);
         assert_eq!(metric(r, "bulk.checksum_ok"), true);
+        // Parity over real flows: the probe's UDP and TCP and the scp, all in the standby's
+        // external cache before the crash; nothing lost on the sync link.
+        assert!(metric(r, "ct.parity_flows").as_u64().unwrap() >= 3, "{}", r["metrics"]);
+        assert_eq!((metric(r, "ct.parity"), metric(r, "sync.lost")), (true.into(), 0.into()));
         let gap = metric(r, "probe.gap").as_f64().unwrap();
         // keepalived: 3 x advert_int (1 s) + skew after the last advert, 2.6-3.6 s by phase;
         // pacemaker: corosync token 3 s + consensus 3.6 s, then the resources, ~7 s measured.

@@ -2,6 +2,7 @@
 //! faults are kept here and applied from the waits once due (they poll every 50 ms), and
 //! whatever is left at the end of the run, on error too; each becomes an event.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
@@ -16,7 +17,7 @@ use super::verdict::StepsEnd;
 use super::watch::Watcher;
 use crate::lab::Lab;
 use crate::progress::Step as Progress;
-use crate::stack::ready;
+use crate::stack::{ctstate, ready};
 
 const POLL: Duration = Duration::from_millis(50);
 
@@ -27,6 +28,9 @@ pub(super) struct Ctx<'a> {
     pub first_fault_ns: Option<u64>,
     /// The last fault's time (a failback's power_on): its own gap is measured after it.
     pub last_fault_ns: Option<u64>,
+    /// Connection state just before the first fault: each member's counters, and parity
+    /// (flows the active tracks, the most any other member lacks).
+    pub ct_before: Option<(BTreeMap<String, ctstate::Counters>, Option<(usize, usize)>)>,
     pub holder_at_fault: Option<String>,
     pending: Vec<Pending>,
     next_port: u16,
@@ -52,6 +56,7 @@ impl<'a> Ctx<'a> {
             traffics: Vec::new(),
             first_fault_ns: None,
             last_fault_ns: None,
+            ct_before: None,
             holder_at_fault: None,
             pending: Vec::new(),
             next_port: 7070,
@@ -185,6 +190,9 @@ fn steps(sc: &Scenario, ctx: &mut Ctx, watcher: &Watcher) -> Result<StepsEnd> {
             }
             Step::Fault(f) => {
                 let holder = watcher.current().holders.last().and_then(|h| h.1.first().cloned());
+                if ctx.first_fault_ns.is_none() {
+                    ctx.ct_before = ct_snapshot(ctx.lab, holder.as_deref());
+                }
                 let t = ctx.event(What::FaultInjected { step: i + 1, kind: f.kind.into(), fields: f.field_map() });
                 ctx.last_fault_ns = Some(t);
                 if ctx.first_fault_ns.is_none() {
@@ -239,4 +247,15 @@ fn wait_until(ctx: &mut Ctx, watcher: &Watcher, condition: &Condition, timeout: 
     ctx.event(What::ConditionTimedOut { condition: condition.to_string(), timeout_s: timeout.as_secs_f64(), diagnosis: diagnosis.clone() });
     crate::progress::info(&format!("what the members showed:\n{diagnosis}"));
     Ok(false)
+}
+
+/// Connection state before the first fault (taken before its timestamp, so the fault's time
+/// stays exact): counters on every member, and parity for the flows between the nodes that
+/// are not members (the traffic's ends) as the active tracks them.
+fn ct_snapshot(lab: &Lab, active: Option<&str>) -> Option<(BTreeMap<String, ctstate::Counters>, Option<(usize, usize)>)> {
+    let cl = lab.plan.cluster.as_ref().filter(|c| crate::stack::conntrackd::enabled(c) && crate::stack::of(c.stack).runs())?;
+    let ends: BTreeSet<String> =
+        lab.plan.nodes.iter().filter(|n| !cl.members.contains(&n.name)).flat_map(|n| n.interfaces.iter().map(|i| i.address.to_string())).collect();
+    let parity = active.and_then(|a| ctstate::missing(lab, cl, a, &ends));
+    Some((ctstate::counters(lab, cl), parity))
 }

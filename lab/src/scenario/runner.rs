@@ -18,6 +18,7 @@ use super::{evidence, verdict};
 use crate::lab::Lab;
 use crate::measure::clock::now_ns;
 use crate::stack;
+use crate::stack::ctstate;
 use crate::topology::{ConntrackdMode, Stack};
 
 #[derive(Clone)]
@@ -150,6 +151,15 @@ fn run_once(sc: &Scenario, stack: Stack, rep: u32, opts: &Options, dir: &Path) -
         }
     }
     ctx.undo_all();
+    if let (Some((before, parity)), Some(cl)) = (ctx.ct_before.take(), st.plan.cluster.as_ref()) {
+        ctstate::put(&mut metrics, "before", &before);
+        ctstate::put(&mut metrics, "after", &ctstate::counters(&st, cl));
+        if let Some((flows, missing)) = parity {
+            metrics.insert("ct.parity".into(), json!(missing == 0));
+            metrics.insert("ct.parity_flows".into(), json!(flows));
+            metrics.insert("ct.parity_missing".into(), json!(missing));
+        }
+    }
     if let Some(cl) = &st.plan.cluster {
         let evs = crate::stack::events::collect(&st, cl);
         // Detection: the fault to the stack's first own reaction, on any member (the

@@ -6,6 +6,7 @@
 //! and switchover flows, status) stays at this level and asks the stack for the rest.
 
 pub mod conntrackd;
+pub mod ctstate;
 pub mod events;
 pub mod firewall;
 pub mod keepalived;

@@ -1,0 +1,143 @@
+//! Connection state around a fault, for the run record: conntrackd's cache sizes and sync
+//! counters (`conntrackd -s`), the firewall's invalid counter, and parity: are the traffic's
+//! own flows that the active tracks (its internal cache) in every standby's external cache,
+//! so a takeover can commit them?
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{json, Value};
+
+use crate::lab::Lab;
+use crate::node::Node;
+use crate::stack::conntrackd;
+use crate::topology::PlanCluster;
+
+/// What `conntrackd -s` and the nft counter say on one member.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Counters {
+    pub internal: u64,
+    pub external: u64,
+    pub pkts_sent: u64,
+    pub pkts_recv: u64,
+    pub errors: u64,
+    pub lost: u64,
+    pub malformed: u64,
+    pub invalid: u64,
+}
+
+/// The numbers of `conntrackd -s`: the first field after "current active connections:" of
+/// each cache, and the pairs of the traffic and message blocks.
+pub fn parse(stats: &str) -> Counters {
+    let mut c = Counters::default();
+    let mut section = "";
+    let num = |s: &str| s.trim().parse::<u64>().unwrap_or(0);
+    for line in stats.lines() {
+        let l = line.trim();
+        if l.starts_with("cache internal") {
+            section = "internal";
+        } else if l.starts_with("cache external") {
+            section = "external";
+        } else if let Some(v) = l.strip_prefix("current active connections:") {
+            match section {
+                "internal" => c.internal = num(v),
+                "external" => c.external = num(v),
+                _ => {}
+            }
+        }
+        let w: Vec<&str> = l.split_whitespace().collect();
+        match w.as_slice() {
+            [a, "Pckts", "sent", b, "Pckts", "recv"] => (c.pkts_sent, c.pkts_recv) = (num(a), num(b)),
+            [a, "Error", "send", b, "Error", "recv"] => c.errors = num(a) + num(b),
+            [a, "Malformed", "msgs", b, "Lost", "msgs"] => (c.malformed, c.lost) = (num(a), num(b)),
+            _ => {}
+        }
+    }
+    c
+}
+
+/// `packets N` of the ruleset's `invalid` counter.
+fn invalid(node: &Node) -> u64 {
+    let t = node.sh("nft list counter inet halab invalid 2>/dev/null || true").unwrap_or_default();
+    t.split_whitespace().skip_while(|w| *w != "packets").nth(1).and_then(|n| n.parse().ok()).unwrap_or(0)
+}
+
+/// The flows of a cache (`-i` internal, `-e` external) between `addrs`, as
+/// `proto src dst sport dport` of the original direction.
+fn flows(node: &Node, cache: &str, addrs: &BTreeSet<String>) -> BTreeSet<String> {
+    let t = node.sh(&format!("conntrackd -C {} {cache} 2>/dev/null || true", conntrackd::CONFIG)).unwrap_or_default();
+    t.lines().filter_map(|l| flow(l, addrs)).collect()
+}
+
+fn flow(line: &str, addrs: &BTreeSet<String>) -> Option<String> {
+    let field = |k: &str| line.split_whitespace().find_map(|w| w.strip_prefix(k)).map(str::to_string);
+    let proto = line.split_whitespace().next()?;
+    let (src, dst) = (field("src=")?, field("dst=")?);
+    (addrs.contains(&src) && addrs.contains(&dst)).then(|| format!("{proto} {src} {dst} {} {}", field("sport=").unwrap_or_default(), field("dport=").unwrap_or_default()))
+}
+
+/// Counters of every running member, by name.
+pub fn counters(lab: &Lab, cl: &PlanCluster) -> BTreeMap<String, Counters> {
+    let mut out = BTreeMap::new();
+    for m in cl.members.iter().filter(|m| lab.running(m)) {
+        if let Ok(n) = lab.node(m) {
+            let mut c = parse(&n.sh(&format!("conntrackd -C {} -s 2>/dev/null || true", conntrackd::CONFIG)).unwrap_or_default());
+            c.invalid = invalid(&n);
+            out.insert(m.clone(), c);
+        }
+    }
+    out
+}
+
+/// Parity before a fault: the traffic's flows in `active`'s internal cache, missing from some
+/// other member's external cache. None without an active or without such flows.
+pub fn missing(lab: &Lab, cl: &PlanCluster, active: &str, addrs: &BTreeSet<String>) -> Option<(usize, usize)> {
+    let tracked = flows(&lab.node(active).ok()?, "-i", addrs);
+    if tracked.is_empty() {
+        return None;
+    }
+    let mut missing = 0;
+    for m in cl.members.iter().filter(|m| *m != active && lab.running(m)) {
+        let synced = flows(&lab.node(m).ok()?, "-e", addrs);
+        missing = missing.max(tracked.difference(&synced).count());
+    }
+    Some((tracked.len(), missing))
+}
+
+/// Into the run's metrics: `ct.<when>.<member>.internal|external|invalid`, and totals over the
+/// members at the end: `sync.lost`, `sync.errors`, `nft.invalid`.
+pub fn put(m: &mut BTreeMap<String, Value>, when: &str, c: &BTreeMap<String, Counters>) {
+    for (member, x) in c {
+        let k = |f: &str| format!("ct.{when}.{member}.{f}");
+        m.insert(k("internal"), json!(x.internal));
+        m.insert(k("external"), json!(x.external));
+        m.insert(k("invalid"), json!(x.invalid));
+        m.insert(k("sync_sent"), json!(x.pkts_sent));
+        m.insert(k("sync_recv"), json!(x.pkts_recv));
+    }
+    if when == "after" {
+        m.insert("sync.lost".into(), json!(c.values().map(|x| x.lost + x.malformed).sum::<u64>()));
+        m.insert("sync.errors".into(), json!(c.values().map(|x| x.errors).sum::<u64>()));
+        m.insert("nft.invalid".into(), json!(c.values().map(|x| x.invalid).sum::<u64>()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STATS: &str = "cache internal:\ncurrent active connections:\t           3\nconnections created:\t\t           6\tfailed:\t           0\n\ncache external:\ncurrent active connections:\t           2\n\ntraffic processed:\n                   0 Bytes                         0 Pckts\n\nmulticast traffic (active device=heartbeat):\n                2656 Bytes sent                 1808 Bytes recv\n                 115 Pckts sent                  101 Pckts recv\n                   1 Error send                    2 Error recv\n\nmessage tracking:\n                   0 Malformed msgs                    4 Lost msgs\n";
+
+    #[test]
+    fn conntrackd_stats_parse() {
+        let c = parse(STATS);
+        assert_eq!(c, Counters { internal: 3, external: 2, pkts_sent: 115, pkts_recv: 101, errors: 3, lost: 4, malformed: 0, invalid: 0 });
+    }
+
+    #[test]
+    fn a_flow_between_the_traffics_addresses() {
+        let addrs: BTreeSet<String> = ["198.18.1.10".to_string(), "198.18.2.10".to_string()].into();
+        let l = "tcp      6 ESTABLISHED src=198.18.1.10 dst=198.18.2.10 sport=40000 dport=22 src=198.18.2.10 dst=198.18.1.10 sport=22 dport=40000 [ASSURED] mark=0 [active since 3s]";
+        assert_eq!(flow(l, &addrs).as_deref(), Some("tcp 198.18.1.10 198.18.2.10 40000 22"));
+        assert_eq!(flow("udp 17 src=198.18.3.1 dst=225.0.0.50 sport=1 dport=2", &addrs), None);
+    }
+}
