@@ -67,15 +67,7 @@ fn failback_keeps_the_connections_on_both_stacks() {
     if !privileged() {
         return;
     }
-    let out = std::env::temp_dir().join("halab-test-failback");
-    let _ = std::fs::remove_dir_all(&out);
-    let o = std::process::Command::new(HALAB).args(["run", "../scenarios/failback.yaml", "-o", out.to_str().unwrap()]).env("HALAB_PLAIN", "1").output().unwrap();
-    let mut recs: Vec<serde_json::Value> = std::fs::read_dir(&out)
-        .unwrap_or_else(|_| panic!("no run folder: {}", String::from_utf8_lossy(&o.stderr)))
-        .filter_map(|e| std::fs::read_to_string(e.unwrap().path().join("results.json")).ok())
-        .map(|t| serde_json::from_str(&t).unwrap())
-        .collect();
-    recs.sort_by_key(|r| r["stack"].as_str().unwrap_or("").to_string());
+    let (o, recs) = run_records("../scenarios/failback.yaml", &std::env::temp_dir().join("halab-test-failback"), &[]);
     assert_eq!(recs.len(), 2, "one run per stack: {}", String::from_utf8_lossy(&o.stderr));
     for r in &recs {
         let m = &r["metrics"];

@@ -23,14 +23,7 @@ fn run_with(name: &str, stacks: &str, steps: &str, expect: &str, args: &[&str]) 
         topo.display()
     );
     std::fs::write(&sc, text).unwrap();
-    let out = dir.join("out");
-    let o = std::process::Command::new(HALAB).args(["run", sc.to_str().unwrap(), "-o", out.to_str().unwrap()]).args(args).env("HALAB_PLAIN", "1").output().unwrap();
-    let mut recs: Vec<serde_json::Value> = std::fs::read_dir(&out)
-        .unwrap_or_else(|_| panic!("{name}: no run folder: {}", String::from_utf8_lossy(&o.stderr)))
-        .filter_map(|e| std::fs::read_to_string(e.unwrap().path().join("results.json")).ok())
-        .map(|t| serde_json::from_str(&t).unwrap())
-        .collect();
-    recs.sort_by_key(|r| r["stack"].as_str().unwrap_or("").to_string());
+    let (o, recs) = run_records(sc.to_str().unwrap(), &dir.join("out"), args);
     assert_eq!(recs.len(), stacks.split(',').count(), "{name}: {}", String::from_utf8_lossy(&o.stderr));
     for r in &recs {
         assert_eq!(r["outcome"], "passed", "{name} on {}: {:#}\n{}", r["stack"], r["expectations"], r["error"]);

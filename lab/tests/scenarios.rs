@@ -12,17 +12,8 @@ use std::path::{Path, PathBuf};
 use common::*;
 
 fn run(scenario: &str, out: &Path) -> (i32, Vec<serde_json::Value>) {
-    let o = std::process::Command::new(HALAB).args(["run", scenario, "-o", out.to_str().unwrap()]).env("HALAB_PLAIN", "1").output().unwrap();
-    let code = o.status.code().unwrap_or(-1);
-    let mut recs = Vec::new();
-    for e in std::fs::read_dir(out).unwrap_or_else(|_| panic!("no run folder; stderr:\n{}", String::from_utf8_lossy(&o.stderr))) {
-        let p = e.unwrap().path().join("results.json");
-        if let Ok(t) = std::fs::read_to_string(&p) {
-            recs.push(serde_json::from_str(&t).unwrap());
-        }
-    }
-    recs.sort_by_key(|r: &serde_json::Value| r["stack"].as_str().unwrap_or("").to_string());
-    (code, recs)
+    let (o, recs) = run_records(scenario, out, &[]);
+    (o.status.code().unwrap_or(-1), recs)
 }
 
 fn out_dir(name: &str) -> PathBuf {

@@ -17,15 +17,7 @@ fn detection_comes_from_the_stack_and_the_wire_agrees_with_the_probe() {
     if !privileged() {
         return;
     }
-    let out = std::env::temp_dir().join("halab-test-stack-events");
-    let _ = std::fs::remove_dir_all(&out);
-    let o = std::process::Command::new(HALAB).args(["run", "tests/data/crash-events.yaml", "-o", out.to_str().unwrap()]).env("HALAB_PLAIN", "1").output().unwrap();
-    let mut recs: Vec<serde_json::Value> = std::fs::read_dir(&out)
-        .unwrap_or_else(|_| panic!("no run folder: {}", String::from_utf8_lossy(&o.stderr)))
-        .filter_map(|e| std::fs::read_to_string(e.unwrap().path().join("results.json")).ok())
-        .map(|t| serde_json::from_str(&t).unwrap())
-        .collect();
-    recs.sort_by_key(|r| r["stack"].as_str().unwrap_or("").to_string());
+    let (o, recs) = run_records("tests/data/crash-events.yaml", &std::env::temp_dir().join("halab-test-stack-events"), &[]);
     assert_eq!(recs.len(), 2, "one run per stack: {}", String::from_utf8_lossy(&o.stderr));
     for r in &recs {
         let stack = r["stack"].as_str().unwrap();

@@ -68,3 +68,16 @@ impl Drop for LabGuard {
         let _ = halab(&["down", self.0]);
     }
 }
+
+/// `halab run SCENARIO -o OUT [args]`: its output and the run records, sorted by stack.
+pub fn run_records(scenario: &str, out: &std::path::Path, args: &[&str]) -> (Output, Vec<serde_json::Value>) {
+    let _ = std::fs::remove_dir_all(out);
+    let o = Command::new(HALAB).args(["run", scenario, "-o", out.to_str().unwrap()]).args(args).env("HALAB_PLAIN", "1").output().unwrap();
+    let mut recs: Vec<serde_json::Value> = std::fs::read_dir(out)
+        .unwrap_or_else(|_| panic!("no run folder; stderr:\n{}", String::from_utf8_lossy(&o.stderr)))
+        .filter_map(|e| std::fs::read_to_string(e.unwrap().path().join("results.json")).ok())
+        .map(|t| serde_json::from_str(&t).unwrap())
+        .collect();
+    recs.sort_by_key(|r| r["stack"].as_str().unwrap_or("").to_string());
+    (o, recs)
+}
