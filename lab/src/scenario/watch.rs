@@ -45,7 +45,6 @@ impl Watcher {
         let handle = std::thread::spawn(move || {
             let Some(cl) = st.plan.cluster.clone() else { return };
             while !s2.load(Ordering::Relaxed) {
-                let t = now_ns();
                 let mut holders = Vec::new();
                 let mut seen = BTreeSet::new();
                 let mut split = false;
@@ -62,6 +61,11 @@ impl Watcher {
                         split |= !seen.insert(a);
                     }
                 }
+                // Stamped when the round has its answers, not when it began: on VMs a round can
+                // take seconds (SSH to a dying VM hangs), and a start stamp dated a VIP on the
+                // survivor 65 ms after a crash it took 2.7 s to notice. A change is now dated at
+                // most one round late, never early.
+                let t = now_ns();
                 if let Ok(mut d) = d2.lock() {
                     if d.holders.last().map(|x| &x.1) != Some(&holders) {
                         d.holders.push((t, holders));
