@@ -27,7 +27,8 @@ fn fw1_in_cluster(lab: &str, stack: &str) -> bool {
         _ => {
             let o = halab(&["exec", lab, "fw2", "--", "crm_mon", "-1", "--output-as=xml"]);
             let x = String::from_utf8_lossy(&o.stdout);
-            x.contains("<node name=\"fw1\"") && x.split("<node name=\"fw1\"").nth(1).is_some_and(|r| r.split('>').next().is_some_and(|a| a.contains("online=\"true\"")))
+            x.contains("<node name=\"fw1\"")
+                && x.split("<node name=\"fw1\"").nth(1).is_some_and(|r| r.split('>').next().is_some_and(|a| a.contains("online=\"true\"")))
         }
     }
 }

@@ -51,7 +51,12 @@ fn halt_hands_over_faster_than_a_crash() {
     if !privileged() {
         return;
     }
-    for r in run("halt", "keepalived, pacemaker", "  - fault: { kind: halt, node: \"@active\" }\n  - wait_until: { condition: vip_moved, timeout: 30s }\n  - wait: 2s\n", "  - vip_moved\n  - probe.recovered\n") {
+    for r in run(
+        "halt",
+        "keepalived, pacemaker",
+        "  - fault: { kind: halt, node: \"@active\" }\n  - wait_until: { condition: vip_moved, timeout: 30s }\n  - wait: 2s\n",
+        "  - vip_moved\n  - probe.recovered\n",
+    ) {
         // A clean stop hands over at once (keepalived: priority 0 advert; pacemaker: resources
         // moved), where a crash waits for the timers: 3.3 s / 6.5 s measured.
         let gap = m(&r, "probe.gap");

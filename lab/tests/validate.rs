@@ -103,7 +103,15 @@ fn shipped_scenarios_carry_their_headlines() {
     let rows: Vec<(&str, &str)> = sc.report.headline.iter().map(|h| (h.metric.as_str(), h.unit.as_str())).collect();
     assert_eq!(
         rows,
-        [("probe.gap", "ms"), ("probe.tcp.gap", "ms"), ("detection", "ms"), ("takeover", "ms"), ("detection_polled", "ms"), ("takeover_polled", "ms"), ("bulk.checksum_ok", "flag")]
+        [
+            ("probe.gap", "ms"),
+            ("probe.tcp.gap", "ms"),
+            ("detection", "ms"),
+            ("takeover", "ms"),
+            ("detection_polled", "ms"),
+            ("takeover_polled", "ms"),
+            ("bulk.checksum_ok", "flag")
+        ]
     );
 }
 

@@ -72,9 +72,7 @@ pub(crate) fn parse(v: &mut Checker, plan: &Plan, s: &Spanned<String>, field: &s
         ("vip_moved", "") => Some(Condition::VipMoved),
         ("ready", "") => Some(Condition::Ready),
         ("vip_on", node) if !node.is_empty() => target::check(v, plan, &Spanned { value: node.to_string(), ..s.clone() }, field).map(Condition::VipOn),
-        ("rejoined", node) if !node.is_empty() => {
-            target::check(v, plan, &Spanned { value: node.to_string(), ..s.clone() }, field).map(Condition::Rejoined)
-        }
+        ("rejoined", node) if !node.is_empty() => target::check(v, plan, &Spanned { value: node.to_string(), ..s.clone() }, field).map(Condition::Rejoined),
         _ => {
             v.at(s, &format!("{field}.condition"), &format!("unknown condition `{c}`"), &format!("one of: {}", names()));
             return None;

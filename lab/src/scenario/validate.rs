@@ -130,7 +130,22 @@ fn check(path: &Path, f: &ScenarioFile) -> Result<Scenario, InputError> {
 }
 
 /// Metrics of the lab itself, beside the `<traffic>.<metric>` ones.
-const LAB_METRICS: &[&str] = &["split_brain", "vip_overlap_ms", "vip_moved", "failover", "detection", "takeover", "detection_polled", "takeover_polled", "ct.parity", "ct.parity_flows", "ct.parity_missing", "sync.lost", "sync.errors", "nft.invalid"];
+const LAB_METRICS: &[&str] = &[
+    "split_brain",
+    "vip_overlap_ms",
+    "vip_moved",
+    "failover",
+    "detection",
+    "takeover",
+    "detection_polled",
+    "takeover_polled",
+    "ct.parity",
+    "ct.parity_flows",
+    "ct.parity_missing",
+    "sync.lost",
+    "sync.errors",
+    "nft.invalid",
+];
 
 /// Expectations and headlines may name a lab metric or a metric of a traffic of this scenario.
 fn known_metric(v: &mut V, at: &Spanned<String>, field: &str, metric: &str, traffics: &HashSet<String>) {

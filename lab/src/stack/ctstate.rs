@@ -72,7 +72,8 @@ fn flow(line: &str, addrs: &BTreeSet<String>) -> Option<String> {
     let field = |k: &str| line.split_whitespace().find_map(|w| w.strip_prefix(k)).map(str::to_string);
     let proto = line.split_whitespace().next()?;
     let (src, dst) = (field("src=")?, field("dst=")?);
-    (addrs.contains(&src) && addrs.contains(&dst)).then(|| format!("{proto} {src} {dst} {} {}", field("sport=").unwrap_or_default(), field("dport=").unwrap_or_default()))
+    (addrs.contains(&src) && addrs.contains(&dst))
+        .then(|| format!("{proto} {src} {dst} {} {}", field("sport=").unwrap_or_default(), field("dport=").unwrap_or_default()))
 }
 
 /// Counters of every running member, by name.

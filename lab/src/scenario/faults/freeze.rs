@@ -17,7 +17,13 @@ pub const FREEZE: Verb = Verb {
     check: check_freeze,
 };
 
-pub const THAW: Verb = Verb { name: "thaw", doc: "thaw a frozen node: its processes go on where they stopped", fields: &[NODE], example: "{ kind: thaw, node: fw1 }", check: check_thaw };
+pub const THAW: Verb = Verb {
+    name: "thaw",
+    doc: "thaw a frozen node: its processes go on where they stopped",
+    fields: &[NODE],
+    example: "{ kind: thaw, node: fw1 }",
+    check: check_thaw,
+};
 
 #[derive(Debug)]
 struct Freeze {

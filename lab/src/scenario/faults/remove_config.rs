@@ -54,4 +54,3 @@ impl Fault for RemoveConfig {
         Ok(Applied { node, undo })
     }
 }
-

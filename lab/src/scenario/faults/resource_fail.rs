@@ -54,7 +54,8 @@ impl Fault for ResourceFail {
         match self.resource {
             Resource::Conntrackd => super::kill_daemon::kill9(&n, "conntrackd")?,
             Resource::Vip => {
-                let held: Vec<_> = cl.vips.iter().filter(|v| n.succeeds(&["sh", "-c", &format!("ip -br addr show dev {} | grep -qw {}", v.ifname, v.address)])).collect();
+                let held: Vec<_> =
+                    cl.vips.iter().filter(|v| n.succeeds(&["sh", "-c", &format!("ip -br addr show dev {} | grep -qw {}", v.ifname, v.address)])).collect();
                 anyhow::ensure!(!held.is_empty(), "`{node}` holds no VIP to remove");
                 // One go: keepalived sees the first removal over netlink and drops the rest of
                 // its sync group itself before a second `ip` would run.
