@@ -32,12 +32,14 @@ exit 0
 }
 
 /// The events log, writable by the agent's user.
-pub const PREPARE: &str = "mkdir -p /var/log/halab && touch /var/log/halab/ha-events.log && chown hacluster:haclient /var/log/halab/ha-events.log";
+pub fn prepare() -> String {
+    format!("mkdir -p /var/log/halab && touch {LOG} && chown hacluster:haclient {LOG}")
+}
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn prepare_makes_the_events_log() {
-        assert!(super::PREPARE.contains(&format!("touch {}", super::LOG)));
+        assert!(super::prepare().contains(&format!("touch {}", super::LOG)));
     }
 }

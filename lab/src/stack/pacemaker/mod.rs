@@ -75,7 +75,7 @@ impl HaStack for Pacemaker {
     fn start(&self, st: &Lab, _: &PlanCluster, node: &Node) -> Result<()> {
         // /run is new at every boot; the alert agent runs as hacluster.
         node.sh(DIRS)?;
-        node.sh(alert::PREPARE)?;
+        node.sh(&alert::prepare())?;
         node.service_start("corosync", &["/usr/sbin/corosync", "-f"])?;
         // pacemakerd gives up when corosync does not answer yet (systemd orders them; we wait).
         ready::until(
