@@ -56,30 +56,6 @@ fn html_and_headlines_follow_any_scenario() {
     let _ = std::fs::remove_dir_all(&root);
 }
 
-fn chromium() -> Option<PathBuf> {
-    ["/usr/bin/chromium", "/usr/bin/chromium-browser"].iter().map(PathBuf::from).find(|p| p.exists())
-}
-
-fn browser(args: &[&str], url: &str) -> std::process::Output {
-    let profile = tempdir("chromium-profile");
-    std::process::Command::new(chromium().unwrap())
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .args(args)
-        .arg(url)
-        .output()
-        .unwrap()
-}
-
 /// The part of `dom` from the element holding `marker` to the next `</div>`.
 fn plot<'a>(dom: &'a str, marker: &str) -> Option<&'a str> {
     let at = dom.find(marker)?;

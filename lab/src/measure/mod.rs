@@ -2,6 +2,7 @@
 
 pub mod clock;
 pub mod compare;
+pub mod dip;
 pub mod gap;
 pub mod probe;
 pub mod rank_test;

@@ -5,6 +5,7 @@
 pub mod cli;
 pub mod service;
 pub mod shell;
+pub mod web;
 
 use std::process::Output;
 use std::sync::Arc;

@@ -1,15 +1,16 @@
 //! report.html: one self-contained file (inline SVG, no scripts, nothing fetched): the headline
 //! table, the distribution of every headline number per stack (`plots`), and per run the probe
-//! timeline with the fault, the VIP move and the recovery marked; iperf3 throughput over time.
+//! timeline with the fault, the VIP move and the recovery marked; the load traffics' rates
+//! (iperf3 throughput, requests served) with the fault band.
 
 use std::fmt::Write;
-use std::path::Path;
 
 use plotters::prelude::*;
 
 use super::phase::Phase;
 use super::plots::{self, COLORS};
 use super::{Analysis, Headline, Run};
+use crate::measure::dip::Timeline;
 use crate::measure::probe::ProbeSamples;
 use crate::scenario::traffic::PROBE_SAMPLES;
 
@@ -56,7 +57,7 @@ pub fn render(a: &Analysis) -> String {
     }
     let _ = writeln!(h, "<p><small>{}</small></p>", esc(super::METHODS));
     if !a.starved.is_empty() {
-        let _ = writeln!(h, "<p class=\"starved\">Left out (host starved): {}</p>", esc(&a.starved.join("; ")));
+        let _ = writeln!(h, "<p class=\"starved\">Left out (host starved or load generator saturated): {}</p>", esc(&a.starved.join("; ")));
     }
     let _ = writeln!(h, "<h2>Distribution per stack</h2>");
     for hl in a.headlines.iter().filter(|x| x.unit != "flag") {
@@ -72,8 +73,8 @@ pub fn render(a: &Analysis) -> String {
         if let Some(t) = stack_timeline(r) {
             let _ = writeln!(h, "{t}");
         }
-        if let Some(svg) = iperf_plot(r) {
-            let _ = writeln!(h, "<div class=\"plot\">{svg}</div>");
+        for (name, svg) in rates(r).iter().filter_map(|n| rate_plot(r, n).map(|s| (n.clone(), s))) {
+            let _ = writeln!(h, "<div class=\"plot rate\" data-traffic=\"{}\">{svg}</div>", esc(&name));
         }
         let failed: Vec<String> = rec.expectations.iter().filter(|e| !e.held).map(|e| esc(&e.expect)).collect();
         if !failed.is_empty() {
@@ -207,34 +208,58 @@ fn probe_timeline(r: &Run, probe: &str) -> Option<String> {
     Some(out)
 }
 
-fn iperf_plot(r: &Run) -> Option<String> {
-    let path = std::fs::read_dir(r.dir.join("samples")).ok()?.flatten().map(|e| e.path()).find(|p| p.to_string_lossy().ends_with(".iperf3.json"))?;
-    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(Path::new(&path)).ok()?).ok()?;
-    let pts: Vec<(f64, f64)> = v["intervals"]
-        .as_array()?
-        .iter()
-        .map(|i| (i["sum"]["end"].as_f64().unwrap_or(0.0), i["sum"]["bits_per_second"].as_f64().unwrap_or(0.0) / 1e6))
-        .collect();
-    if pts.is_empty() {
-        return None;
-    }
-    let xmax = pts.last().map(|p| p.0).unwrap_or(1.0);
+/// The traffics of a run with a rate timeline (iperf3, ab), by their samples' file names.
+fn rates(r: &Run) -> Vec<String> {
+    let Ok(dir) = std::fs::read_dir(r.dir.join("samples")) else { return Vec::new() };
+    let mut names: Vec<String> = dir.flatten().filter_map(|e| e.file_name().to_str().and_then(|n| n.strip_suffix(".rate.json")).map(str::to_string)).collect();
+    names.sort();
+    names
+}
+
+/// A load traffic's rate around the fault (throughput, requests served), with the fault band
+/// from the fault until the rate was back at 90 % of its level before.
+fn rate_plot(r: &Run, name: &str) -> Option<String> {
+    let text = std::fs::read_to_string(r.dir.join("samples").join(format!("{name}.rate.json"))).ok()?;
+    let tl: Timeline = serde_json::from_str(&text).ok()?;
+    let origin = fault_ns(r).unwrap_or(tl.start_ns);
+    let shift = (tl.start_ns as f64 - origin as f64) / 1e9;
+    let pts: Vec<(f64, f64)> = tl.bins.iter().map(|(t, v)| (t + shift, *v)).collect();
+    let (x0, x1) = (pts.first()?.0 - tl.width_s, pts.last()?.0);
     let ymax = pts.iter().map(|p| p.1).fold(1.0_f64, f64::max) * 1.1;
+    let m = &r.record.metrics;
+    let back = m.get(&format!("{name}.recovery_s")).and_then(|v| v.as_f64());
+    let dip = m.get(&format!("{name}.dip_s")).and_then(|v| v.as_f64());
     let mut out = String::new();
     {
         let root = SVGBackend::with_string(&mut out, (900, 240)).into_drawing_area();
         let _ = root.fill(&WHITE);
+        let title = match (fault_ns(r), back, dip) {
+            (Some(_), Some(b), Some(d)) => format!("{} ({} s bins); below half for {d} s, back to 90 % after {b} s", tl.what, tl.width_s),
+            (Some(_), None, _) => format!("{} ({} s bins); never back to 90 % of the rate before the fault", tl.what, tl.width_s),
+            _ => format!("{} ({} s bins)", tl.what, tl.width_s),
+        };
         let Ok(mut c) = ChartBuilder::on(&root)
-            .caption("iperf3 throughput (0.1 s intervals)", ("sans-serif", 14))
+            .caption(title, ("sans-serif", 14))
             .margin(10)
             .x_label_area_size(30)
             .y_label_area_size(60)
-            .build_cartesian_2d(0f64..xmax, 0f64..ymax)
+            .build_cartesian_2d(x0..x1, 0f64..ymax)
         else {
             return None;
         };
-        let _ = c.configure_mesh().x_desc("seconds").y_desc("Mbit/s").draw();
-        let _ = c.draw_series(LineSeries::new(pts, COLORS[0].stroke_width(2)));
+        let x_desc = if fault_ns(r).is_some() { "seconds from the fault" } else { "seconds" };
+        let _ = c.configure_mesh().x_desc(x_desc).y_desc(tl.unit.as_str()).draw();
+        if fault_ns(r).is_some() {
+            let end = back.unwrap_or(x1).max(0.01);
+            let _ = c.draw_series(std::iter::once(Rectangle::new([(0.0, 0.0), (end, ymax)], RGBColor(255, 200, 200).mix(0.5).filled())));
+            let _ = c
+                .draw_series(std::iter::once(PathElement::new(vec![(0.0, 0.0), (0.0, ymax)], RED.stroke_width(2))))
+                .map(|s| s.label("fault").legend(|(x, y)| PathElement::new(vec![(x, y), (x + 15, y)], RED.stroke_width(2))));
+        }
+        let _ = c
+            .draw_series(LineSeries::new(pts, COLORS[0].stroke_width(2)))
+            .map(|s| s.label(tl.unit.as_str()).legend(|(x, y)| PathElement::new(vec![(x, y), (x + 15, y)], COLORS[0].stroke_width(2))));
+        let _ = c.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(BLACK).draw();
         let _ = root.present();
     }
     Some(out)

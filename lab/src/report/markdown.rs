@@ -36,6 +36,13 @@ pub fn render(a: &Analysis) -> String {
     }
     let _ = writeln!(s, "- {}", super::METHODS);
     let _ = writeln!(s, "- gap = longest silence of a 10 ms UDP echo probe around the fault; TCP stall = the same over one long-lived TCP connection; \"never recovered\" is reported as such, not as a small gap.");
+    let has = |suffix: &str| a.runs.iter().any(|r| r.record.metrics.keys().any(|k| k.ends_with(suffix)));
+    if has(".client_cpu") {
+        let _ = writeln!(s, "- HTTP load (ab, `-r`): ab runs beside a guard that interrupts it (SIGINT, on which ab prints its statistics) once it has been idle for the traffic's `stall` (default 10 s): what is still in flight then rides on connections the failover lost; lost = asked − answered. The request rate and the longest window without a served request come from the web server's log (nginx `$msec`, 1 ms stamps, 0.1 s bins; ab stamps starts only to the second). The client's open files are raised to its hard limit (20000, ab's own maximum concurrency); a client out of ports or descriptors, or a member's full conntrack table, makes the run an infrastructure error, not a stack's failure; a run whose ab used >= {:.0} % of a core before the fault is left out as saturated.", crate::scenario::traffic::AB_SATURATED * 100.0);
+    }
+    if has(".dip_s") {
+        let _ = writeln!(s, "- rate dips (iperf3 throughput, requests served): 0.1 s bins; before = median of the bins before the fault; below half = the longest run of bins under half of that after the fault; back to 90 % = the fault to the end of the first bin at 90 % or more after the lowest one; after = median from there on. Resolution one bin (0.1 s); iperf3's bins count from halab starting the client, a few ms before it connects.");
+    }
     let mut seeds: Vec<u64> = a.runs.iter().filter(|r| r.record.run_seed != 0).map(|r| r.record.seed).collect();
     seeds.sort();
     seeds.dedup();
@@ -44,9 +51,14 @@ pub fn render(a: &Analysis) -> String {
         let _ = writeln!(s, "- seed (`--seed`): {}; each run's seed derives from it, the scenario, the stack and the repeat, and draws its ranged waits: `halab run SCENARIO --seed S --stack STACK --repeat R` draws them again for repeats 1 to R.", seeds.join(", "));
     }
     if a.starved.is_empty() {
-        let _ = writeln!(s, "- no run was starved (probe tick lateness p99 <= {} ms in every run).", super::STARVED_TICK_MS);
+        let _ = writeln!(
+            s,
+            "- no run was starved (probe tick lateness p99 <= {} ms in every run) and no load generator saturated (ab below {:.0} % of a core).",
+            super::STARVED_TICK_MS,
+            crate::scenario::traffic::AB_SATURATED * 100.0
+        );
     } else {
-        let _ = writeln!(s, "- left out of the statistics, host starved:");
+        let _ = writeln!(s, "- left out of the statistics, host starved or load generator saturated:");
         for x in &a.starved {
             let _ = writeln!(s, "  - {x}");
         }

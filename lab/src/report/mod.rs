@@ -148,11 +148,18 @@ pub fn recovered_samples(runs: &[Run], scenario: &str, stack: &str, metric: &str
     recovered_runs(runs, scenario, stack, metric).into_iter().map(|(_, x)| x).collect()
 }
 
+/// Why a run's numbers are out: the host starved its probe, or its load generator ran at a
+/// full core (then the generator, not the cluster, set the rate).
 pub fn starved(r: &RunRecord) -> Option<String> {
-    r.metrics
-        .iter()
-        .filter(|(k, _)| k.ends_with(".tick_late_p99"))
-        .find_map(|(k, v)| v.as_f64().filter(|x| *x > STARVED_TICK_MS).map(|x| format!("{k} = {x} ms > {STARVED_TICK_MS} ms (host load {})", r.host_load.0)))
+    let late = r.metrics.iter().filter(|(k, _)| k.ends_with(".tick_late_p99")).find_map(|(k, v)| {
+        v.as_f64().filter(|x| *x > STARVED_TICK_MS).map(|x| format!("{k} = {x} ms > {STARVED_TICK_MS} ms (host load {})", r.host_load.0))
+    });
+    let sat = crate::scenario::traffic::AB_SATURATED;
+    late.or_else(|| {
+        r.metrics.iter().filter(|(k, _)| k.ends_with(".client_cpu")).find_map(|(k, v)| {
+            v.as_f64().filter(|x| *x >= sat).map(|x| format!("{k} = {x}: the load generator used {:.0} % of a core before the fault (>= {:.0} %: saturated)", x * 100.0, sat * 100.0))
+        })
+    })
 }
 
 pub fn analyse(runs: Vec<Run>) -> Analysis {
@@ -235,7 +242,11 @@ pub fn cell_text(cell: &Cell, metric: &str, unit: &str) -> Option<String> {
     }
     let Some(s) = cell.numbers.get(metric) else { return cell.not_recovered.get(metric).map(outcome::none_recovered) };
     let left = cell.left_out(metric).map(|t| format!("; {t}")).unwrap_or_default();
-    let (scale, digits, shown) = if unit == "ms" { (1000.0, 2, "s") } else { (1.0, 0, unit) };
+    let (scale, digits, shown) = match unit {
+        "ms" => (1000.0, 2, "s"),
+        "s" => (1.0, 2, "s"),
+        _ => (1.0, 0, unit),
+    };
     let f = |x: f64| format!("{:.*}", digits, x / scale);
     let tails = match (s.p5, s.p95) {
         (Some(lo), Some(hi)) => format!(", p5–p95 {}–{}", f(lo), f(hi)),

@@ -150,6 +150,12 @@ fn run_once(sc: &Scenario, stack: Stack, rep: u32, opts: &Options, dir: &Path) -
             collect_err.get_or_insert(format!("collecting {}: {e:#}", r.t.name));
         }
     }
+    // A load generator that hit a limit of its own (ports, descriptors, a full conntrack
+    // table) says nothing about the stack: the run is an infrastructure error naming it.
+    if let Some((k, v)) = metrics.iter().find(|(k, v)| k.ends_with(".load_limit") && v.is_string()) {
+        let traffic = k.trim_end_matches(".load_limit");
+        collect_err.get_or_insert(format!("the load generator, not the cluster, limited {traffic}: {}", v.as_str().unwrap_or_default()));
+    }
     ctx.undo_all();
     if let (Some((before, parity)), Some(cl)) = (ctx.ct_before.take(), st.plan.cluster.as_ref()) {
         ctstate::put(&mut metrics, "before", &before);

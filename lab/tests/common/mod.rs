@@ -81,3 +81,31 @@ pub fn run_records(scenario: &str, out: &std::path::Path, args: &[&str]) -> (Out
     recs.sort_by_key(|r| r["stack"].as_str().unwrap_or("").to_string());
     (o, recs)
 }
+
+/// Debian's chromium, if installed (the HTML reports are checked in it).
+pub fn chromium() -> Option<std::path::PathBuf> {
+    ["/usr/bin/chromium", "/usr/bin/chromium-browser"].iter().map(std::path::PathBuf::from).find(|p| p.exists())
+}
+
+/// Headless chromium on `url` with `args` (`--dump-dom`, `--screenshot=`).
+pub fn browser(args: &[&str], url: &str) -> std::process::Output {
+    let profile = std::env::temp_dir().join(format!("halab-chromium-profile-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&profile);
+    std::process::Command::new(chromium().unwrap())
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(args)
+        .arg(url)
+        .output()
+        .unwrap()
+}
+

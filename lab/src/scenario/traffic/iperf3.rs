@@ -8,10 +8,14 @@ use anyhow::Result;
 use serde_json::{json, Value};
 
 use super::{file, round, Collect, Ends, Fields, Kind, KindDef, Running, Traffic};
+use crate::measure::dip::{self, Timeline};
+
+/// iperf3's reporting interval (s).
+const BIN: f64 = 0.1;
 
 pub const KIND: KindDef = KindDef {
     name: "iperf3",
-    doc: "iperf3 throughput in 0.1 s intervals: before the fault, its dip, the end",
+    doc: "iperf3 throughput in 0.1 s intervals: before the fault, its dip (depth, time below half, back to 90 %), retransmits",
     fields: &[("duration", "how long (default 60s)")],
     example: "{ name: iperf, kind: iperf3, from: client, to: server, duration: 12s }",
     check,
@@ -36,7 +40,7 @@ impl Kind for Iperf3 {
             e.to.service_start("iperf3", &["/usr/bin/iperf3", "-s"])?;
             std::thread::sleep(Duration::from_millis(200));
         }
-        let cmd = format!("iperf3 -c {} -t {} -i 0.1 --json > {} 2>&1; echo $? > {}", e.ip, self.duration.as_secs().max(1), file(t, "json"), file(t, "rc"));
+        let cmd = format!("iperf3 -c {} -t {} -i {BIN} --json > {} 2>&1; echo $? > {}", e.ip, self.duration.as_secs().max(1), file(t, "json"), file(t, "rc"));
         e.from.service_start(&format!("traffic-{}", t.name), &["sh", "-c", &cmd])
     }
 
@@ -45,20 +49,32 @@ impl Kind for Iperf3 {
         let text = c.from.run(&["cat", &file(&r.t, "json")]).unwrap_or_default();
         std::fs::write(c.samples.join(format!("{name}.iperf3.json")), &text)?;
         let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-        let ivals: Vec<(f64, f64)> = v["intervals"]
-            .as_array()
-            .map(|a| a.iter().map(|i| (i["sum"]["end"].as_f64().unwrap_or(0.0), i["sum"]["bits_per_second"].as_f64().unwrap_or(0.0) / 1e6)).collect())
-            .unwrap_or_default();
+        let ivals: &[Value] = v["intervals"].as_array().map(Vec::as_slice).unwrap_or_default();
+        // iperf3's last interval is a remainder shorter than 0.1 s: left out of the dip.
+        let bins: Vec<(f64, f64)> = ivals
+            .iter()
+            .filter(|i| i["sum"]["seconds"].as_f64().unwrap_or(0.0) >= BIN * 0.9)
+            .map(|i| (i["sum"]["end"].as_f64().unwrap_or(0.0), i["sum"]["bits_per_second"].as_f64().unwrap_or(0.0) / 1e6))
+            .collect();
+        // Bins count from halab starting the client; iperf3 connects a few ms later.
         let fault_s = c.fault_ns.map(|f| (f as f64 - r.started_ns as f64) / 1e9);
-        let med = |xs: Vec<f64>| crate::measure::stats::summary(&xs).map(|s| s.median);
-        let before: Vec<f64> = ivals.iter().filter(|(t, _)| fault_s.is_none_or(|f| *t < f)).map(|x| x.1).collect();
-        let after: Vec<f64> = ivals.iter().filter(|(t, _)| fault_s.is_some_and(|f| *t >= f)).map(|x| x.1).collect();
+        let d = dip::analyze(&bins, BIN, fault_s);
         c.put(name, "completed", json!(c.rc == Some(0)));
         c.put(name, "mbps", json!(v["end"]["sum_received"]["bits_per_second"].as_f64().map(|b| round(b / 1e6))));
-        c.put(name, "mbps_before", json!(med(before).map(round)));
-        c.put(name, "mbps_min_after_fault", json!(after.iter().cloned().fold(None, |a: Option<f64>, x| Some(a.map_or(x, |a| a.min(x)))).map(round)));
-        c.put(name, "mbps_last", json!(ivals.last().map(|x| round(x.1))));
-        c.put(name, "intervals", json!(ivals.len()));
+        c.put(name, "mbps_before", json!(d.before.map(round)));
+        c.put(name, "mbps_min", json!(d.min.map(round)));
+        c.put(name, "mbps_during", json!(d.during.map(round)));
+        c.put(name, "mbps_after", json!(d.after.map(round)));
+        c.put(name, "dip_s", json!(d.below_half_s.map(round)));
+        c.put(name, "recovery_s", json!(d.back_90_s.map(round)));
+        c.put(name, "mbps_last", json!(bins.last().map(|x| round(x.1))));
+        c.put(name, "intervals", json!(bins.len()));
+        c.put(name, "retransmits", json!(v["end"]["sum_sent"]["retransmits"].as_u64()));
+        let in_fault = |i: &&Value| fault_s.is_some_and(|f| i["sum"]["end"].as_f64().is_some_and(|e| e > f && e <= f + d.back_90_s.unwrap_or(f64::INFINITY)));
+        let rt: Option<u64> = fault_s.map(|_| ivals.iter().filter(in_fault).filter_map(|i| i["sum"]["retransmits"].as_u64()).sum());
+        c.put(name, "retransmits_in_dip", json!(rt));
+        let tl = Timeline { what: format!("{name}: iperf3 throughput"), unit: "Mbit/s".into(), width_s: BIN, start_ns: r.started_ns, bins };
+        std::fs::write(c.samples.join(format!("{name}.rate.json")), serde_json::to_string(&tl)?)?;
         Ok(())
     }
 }

@@ -1,12 +1,13 @@
 //! Traffic inside the nodes, with real programs, one kind per file: the gap probe (halab
 //! itself), a capture of its echoes (tcpdump), scp (OpenSSH, rate-limited, checksum
-//! compared), iperf3 (--json, 0.1 s intervals) and ab. A kind checks its own fields, starts itself and turns what it left on the nodes
+//! compared), iperf3 (--json, 0.1 s intervals) and ab (guarded, with the server's log). A kind checks its own fields, starts itself and turns what it left on the nodes
 //! into metrics; this file does what every traffic shares. Adding a kind is one file and one
 //! line in `KINDS`.
 
 mod ab;
 mod capture;
 mod iperf3;
+mod load;
 mod probe;
 mod scp;
 
@@ -27,6 +28,7 @@ use crate::topology::validate::Checker;
 use crate::topology::Plan;
 use crate::yaml::{OrderedMap, Spanned};
 
+pub use ab::SATURATED as AB_SATURATED;
 pub use probe::PROBE_SAMPLES;
 pub use scp::{parse_rate_kbit, parse_size};
 
@@ -56,6 +58,10 @@ pub trait Kind: std::fmt::Debug + Send + Sync {
     fn name(&self) -> &'static str;
     /// Start it on the nodes (its client runs as the node service `traffic-<name>`).
     fn start(&self, t: &Traffic, e: &Ends) -> Result<()>;
+    /// Stop it before it ended by itself (its client service goes).
+    fn stop(&self, r: &Running, from: &Node) -> Result<()> {
+        from.service_stop(&format!("traffic-{}", r.t.name))
+    }
     /// Turn what it left on the nodes into `<name>.<metric>` metrics and raw samples.
     fn collect(&self, r: &Running, c: &mut Collect) -> Result<()>;
     /// It measures on the source node's clock (moved onto the host's at collection).
@@ -146,7 +152,7 @@ pub fn finished(st: &Lab, r: &mut Running) -> Result<bool> {
 
 pub fn stop(st: &Lab, r: &mut Running) -> Result<()> {
     let from = st.node(&r.t.from)?;
-    from.service_stop(&format!("traffic-{}", r.t.name))?;
+    r.t.kind.clone().stop(r, &from)?;
     r.done_ns.get_or_insert_with(now_ns);
     Ok(())
 }
