@@ -117,6 +117,9 @@ mod tests {
         assert_eq!(d.after, Some(10.0));
         // 10 bins of 0, 3 of 5, one of 10.
         assert!((d.during.unwrap() - 25.0 / 14.0).abs() < 1e-9, "{d:?}");
+        // A fault inside a bin still at full rate: recovery is counted after the lowest bin.
+        let d = analyze(&crash(), 0.1, Some(2.95));
+        assert!((d.back_90_s.unwrap() - 1.45).abs() < 1e-9, "{d:?}");
     }
 
     #[test]
