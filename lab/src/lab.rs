@@ -63,8 +63,12 @@ impl Lab {
         self.provider.actuators(&self.state, node)
     }
 
-    /// Boot a powered-off node; a cluster member then rejoins (`cluster.rejoin`).
+    /// Boot a powered-off node; a cluster member then rejoins (`cluster.rejoin`). A node that
+    /// is on already (the cluster's fencing booted it) is left as it is.
     pub fn power_on(&self, node: &str) -> Result<()> {
+        if self.running(node) {
+            return Ok(());
+        }
         self.actuators(node)?.power_on()?;
         self.booted(node)
     }

@@ -114,44 +114,57 @@ impl Ledger {
         Ok(())
     }
 
+    /// Change the ledger as it is on disk now: another process (the lab's fencer powering a
+    /// node off and on, a `halab power` beside a run) may have written it since we read it.
+    /// Under an exclusive lock: read, change, write.
+    fn update(&mut self, f: impl FnOnce(&mut LedgerData)) -> Result<()> {
+        let lock = std::fs::File::create(self.path.with_extension("lock"))?;
+        let _held = nix::fcntl::Flock::lock(lock, nix::fcntl::FlockArg::LockExclusive).map_err(|(_, e)| anyhow::anyhow!("failed to lock the ledger: {e}"))?;
+        if let Some(now) = std::fs::read_to_string(&self.path).ok().and_then(|t| serde_json::from_str(&t).ok()) {
+            self.data = now;
+        }
+        f(&mut self.data);
+        self.save()
+    }
+
     /// Write down an object before creating it.
     pub fn record(&mut self, o: Object) -> Result<()> {
-        if !self.data.objects.contains(&o) {
-            self.data.objects.push(o);
-            self.save()?;
-        }
-        Ok(())
+        self.update(|d| {
+            if !d.objects.contains(&o) {
+                d.objects.push(o);
+            }
+        })
     }
 
     pub fn record_all(&mut self, objs: impl IntoIterator<Item = Object>) -> Result<()> {
-        for o in objs {
-            if !self.data.objects.contains(&o) {
-                self.data.objects.push(o);
+        self.update(|d| {
+            for o in objs {
+                if !d.objects.contains(&o) {
+                    d.objects.push(o);
+                }
             }
-        }
-        self.save()
+        })
     }
 
     /// Forget objects that were removed.
     pub fn forget(&mut self, f: impl Fn(&Object) -> bool) -> Result<()> {
-        self.data.objects.retain(|o| !f(o));
-        self.save()
+        self.update(|d| d.objects.retain(|o| !f(o)))
     }
 
     /// This process holds the lab for its whole life (see `LedgerData::held`).
     pub fn hold(&mut self) -> Result<()> {
-        self.data.held = true;
-        self.save()
+        self.update(|d| d.held = true)
     }
 
     pub fn set_phase(&mut self, phase: Phase) -> Result<()> {
-        self.data.phase = phase;
-        if phase != Phase::Up {
-            let me = std::process::id() as i32;
-            self.data.owner_pid = me;
-            self.data.owner_start_time = proc_start_time(me).unwrap_or(0);
-        }
-        self.save()
+        self.update(|d| {
+            d.phase = phase;
+            if phase != Phase::Up {
+                let me = std::process::id() as i32;
+                d.owner_pid = me;
+                d.owner_start_time = proc_start_time(me).unwrap_or(0);
+            }
+        })
     }
 
     /// Is the process that owns a creating/destroying lab still running?

@@ -4,6 +4,7 @@ pub mod bench;
 pub mod cli;
 pub mod cmd;
 pub mod diag;
+pub mod fence;
 pub mod image;
 pub mod inputs;
 pub mod interrupt;

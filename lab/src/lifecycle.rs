@@ -30,6 +30,9 @@ pub struct UpOptions {
 /// On any failure or interrupt the lab is torn down again and the error returned.
 pub fn up(plan: &Plan, opts: &UpOptions) -> Result<Lab> {
     let prov = provider::get(&opts.provider.provider)?;
+    let mut plan = plan.clone();
+    crate::fence::resolve(&mut plan, prov.name(), prov.fence_methods())?;
+    let plan = &plan;
     prov.preflight()?;
     let recipe_path =
         image::recipe::find(&plan.image, Some(&plan.topology)).with_context(|| format!("no image recipe `{}` (looked in images/)", plan.image))?;
@@ -63,7 +66,7 @@ pub fn up(plan: &Plan, opts: &UpOptions) -> Result<Lab> {
         st.save()?;
         (Lab::new(st)?, ledger)
     };
-    match prov.up(lab.state(), &mut ledger, &img).and_then(|_| crate::stack::bring_up(&lab)) {
+    match prov.up(lab.state(), &mut ledger, &img).and_then(|_| crate::fence::start(&lab, &mut ledger)).and_then(|_| crate::stack::bring_up(&lab)) {
         Ok(()) => {
             ledger.set_phase(Phase::Up)?;
             Ok(lab)
@@ -101,6 +104,7 @@ pub fn down(lab: &str) -> Result<()> {
 
 fn teardown(mut ledger: Ledger) -> Result<()> {
     ledger.set_phase(Phase::Destroying)?;
+    crate::fence::stop(&ledger);
     let mut errors = Vec::new();
     if let Err(e) = provider::get(&ledger.data.provider).and_then(|p| p.teardown(&ledger)) {
         errors.push(e);

@@ -14,6 +14,7 @@ fn load(file: &str) -> (Plan, PlanCluster) {
 }
 
 const MGMT: Ipv4Addr = Ipv4Addr::new(198, 19, 0, 11);
+const FENCER: Ipv4Addr = Ipv4Addr::new(198, 19, 0, 1);
 
 #[test]
 fn fw_pair_configs() {
@@ -25,7 +26,7 @@ fn fw_pair_configs() {
     insta::assert_snapshot!("conntrackd_fw1", conntrackd::config(&plan, &cl, fw1, MGMT).unwrap());
     insta::assert_snapshot!("notify_script", keepalived::notify::script(keepalived::notify::unit(&cl)));
     insta::assert_snapshot!("corosync_pair", corosync::config(&plan, &cl));
-    insta::assert_snapshot!("cib_pair", cib::cib(&plan, &cl));
+    insta::assert_snapshot!("cib_pair", cib::cib(&plan, &cl, FENCER));
     insta::assert_snapshot!("nft_fw1", firewall::ruleset(&plan, &cl, fw1));
 }
 
@@ -35,7 +36,7 @@ fn three_members_drop_two_node_and_quorum_override() {
     let co = corosync::config(&plan, &cl);
     assert!(!co.contains("two_node"), "three members must not run two_node:\n{co}");
     assert_eq!(co.matches("nodeid:").count(), 3);
-    let c = cib::cib(&plan, &cl);
+    let c = cib::cib(&plan, &cl, FENCER);
     assert!(!c.contains("no-quorum-policy"), "three members keep quorum");
     assert!(c.contains("name=\"clone-max\" value=\"3\""));
     insta::assert_snapshot!("corosync_trio", co);
@@ -73,4 +74,30 @@ fn without_a_firewall_the_ruleset_only_tracks_connections() {
     let rules = firewall::ruleset(&plan, &cl, plan.node("fw1").unwrap());
     assert!(!rules.contains("policy drop"), "routing must keep working without a firewall:\n{rules}");
     assert!(rules.contains("ct state invalid counter name \"invalid\" drop"), "connections are still tracked");
+}
+
+#[test]
+fn fencing_in_the_cib() {
+    let (plan, mut cl) = load("../topologies/fw-pair.yaml");
+    cl.stack = halab::topology::Stack::Pacemaker;
+    cl.fencing.method = Some(halab::topology::FenceMethod::Halab);
+    let c = cib::cib(&plan, &cl, FENCER);
+    for want in [
+        "name=\"stonith-enabled\" value=\"true\"",
+        "name=\"stonith-action\" value=\"reboot\"",
+        "name=\"priority-fencing-delay\" value=\"5000ms\"",
+        "<primitive id=\"fence-fw1\" class=\"stonith\" type=\"fence_halab\">",
+        "<nvpair id=\"fence-fw1-pcmk_host_list\" name=\"pcmk_host_list\" value=\"fw1\"/>",
+        "<nvpair id=\"fence-fw2-ip\" name=\"ip\" value=\"198.19.0.1\"/>",
+        "<rsc_location id=\"fence-fw1-not-on-fw1\" rsc=\"fence-fw1\" node=\"fw1\" score=\"-INFINITY\"/>",
+        "<nvpair id=\"vips-meta-priority\" name=\"priority\" value=\"10\"/>",
+    ] {
+        assert!(c.contains(want), "missing {want}:\n{c}");
+    }
+    assert!(!c.contains("no-quorum-policy"), "with fencing, two_node keeps the survivor quorate");
+    insta::assert_snapshot!("cib_pair_fenced", c);
+    // Off: the lab as before, and its two nodes ignore quorum.
+    cl.fencing.method = Some(halab::topology::FenceMethod::Off);
+    let c = cib::cib(&plan, &cl, FENCER);
+    assert!(c.contains("name=\"stonith-enabled\" value=\"false\"") && c.contains("no-quorum-policy") && !c.contains("fence-fw1"));
 }

@@ -153,6 +153,9 @@ pub enum Cmd {
     /// A provider's own helper process (a netns node's init, the lab supervisor).
     #[command(name = "_helper", hide = true)]
     Helper { provider: String, name: String, arg: PathBuf },
+    /// The lab's fencer (fencing method `halab`), started by `up`.
+    #[command(name = "_fencer", hide = true)]
+    Fencer { lab: String },
 }
 
 #[derive(Clone, Copy, ValueEnum)]

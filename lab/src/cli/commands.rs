@@ -166,6 +166,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Cmd::Image(c) => super::image::run(c)?,
         Cmd::InNode(c) => return crate::node::cli::run(c),
         Cmd::Helper { provider, name, arg } => crate::provider::get(&provider)?.helper(&name, &arg)?,
+        Cmd::Fencer { lab } => crate::fence::server::serve(&lab)?,
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -92,6 +92,10 @@ pub trait Provider: Sync {
     fn interactive(&self, _st: &LabState, _node: &str, _argv: &[String]) -> Result<Option<Command>> {
         Ok(None)
     }
+    /// The fencing methods it can do, its default first.
+    fn fence_methods(&self) -> &'static [crate::topology::FenceMethod] {
+        &[crate::topology::FenceMethod::Halab]
+    }
     /// Run one of this provider's helper processes (`halab _helper PROVIDER NAME ARG`), such as
     /// a netns node's init.
     fn helper(&self, name: &str, _arg: &std::path::Path) -> Result<()> {

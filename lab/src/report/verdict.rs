@@ -13,6 +13,7 @@ fn signed(x: f64, unit: &str) -> (String, &str) {
     // + 0.0 turns -0.0 into 0.0: no "-0.00 s".
     match unit {
         "ms" => (format!("{:+.2}", x / 1000.0 + 0.0), "s"),
+        "s" => (format!("{:+.2}", x + 0.0), "s"),
         _ => (format!("{:+.0}", x + 0.0), unit),
     }
 }

@@ -187,6 +187,18 @@ fn run_once(sc: &Scenario, stack: Stack, rep: u32, opts: &Options, dir: &Path) -
             metrics.insert("failover".into(), json!(traffic::round((t - f) as f64 / 1e6)));
         }
     }
+    if let Some(cl) = st.plan.cluster.as_ref().filter(|c| c.fencing.on(c.stack)) {
+        let acts = crate::fence::actions(&st.plan.lab);
+        let moved = faults.0.zip(ctx.holder_at_fault.clone()).and_then(|(f, h)| timeline.holders.iter().find(|(t, hs)| *t > f && hs.len() == 1 && hs[0] != h).map(|x| x.0));
+        for (k, v) in crate::fence::metrics(&acts, &cl.members, faults.0, ctx.holder_at_fault.as_deref(), moved) {
+            metrics.insert(k, v);
+        }
+        for a in acts.iter().filter(|a| a.powers()) {
+            let what = format!("{} {} (asked by {}): {}", a.action, a.target, a.from, if a.ok { "done".to_string() } else { a.error.clone().unwrap_or_default() });
+            rec.stack_events.push((a.t_ns.saturating_sub(rec.t0_ns) as f64 / 1e6, "fencer".into(), what));
+        }
+        rec.stack_events.sort_by(|a, b| a.0.total_cmp(&b.0));
+    }
     super::results::split_gap(&mut metrics);
     rec.vip_timeline = timeline.holders.iter().map(|(t, h)| ((t.saturating_sub(rec.t0_ns)) as f64 / 1e6, h.clone())).collect();
     let verdict = verdict::decide(&end, collect_err, &sc.expect, &metrics);

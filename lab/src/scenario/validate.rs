@@ -145,12 +145,19 @@ const LAB_METRICS: &[&str] = &[
     "sync.lost",
     "sync.errors",
     "nft.invalid",
+    "fence.count",
+    "fence.holder_fenced",
+    "fence.after_fault",
+    "fence.took",
+    "fence.to_vip",
+    "fenced",
 ];
 
 /// Expectations and headlines may name a lab metric or a metric of a traffic of this scenario.
 fn known_metric(v: &mut V, at: &Spanned<String>, field: &str, metric: &str, traffics: &HashSet<String>) {
     let head = metric.split('.').next().unwrap_or("");
-    if !traffics.contains(head) && !LAB_METRICS.contains(&metric) {
+    // `fenced.<member>`: one per cluster member.
+    if !traffics.contains(head) && !LAB_METRICS.contains(&metric) && !metric.starts_with("fenced.") {
         let mut names: Vec<&str> = traffics.iter().map(String::as_str).collect();
         names.sort();
         v.at(

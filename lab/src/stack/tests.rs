@@ -56,7 +56,14 @@ fn daemons_per_stack_and_each_has_log_files() {
 fn settings_lines_per_stack() {
     let trio = |s| status::settings(&cluster("fw-trio.yaml", s));
     assert_eq!(trio(Stack::None), ["stack none", "conntrackd ftfw over heartbeat"]);
-    assert_eq!(trio(Stack::Keepalived), ["stack keepalived", "keepalived advert_int 1000 ms, VRRP v3, preempt on", "conntrackd ftfw over heartbeat"]);
+    assert_eq!(
+        trio(Stack::Keepalived),
+        [
+            "stack keepalived",
+            "keepalived advert_int 1000 ms, VRRP v3, preempt on, no fencing (keepalived has none: a partition leaves both members MASTER)",
+            "conntrackd ftfw over heartbeat"
+        ]
+    );
     assert_eq!(
         trio(Stack::Pacemaker),
         [

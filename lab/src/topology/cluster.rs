@@ -220,8 +220,42 @@ pub(super) fn check(c: &mut Checker, cl: &ClusterSpec, networks: &[PlanNetwork],
         }
     };
 
+    let fencing = fencing(c, cl.fencing.as_ref(), members.len());
+
     if members.is_empty() {
         return None;
     }
-    Some(PlanCluster { members, vips, stack, keepalived, corosync, pacemaker, sync, firewall, rejoin })
+    Some(PlanCluster { members, vips, stack, keepalived, corosync, pacemaker, sync, firewall, rejoin, fencing })
+}
+
+fn fencing(c: &mut Checker, f: Option<&super::model::FencingSpec>, members: usize) -> FencingSettings {
+    let method = f.and_then(|f| f.method.as_ref()).and_then(|m| match FenceMethod::ALL.iter().find(|x| x.name() == m.value) {
+        Some(x) => Some(*x),
+        None => {
+            let all: Vec<&str> = FenceMethod::ALL.iter().map(|x| x.name()).collect();
+            c.at(m, "cluster.fencing.method", &format!("unknown fencing method `{}`", m.value), &format!("one of: {}", all.join(", ")));
+            None
+        }
+    });
+    let action = match f.and_then(|f| f.action.as_ref()) {
+        None => "reboot".to_string(),
+        Some(a) if a.value == "reboot" || a.value == "off" => a.value.clone(),
+        Some(a) => {
+            c.at(a, "cluster.fencing.action", &format!("unknown fence action `{}`", a.value), "reboot or off");
+            "reboot".into()
+        }
+    };
+    // Two members race to fence each other on a partition: by default the one running the
+    // VIPs wins (its fencing is delayed), as real two-node clusters are set up.
+    let priority_default = if members == 2 && f.and_then(|f| f.delay.as_ref()).is_none() { 5000 } else { 0 };
+    FencingSettings {
+        method,
+        action,
+        delay_max_ms: ms(c, &f.and_then(|f| f.delay.clone()), "cluster.fencing.delay", 0, 0),
+        priority_delay_ms: ms(c, &f.and_then(|f| f.priority_delay.clone()), "cluster.fencing.priority_delay", priority_default, 0),
+        at: f.and_then(|f| f.method.as_ref()).map(|m| {
+            let (l, col) = crate::yaml::pos(m);
+            (c.file.to_path_buf(), l, col)
+        }),
+    }
 }

@@ -98,6 +98,27 @@ pub struct ClusterSpec {
     /// `manual`: it stays out until an operator starts the stack (as after a fence).
     #[serde(default)]
     pub rejoin: Option<Spanned<String>>,
+    /// How pacemaker fences (keepalived has no fencing).
+    #[serde(default)]
+    pub fencing: Option<FencingSpec>,
+}
+
+/// Fencing (pacemaker): `method` `off`, `halab` (the lab's own fencer, any provider) or `xvm`
+/// (libvirt: fence_xvm to fence_virtd on the host); default the provider's. `action` reboot
+/// (pacemaker's default) or off. Against a two-node fence race: `delay` (pcmk_delay_max, a
+/// random delay up to it) or `priority_delay` (priority-fencing-delay: the member running the
+/// VIPs wins; default 5s with two members).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FencingSpec {
+    #[serde(default)]
+    pub method: Option<Spanned<String>>,
+    #[serde(default)]
+    pub action: Option<Spanned<String>>,
+    #[serde(default)]
+    pub delay: Option<Spanned<String>>,
+    #[serde(default)]
+    pub priority_delay: Option<Spanned<String>>,
 }
 
 /// keepalived (VRRP). Defaults: advert_int 1s, VRRP version 3, priorities 150 for the first

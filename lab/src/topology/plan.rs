@@ -110,6 +110,52 @@ pub struct PlanCluster {
     /// Does a member that boots again start its stack by itself?
     #[serde(default = "auto")]
     pub rejoin: Rejoin,
+    #[serde(default)]
+    pub fencing: FencingSettings,
+}
+
+/// How the cluster fences a member it lost (pacemaker only).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum FenceMethod {
+    Off,
+    /// halab's fence agent (fence_halab) asking the lab's fencer on the management network.
+    Halab,
+    /// fence_xvm in the members, fence_virtd on the host (libvirt).
+    Xvm,
+}
+
+impl FenceMethod {
+    pub const ALL: [FenceMethod; 3] = [FenceMethod::Off, FenceMethod::Halab, FenceMethod::Xvm];
+    pub fn name(self) -> &'static str {
+        match self {
+            FenceMethod::Off => "off",
+            FenceMethod::Halab => "halab",
+            FenceMethod::Xvm => "xvm",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct FencingSettings {
+    /// None: the provider's own method, chosen at `up`.
+    pub method: Option<FenceMethod>,
+    /// `reboot` or `off` (pacemaker's stonith-action).
+    pub action: String,
+    /// pcmk_delay_max on every fence device (0: none).
+    pub delay_max_ms: u32,
+    /// priority-fencing-delay (0: none).
+    pub priority_delay_ms: u32,
+    /// Where the topology named the method (file, line, column): a provider that cannot use it
+    /// says so there.
+    pub at: Option<(std::path::PathBuf, usize, usize)>,
+}
+
+impl FencingSettings {
+    /// Is the lab fencing (after `up` chose the method)?
+    pub fn on(&self, stack: Stack) -> bool {
+        stack == Stack::Pacemaker && self.method.is_some_and(|m| m != FenceMethod::Off)
+    }
 }
 
 fn auto() -> Rejoin {

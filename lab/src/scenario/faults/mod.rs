@@ -7,6 +7,7 @@
 mod cable_plug;
 mod cable_pull;
 mod crash;
+mod fence;
 mod freeze;
 mod halt;
 mod heartbeat_partition;
@@ -53,6 +54,7 @@ pub const VERBS: &[&Verb] = &[
     &kill_daemon::VERB,
     &resource_fail::VERB,
     &heartbeat_partition::VERB,
+    &fence::VERB,
     &remove_config::VERB,
 ];
 

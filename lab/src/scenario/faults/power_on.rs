@@ -10,7 +10,7 @@ use crate::scenario::target::{resolve, Target};
 
 pub const VERB: Verb = Verb {
     name: "power_on",
-    doc: "boot a powered-off node; the step returns once it answers and a member has started its stack (`cluster.rejoin: auto`)",
+    doc: "boot a powered-off node; the step returns once it answers and a member has started its stack (`cluster.rejoin: auto`); a node the cluster's fencing booted already is left as it is",
     fields: &[NODE],
     example: "{ kind: power_on, node: fw1 }",
     check,
@@ -28,7 +28,12 @@ fn check(cx: &mut Check) -> Option<Arc<dyn Fault>> {
 impl Fault for PowerOn {
     fn apply(&self, lab: &Lab) -> Result<Applied> {
         let node = resolve(lab, &self.node)?;
-        lab.power_on(&node)?;
+        if lab.running(&node) {
+            // The cluster fenced it with `reboot` since it went down: it booted already.
+            crate::progress::info(&format!("{node} is on already: the cluster's fencing booted it"));
+        } else {
+            lab.power_on(&node)?;
+        }
         Ok(Applied::on(node))
     }
 }

@@ -4,8 +4,8 @@
 //!
 //! ab aborts without statistics when its poll times out (`-s`) and waits forever for a
 //! connection the failover lost for good (a flow the new active firewall never saw is dropped as
-//! invalid). So a guard beside it watches ab's CPU time: ab idle for `stall` means whatever is
-//! still in flight is lost, and the guard interrupts ab (SIGINT), on which ab prints its
+//! invalid). So a guard beside it watches ab's CPU time: ab idle for `stall` (longer than TCP's
+//! retransmission backoff after any gap the lab has) means whatever is still in flight is lost, and the guard interrupts ab (SIGINT), on which ab prints its
 //! statistics; also at `limit`, or when the run stops the traffic. ab's `-s` is set past both,
 //! so it always ends by itself too. The timeline comes from the web server's log
 //! (`node::web`, 1 ms stamps): ab stamps a request's start only to the second.
@@ -25,7 +25,7 @@ pub const KIND: KindDef = KindDef {
     fields: &[
         ("requests", "how many (default 2000)"),
         ("concurrency", "at once, 1 to 20000 (default 4)"),
-        ("stall", "ab idle this long: the rest is lost, ab is stopped and prints its statistics (default 10s)"),
+        ("stall", "ab idle this long: the rest is lost, ab is stopped and prints its statistics (default 30s, ab's own timeout)"),
         ("limit", "the whole run at most (default 300s)"),
     ],
     example: "{ name: web, kind: ab, from: client, to: server, requests: 100000, concurrency: 1000 }",
@@ -52,7 +52,9 @@ fn check(f: &mut Fields) -> Option<Arc<dyn Kind>> {
     let within = |max: u32| move |s: &str| s.parse::<u32>().ok().filter(|n| (1..=max).contains(n));
     let requests = f.parsed("requests", 2000, within(1_000_000), "a whole number from 1 to 1000000", "");
     let concurrency = f.parsed("concurrency", 4, within(MAX_CONCURRENCY), "a whole number from 1 to 20000", "ab opens at most 20000 connections");
-    let stall = f.duration("stall", Duration::from_secs(10));
+    // Not shorter than TCP's backoff after the gap: a 7.5 s gap (pacemaker) is followed by
+    // nothing until the retransmissions ~12.6 s (data) and 15 s (SYN) after the loss.
+    let stall = f.duration("stall", Duration::from_secs(30));
     let limit = f.duration("limit", Duration::from_secs(300));
     Some(Arc::new(Ab { requests: requests?, concurrency: concurrency?, stall: stall?, limit: limit? }))
 }
@@ -201,7 +203,15 @@ impl Ab {
         ms.sort_by(f64::total_cmp);
         let lines: Vec<String> = ms.iter().map(|x| format!("{x:.1}")).collect();
         std::fs::write(c.samples.join(format!("{name}.served_ms.txt")), lines.join("\n"))?;
-        let gap = ms.windows(2).map(|w| w[1] - w[0]).fold(None, |a: Option<f64>, x| Some(a.map_or(x, |a| a.max(x))));
+        let mut gap = ms.windows(2).map(|w| w[1] - w[0]).fold(None, |a: Option<f64>, x| Some(a.map_or(x, |a| a.max(x))));
+        // Nothing served after the fault: the window is open at the end, a lower bound.
+        let fault_ms = c.fault_ns.map(|f| (f as f64 - r.started_ns as f64) / 1e6);
+        let recovered = fault_ms.is_none_or(|f| ms.last().is_some_and(|l| *l > f));
+        if !recovered {
+            let end_ms = r.done_ns.map(|d| (d as f64 - r.started_ns as f64) / 1e6).unwrap_or(0.0);
+            gap = Some(end_ms - ms.last().copied().unwrap_or(0.0));
+        }
+        c.put(name, "gap_outcome", json!(if recovered { "recovered" } else { "never_recovered" }));
         let secs: Vec<f64> = ms.iter().map(|x| x / 1e3).collect();
         let bins = dip::bin(&secs, BIN);
         let fault_s = c.fault_ns.map(|f| (f as f64 - r.started_ns as f64) / 1e9);

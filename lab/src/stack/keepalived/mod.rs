@@ -59,7 +59,12 @@ impl HaStack for Keepalived {
     }
     fn settings(&self, cl: &PlanCluster) -> Vec<String> {
         let k = &cl.keepalived;
-        vec![format!("keepalived advert_int {} ms, VRRP v{}, preempt {}", k.advert_int_ms, k.version, if k.preempt { "on" } else { "off" })]
+        vec![format!(
+            "keepalived advert_int {} ms, VRRP v{}, preempt {}, no fencing (keepalived has none: a partition leaves both members MASTER)",
+            k.advert_int_ms,
+            k.version,
+            if k.preempt { "on" } else { "off" }
+        )]
     }
     fn starting(&self) -> &'static str {
         "starting conntrackd and keepalived"

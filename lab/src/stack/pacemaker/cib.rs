@@ -4,25 +4,28 @@
 //! promoted instance, promote before VIPs, a preference for one member, and link monitoring
 //! (ethmonitor) so a pulled cable fails over.
 
+use std::net::Ipv4Addr;
+
+use super::stonith;
 use crate::topology::{Plan, PlanCluster};
 
 pub const PATH: &str = "/var/lib/pacemaker/cib/cib.xml";
 
-fn nv(id: &str, name: &str, value: &str) -> String {
+pub fn nv(id: &str, name: &str, value: &str) -> String {
     format!("<nvpair id=\"{id}-{name}\" name=\"{name}\" value=\"{value}\"/>")
 }
 
-pub fn cib(_plan: &Plan, cl: &PlanCluster) -> String {
+/// `fencer`: the host's address the lab's fencer listens on (the `halab` fencing method).
+pub fn cib(_plan: &Plan, cl: &PlanCluster, fencer: Ipv4Addr) -> String {
     let p = &cl.pacemaker;
     let two = cl.members.len() == 2;
     let ct = crate::stack::conntrackd::enabled(cl);
-    let mut props = vec![
-        nv("opt", "stonith-enabled", "false"),
-        nv("opt", "dc-deadtime", &format!("{}ms", p.dc_deadtime_ms)),
-        nv("opt", "cluster-recheck-interval", "1min"),
-    ];
-    if two {
+    let mut props = stonith::properties(cl);
+    props.push(nv("opt", "dc-deadtime", &format!("{}ms", p.dc_deadtime_ms)));
+    props.push(nv("opt", "cluster-recheck-interval", "1min"));
+    if two && !cl.fencing.on(cl.stack) {
         // Two nodes cannot keep quorum after losing one; without fencing, ignore it (a lab).
+        // With fencing, corosync's two_node keeps the survivor quorate.
         props.push(nv("opt", "no-quorum-policy", "ignore"));
     }
     let mut res = String::new();
@@ -37,6 +40,7 @@ pub fn cib(_plan: &Plan, cl: &PlanCluster) -> String {
         ));
     }
     res.push_str("      <group id=\"vips\">\n");
+    res.push_str(&stonith::vip_meta(cl));
     for v in &cl.vips {
         let id = format!("vip-{}", v.network);
         res.push_str(&format!(
@@ -63,7 +67,8 @@ pub fn cib(_plan: &Plan, cl: &PlanCluster) -> String {
             ));
         }
     }
-    let mut cons = String::new();
+    res.push_str(&stonith::resources(cl, fencer));
+    let mut cons = stonith::constraints(cl);
     if ct {
         cons.push_str("      <rsc_colocation id=\"vips-with-promoted-conntrackd\" score=\"INFINITY\" rsc=\"vips\" with-rsc=\"conntrackd-clone\" with-rsc-role=\"Promoted\"/>\n");
         cons.push_str("      <rsc_order id=\"promote-before-vips\" kind=\"Mandatory\" first=\"conntrackd-clone\" first-action=\"promote\" then=\"vips\" then-action=\"start\"/>\n");

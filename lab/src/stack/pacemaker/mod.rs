@@ -4,6 +4,7 @@
 pub mod cib;
 pub mod corosync;
 pub mod crm;
+pub mod stonith;
 
 use std::time::Duration;
 
@@ -40,7 +41,7 @@ impl HaStack for Pacemaker {
     fn config_file(&self) -> &'static str {
         corosync::CONFIG
     }
-    /// What the lab gives up is said too: no fencing, and with two members no quorum.
+    /// What the lab gives up is said too: no fencing, and then with two members no quorum.
     fn settings(&self, cl: &PlanCluster) -> Vec<String> {
         let two = cl.members.len() == 2;
         let c = &cl.corosync;
@@ -54,11 +55,12 @@ impl HaStack for Pacemaker {
                 if two { ", two_node" } else { "" }
             ),
             format!(
-                "pacemaker dc-deadtime {} ms (pre-seeded; pacemaker's default is 20 s), stickiness {}, link monitor {}, NO FENCING (stonith-enabled=false){}",
+                "pacemaker dc-deadtime {} ms (pre-seeded; pacemaker's default is 20 s), stickiness {}, link monitor {}, {}{}",
                 p.dc_deadtime_ms,
                 p.stickiness,
                 if p.link_monitor { "ethmonitor" } else { "off" },
-                if two { ", no-quorum-policy=ignore" } else { "" }
+                stonith::describe(cl),
+                if two && !cl.fencing.on(cl.stack) { ", no-quorum-policy=ignore" } else { "" }
             ),
         ]
     }
@@ -70,7 +72,11 @@ impl HaStack for Pacemaker {
         node.sh(DIRS)?;
         node.sh("rm -f /var/lib/pacemaker/cib/cib.xml.sig /var/lib/pacemaker/cib/cib-*")?;
         node.put(alert::AGENT, &alert::agent(), 0o755, "root:root")?;
-        node.put(cib::PATH, &cib::cib(&st.plan, cl), 0o600, "hacluster:haclient")
+        if cl.fencing.on(cl.stack) && cl.fencing.method == Some(crate::topology::FenceMethod::Halab) {
+            node.put(crate::fence::agent::PATH, crate::fence::agent::AGENT, 0o755, "root:root")?;
+            node.put(crate::fence::KEY_FILE, &crate::fence::key(&st.plan.lab)?, 0o600, "root:root")?;
+        }
+        node.put(cib::PATH, &cib::cib(&st.plan, cl, st.host_addr), 0o600, "hacluster:haclient")
     }
     fn start(&self, st: &Lab, _: &PlanCluster, node: &Node) -> Result<()> {
         // /run is new at every boot; the alert agent runs as hacluster.

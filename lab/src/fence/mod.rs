@@ -1,0 +1,205 @@
+//! Fencing: how a pacemaker cluster in a lab powers off a member it lost, through its own
+//! fencer (stonith-ng) and a real fence agent, never around it.
+//!
+//! - `halab` (any provider): the members run `fence_halab` (`agent.rs`, built on the
+//!   fence-agents library), which asks the lab's fencer (`server.rs`, one host process per lab,
+//!   in the ledger) on the management network, authenticated by a per-lab key. The fencer
+//!   powers the node off and on with the same primitives as the `crash` and `power_on`
+//!   faults, so a fenced member rejoins per `cluster.rejoin`.
+//! - `xvm` (libvirt): fence_xvm in the members, fence_virtd on the host.
+//!
+//! Every action the fencer took is a line of `fence.log` in the lab's directory: the runner's
+//! fencing numbers come from there.
+
+pub mod agent;
+pub mod server;
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{Ipv4Addr, TcpStream};
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::diag::{Diagnostic, InputError};
+use crate::lab::Lab;
+use crate::ledger::{lab_dir, proc_start_time, process_alive, Ledger, Object};
+use crate::topology::{FenceMethod, Plan};
+
+/// The fencer's TCP port on the host's management address (one address per lab).
+pub const PORT: u16 = 7410;
+/// The lab's key inside each member (root only).
+pub const KEY_FILE: &str = "/etc/halab/fence.key";
+const WHAT: &str = "fencer";
+
+/// The method this provider will fence with: the topology's if the provider can, its own first
+/// one when the topology says nothing. A method it cannot do is bad input at the topology's
+/// line (exit 2).
+pub fn resolve(plan: &mut Plan, provider: &str, methods: &[FenceMethod]) -> Result<()> {
+    let Some(cl) = plan.cluster.as_mut() else { return Ok(()) };
+    let f = &mut cl.fencing;
+    match f.method {
+        None => f.method = methods.first().copied(),
+        Some(FenceMethod::Off) => {}
+        Some(m) if methods.contains(&m) => {}
+        Some(m) => {
+            let (file, line, col) = f.at.clone().unwrap_or((plan.topology.clone(), 1, 1));
+            let can: Vec<&str> = methods.iter().map(|x| x.name()).collect();
+            return Err(InputError::one(Diagnostic::new(
+                &file,
+                line,
+                col,
+                "cluster.fencing.method",
+                &format!("the {provider} provider cannot fence with `{}`", m.name()),
+                &format!("it can: {}, or off", can.join(", ")),
+            ))
+            .into());
+        }
+    }
+    Ok(())
+}
+
+fn key_path(lab: &str) -> PathBuf {
+    lab_dir(lab).join("fence.key")
+}
+
+fn log_path(lab: &str) -> PathBuf {
+    lab_dir(lab).join("fence.log")
+}
+
+/// The lab's key (made at `start`).
+pub fn key(lab: &str) -> Result<String> {
+    Ok(std::fs::read_to_string(key_path(lab)).context("the lab has no fence key")?.trim().to_string())
+}
+
+/// Start the lab's fencer when its cluster fences through it: a new key, the process (in the
+/// ledger before it runs), and a wait until it answers.
+pub fn start(lab: &Lab, ledger: &mut Ledger) -> Result<()> {
+    let Some(cl) = &lab.plan.cluster else { return Ok(()) };
+    if !cl.fencing.on(cl.stack) || cl.fencing.method != Some(FenceMethod::Halab) {
+        return Ok(());
+    }
+    let name = &lab.plan.lab;
+    let mut raw = [0u8; 16];
+    std::fs::File::open("/dev/urandom").and_then(|mut f| std::io::Read::read_exact(&mut f, &mut raw)).context("no randomness for the fence key")?;
+    let key: String = raw.iter().map(|b| format!("{b:02x}")).collect();
+    write_private(&key_path(name), &key)?;
+    let log = std::fs::File::create(lab_dir(name).join("fencer.out"))?;
+    let mut c = Command::new(std::env::current_exe()?);
+    c.args(["_fencer", name]).stdin(Stdio::null()).stdout(log.try_clone()?).stderr(log);
+    unsafe {
+        c.pre_exec(|| nix::unistd::setsid().map(|_| ()).map_err(std::io::Error::from));
+    }
+    let child = c.spawn().context("failed to start the lab's fencer")?;
+    let pid = child.id() as i32;
+    ledger.record(Object::Process { pid, start_time: proc_start_time(pid).unwrap_or(0), what: WHAT.into() })?;
+    std::mem::forget(child);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while ask(lab.host_addr, &key, "monitor").is_err() {
+        if Instant::now() > deadline {
+            bail!("the lab's fencer does not answer on {}:{PORT}; see {}", lab.host_addr, lab_dir(name).join("fencer.out").display());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok(())
+}
+
+fn write_private(path: &std::path::Path, text: &str) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new().create(true).truncate(true).write(true).mode(0o600).open(path)?;
+    f.write_all(text.as_bytes())?;
+    Ok(())
+}
+
+/// Stop the lab's fencer (before anything else goes, so it powers nothing on during `down`).
+pub fn stop(ledger: &Ledger) {
+    for o in &ledger.data.objects {
+        if let Object::Process { pid, start_time, what } = o {
+            if what == WHAT && process_alive(*pid, *start_time) {
+                let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(*pid), nix::sys::signal::Signal::SIGKILL);
+                let deadline = Instant::now() + Duration::from_secs(2);
+                while process_alive(*pid, *start_time) && Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            }
+        }
+    }
+}
+
+/// One request to a fencer, as the agent sends it: `KEY WORDS...`, answered `ok ...` or
+/// `error ...`.
+pub fn ask(host: Ipv4Addr, key: &str, words: &str) -> Result<Vec<String>> {
+    let s = TcpStream::connect_timeout(&(host, PORT).into(), Duration::from_secs(2))?;
+    s.set_read_timeout(Some(Duration::from_secs(120)))?;
+    (&s).write_all(format!("{key} {words}\n").as_bytes())?;
+    let mut line = String::new();
+    BufReader::new(&s).read_line(&mut line)?;
+    let mut w: Vec<String> = line.split_whitespace().map(str::to_string).collect();
+    match w.first().map(String::as_str) {
+        Some("ok") => Ok(w.split_off(1)),
+        _ => bail!("the fencer answered `{}`", line.trim()),
+    }
+}
+
+/// One action the fencer took, as `fence.log` keeps it (host CLOCK_MONOTONIC ns).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Action {
+    pub t_ns: u64,
+    pub done_ns: u64,
+    pub action: String,
+    pub target: String,
+    /// The member whose agent asked (by its management address).
+    pub from: String,
+    pub ok: bool,
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+impl Action {
+    /// A power action (not status, list or monitor).
+    pub fn powers(&self) -> bool {
+        self.action == "off" || self.action == "on"
+    }
+}
+
+pub fn append(lab: &str, a: &Action) -> Result<()> {
+    let mut f = std::fs::OpenOptions::new().create(true).append(true).open(log_path(lab))?;
+    writeln!(f, "{}", serde_json::to_string(a)?)?;
+    Ok(())
+}
+
+/// Every action the lab's fencer took so far.
+pub fn actions(lab: &str) -> Vec<Action> {
+    std::fs::read_to_string(log_path(lab)).unwrap_or_default().lines().filter_map(|l| serde_json::from_str(l).ok()).collect()
+}
+
+/// The fencing numbers of a run, from the fencer's actions: `fence.count` (members powered
+/// off), `fenced` (who), `fenced.<member>`, `fence.holder_fenced` (the VIP holder at the
+/// fault), `fence.after_fault` (the fault to the first power-off request, ms), `fence.took`
+/// (that request to the fencer's answer), `fence.to_vip` (the answer to the VIPs seen on one
+/// member, polled every 100 ms; only when they moved after it).
+pub fn metrics(acts: &[Action], members: &[String], fault_ns: Option<u64>, holder: Option<&str>, vip_moved_ns: Option<u64>) -> Vec<(String, serde_json::Value)> {
+    use serde_json::json;
+    let offs: Vec<&Action> = acts.iter().filter(|a| a.action == "off" && a.ok && fault_ns.is_none_or(|f| a.t_ns >= f)).collect();
+    let mut fenced: Vec<String> = offs.iter().map(|a| a.target.clone()).collect();
+    fenced.dedup();
+    let mut m = vec![("fence.count".to_string(), json!(offs.len())), ("fenced".to_string(), json!(fenced))];
+    for member in members {
+        m.push((format!("fenced.{member}"), json!(fenced.contains(member))));
+    }
+    if let Some(h) = holder {
+        m.push(("fence.holder_fenced".into(), json!(fenced.iter().any(|f| f == h))));
+    }
+    let ms = |ns: u64| (ns as f64 / 1e5).round() / 10.0;
+    if let (Some(f), Some(first)) = (fault_ns, offs.first()) {
+        m.push(("fence.after_fault".into(), json!(ms(first.t_ns.saturating_sub(f)))));
+        m.push(("fence.took".into(), json!(ms(first.done_ns.saturating_sub(first.t_ns)))));
+        if let Some(v) = vip_moved_ns.filter(|v| *v >= first.done_ns) {
+            m.push(("fence.to_vip".into(), json!(ms(v - first.done_ns))));
+        }
+    }
+    m
+}
