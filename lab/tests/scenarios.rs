@@ -42,9 +42,13 @@ fn scp_survives_failover_on_both_stacks() {
         assert_eq!((metric(r, "ct.parity"), metric(r, "sync.lost")), (true.into(), 0.into()));
         let gap = metric(r, "probe.gap").as_f64().unwrap();
         // keepalived: 3 x advert_int (1 s) + skew after the last advert, 2.6-3.6 s by phase;
-        // pacemaker: corosync token 3 s + consensus 3.6 s, then the resources, ~7 s measured.
-        let (lo, hi) = if r["stack"] == "keepalived" { (2000.0, 5000.0) } else { (4500.0, 11000.0) };
+        // pacemaker: corosync token 3 s + consensus 3.6 s, then the fencing of the crashed
+        // member (priority-fencing-delay 2 s, as it ran the VIPs), then the resources.
+        let (lo, hi) = if r["stack"] == "keepalived" { (2000.0, 5000.0) } else { (6500.0, 14000.0) };
         assert!(gap > lo && gap < hi, "{}: a crash failover gap of {gap} ms is outside {lo}-{hi} ms", r["stack"]);
+        if r["stack"] == "pacemaker" {
+            assert_eq!(metric(r, "fenced"), serde_json::json!(["fw1"]), "the crashed active was fenced before the takeover");
+        }
         assert_eq!(r["schema"], "halab.results/1");
         assert!(r["versions"]["keepalived"].is_string() && r["versions"]["kernel"].is_string());
     }

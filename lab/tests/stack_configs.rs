@@ -85,7 +85,7 @@ fn fencing_in_the_cib() {
     for want in [
         "name=\"stonith-enabled\" value=\"true\"",
         "name=\"stonith-action\" value=\"reboot\"",
-        "name=\"priority-fencing-delay\" value=\"5000ms\"",
+        "name=\"priority-fencing-delay\" value=\"2000ms\"",
         "<primitive id=\"fence-fw1\" class=\"stonith\" type=\"fence_halab\">",
         "<nvpair id=\"fence-fw1-pcmk_host_list\" name=\"pcmk_host_list\" value=\"fw1\"/>",
         "<nvpair id=\"fence-fw2-ip\" name=\"ip\" value=\"198.19.0.1\"/>",

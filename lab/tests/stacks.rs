@@ -100,7 +100,11 @@ fn pacemaker_with_three_firewalls_keeps_quorum() {
     }
     let lab = "t-trio";
     let _down = LabGuard(lab);
-    ok(&["up", TRIO, "--name", lab]);
+    // Fenced members stay off (`action: off`): with pacemaker's default reboot the first one
+    // would be back before the second goes, and the last would keep quorum.
+    let topo = std::env::temp_dir().join("halab-test-trio-fence-off.yaml");
+    std::fs::write(&topo, std::fs::read_to_string(TRIO).unwrap() + "  fencing: { action: off }\n").unwrap();
+    ok(&["up", topo.to_str().unwrap(), "--name", lab]);
     let m = members(lab);
     assert_eq!(m.len(), 3);
     holder(lab);

@@ -62,7 +62,8 @@ fn handle(lab: &Lab, key: &str, power: &Mutex<()>, stream: TcpStream) -> Result<
         ok: reply.is_ok(),
         error: reply.err().map(|e| format!("{e:#}")),
     };
-    if a.powers() || !a.ok {
+    // Requests about a node (status, off, on): when the agent acted, and how.
+    if !a.target.is_empty() || !a.ok {
         append(&lab.plan.lab, &a)?;
     }
     Ok(())

@@ -52,6 +52,9 @@ pub struct Overrides {
     /// `off` runs the stack without conntrackd.
     #[serde(default)]
     pub conntrackd: Option<Spanned<String>>,
+    /// `off` runs pacemaker without fencing (the old lab, for a side-by-side comparison).
+    #[serde(default)]
+    pub fencing: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

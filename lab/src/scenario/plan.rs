@@ -20,6 +20,7 @@ pub struct Scenario {
     pub plan: Plan,
     pub stacks: Vec<Stack>,
     pub conntrackd_off: bool,
+    pub fencing_off: bool,
     pub timeout: Duration,
     pub steps: Vec<Step>,
     pub expect: Vec<Expect>,

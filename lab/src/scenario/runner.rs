@@ -44,6 +44,9 @@ fn lab_plan(sc: &Scenario, stack: Stack, rep: u32) -> Result<crate::topology::Pl
         if sc.conntrackd_off {
             cl.sync.conntrackd = ConntrackdMode::Off;
         }
+        if sc.fencing_off {
+            cl.fencing.method = Some(crate::topology::FenceMethod::Off);
+        }
     }
     Ok(plan)
 }
@@ -166,8 +169,10 @@ fn run_once(sc: &Scenario, stack: Stack, rep: u32, opts: &Options, dir: &Path) -
             metrics.insert("ct.parity_missing".into(), json!(missing));
         }
     }
+    let mut confirmations = Vec::new();
     if let Some(cl) = &st.plan.cluster {
         let evs = crate::stack::events::collect(&st, cl);
+        confirmations = evs.iter().filter_map(|e| crate::fence::confirmed(&e.what).map(|t| (e.t_ns, t))).collect();
         // Detection: the fault to the stack's first own reaction, on any member (the
         // survivor's VRRP transition, pacemaker's membership change). The first event after
         // the fault: the stacks are quiet in steady state.
@@ -190,7 +195,10 @@ fn run_once(sc: &Scenario, stack: Stack, rep: u32, opts: &Options, dir: &Path) -
     if let Some(cl) = st.plan.cluster.as_ref().filter(|c| c.fencing.on(c.stack)) {
         let acts = crate::fence::actions(&st.plan.lab);
         let moved = faults.0.zip(ctx.holder_at_fault.clone()).and_then(|(f, h)| timeline.holders.iter().find(|(t, hs)| *t > f && hs.len() == 1 && hs[0] != h).map(|x| x.0));
-        for (k, v) in crate::fence::metrics(&acts, &cl.members, faults.0, ctx.holder_at_fault.as_deref(), moved) {
+        // Pacemaker confirms each fencing on every member that saw it: one per target and time.
+        confirmations.sort();
+        confirmations.dedup_by(|a, b| a.1 == b.1 && a.0.abs_diff(b.0) < 2_000_000_000);
+        for (k, v) in crate::fence::metrics(&acts, &confirmations, &cl.members, faults.0, ctx.holder_at_fault.as_deref(), moved) {
             metrics.insert(k, v);
         }
         for a in acts.iter().filter(|a| a.powers()) {

@@ -52,14 +52,16 @@ fn check(path: &Path, f: &ScenarioFile) -> Result<Scenario, InputError> {
     if stacks.is_empty() {
         stacks.push(plan.cluster.as_ref().map(|c| c.stack).unwrap_or(Stack::None));
     }
-    let conntrackd_off = match f.overrides.as_ref().and_then(|o| o.conntrackd.as_ref()) {
+    let mut off = |s: Option<&Spanned<String>>, field: &str| match s {
         None => false,
         Some(s) if s.value == "off" => true,
         Some(s) => {
-            v.at(s, "overrides.conntrackd", &format!("`{}` is not an override", s.value), "only `off` is");
+            v.at(s, field, &format!("`{}` is not an override", s.value), "only `off` is");
             false
         }
     };
+    let conntrackd_off = off(f.overrides.as_ref().and_then(|o| o.conntrackd.as_ref()), "overrides.conntrackd");
+    let fencing_off = off(f.overrides.as_ref().and_then(|o| o.fencing.as_ref()), "overrides.fencing");
     let timeout = v.duration(&f.timeout, "timeout", Duration::from_secs(300));
     let target = |v: &mut V, s: &Spanned<String>, field: &str| target::check(v, &plan, s, field);
     let mut traffic_names: HashSet<String> = HashSet::new();
@@ -122,7 +124,7 @@ fn check(path: &Path, f: &ScenarioFile) -> Result<Scenario, InputError> {
     }
     let report = report(&mut v, f, &traffic_names);
     if v.out.is_empty() {
-        Ok(Scenario { name: f.name.value.clone(), file: path.to_path_buf(), topology: topo_path, plan, stacks, conntrackd_off, timeout, steps, expect, report })
+        Ok(Scenario { name: f.name.value.clone(), file: path.to_path_buf(), topology: topo_path, plan, stacks, conntrackd_off, fencing_off, timeout, steps, expect, report })
     } else {
         v.out.sort_by_key(|d| (d.line, d.col));
         Err(InputError { diagnostics: v.out })

@@ -247,7 +247,9 @@ fn fencing(c: &mut Checker, f: Option<&super::model::FencingSpec>, members: usiz
     };
     // Two members race to fence each other on a partition: by default the one running the
     // VIPs wins (its fencing is delayed), as real two-node clusters are set up.
-    let priority_default = if members == 2 && f.and_then(|f| f.delay.as_ref()).is_none() { 5000 } else { 0 };
+    // 2 s: far more than the lab's fencer takes to power a node off (~0.1 s on netns), and
+    // every second of it is added to a crash of the active. Raise it where fencing is slower.
+    let priority_default = if members == 2 && f.and_then(|f| f.delay.as_ref()).is_none() { 2000 } else { 0 };
     FencingSettings {
         method,
         action,

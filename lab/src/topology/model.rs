@@ -107,7 +107,7 @@ pub struct ClusterSpec {
 /// (libvirt: fence_xvm to fence_virtd on the host); default the provider's. `action` reboot
 /// (pacemaker's default) or off. Against a two-node fence race: `delay` (pcmk_delay_max, a
 /// random delay up to it) or `priority_delay` (priority-fencing-delay: the member running the
-/// VIPs wins; default 5s with two members).
+/// VIPs wins; default 2s with two members).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FencingSpec {

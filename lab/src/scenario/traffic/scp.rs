@@ -93,9 +93,11 @@ impl Kind for Scp {
         ssh_trust(&e.from, &e.to, ip)?;
         e.from.sh(&format!("head -c {} /dev/urandom > {bin}", self.bytes))?;
         let limit = if self.rate_kbit > 0 { format!("-l {}", self.rate_kbit) } else { String::new() };
-        // Alive checks bound a stalled transfer: 20 s without an answer and scp gives up.
+        // Alive checks bound a stalled transfer: 60 s without an answer and scp gives up. Not
+        // less: after a gap just over 12.6 s (a fenced crash) TCP's next retransmission comes
+        // 25.4 s after the loss, and the one after that at 51 s.
         let cmd = format!(
-            "scp -q -o BatchMode=yes -o ServerAliveInterval=2 -o ServerAliveCountMax=10 -o ConnectTimeout=10 {limit} {bin} root@{ip}:{bin}; echo $? > {rc}"
+            "scp -q -o BatchMode=yes -o ServerAliveInterval=2 -o ServerAliveCountMax=30 -o ConnectTimeout=10 {limit} {bin} root@{ip}:{bin}; echo $? > {rc}"
         );
         e.from.service_start(&format!("traffic-{}", t.name), &["sh", "-c", &cmd])
     }
