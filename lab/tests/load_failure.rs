@@ -93,7 +93,8 @@ fn iperf3_dips_on_a_crash_and_on_a_switchover_and_the_report_plots_it() {
     let dom = String::from_utf8_lossy(&browser(&["--dump-dom"], &url).stdout).into_owned();
     let plots: Vec<&str> = dom.split("<div class=\"plot rate\" data-traffic=\"iperf\">").skip(1).map(|p| &p[..p.find("</div>").unwrap_or(p.len())]).collect();
     assert_eq!(plots.len(), 2, "a throughput plot per run");
-    let crash_plot = plots.iter().find(|p| p.contains(&format!("below half for {dip} s, back to 90 % after {back} s"))).expect("the crash run's plot names its dip");
+    let crash_plot =
+        plots.iter().find(|p| p.contains(&format!("below half for {dip} s, back to 90 % after {back} s"))).expect("the crash run's plot names its dip");
     let texts: Vec<&str> = crash_plot.split("<text").filter_map(|t| Some(t[t.find('>')? + 1..t.find("</text>")?].trim())).collect();
     assert!(texts.contains(&"seconds from the fault") && texts.contains(&"fault"), "fault marked: {texts:?}");
     assert!(crash_plot.contains("<polyline") || crash_plot.contains("<path"), "a line drawn");

@@ -43,11 +43,7 @@ fn handle(lab: &Lab, key: &str, power: &Mutex<()>, stream: TcpStream) -> Result<
     let words: Vec<&str> = line.split_whitespace().collect();
     let t_ns = now_ns();
     let (action, target) = (words.get(1).copied().unwrap_or(""), words.get(2).copied().unwrap_or(""));
-    let reply = if words.first() != Some(&key) {
-        Err(anyhow::anyhow!("wrong key"))
-    } else {
-        act(lab, power, action, target)
-    };
+    let reply = if words.first() != Some(&key) { Err(anyhow::anyhow!("wrong key")) } else { act(lab, power, action, target) };
     let mut w = &stream;
     match &reply {
         Ok(v) => writeln!(w, "ok {v}")?,

@@ -151,13 +151,16 @@ pub fn recovered_samples(runs: &[Run], scenario: &str, stack: &str, metric: &str
 /// Why a run's numbers are out: the host starved its probe, or its load generator ran at a
 /// full core (then the generator, not the cluster, set the rate).
 pub fn starved(r: &RunRecord) -> Option<String> {
-    let late = r.metrics.iter().filter(|(k, _)| k.ends_with(".tick_late_p99")).find_map(|(k, v)| {
-        v.as_f64().filter(|x| *x > STARVED_TICK_MS).map(|x| format!("{k} = {x} ms > {STARVED_TICK_MS} ms (host load {})", r.host_load.0))
-    });
+    let late =
+        r.metrics.iter().filter(|(k, _)| k.ends_with(".tick_late_p99")).find_map(|(k, v)| {
+            v.as_f64().filter(|x| *x > STARVED_TICK_MS).map(|x| format!("{k} = {x} ms > {STARVED_TICK_MS} ms (host load {})", r.host_load.0))
+        });
     let sat = crate::scenario::traffic::AB_SATURATED;
     late.or_else(|| {
         r.metrics.iter().filter(|(k, _)| k.ends_with(".client_cpu")).find_map(|(k, v)| {
-            v.as_f64().filter(|x| *x >= sat).map(|x| format!("{k} = {x}: the load generator used {:.0} % of a core before the fault (>= {:.0} %: saturated)", x * 100.0, sat * 100.0))
+            v.as_f64()
+                .filter(|x| *x >= sat)
+                .map(|x| format!("{k} = {x}: the load generator used {:.0} % of a core before the fault (>= {:.0} %: saturated)", x * 100.0, sat * 100.0))
         })
     })
 }

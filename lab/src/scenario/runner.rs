@@ -194,7 +194,10 @@ fn run_once(sc: &Scenario, stack: Stack, rep: u32, opts: &Options, dir: &Path) -
     }
     if let Some(cl) = st.plan.cluster.as_ref().filter(|c| c.fencing.on(c.stack)) {
         let acts = crate::fence::actions(&st.plan.lab);
-        let moved = faults.0.zip(ctx.holder_at_fault.clone()).and_then(|(f, h)| timeline.holders.iter().find(|(t, hs)| *t > f && hs.len() == 1 && hs[0] != h).map(|x| x.0));
+        let moved = faults
+            .0
+            .zip(ctx.holder_at_fault.clone())
+            .and_then(|(f, h)| timeline.holders.iter().find(|(t, hs)| *t > f && hs.len() == 1 && hs[0] != h).map(|x| x.0));
         // Pacemaker confirms each fencing on every member that saw it: one per target and time.
         confirmations.sort();
         confirmations.dedup_by(|a, b| a.1 == b.1 && a.0.abs_diff(b.0) < 2_000_000_000);
@@ -202,7 +205,8 @@ fn run_once(sc: &Scenario, stack: Stack, rep: u32, opts: &Options, dir: &Path) -
             metrics.insert(k, v);
         }
         for a in acts.iter().filter(|a| a.powers()) {
-            let what = format!("{} {} (asked by {}): {}", a.action, a.target, a.from, if a.ok { "done".to_string() } else { a.error.clone().unwrap_or_default() });
+            let what =
+                format!("{} {} (asked by {}): {}", a.action, a.target, a.from, if a.ok { "done".to_string() } else { a.error.clone().unwrap_or_default() });
             rec.stack_events.push((a.t_ns.saturating_sub(rec.t0_ns) as f64 / 1e6, "fencer".into(), what));
         }
         rec.stack_events.sort_by(|a, b| a.0.total_cmp(&b.0));

@@ -124,7 +124,19 @@ fn check(path: &Path, f: &ScenarioFile) -> Result<Scenario, InputError> {
     }
     let report = report(&mut v, f, &traffic_names);
     if v.out.is_empty() {
-        Ok(Scenario { name: f.name.value.clone(), file: path.to_path_buf(), topology: topo_path, plan, stacks, conntrackd_off, fencing_off, timeout, steps, expect, report })
+        Ok(Scenario {
+            name: f.name.value.clone(),
+            file: path.to_path_buf(),
+            topology: topo_path,
+            plan,
+            stacks,
+            conntrackd_off,
+            fencing_off,
+            timeout,
+            steps,
+            expect,
+            report,
+        })
     } else {
         v.out.sort_by_key(|d| (d.line, d.col));
         Err(InputError { diagnostics: v.out })

@@ -108,4 +108,3 @@ pub fn browser(args: &[&str], url: &str) -> std::process::Output {
         .output()
         .unwrap()
 }
-

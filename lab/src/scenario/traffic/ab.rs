@@ -255,7 +255,9 @@ mod tests {
 
     #[test]
     fn an_abort_keeps_the_count_and_the_reason() {
-        let o = parse("Benchmarking x\nTest aborted after 10 failures\n\napr_socket_connect(): Cannot assign requested address (99)\nTotal of 4 requests completed\n");
+        let o = parse(
+            "Benchmarking x\nTest aborted after 10 failures\n\napr_socket_connect(): Cannot assign requested address (99)\nTotal of 4 requests completed\n",
+        );
         assert_eq!((o.answered, o.failed), (Some(4), None));
         assert_eq!(o.abort.as_deref(), Some("apr_socket_connect(): Cannot assign requested address (99)"));
         let o = parse("Benchmarking x\n\nTest aborted after 10 failures\n\napr_socket_connect(): Cannot assign requested address (99)\n");
