@@ -82,15 +82,7 @@ fn iperf3_dips_on_a_crash_and_on_a_switchover_and_the_report_plots_it() {
     args.extend(dirs.iter().map(String::as_str));
     args.extend(["-o", out.to_str().unwrap()]);
     ok(&args);
-    if chromium().is_none() {
-        if std::env::var("HALAB_SKIP_BROWSER").as_deref() == Ok("1") {
-            skip("no chromium (HALAB_SKIP_BROWSER=1)");
-            return;
-        }
-        panic!("this test needs Debian's chromium (apt-get install chromium), or HALAB_SKIP_BROWSER=1");
-    }
-    let url = format!("file://{}", std::fs::canonicalize(out.join("report.html")).unwrap().display());
-    let dom = String::from_utf8_lossy(&browser(&["--dump-dom"], &url).stdout).into_owned();
+    let Some(dom) = rendered_report(&out) else { return };
     let plots: Vec<&str> = dom.split("<div class=\"plot rate\" data-traffic=\"iperf\">").skip(1).map(|p| &p[..p.find("</div>").unwrap_or(p.len())]).collect();
     assert_eq!(plots.len(), 2, "a throughput plot per run");
     let crash_plot =

@@ -108,3 +108,17 @@ pub fn browser(args: &[&str], url: &str) -> std::process::Output {
         .output()
         .unwrap()
 }
+
+/// The DOM of `report_dir`/report.html as headless Chromium renders it; None (and the test
+/// counted as skipped) without Chromium when HALAB_SKIP_BROWSER=1.
+pub fn rendered_report(report_dir: &std::path::Path) -> Option<String> {
+    if chromium().is_none() {
+        if std::env::var("HALAB_SKIP_BROWSER").as_deref() == Ok("1") {
+            skip("no chromium (HALAB_SKIP_BROWSER=1)");
+            return None;
+        }
+        panic!("this test needs Debian's chromium (apt-get install chromium), or HALAB_SKIP_BROWSER=1");
+    }
+    let url = format!("file://{}", std::fs::canonicalize(report_dir.join("report.html")).unwrap().display());
+    Some(String::from_utf8_lossy(&browser(&["--dump-dom"], &url).stdout).into_owned())
+}

@@ -113,7 +113,7 @@ pub fn parse(text: &str) -> AbOutput {
         let l = l.trim_end();
         l.contains(": ") && l.ends_with(')') && l.rsplit_once('(').is_some_and(|(_, n)| n.trim_end_matches(')').parse::<i64>().is_ok())
     };
-    let abort = text.lines().filter(fatal).last().map(|l| l.trim().to_string());
+    let abort = text.lines().rev().find(fatal).map(|l| l.trim().to_string());
     AbOutput {
         answered: num("Complete requests:").or(total),
         failed: num("Failed requests:"),
@@ -213,19 +213,14 @@ impl Ab {
         }
         c.put(name, "gap_outcome", json!(if recovered { "recovered" } else { "never_recovered" }));
         let secs: Vec<f64> = ms.iter().map(|x| x / 1e3).collect();
-        let bins = dip::bin(&secs, BIN);
-        let fault_s = c.fault_ns.map(|f| (f as f64 - r.started_ns as f64) / 1e9);
-        let d = dip::analyze(&bins, BIN, fault_s);
         c.put(name, "served", json!(ms.len()));
         c.put(name, "gap", json!(gap.map(round)));
-        c.put(name, "rps_before", json!(d.before.map(round)));
-        c.put(name, "rps_min", json!(d.min.map(round)));
-        c.put(name, "rps_during", json!(d.during.map(round)));
-        c.put(name, "rps_after", json!(d.after.map(round)));
-        c.put(name, "dip_s", json!(d.below_half_s.map(round)));
-        c.put(name, "recovery_s", json!(d.back_90_s.map(round)));
-        let tl = Timeline { what: format!("{name}: requests served (nginx log)"), unit: "req/s".into(), width_s: BIN, start_ns: r.started_ns, bins };
-        std::fs::write(c.samples.join(format!("{name}.rate.json")), serde_json::to_string(&tl)?)?;
+        let bins = dip::bin(&secs, BIN);
+        c.put_rate(
+            r,
+            "rps",
+            Timeline { what: format!("{name}: requests served (nginx log)"), unit: "req/s".into(), width_s: BIN, start_ns: r.started_ns, bins },
+        )?;
         Ok(ms.len() as u64)
     }
 }

@@ -8,7 +8,7 @@ use anyhow::Result;
 use serde_json::{json, Value};
 
 use super::{file, round, Collect, Ends, Fields, Kind, KindDef, Running, Traffic};
-use crate::measure::dip::{self, Timeline};
+use crate::measure::dip::Timeline;
 
 /// iperf3's reporting interval (s).
 const BIN: f64 = 0.1;
@@ -56,25 +56,18 @@ impl Kind for Iperf3 {
             .filter(|i| i["sum"]["seconds"].as_f64().unwrap_or(0.0) >= BIN * 0.9)
             .map(|i| (i["sum"]["end"].as_f64().unwrap_or(0.0), i["sum"]["bits_per_second"].as_f64().unwrap_or(0.0) / 1e6))
             .collect();
-        // Bins count from halab starting the client; iperf3 connects a few ms later.
-        let fault_s = c.fault_ns.map(|f| (f as f64 - r.started_ns as f64) / 1e9);
-        let d = dip::analyze(&bins, BIN, fault_s);
         c.put(name, "completed", json!(c.rc == Some(0)));
         c.put(name, "mbps", json!(v["end"]["sum_received"]["bits_per_second"].as_f64().map(|b| round(b / 1e6))));
-        c.put(name, "mbps_before", json!(d.before.map(round)));
-        c.put(name, "mbps_min", json!(d.min.map(round)));
-        c.put(name, "mbps_during", json!(d.during.map(round)));
-        c.put(name, "mbps_after", json!(d.after.map(round)));
-        c.put(name, "dip_s", json!(d.below_half_s.map(round)));
-        c.put(name, "recovery_s", json!(d.back_90_s.map(round)));
         c.put(name, "mbps_last", json!(bins.last().map(|x| round(x.1))));
         c.put(name, "intervals", json!(bins.len()));
+        // Bins count from halab starting the client; iperf3 connects a few ms later.
+        let tl = Timeline { what: format!("{name}: iperf3 throughput"), unit: "Mbit/s".into(), width_s: BIN, start_ns: r.started_ns, bins };
+        let d = c.put_rate(r, "mbps", tl)?;
+        let fault_s = c.fault_ns.map(|f| (f as f64 - r.started_ns as f64) / 1e9);
         c.put(name, "retransmits", json!(v["end"]["sum_sent"]["retransmits"].as_u64()));
         let in_fault = |i: &&Value| fault_s.is_some_and(|f| i["sum"]["end"].as_f64().is_some_and(|e| e > f && e <= f + d.back_90_s.unwrap_or(f64::INFINITY)));
         let rt: Option<u64> = fault_s.map(|_| ivals.iter().filter(in_fault).filter_map(|i| i["sum"]["retransmits"].as_u64()).sum());
         c.put(name, "retransmits_in_dip", json!(rt));
-        let tl = Timeline { what: format!("{name}: iperf3 throughput"), unit: "Mbit/s".into(), width_s: BIN, start_ns: r.started_ns, bins };
-        std::fs::write(c.samples.join(format!("{name}.rate.json")), serde_json::to_string(&tl)?)?;
         Ok(())
     }
 }

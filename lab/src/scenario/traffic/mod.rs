@@ -23,6 +23,7 @@ use serde_json::Value;
 use super::target::{self, Target};
 use crate::lab::Lab;
 use crate::measure::clock::now_ns;
+use crate::measure::dip::{self, Dip, Timeline};
 use crate::node::Node;
 use crate::topology::validate::Checker;
 use crate::topology::Plan;
@@ -104,6 +105,22 @@ pub struct Collect<'a> {
 impl Collect<'_> {
     pub fn put(&mut self, name: &str, key: &str, v: Value) {
         self.metrics.insert(format!("{name}.{key}"), v);
+    }
+
+    /// A load traffic's rate around the first fault: `<name>.<rate>_before|min|during|after`,
+    /// `<name>.dip_s`, `<name>.recovery_s` (`measure::dip`), and the timeline as its sample
+    /// `<name>.rate.json` (plotted by the report).
+    pub fn put_rate(&mut self, r: &Running, rate: &str, tl: Timeline) -> Result<Dip> {
+        let name = r.t.name.as_str();
+        let fault_s = self.fault_ns.map(|f| (f as f64 - r.started_ns as f64) / 1e9);
+        let d = dip::analyze(&tl.bins, tl.width_s, fault_s);
+        for (k, v) in [("before", d.before), ("min", d.min), ("during", d.during), ("after", d.after)] {
+            self.put(name, &format!("{rate}_{k}"), serde_json::json!(v.map(round)));
+        }
+        self.put(name, "dip_s", serde_json::json!(d.below_half_s.map(round)));
+        self.put(name, "recovery_s", serde_json::json!(d.back_90_s.map(round)));
+        std::fs::write(self.samples.join(format!("{name}.rate.json")), serde_json::to_string(&tl)?)?;
+        Ok(d)
     }
 }
 
