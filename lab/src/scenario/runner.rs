@@ -185,19 +185,20 @@ fn run_once(sc: &Scenario, stack: Stack, rep: u32, opts: &Options, dir: &Path) -
     let timeline = watcher.finish();
     metrics.insert("vip_overlap_ms".into(), json!(traffic::round(timeline.max_overlap_ms())));
     metrics.insert("split_brain".into(), json!(timeline.max_overlap_ms() > super::watch::SPLIT_BRAIN_MS));
-    if let (Some(f), Some(h)) = (faults.0, ctx.holder_at_fault.clone()) {
-        let moved = timeline.holders.iter().find(|(t, hs)| *t > f && hs.len() == 1 && hs[0] != h);
-        metrics.insert("vip_moved".into(), json!(moved.is_some()));
-        if let Some((t, _)) = moved {
+    // When one member other than the fault-time holder alone held the VIPs (polled).
+    let moved = faults
+        .0
+        .zip(ctx.holder_at_fault.as_ref())
+        .map(|(f, h)| (f, timeline.holders.iter().find(|(t, hs)| *t > f && hs.len() == 1 && &hs[0] != h).map(|x| x.0)));
+    if let Some((f, t)) = moved {
+        metrics.insert("vip_moved".into(), json!(t.is_some()));
+        if let Some(t) = t {
             metrics.insert("failover".into(), json!(traffic::round((t - f) as f64 / 1e6)));
         }
     }
+    let moved = moved.and_then(|m| m.1);
     if let Some(cl) = st.plan.cluster.as_ref().filter(|c| c.fencing.on(c.stack)) {
         let acts = crate::fence::actions(&st.plan.lab);
-        let moved = faults
-            .0
-            .zip(ctx.holder_at_fault.clone())
-            .and_then(|(f, h)| timeline.holders.iter().find(|(t, hs)| *t > f && hs.len() == 1 && hs[0] != h).map(|x| x.0));
         // Pacemaker confirms each fencing on every member that saw it: one per target and time.
         confirmations.sort();
         confirmations.dedup_by(|a, b| a.1 == b.1 && a.0.abs_diff(b.0) < 2_000_000_000);

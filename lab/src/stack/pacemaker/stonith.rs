@@ -37,30 +37,26 @@ pub fn vip_meta(cl: &PlanCluster) -> String {
 
 /// One fence device per member. `host`: the lab's fencer address (`halab` method).
 pub fn resources(cl: &PlanCluster, host: Ipv4Addr) -> String {
-    let Some(m) = method(cl) else { return String::new() };
+    // Only the `halab` device exists yet: `fence::resolve` lets no provider choose `xvm`
+    // until libvirt's fence_virt device is built (docs/fencing-libvirt.md).
+    if method(cl) != Some(FenceMethod::Halab) {
+        return String::new();
+    }
     let mut out = String::new();
     for member in &cl.members {
         let id = format!("fence-{member}");
-        let mut params = match m {
-            FenceMethod::Halab => vec![
-                nv(&id, "ip", &host.to_string()),
-                nv(&id, "ipport", &fence::PORT.to_string()),
-                nv(&id, "lab_key", fence::KEY_FILE),
-                nv(&id, "pcmk_host_list", member),
-            ],
-            FenceMethod::Xvm => vec![nv(&id, "pcmk_host_list", member), nv(&id, "port", member)],
-            FenceMethod::Off => Vec::new(),
-        };
+        let mut params = vec![
+            nv(&id, "ip", &host.to_string()),
+            nv(&id, "ipport", &fence::PORT.to_string()),
+            nv(&id, "lab_key", fence::KEY_FILE),
+            nv(&id, "pcmk_host_list", member),
+        ];
         if cl.fencing.delay_max_ms > 0 {
             params.push(nv(&id, "pcmk_delay_max", &format!("{}ms", cl.fencing.delay_max_ms)));
         }
-        let agent = match m {
-            FenceMethod::Xvm => "fence_xvm",
-            _ => "fence_halab",
-        };
         let params: String = params.iter().map(|p| format!("          {p}\n")).collect();
         out.push_str(&format!(
-            "      <primitive id=\"{id}\" class=\"stonith\" type=\"{agent}\">\n        <instance_attributes id=\"{id}-params\">\n{params}        </instance_attributes>\n        <operations>\n          <op id=\"{id}-mon\" name=\"monitor\" interval=\"60s\" timeout=\"20s\"/>\n        </operations>\n      </primitive>\n"
+            "      <primitive id=\"{id}\" class=\"stonith\" type=\"fence_halab\">\n        <instance_attributes id=\"{id}-params\">\n{params}        </instance_attributes>\n        <operations>\n          <op id=\"{id}-mon\" name=\"monitor\" interval=\"60s\" timeout=\"20s\"/>\n        </operations>\n      </primitive>\n"
         ));
     }
     out
