@@ -79,6 +79,13 @@ impl Lab {
         self.booted(node)
     }
 
+    /// The cluster's fencing booted a member (the fencer saw it): once it answers, it rejoins
+    /// as after `power_on`.
+    pub fn booted_by_fencing(&self, node: &str) -> Result<()> {
+        self.actuators(node)?.booted()?;
+        self.booted(node)
+    }
+
     /// A new boot: a new shell (the old one may point at the last boot's processes), then the
     /// member's stack.
     fn booted(&self, node: &str) -> Result<()> {

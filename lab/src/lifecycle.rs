@@ -38,6 +38,7 @@ pub fn up(plan: &Plan, opts: &UpOptions) -> Result<Lab> {
         image::recipe::find(&plan.image, Some(&plan.topology)).with_context(|| format!("no image recipe `{}` (looked in images/)", plan.image))?;
     let recipe = image::Recipe::load(&recipe_path)?;
     let (img, _) = image::ensure(&recipe_path, &recipe)?;
+    crate::topology::resources::check_at_up(plan, &img.rootfs())?;
     crate::interrupt::check()?;
     let (lab, mut ledger) = {
         // Choosing a management subnet and claiming the lab's name happen under one lock.
@@ -50,7 +51,7 @@ pub fn up(plan: &Plan, opts: &UpOptions) -> Result<Lab> {
         }
         let mgmt = choose_management(plan)?;
         let settings = prov.decide(&opts.provider, &img)?;
-        let st = LabState {
+        let mut st = LabState {
             plan: plan.clone(),
             provider: ProviderState { kind: prov.name().into(), settings },
             management: mgmt.subnet,
@@ -59,6 +60,10 @@ pub fn up(plan: &Plan, opts: &UpOptions) -> Result<Lab> {
             image_hash: img.manifest.hash.clone(),
             rootfs: img.rootfs(),
         };
+        let scale = prov.time_scale(&st);
+        if let Some(cl) = st.plan.cluster.as_mut() {
+            cl.fencing.scale_default_delay(scale);
+        }
         let mut ledger = Ledger::create(&plan.lab, &plan.id, prov.name())?;
         if opts.held {
             ledger.hold()?;
@@ -66,7 +71,12 @@ pub fn up(plan: &Plan, opts: &UpOptions) -> Result<Lab> {
         st.save()?;
         (Lab::new(st)?, ledger)
     };
-    match prov.up(lab.state(), &mut ledger, &img).and_then(|_| crate::fence::start(&lab, &mut ledger)).and_then(|_| crate::stack::bring_up(&lab)) {
+    match prov
+        .up(lab.state(), &mut ledger, &img)
+        .and_then(|_| crate::stack::service::install(&lab))
+        .and_then(|_| crate::fence::start(&lab, &mut ledger))
+        .and_then(|_| crate::stack::bring_up(&lab))
+    {
         Ok(()) => {
             ledger.set_phase(Phase::Up)?;
             Ok(lab)

@@ -92,13 +92,13 @@ fn a_fencing_method_the_provider_cannot_do_is_bad_input() {
     if !privileged() {
         return;
     }
-    let t = std::fs::read_to_string("../topologies/fw-pair.yaml").unwrap().replace("fencing: { action: reboot,", "fencing: { method: xvm, action: reboot,");
-    let p = std::env::temp_dir().join("halab-test-fence-xvm.yaml");
+    let t = std::fs::read_to_string("../topologies/fw-pair.yaml").unwrap().replace("fencing: { action: reboot,", "fencing: { method: virt, action: reboot,");
+    let p = std::env::temp_dir().join("halab-test-fence-virt.yaml");
     std::fs::write(&p, &t).unwrap();
-    let line = t.lines().position(|l| l.contains("method: xvm")).unwrap() + 1;
-    let o = halab(&["up", p.to_str().unwrap(), "--name", "hlfxvm", "--stack", "pacemaker"]);
+    let line = t.lines().position(|l| l.contains("method: virt")).unwrap() + 1;
+    let o = halab(&["up", p.to_str().unwrap(), "--name", "hlfvirt", "--stack", "pacemaker"]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");
-    assert!(err.contains(&format!("{}:{line}:", p.display())) && err.contains("the netns provider cannot fence with `xvm`"), "{err}");
-    assert!(halab(&["status", "hlfxvm"]).status.code() != Some(0), "nothing was made");
+    assert!(err.contains(&format!("{}:{line}:", p.display())) && err.contains("the netns provider cannot fence with `virt`"), "{err}");
+    assert!(halab(&["status", "hlfvirt"]).status.code() != Some(0), "nothing was made");
 }

@@ -141,6 +141,54 @@ fn fw_pair_keepalived_fails_over_on_vms() {
     assert_gone(lab, &id);
 }
 
+/// A heartbeat partition on two fenced pacemaker VMs, fenced as production KVM clusters are:
+/// Debian's fence_virt in the members asks the lab's fence_virtd on the host, which really
+/// powers the standby's domain off and on; the fencer sees it boot and it rejoins.
+#[test]
+fn a_partition_on_fenced_vms_is_fenced_through_fence_virtd() {
+    if !libvirt_ready() {
+        return;
+    }
+    let out = std::env::temp_dir().join("halab-test-fenced-partition-vms");
+    let (o, recs) = run_records("tests/data/fenced-partition-vms.yaml", &out, &["--keep", "--provider", "libvirt"]);
+    let r = recs.first().unwrap_or_else(|| panic!("no run: {}", String::from_utf8_lossy(&o.stderr)));
+    let lab = r["lab"].as_str().unwrap().to_string();
+    let _g = LabGuard(Box::leak(lab.clone().into_boxed_str()));
+    let id = lab_id(&lab);
+    assert_eq!(r["outcome"], "passed", "{:#}\n{}", r["expectations"], r["error"]);
+    let settings = r["settings"].to_string();
+    assert!(settings.contains("fencing fence_virt to fence_virtd on the host"), "libvirt's default method: {settings}");
+    let m = &r["metrics"];
+    assert_eq!(m["fenced"], serde_json::json!(["fw2"]), "the standby is fenced: {m:#}");
+    assert_eq!(m["split_brain"].as_bool(), Some(false));
+    // fence_virtd's own log: fw1 asked it to reboot fw2's domain.
+    let events: Vec<String> = r["stack_events"].as_array().unwrap().iter().filter(|e| e[1] == "fencer").map(|e| e[2].as_str().unwrap().to_string()).collect();
+    assert!(events.iter().any(|e| e == "reboot fw2 (asked by fw1 via fence_virtd): asked"), "{events:?}");
+    assert!(m["fence.after_fault"].as_f64().is_some_and(|t| t > 1000.0), "{m:#}");
+    // Really powered off and booted: fw2's kernel is much younger than fw1's, and back online.
+    let uptime = |n: &str| exec_out(&lab, n, &["cut", "-d.", "-f1", "/proc/uptime"]).parse::<u64>().unwrap();
+    let (fw1, fw2) = (uptime("fw1"), uptime("fw2"));
+    assert!(fw1 > fw2 + 20, "fw2 booted again: up {fw2} s against fw1's {fw1} s");
+    eventually(120, "fw2 back online", || exec_out(&lab, "fw1", &["crm_mon", "-1"]).contains("Online: [ fw1 fw2 ]"));
+    // fence_virtd serves this lab's members only its own domains (its `groups` block) and
+    // refuses a wrong key.
+    let host = status_json(&lab)["host_addr"].as_str().unwrap().to_string();
+    let fv = |args: &str| exec_out(&lab, "fw1", &["sh", "-c", &format!("fence_virt -T {host} -t 20 {args} 2>&1; echo rc=$?")]);
+    let list = fv("-o list");
+    assert!(list.contains(&format!("{lab}-fw1")) && list.contains(&format!("{lab}-fw2")) && !list.contains(&format!("{lab}-client")), "{list}");
+    assert!(fv("-o monitor").ends_with("rc=0"));
+    assert!(fv("-H hlvmfw-fw1 -o status").ends_with("rc=3"), "another lab's domain: permission denied");
+    assert!(!fv(&format!("-k /etc/hostname -H {lab}-fw2 -o status")).ends_with("rc=0"), "a wrong key is refused");
+    let conf = format!("/var/lib/halab/labs/{lab}/fence_virt.conf");
+    ok(&["down", &lab]);
+    let left = std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| std::fs::read(e.unwrap().path().join("cmdline")).ok())
+        .any(|c| String::from_utf8_lossy(&c).contains(&conf));
+    assert!(!left, "down stops the lab's fence_virtd");
+    assert_gone(&lab, &id);
+}
+
 /// Start `up` of the two-VM lab and send `signal` once the domains exist (the VMs are booting).
 fn interrupt_vm_up(lab: &str, signal: nix::sys::signal::Signal) -> std::process::ExitStatus {
     let mut child = Command::new(HALAB)

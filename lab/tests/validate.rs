@@ -32,6 +32,11 @@ const CASES: &[(&str, &str, &str)] = &[
     ("vm-size-out-of-range.yaml", "vm-size-out-of-range.yaml:7:23:", "nodes.a.vm.memory_mib: 64 MiB is out of range"),
     ("network-covers-mgmt-pool.yaml", "network-covers-mgmt-pool.yaml:4:24:", "covers 198.19.0.0/16, the pool management networks are chosen from"),
     ("network-on-management.yaml", "network-on-management.yaml:5:24:", "overlaps the management subnet 198.18.9.0/24"),
+    ("resource-bad-constraint.yaml", "resource-bad-constraint.yaml:14:30:", "cluster.constraints[0].with: unknown resource `ghost`"),
+    ("resource-missing-file.yaml", "resource-missing-file.yaml:8:22:", "nodes.b.files[0].from: no file `no-such-file.conf`"),
+    ("resource-missing-file.yaml", "resource-missing-file.yaml:13:19:", "cluster.agents.mine: no directory `no-such-dir/`"),
+    ("resource-bad-agent.yaml", "resource-bad-agent.yaml:12:19:", "`heartbeat/Dummy` is not an agent"),
+    ("resource-bad-agent.yaml", "resource-bad-agent.yaml:13:24:", "unknown resource `nothing`"),
 ];
 
 #[test]
@@ -267,7 +272,7 @@ fn traffic_fields_are_checked_with_positions() {
         ":5:22: steps[1]: traffic `a` is defined twice",
         ":5:42: steps[1]: traffic runs between fixed nodes",
         ":5:71: steps[1].size: `big` is not a size (hint: write it like 64MiB)",
-        ":6:31: steps[2].kind: unknown traffic kind `flood` (hint: one of: probe, capture, scp, iperf3, ab)",
+        ":6:31: steps[2].kind: unknown traffic kind `flood` (hint: one of: probe, capture, scp, iperf3, ab, service)",
         ":7:14: steps[3]: a traffic needs `to:`",
         ":7:59: steps[3].requests: `many` is not a whole number",
     ] {

@@ -6,13 +6,16 @@
 //!   in the ledger) on the management network, authenticated by a per-lab key. The fencer
 //!   powers the node off and on with the same primitives as the `crash` and `power_on`
 //!   faults, so a fenced member rejoins per `cluster.rejoin`.
-//! - `xvm` (libvirt): fence_xvm in the members, fence_virtd on the host.
+//! - `virt` (libvirt, its default): Debian's fence_virt in the members, fence_virtd on the
+//!   host (`virtd.rs`), run by the same per-lab fencer process.
 //!
 //! Every action the fencer took is a line of `fence.log` in the lab's directory: the runner's
 //! fencing numbers come from there.
 
 pub mod agent;
 pub mod server;
+#[cfg(feature = "libvirt")]
+pub mod virtd;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{Ipv4Addr, TcpStream};
@@ -33,7 +36,13 @@ use crate::topology::{FenceMethod, Plan};
 pub const PORT: u16 = 7410;
 /// The lab's key inside each member (root only).
 pub const KEY_FILE: &str = "/etc/halab/fence.key";
+/// fence_virtd's tcp port (its default) on the lab's management address (`virt`).
+pub const VIRTD_PORT: u16 = 1229;
+/// The lab's key in each member for fence_virt: its default path, so no device parameter.
+pub const VIRT_KEY_FILE: &str = "/etc/cluster/fence_xvm.key";
 const WHAT: &str = "fencer";
+/// fence_virtd, the `virt` method's daemon (the fencer's child, in the ledger on its own).
+pub const DAEMON: &str = "fence_virtd";
 
 /// The method this provider will fence with: the topology's if the provider can, its own first
 /// one when the topology says nothing. A method it cannot do is bad input at the topology's
@@ -62,6 +71,11 @@ pub fn resolve(plan: &mut Plan, provider: &str, methods: &[FenceMethod]) -> Resu
     Ok(())
 }
 
+/// A member's libvirt domain (the name fence_virtd is asked for).
+pub fn domain_name(lab: &str, node: &str) -> String {
+    format!("{lab}-{node}")
+}
+
 fn key_path(lab: &str) -> PathBuf {
     lab_dir(lab).join("fence.key")
 }
@@ -75,13 +89,11 @@ pub fn key(lab: &str) -> Result<String> {
     Ok(std::fs::read_to_string(key_path(lab)).context("the lab has no fence key")?.trim().to_string())
 }
 
-/// Start the lab's fencer when its cluster fences through it: a new key, the process (in the
-/// ledger before it runs), and a wait until it answers.
+/// Start the lab's fencer when its cluster fences: a new key, the process (in the ledger
+/// before it runs), and a wait until it (or the fence_virtd it runs) answers.
 pub fn start(lab: &Lab, ledger: &mut Ledger) -> Result<()> {
     let Some(cl) = &lab.plan.cluster else { return Ok(()) };
-    if !cl.fencing.on(cl.stack) || cl.fencing.method != Some(FenceMethod::Halab) {
-        return Ok(());
-    }
+    let Some(method) = cl.fencing.method.filter(|_| cl.fencing.on(cl.stack)) else { return Ok(()) };
     let name = &lab.plan.lab;
     let mut raw = [0u8; 16];
     std::fs::File::open("/dev/urandom").and_then(|mut f| std::io::Read::read_exact(&mut f, &mut raw)).context("no randomness for the fence key")?;
@@ -97,14 +109,27 @@ pub fn start(lab: &Lab, ledger: &mut Ledger) -> Result<()> {
     let pid = child.id() as i32;
     ledger.record(Object::Process { pid, start_time: proc_start_time(pid).unwrap_or(0), what: WHAT.into() })?;
     std::mem::forget(child);
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while ask(lab.host_addr, &key, "monitor").is_err() {
-        if Instant::now() > deadline {
-            bail!("the lab's fencer does not answer on {}:{PORT}; see {}", lab.host_addr, lab_dir(name).join("fencer.out").display());
+    let port = listen_port(method);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let answers = || match method {
+        FenceMethod::Halab => ask(lab.host_addr, &key, "monitor").is_ok(),
+        _ => TcpStream::connect_timeout(&(lab.host_addr, port).into(), Duration::from_millis(200)).is_ok(),
+    };
+    while !answers() {
+        if Instant::now() > deadline || !process_alive(pid, proc_start_time(pid).unwrap_or(0)) {
+            bail!("the lab's fencer does not answer on {}:{port}; see {}", lab.host_addr, lab_dir(name).join("fencer.out").display());
         }
         std::thread::sleep(Duration::from_millis(20));
     }
     Ok(())
+}
+
+fn listen_port(method: FenceMethod) -> u16 {
+    if method == FenceMethod::Virt {
+        VIRTD_PORT
+    } else {
+        PORT
+    }
 }
 
 fn write_private(path: &std::path::Path, text: &str) -> Result<()> {
@@ -114,11 +139,12 @@ fn write_private(path: &std::path::Path, text: &str) -> Result<()> {
     Ok(())
 }
 
-/// Stop the lab's fencer (before anything else goes, so it powers nothing on during `down`).
+/// Stop the lab's fencer and the fence_virtd it runs (before anything else goes, so nothing
+/// powers a VM on during `down`: fence_virtd's reboot would even make a transient domain).
 pub fn stop(ledger: &Ledger) {
     for o in &ledger.data.objects {
         if let Object::Process { pid, start_time, what } = o {
-            if what == WHAT && process_alive(*pid, *start_time) {
+            if (what == WHAT || what == DAEMON) && process_alive(*pid, *start_time) {
                 let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(*pid), nix::sys::signal::Signal::SIGKILL);
                 let deadline = Instant::now() + Duration::from_secs(2);
                 while process_alive(*pid, *start_time) && Instant::now() < deadline {
@@ -161,7 +187,7 @@ pub struct Action {
 impl Action {
     /// A power action (not status, list or monitor).
     pub fn powers(&self) -> bool {
-        self.action == "off" || self.action == "on"
+        matches!(self.action.as_str(), "off" | "on" | "reboot")
     }
 }
 

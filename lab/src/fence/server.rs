@@ -19,6 +19,10 @@ use crate::measure::clock::now_ns;
 
 pub fn serve(lab_name: &str) -> Result<()> {
     let lab = Lab::open(lab_name)?;
+    #[cfg(feature = "libvirt")]
+    if lab.plan.cluster.as_ref().and_then(|c| c.fencing.method) == Some(crate::topology::FenceMethod::Virt) {
+        return super::virtd::serve(&lab);
+    }
     let key = key(lab_name)?;
     let listener = TcpListener::bind((lab.host_addr, PORT)).with_context(|| format!("failed to listen on {}:{PORT}", lab.host_addr))?;
     let power = Arc::new(Mutex::new(()));

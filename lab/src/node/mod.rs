@@ -55,7 +55,11 @@ impl Node {
 
     /// Write a file inside the node (parent dirs made), with a mode and owner.
     pub fn put(&self, path: &str, content: &str, mode: u32, owner: &str) -> Result<()> {
-        self.shell.put(path, content.as_bytes(), mode, owner).with_context(|| format!("on node `{}`", self.name))
+        self.put_bytes(path, content.as_bytes(), mode, owner)
+    }
+
+    pub fn put_bytes(&self, path: &str, content: &[u8], mode: u32, owner: &str) -> Result<()> {
+        self.shell.put(path, content, mode, owner).with_context(|| format!("on node `{}`", self.name))
     }
 
     /// Start a long-running service, logging to /var/log/halab/NAME.log inside the node.

@@ -114,6 +114,11 @@ pub trait Actuators {
     fn power_off(&self) -> Result<()>;
     /// Boot a powered-off node; returns once it answers again.
     fn power_on(&self) -> Result<()>;
+    /// Something other than halab booted the node (the cluster's fence_virtd): return once it
+    /// answers, as `power_on` does.
+    fn booted(&self) -> Result<()> {
+        Ok(())
+    }
     fn reboot(&self) -> Result<()>;
     /// Freeze (every process of the node stops, its links stay up) or thaw.
     fn freeze(&self, frozen: bool) -> Result<()>;

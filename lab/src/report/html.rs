@@ -55,6 +55,9 @@ pub fn render(a: &Analysis) -> String {
     for (stack, set) in &a.settings {
         let _ = writeln!(h, "<p><small>{}: {}</small></p>", esc(stack), esc(&set.join("; ")));
     }
+    for c in a.cells.iter().filter(|c| !c.settings.is_empty()) {
+        let _ = writeln!(h, "<p><small>{} on {}: {}</small></p>", esc(&c.scenario), esc(&c.stack), esc(&c.settings.join("; ")));
+    }
     let _ = writeln!(h, "<p><small>{}</small></p>", esc(super::METHODS));
     if !a.starved.is_empty() {
         let _ = writeln!(h, "<p class=\"starved\">Left out (host starved or load generator saturated): {}</p>", esc(&a.starved.join("; ")));

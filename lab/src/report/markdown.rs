@@ -67,6 +67,9 @@ pub fn render(a: &Analysis) -> String {
     for c in &a.cells {
         let _ = writeln!(s, "### {} on {}\n", c.scenario, c.stack);
         let _ = writeln!(s, "{} runs, {} passed, {} infrastructure errors, {} used in the statistics.\n", c.runs, c.passed, c.errors, c.used);
+        if !c.settings.is_empty() {
+            let _ = writeln!(s, "This cell's lab: {}.\n", c.settings.join("; "));
+        }
         for w in &c.waits {
             let _ = writeln!(s, "Ranged wait: {}.\n", waits_text(w));
         }

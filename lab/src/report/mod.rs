@@ -59,6 +59,9 @@ pub struct Cell {
     pub flags: BTreeMap<String, (usize, usize)>,
     /// The ranged waits its runs drew (`wait: 3s..4s`).
     pub waits: Vec<phase::Waits>,
+    /// The settings of this cell's lab that not every run of its stack shares (fencing on in
+    /// one cell, off in another): its basis, beside its numbers.
+    pub settings: Vec<String>,
 }
 
 /// One row of the headline table: a question, answered per stack.
@@ -172,6 +175,11 @@ pub fn analyse(runs: Vec<Run>) -> Analysis {
     let mut keys: Vec<(String, String)> = runs.iter().map(|r| (r.record.scenario.clone(), r.record.stack.clone())).collect();
     keys.sort();
     keys.dedup();
+    // Per stack, the settings every one of its runs shares; a cell names the rest.
+    let mut settings: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for r in &runs {
+        settings.entry(r.record.stack.clone()).and_modify(|s| s.retain(|l| r.record.settings.contains(l))).or_insert_with(|| r.record.settings.clone());
+    }
     let mut cells = Vec::new();
     for (sc, stack) in &keys {
         let all: Vec<&Run> = runs.iter().filter(|r| &r.record.scenario == sc && &r.record.stack == stack).collect();
@@ -209,15 +217,14 @@ pub fn analyse(runs: Vec<Run>) -> Analysis {
             not_recovered,
             flags,
             waits: phase::waits(all.iter().copied()),
+            settings: all.first().map(|r| r.record.settings.iter().filter(|l| !settings[stack].contains(l)).cloned().collect()).unwrap_or_default(),
         });
     }
     let headlines = headlines(&cells, &runs, &stacks);
     let mut versions = BTreeMap::new();
-    let mut settings = BTreeMap::new();
     let mut revs = Vec::new();
     for r in &runs {
         versions.extend(r.record.versions.clone());
-        settings.entry(r.record.stack.clone()).or_insert_with(|| r.record.settings.clone());
         revs.push(r.record.git_revision.clone());
     }
     revs.sort();

@@ -138,6 +138,11 @@ fn run_once(sc: &Scenario, stack: Stack, rep: u32, opts: &Options, dir: &Path) -
         }
     };
     rec.versions = image_versions(&st);
+    // `up` chose what the file left open (the provider's fencing method): the lab's own words.
+    if let Some(cl) = &st.plan.cluster {
+        let provider = rec.settings.pop();
+        rec.settings = stack::status::settings(cl).into_iter().chain(provider).collect();
+    }
     rec.t0_ns = now_ns();
     let mut ctx = Ctx::new(&st, rec.t0_ns, rec.drawn.clone());
     ctx.event(What::RunStarted { scenario: sc.name.clone(), stack: stack.to_string(), repeat: rep, lab: st.plan.lab.clone() });
@@ -206,8 +211,18 @@ fn run_once(sc: &Scenario, stack: Stack, rep: u32, opts: &Options, dir: &Path) -
             metrics.insert(k, v);
         }
         for a in acts.iter().filter(|a| a.powers()) {
-            let what =
-                format!("{} {} (asked by {}): {}", a.action, a.target, a.from, if a.ok { "done".to_string() } else { a.error.clone().unwrap_or_default() });
+            let what = format!(
+                "{} {} (asked by {}): {}",
+                a.action,
+                a.target,
+                a.from,
+                match (a.ok, a.done_ns > a.t_ns) {
+                    // fence_virtd logs requests only: pacemaker's confirmation is their answer.
+                    (true, false) => "asked".to_string(),
+                    (true, true) => "done".to_string(),
+                    (false, _) => a.error.clone().unwrap_or_default(),
+                }
+            );
             rec.stack_events.push((a.t_ns.saturating_sub(rec.t0_ns) as f64 / 1e6, "fencer".into(), what));
         }
         rec.stack_events.sort_by(|a, b| a.0.total_cmp(&b.0));

@@ -13,6 +13,7 @@ pub mod keepalived;
 mod none;
 pub mod pacemaker;
 pub mod ready;
+pub mod service;
 pub mod status;
 pub mod switchover;
 
@@ -170,9 +171,23 @@ pub fn rejoin(st: &Lab, node: &str) -> Result<()> {
     if !cl.members.iter().any(|m| m == node) || cl.rejoin == Rejoin::Manual {
         return Ok(());
     }
+    // Two hands can see one boot (a `power_on` fault and the fencer watching fence_virtd's
+    // boots): under the node's lock, the first rejoins and marks the boot in its /run (a new
+    // tmpfs at every boot, netns and VM alike); the other finds the mark.
+    let lock = std::fs::File::create(crate::ledger::lab_dir(&st.plan.lab).join(format!("rejoin-{node}.lock")))?;
+    let _held = nix::fcntl::Flock::lock(lock, nix::fcntl::FlockArg::LockExclusive).map_err(|(_, e)| anyhow::anyhow!("failed to lock {node}'s rejoin: {e}"))?;
     let n = st.node(node)?;
-    base_start(cl, &n).and_then(|_| of(cl.stack).start(st, cl, &n)).with_context(|| format!("`{node}` could not rejoin the cluster"))
+    if n.succeeds(&["test", "-e", REJOINED]) {
+        return Ok(());
+    }
+    base_start(cl, &n)
+        .and_then(|_| of(cl.stack).start(st, cl, &n))
+        .and_then(|_| n.run(&["touch", REJOINED]).map(drop))
+        .with_context(|| format!("`{node}` could not rejoin the cluster"))
 }
+
+/// The mark of a boot whose rejoin is done (see `rejoin`).
+const REJOINED: &str = "/run/halab-rejoined";
 
 /// The member's files on its disk, not only in its page cache: a power cut soon after `up`
 /// must not leave them empty for the next boot (seen on a TCG VM: keepalived.conf empty after

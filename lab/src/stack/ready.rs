@@ -59,8 +59,10 @@ pub fn vips_held(node: &Node, cl: &PlanCluster) -> Result<Vec<Ipv4Addr>> {
 pub fn check(st: &Lab, cl: &PlanCluster) -> Result<Option<String>> {
     let nodes: Vec<Node> = cl.members.iter().map(|m| st.node(m)).collect::<Result<_>>()?;
     let mut holders = Vec::new();
+    // A member that does not answer (a VM still booting after a fence) is a cluster that is
+    // not ready yet, not an error: on timeout, `diagnose` shows what it answered.
     for n in &nodes {
-        let held = vips_held(n, cl)?;
+        let Ok(held) = vips_held(n, cl) else { return Ok(None) };
         if held.len() == cl.vips.len() && !held.is_empty() {
             holders.push(n.name.clone());
         } else if !held.is_empty() {
@@ -72,7 +74,7 @@ pub fn check(st: &Lab, cl: &PlanCluster) -> Result<Option<String>> {
     }
     let holder = holders.remove(0);
     let stack = super::of(cl.stack);
-    if !stack.ready(st, cl, &nodes, &holder)? {
+    if !stack.ready(st, cl, &nodes, &holder).unwrap_or(false) {
         return Ok(None);
     }
     if conntrackd::enabled(cl) && stack.runs() && !nodes.iter().all(conntrackd::answers) {

@@ -221,11 +221,16 @@ pub(super) fn check(c: &mut Checker, cl: &ClusterSpec, networks: &[PlanNetwork],
     };
 
     let fencing = fencing(c, cl.fencing.as_ref(), members.len());
+    let mut recipe = vec!["vips".to_string()];
+    if sync.conntrackd != ConntrackdMode::Off {
+        recipe.push("conntrackd-clone".into());
+    }
+    let service = super::resources::check(c, &cl.resources, &cl.constraints, &cl.cib, &cl.agents, &cl.files, &members, &recipe);
 
     if members.is_empty() {
         return None;
     }
-    Some(PlanCluster { members, vips, stack, keepalived, corosync, pacemaker, sync, firewall, rejoin, fencing })
+    Some(PlanCluster { members, vips, stack, keepalived, corosync, pacemaker, sync, firewall, rejoin, fencing, service })
 }
 
 fn fencing(c: &mut Checker, f: Option<&super::model::FencingSpec>, members: usize) -> FencingSettings {
@@ -248,13 +253,15 @@ fn fencing(c: &mut Checker, f: Option<&super::model::FencingSpec>, members: usiz
     // Two members race to fence each other on a partition: by default the one running the
     // VIPs wins (its fencing is delayed), as real two-node clusters are set up.
     // 2 s: far more than the lab's fencer takes to power a node off (~0.1 s on netns), and
-    // every second of it is added to a crash of the active. Raise it where fencing is slower.
+    // every second of it is added to a crash of the active. On slower providers `up` scales
+    // the default (`FencingSettings::scale_default_delay`).
     let priority_default = if members == 2 && f.and_then(|f| f.delay.as_ref()).is_none() { 2000 } else { 0 };
     FencingSettings {
         method,
         action,
         delay_max_ms: ms(c, &f.and_then(|f| f.delay.clone()), "cluster.fencing.delay", 0, 0),
         priority_delay_ms: ms(c, &f.and_then(|f| f.priority_delay.clone()), "cluster.fencing.priority_delay", priority_default, 0),
+        priority_delay_given: f.is_some_and(|f| f.priority_delay.is_some()),
         at: f.and_then(|f| f.method.as_ref()).map(|m| {
             let (l, col) = crate::yaml::pos(m);
             (c.file.to_path_buf(), l, col)

@@ -4,6 +4,7 @@ pub mod cluster;
 pub mod duration;
 pub mod model;
 pub mod plan;
+pub mod resources;
 pub mod validate;
 
 use std::path::Path;

@@ -52,6 +52,9 @@ pub struct NodeSpec {
     /// Size of the node as a VM (libvirt provider); ignored by the netns provider.
     #[serde(default)]
     pub vm: Option<VmSpec>,
+    /// Files copied into the node at `up` (host path relative to the topology file).
+    #[serde(default)]
+    pub files: Vec<FileSpec>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -101,10 +104,24 @@ pub struct ClusterSpec {
     /// How pacemaker fences (keepalived has no fencing).
     #[serde(default)]
     pub fencing: Option<FencingSpec>,
+    /// The user's own pacemaker resources (`resources.rs`), beside halab's.
+    #[serde(default)]
+    pub resources: OrderedMap<ResourceSpec>,
+    #[serde(default)]
+    pub constraints: Vec<ConstraintSpec>,
+    /// A CIB fragment file for what the typed form lacks.
+    #[serde(default)]
+    pub cib: Option<Spanned<String>>,
+    /// OCF provider -> directory of the user's agents, installed in every member.
+    #[serde(default)]
+    pub agents: OrderedMap<Spanned<String>>,
+    /// Files copied into every member.
+    #[serde(default)]
+    pub files: Vec<FileSpec>,
 }
 
-/// Fencing (pacemaker): `method` `off`, `halab` (the lab's own fencer, any provider) or `xvm`
-/// (libvirt: fence_xvm to fence_virtd on the host); default the provider's. `action` reboot
+/// Fencing (pacemaker): `method` `off`, `halab` (the lab's own fencer, any provider) or `virt`
+/// (libvirt: Debian's fence_virt to fence_virtd on the host); default the provider's. `action` reboot
 /// (pacemaker's default) or off. Against a two-node fence race: `delay` (pcmk_delay_max, a
 /// random delay up to it) or `priority_delay` (priority-fencing-delay: the member running the
 /// VIPs wins; default 2s with two members).
@@ -196,4 +213,76 @@ pub struct FirewallSpec {
 pub struct DirectionSpec {
     pub from: Spanned<String>,
     pub to: Spanned<String>,
+}
+
+// The user's own service (`cluster.resources` ...), checked in resources.rs.
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceSpec {
+    /// `ocf:PROVIDER:TYPE`, `systemd:UNIT` or `lsb:SCRIPT` (a primitive).
+    #[serde(default)]
+    pub agent: Option<Spanned<String>>,
+    /// Members of a group, in start order (a group).
+    #[serde(default)]
+    pub group: Option<Vec<Spanned<String>>>,
+    #[serde(default)]
+    pub params: OrderedMap<Spanned<String>>,
+    /// operation name -> { interval, timeout, role }
+    #[serde(default)]
+    pub ops: OrderedMap<OpSpec>,
+    #[serde(default)]
+    pub meta: OrderedMap<Spanned<String>>,
+    /// `true` (a clone on every member) or `promotable`.
+    #[serde(default)]
+    pub clone: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpSpec {
+    #[serde(default)]
+    pub interval: Option<Spanned<String>>,
+    #[serde(default)]
+    pub timeout: Option<Spanned<String>>,
+    #[serde(default)]
+    pub role: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConstraintSpec {
+    #[serde(default)]
+    pub colocate: Option<Spanned<String>>,
+    #[serde(default)]
+    pub with: Option<Spanned<String>>,
+    #[serde(default)]
+    pub with_role: Option<Spanned<String>>,
+    #[serde(default)]
+    pub order: Option<Spanned<String>>,
+    #[serde(default)]
+    pub then: Option<Spanned<String>>,
+    #[serde(default)]
+    pub first_action: Option<Spanned<String>>,
+    #[serde(default)]
+    pub then_action: Option<Spanned<String>>,
+    #[serde(default)]
+    pub locate: Option<Spanned<String>>,
+    #[serde(default)]
+    pub on: Option<Spanned<String>>,
+    /// A number or INFINITY / -INFINITY (colocation and location; default INFINITY).
+    #[serde(default)]
+    pub score: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSpec {
+    /// On the host, relative to the topology file.
+    pub from: Spanned<String>,
+    /// In the node (absolute).
+    pub to: Spanned<String>,
+    /// Octal, e.g. "0644" (default 0644).
+    #[serde(default)]
+    pub mode: Option<Spanned<String>>,
 }

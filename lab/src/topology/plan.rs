@@ -38,6 +38,8 @@ pub struct PlanNode {
     pub forwarding: bool,
     #[serde(default)]
     pub vm: VmSize,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<super::resources::PlanFile>,
 }
 
 /// A node's size as a VM (libvirt provider).
@@ -112,6 +114,9 @@ pub struct PlanCluster {
     pub rejoin: Rejoin,
     #[serde(default)]
     pub fencing: FencingSettings,
+    /// The user's resources, agents and files.
+    #[serde(default, skip_serializing_if = "super::resources::PlanService::is_empty")]
+    pub service: super::resources::PlanService,
 }
 
 /// How the cluster fences a member it lost (pacemaker only).
@@ -121,17 +126,17 @@ pub enum FenceMethod {
     Off,
     /// halab's fence agent (fence_halab) asking the lab's fencer on the management network.
     Halab,
-    /// fence_xvm in the members, fence_virtd on the host (libvirt).
-    Xvm,
+    /// Debian's fence_virt in the members, fence_virtd on the host (libvirt).
+    Virt,
 }
 
 impl FenceMethod {
-    pub const ALL: [FenceMethod; 3] = [FenceMethod::Off, FenceMethod::Halab, FenceMethod::Xvm];
+    pub const ALL: [FenceMethod; 3] = [FenceMethod::Off, FenceMethod::Halab, FenceMethod::Virt];
     pub fn name(self) -> &'static str {
         match self {
             FenceMethod::Off => "off",
             FenceMethod::Halab => "halab",
-            FenceMethod::Xvm => "xvm",
+            FenceMethod::Virt => "virt",
         }
     }
 }
@@ -146,12 +151,24 @@ pub struct FencingSettings {
     pub delay_max_ms: u32,
     /// priority-fencing-delay (0: none).
     pub priority_delay_ms: u32,
+    /// Did the topology give the priority delay? (halab's default scales with the provider.)
+    #[serde(default)]
+    pub priority_delay_given: bool,
     /// Where the topology named the method (file, line, column): a provider that cannot use it
     /// says so there.
     pub at: Option<(std::path::PathBuf, usize, usize)>,
 }
 
 impl FencingSettings {
+    /// halab's default priority delay on nodes `scale` times slower than netns (TCG VMs: 4):
+    /// the member that lost the DC must elect itself and run the scheduler before it can ask
+    /// to fence, and 2 s was not enough on TCG (the VIP holder lost 2 of 2 partitions).
+    pub fn scale_default_delay(&mut self, scale: u32) {
+        if !self.priority_delay_given {
+            self.priority_delay_ms *= scale.max(1);
+        }
+    }
+
     /// Is the lab fencing (after `up` chose the method)?
     pub fn on(&self, stack: Stack) -> bool {
         stack == Stack::Pacemaker && self.method.is_some_and(|m| m != FenceMethod::Off)

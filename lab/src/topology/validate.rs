@@ -242,7 +242,8 @@ pub fn check(file: &Path, t: &TopologyFile, lab_override: Option<&str>) -> Resul
                 }
             }
         }
-        nodes.push(PlanNode { name: name.value.clone(), interfaces: ifaces, routes, services, forwarding, vm });
+        let files = super::resources::files(&mut c, &spec.files, &format!("nodes.{}.files", name.value));
+        nodes.push(PlanNode { name: name.value.clone(), interfaces: ifaces, routes, services, forwarding, vm, files });
     }
 
     let cluster = t.cluster.as_ref().and_then(|cl| super::cluster::check(&mut c, cl, &networks, &nodes, &used));

@@ -47,6 +47,12 @@ pub fn power_on(st: &LabState, node: &str) -> Result<()> {
     let ni = st.node_index(node)?;
     let dom = xml::domain_name(&st.plan, node);
     conn::with_conn(&uri(st)?, move |c| conn::start_defined(c, &dom)).with_context(|| format!("cannot power on node `{node}`"))?;
+    booted(st, ni)
+}
+
+/// A boot, whoever started it: SSH answers (a new connection), then the node's services.
+fn booted(st: &LabState, ni: usize) -> Result<()> {
+    crate::transport::disconnect(&ssh_target(st, ni)?);
     up::wait_ssh(st, &[ni], up::boot_timeout(st, 1))?;
     up::start_services(st, ni)
 }
@@ -133,6 +139,9 @@ impl crate::provider::Actuators for Vm<'_> {
     }
     fn power_on(&self) -> Result<()> {
         power_on(self.st, &self.node)
+    }
+    fn booted(&self) -> Result<()> {
+        booted(self.st, self.st.node_index(&self.node)?)
     }
     fn reboot(&self) -> Result<()> {
         reboot(self.st, &self.node)

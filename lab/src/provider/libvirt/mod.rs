@@ -97,6 +97,10 @@ impl Provider for Libvirt {
         st.node_index(node)?;
         Ok(Box::new(faults::Vm { st, node: node.to_string() }))
     }
+    fn fence_methods(&self) -> &'static [crate::topology::FenceMethod] {
+        // Debian's fence-virt first: what a KVM cluster in production runs.
+        &[crate::topology::FenceMethod::Virt, crate::topology::FenceMethod::Halab]
+    }
     fn time_scale(&self, st: &LabState) -> u32 {
         // TCG emulates every instruction: pacemaker's resource agents fork a lot.
         match settings(st) {

@@ -18,7 +18,7 @@ pub fn mgmt_network_name(plan: &Plan) -> String {
 }
 
 pub fn domain_name(plan: &Plan, node: &str) -> String {
-    format!("{}-{node}", plan.lab)
+    crate::fence::domain_name(&plan.lab, node)
 }
 
 /// Host bridge of network `i` (interface names are at most 15 characters).

@@ -1,6 +1,7 @@
 //! Traffic inside the nodes, with real programs, one kind per file: the gap probe (halab
 //! itself), a capture of its echoes (tcpdump), scp (OpenSSH, rate-limited, checksum
-//! compared), iperf3 (--json, 0.1 s intervals) and ab (guarded, with the server's log). A kind checks its own fields, starts itself and turns what it left on the nodes
+//! compared), iperf3 (--json, 0.1 s intervals), ab (guarded, with the server's log) and the user's
+//! own request (`service`). A kind checks its own fields, starts itself and turns what it left on the nodes
 //! into metrics; this file does what every traffic shares. Adding a kind is one file and one
 //! line in `KINDS`.
 
@@ -10,6 +11,7 @@ mod iperf3;
 mod load;
 mod probe;
 mod scp;
+mod service;
 
 use std::collections::{BTreeMap, HashSet};
 use std::net::Ipv4Addr;
@@ -34,7 +36,7 @@ pub use probe::PROBE_SAMPLES;
 pub use scp::{parse_rate_kbit, parse_size};
 
 /// Every traffic kind, in the order `halab vocabulary` lists them.
-pub const KINDS: &[&KindDef] = &[&probe::KIND, &capture::KIND, &scp::KIND, &iperf3::KIND, &ab::KIND];
+pub const KINDS: &[&KindDef] = &[&probe::KIND, &capture::KIND, &scp::KIND, &iperf3::KIND, &ab::KIND, &service::KIND];
 
 /// The fields every traffic has.
 const COMMON: &[&str] = &["name", "kind", "from", "to"];
@@ -241,7 +243,7 @@ pub(crate) fn check(v: &mut Checker, plan: &Plan, spec: &TrafficSpec, field: &st
         }
         seen.push(k.value.clone());
     }
-    let kind = (def.check)(&mut Fields { v, field, spec: &spec.value });
+    let kind = (def.check)(&mut Fields { v, field, spec: &spec.value, whole: spec });
     let (name, kind) = (spec.value.get("name")?.value.clone(), kind?);
     (!missing).then_some(Traffic { name, kind, from: from?, to: to? })
 }
@@ -251,9 +253,27 @@ pub struct Fields<'a, 'f> {
     v: &'a mut Checker<'f>,
     field: &'a str,
     spec: &'a OrderedMap<Spanned<String>>,
+    /// The whole traffic, where a missing field is reported.
+    whole: &'a TrafficSpec,
 }
 
 impl Fields<'_, '_> {
+    /// A field the kind cannot do without; None (reported with `hint`) when absent or empty.
+    pub fn required(&mut self, name: &str, hint: &str) -> Option<String> {
+        match self.spec.get(name).filter(|s| !s.value.trim().is_empty()) {
+            Some(s) => Some(s.value.clone()),
+            None => {
+                self.v.at(self.whole, &format!("{}.{name}", self.field), &format!("this traffic needs `{name}:`"), hint);
+                None
+            }
+        }
+    }
+
+    /// A field the kind may do without.
+    pub fn optional(&self, name: &str) -> Option<String> {
+        self.spec.get(name).map(|s| s.value.clone())
+    }
+
     /// A duration field; `default` when absent, None when wrong (reported).
     pub fn duration(&mut self, name: &str, default: Duration) -> Option<Duration> {
         let Some(s) = self.spec.get(name) else { return Some(default) };

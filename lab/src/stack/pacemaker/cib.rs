@@ -6,7 +6,7 @@
 
 use std::net::Ipv4Addr;
 
-use super::stonith;
+use super::{resources, stonith};
 use crate::topology::{Plan, PlanCluster};
 
 pub const PATH: &str = "/var/lib/pacemaker/cib/cib.xml";
@@ -16,7 +16,8 @@ pub fn nv(id: &str, name: &str, value: &str) -> String {
 }
 
 /// `fencer`: the host's address the lab's fencer listens on (the `halab` fencing method).
-pub fn cib(_plan: &Plan, cl: &PlanCluster, fencer: Ipv4Addr) -> String {
+/// The user's resources and constraints (`resources.rs`) follow halab's own.
+pub fn cib(plan: &Plan, cl: &PlanCluster, fencer: Ipv4Addr) -> anyhow::Result<String> {
     let p = &cl.pacemaker;
     let two = cl.members.len() == 2;
     let ct = crate::stack::conntrackd::enabled(cl);
@@ -67,8 +68,13 @@ pub fn cib(_plan: &Plan, cl: &PlanCluster, fencer: Ipv4Addr) -> String {
             ));
         }
     }
-    res.push_str(&stonith::resources(cl, fencer));
+    res.push_str(&stonith::resources(&plan.lab, cl, fencer));
+    let (frag_res, frag_cons) = resources::fragment(&cl.service)?;
+    res.push_str(&resources::resources(&cl.service, cl.members.len()));
+    res.push_str(&frag_res);
     let mut cons = stonith::constraints(cl);
+    cons.push_str(&resources::constraints(&cl.service));
+    cons.push_str(&frag_cons);
     if ct {
         cons.push_str("      <rsc_colocation id=\"vips-with-promoted-conntrackd\" score=\"INFINITY\" rsc=\"vips\" with-rsc=\"conntrackd-clone\" with-rsc-role=\"Promoted\"/>\n");
         cons.push_str("      <rsc_order id=\"promote-before-vips\" kind=\"Mandatory\" first=\"conntrackd-clone\" first-action=\"promote\" then=\"vips\" then-action=\"start\"/>\n");
@@ -92,9 +98,9 @@ pub fn cib(_plan: &Plan, cl: &PlanCluster, fencer: Ipv4Addr) -> String {
         }
     }
     let props: String = props.iter().map(|p| format!("        {p}\n")).collect();
-    format!(
+    Ok(format!(
         "<cib validate-with=\"pacemaker-3.9\" epoch=\"1\" num_updates=\"0\" admin_epoch=\"0\">\n  <configuration>\n    <crm_config>\n      <cluster_property_set id=\"cib-bootstrap-options\">\n{props}      </cluster_property_set>\n    </crm_config>\n    <nodes/>\n    <resources>\n{res}    </resources>\n    <constraints>\n{cons}    </constraints>\n    <rsc_defaults>\n      <meta_attributes id=\"rsc-defaults\">\n        {}\n      </meta_attributes>\n    </rsc_defaults>\n{}  </configuration>\n  <status/>\n</cib>\n",
         nv("rsc", "resource-stickiness", &p.stickiness.to_string()),
         super::alert::cib_section()
-    )
+    ))
 }

@@ -4,6 +4,7 @@
 pub mod cib;
 pub mod corosync;
 pub mod crm;
+pub mod resources;
 pub mod stonith;
 
 use std::time::Duration;
@@ -72,11 +73,34 @@ impl HaStack for Pacemaker {
         node.sh(DIRS)?;
         node.sh("rm -f /var/lib/pacemaker/cib/cib.xml.sig /var/lib/pacemaker/cib/cib-*")?;
         node.put(alert::AGENT, &alert::agent(), 0o755, "root:root")?;
-        if cl.fencing.on(cl.stack) && cl.fencing.method == Some(crate::topology::FenceMethod::Halab) {
-            node.put(crate::fence::agent::PATH, crate::fence::agent::AGENT, 0o755, "root:root")?;
-            node.put(crate::fence::KEY_FILE, &crate::fence::key(&st.plan.lab)?, 0o600, "root:root")?;
+        match cl.fencing.method.filter(|_| cl.fencing.on(cl.stack)) {
+            Some(crate::topology::FenceMethod::Halab) => {
+                node.put(crate::fence::agent::PATH, crate::fence::agent::AGENT, 0o755, "root:root")?;
+                node.put(crate::fence::KEY_FILE, &crate::fence::key(&st.plan.lab)?, 0o600, "root:root")?;
+            }
+            Some(crate::topology::FenceMethod::Virt) => {
+                node.sh("mkdir -p /etc/cluster")?;
+                node.put(crate::fence::VIRT_KEY_FILE, &crate::fence::key(&st.plan.lab)?, 0o600, "root:root")?;
+            }
+            _ => {}
         }
-        node.put(cib::PATH, &cib::cib(&st.plan, cl, st.host_addr), 0o600, "hacluster:haclient")
+        node.put(cib::PATH, &cib::cib(&st.plan, cl, st.host_addr)?, 0o600, "hacluster:haclient")?;
+        // The user's resources (typed or a fragment) checked by pacemaker's own rules before it
+        // runs them; halab's recipe alone is covered by the tests.
+        let svc = &cl.service;
+        if !svc.resources.is_empty() || svc.cib.is_some() {
+            let o = node.exec(&["crm_verify", "--xml-file", cib::PATH], None, crate::node::EXEC_TIMEOUT)?;
+            if !o.status.success() {
+                anyhow::bail!(
+                    "the CIB made from {}{} does not verify (crm_verify on {}):\n{}",
+                    st.plan.topology.display(),
+                    svc.cib.as_ref().map(|f| format!(" and {}", f.display())).unwrap_or_default(),
+                    node.name,
+                    String::from_utf8_lossy(&o.stderr).trim()
+                );
+            }
+        }
+        Ok(())
     }
     fn start(&self, st: &Lab, _: &PlanCluster, node: &Node) -> Result<()> {
         // /run is new at every boot; the alert agent runs as hacluster.

@@ -35,28 +35,40 @@ pub fn vip_meta(cl: &PlanCluster) -> String {
     format!("        <meta_attributes id=\"vips-meta\">\n          {}\n        </meta_attributes>\n", nv("vips-meta", "priority", &VIP_PRIORITY.to_string()))
 }
 
-/// One fence device per member. `host`: the lab's fencer address (`halab` method).
-pub fn resources(cl: &PlanCluster, host: Ipv4Addr) -> String {
-    // Only the `halab` device exists yet: `fence::resolve` lets no provider choose `xvm`
-    // until libvirt's fence_virt device is built (docs/fencing-libvirt.md).
-    if method(cl) != Some(FenceMethod::Halab) {
-        return String::new();
-    }
+/// One fence device per member. `host`: the lab's management address, where its fencer
+/// (`halab`) or fence_virtd (`virt`) listens.
+pub fn resources(lab: &str, cl: &PlanCluster, host: Ipv4Addr) -> String {
+    let Some(m) = method(cl) else { return String::new() };
     let mut out = String::new();
     for member in &cl.members {
         let id = format!("fence-{member}");
-        let mut params = vec![
-            nv(&id, "ip", &host.to_string()),
-            nv(&id, "ipport", &fence::PORT.to_string()),
-            nv(&id, "lab_key", fence::KEY_FILE),
-            nv(&id, "pcmk_host_list", member),
-        ];
+        let (agent, mut params) = match m {
+            // fence_virt, not fence_xvm: only under this name does it take ipaddr (TCP).
+            FenceMethod::Virt => (
+                "fence_virt",
+                vec![
+                    nv(&id, "ipaddr", &host.to_string()),
+                    nv(&id, "ipport", &fence::VIRTD_PORT.to_string()),
+                    nv(&id, "key_file", fence::VIRT_KEY_FILE),
+                    nv(&id, "pcmk_host_map", &format!("{member}:{}", fence::domain_name(lab, member))),
+                ],
+            ),
+            _ => (
+                "fence_halab",
+                vec![
+                    nv(&id, "ip", &host.to_string()),
+                    nv(&id, "ipport", &fence::PORT.to_string()),
+                    nv(&id, "lab_key", fence::KEY_FILE),
+                    nv(&id, "pcmk_host_list", member),
+                ],
+            ),
+        };
         if cl.fencing.delay_max_ms > 0 {
             params.push(nv(&id, "pcmk_delay_max", &format!("{}ms", cl.fencing.delay_max_ms)));
         }
         let params: String = params.iter().map(|p| format!("          {p}\n")).collect();
         out.push_str(&format!(
-            "      <primitive id=\"{id}\" class=\"stonith\" type=\"fence_halab\">\n        <instance_attributes id=\"{id}-params\">\n{params}        </instance_attributes>\n        <operations>\n          <op id=\"{id}-mon\" name=\"monitor\" interval=\"60s\" timeout=\"20s\"/>\n        </operations>\n      </primitive>\n"
+            "      <primitive id=\"{id}\" class=\"stonith\" type=\"{agent}\">\n        <instance_attributes id=\"{id}-params\">\n{params}        </instance_attributes>\n        <operations>\n          <op id=\"{id}-mon\" name=\"monitor\" interval=\"60s\" timeout=\"20s\"/>\n        </operations>\n      </primitive>\n"
         ));
     }
     out
@@ -74,7 +86,7 @@ pub fn constraints(cl: &PlanCluster) -> String {
 pub fn describe(cl: &PlanCluster) -> String {
     let f = &cl.fencing;
     let Some(m) = method(cl) else { return "NO FENCING (stonith-enabled=false)".into() };
-    let agent = if m == FenceMethod::Xvm { "fence_xvm to fence_virtd on the host" } else { "fence_halab through the lab's fencer" };
+    let agent = if m == FenceMethod::Virt { "fence_virt to fence_virtd on the host" } else { "fence_halab through the lab's fencer" };
     let mut s = format!("fencing {agent}, action {}", f.action);
     if f.priority_delay_ms > 0 {
         s.push_str(&format!(", priority-fencing-delay {} ms (VIPs priority {VIP_PRIORITY})", f.priority_delay_ms));

@@ -1,0 +1,203 @@
+//! `service`: the user's own request, from a node, over and over, as a client of their HA
+//! service would make it (an HTTP GET, a database write, a DHCP request). Each attempt is a
+//! line `seq start_ns end_ns exit` on the node's wall clock, moved onto the host's at
+//! collection. A write probe (`read:` given) is checked the way Jepsen checks a register:
+//! each attempt's `{seq}` becomes a unique token `halab-N`; after the run, `read` prints what
+//! the service kept, and every acknowledged token missing from it is a lost write.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Result;
+use serde_json::json;
+
+use super::{file, round, Collect, Ends, Fields, Kind, KindDef, Running, Traffic};
+
+pub const KIND: KindDef = KindDef {
+    name: "service",
+    doc: "the user's own request (`command`, run with sh on `from`; `{to}` is `to`'s address, `{vip}` the cluster's VIP on `from`'s network, `{seq}` a unique token halab-N) every `every` (default 200ms) for `duration` (default 60s), each attempt cut at `timeout` (default 2s): attempts, ok, availability, gap (longest time between two answered attempts), recovered; with `read` (run once after the run: what the service kept) acked and lost (acknowledged writes missing)",
+    fields: &[
+        ("command", "the request (required)"),
+        ("every", "pause between attempts (default 200ms)"),
+        ("timeout", "each attempt at most (default 2s)"),
+        ("duration", "how long (default 60s)"),
+        ("read", "after the run: prints what the service kept (write probes)"),
+    ],
+    example: "{ name: svc, kind: service, from: client, to: server, command: \"curl -sf http://{vip}/\", every: 100ms, duration: 20s }",
+    check,
+};
+
+#[derive(Debug)]
+struct Service {
+    command: String,
+    read: Option<String>,
+    every: Duration,
+    timeout: Duration,
+    duration: Duration,
+}
+
+fn check(f: &mut Fields) -> Option<Arc<dyn Kind>> {
+    let command = f.required("command", "the request it makes, e.g. `command: \"curl -sf http://{vip}/\"`");
+    let read = f.optional("read");
+    let command = command?;
+    Some(Arc::new(Service {
+        command,
+        read,
+        every: f.duration("every", Duration::from_millis(200))?,
+        timeout: f.duration("timeout", Duration::from_secs(2))?,
+        duration: f.duration("duration", Duration::from_secs(60))?,
+    }))
+}
+
+fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+/// `{to}`, `{vip}` filled in; `{seq}` stays for the loop (`$tok`).
+fn fill(cmd: &str, e: &Ends) -> String {
+    let from = e.lab.plan.node(&e.from.name);
+    let vip = e.lab.plan.cluster.as_ref().and_then(|c| {
+        c.vips.iter().find(|v| from.is_some_and(|n| n.interfaces.iter().any(|i| i.network == v.network))).or(c.vips.first()).map(|v| v.address.to_string())
+    });
+    cmd.replace("{to}", &e.ip.to_string()).replace("{vip}", &vip.unwrap_or_else(|| e.ip.to_string()))
+}
+
+impl Kind for Service {
+    fn name(&self) -> &'static str {
+        KIND.name
+    }
+
+    fn start(&self, t: &Traffic, e: &Ends) -> Result<()> {
+        // The inner sh expands $tok: each attempt's own token.
+        let cmd = fill(&self.command, e).replace("{seq}", "$tok");
+        let (log, stop) = (file(t, "attempts"), file(t, "stop"));
+        // Bounded by `duration` and the stop file; each attempt by `timeout`.
+        let script = format!(
+            "rm -f {log} {stop}; end=$(( $(date +%s) + {d} )); n=0\nwhile [ $(date +%s) -lt $end ] && [ ! -e {stop} ]; do\n  n=$((n+1)); tok=halab-$n; export tok; s=$(date +%s%N)\n  timeout {to} sh -c {c} >/dev/null 2>&1; r=$?\n  echo \"$n $s $(date +%s%N) $r\" >> {log}\n  sleep {every}\ndone\necho 0 > {rc}\n",
+            d = self.duration.as_secs().max(1),
+            to = format!("{:.3}", self.timeout.as_secs_f64()),
+            c = quote(&cmd),
+            every = format!("{:.3}", self.every.as_secs_f64()),
+            rc = file(t, "rc"),
+        );
+        e.from.put(&file(t, "sh"), &script, 0o755, "root:root")?;
+        e.from.service_start(&format!("traffic-{}", t.name), &["sh", &file(t, "sh")])
+    }
+
+    fn stop(&self, r: &Running, from: &crate::node::Node) -> Result<()> {
+        // The loop ends after its attempt in flight, so its last line is whole.
+        from.run(&["touch", &file(&r.t, "stop")])?;
+        for _ in 0..((self.timeout + self.every).as_millis() / 50 + 20) {
+            if !from.service_running(&format!("traffic-{}", r.t.name)) {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        from.service_stop(&format!("traffic-{}", r.t.name))
+    }
+
+    fn collect(&self, r: &Running, c: &mut Collect) -> Result<()> {
+        let name = r.t.name.as_str();
+        let text = c.from.run(&["cat", &file(&r.t, "attempts")]).unwrap_or_default();
+        std::fs::write(c.samples.join(format!("{name}.service.txt")), &text)?;
+        let shift = c.from.wall_clock_shift_ns()?;
+        let attempts = parse(&text, shift);
+        let a = analyse(&attempts);
+        c.put(name, "attempts", json!(attempts.len()));
+        c.put(name, "ok", json!(a.ok));
+        c.put(name, "availability", json!(a.availability.map(|x| (x * 1000.0).round() / 1000.0)));
+        c.put(name, "gap", json!(a.gap_ns.map(|g| round(g as f64 / 1e6))));
+        c.put(name, "recovered", json!(attempts.last().is_some_and(|x| x.ok)));
+        if let Some(read) = &self.read {
+            let acked: Vec<u64> = attempts.iter().filter(|x| x.ok).map(|x| x.seq).collect();
+            let kept = read_back(c, &read.replace("{to}", &r.ip.to_string()), self.timeout);
+            c.put(name, "acked", json!(acked.len()));
+            match kept {
+                Some(out) => {
+                    std::fs::write(c.samples.join(format!("{name}.read.txt")), &out)?;
+                    c.put(name, "lost", json!(lost(&acked, &out).len()));
+                }
+                None => c.put(name, "lost", json!(null)),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The read-back, tried for up to 30 s (the service may still be settling after the run).
+fn read_back(c: &Collect, read: &str, timeout: Duration) -> Option<String> {
+    let vip = c.lab.plan.cluster.as_ref().and_then(|cl| cl.vips.first()).map(|v| v.address.to_string()).unwrap_or_default();
+    let cmd = format!("timeout {:.3} sh -c {}", timeout.as_secs_f64() * 5.0, quote(&read.replace("{vip}", &vip)));
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(out) = c.from.run(&["sh", "-c", &cmd]) {
+            return Some(out);
+        }
+        if std::time::Instant::now() > deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attempt {
+    pub seq: u64,
+    pub start_ns: u64,
+    pub end_ns: u64,
+    pub ok: bool,
+}
+
+/// The attempt lines, on the host's clock (`host = wall - shift`); a torn line is skipped.
+pub fn parse(text: &str, shift_ns: i128) -> Vec<Attempt> {
+    text.lines()
+        .filter_map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            let [seq, s, e, rc] = w.as_slice() else { return None };
+            let host = |x: &str| x.parse::<i128>().ok().map(|v| (v - shift_ns).max(0) as u64);
+            Some(Attempt { seq: seq.parse().ok()?, start_ns: host(s)?, end_ns: host(e)?, ok: *rc == "0" })
+        })
+        .collect()
+}
+
+pub struct Analysis {
+    pub ok: usize,
+    pub availability: Option<f64>,
+    /// The longest time between two answered attempts (their ends); None with fewer than two.
+    pub gap_ns: Option<u64>,
+}
+
+pub fn analyse(a: &[Attempt]) -> Analysis {
+    let ends: Vec<u64> = a.iter().filter(|x| x.ok).map(|x| x.end_ns).collect();
+    Analysis {
+        ok: ends.len(),
+        availability: (!a.is_empty()).then(|| ends.len() as f64 / a.len() as f64),
+        gap_ns: ends.windows(2).map(|w| w[1].saturating_sub(w[0])).max(),
+    }
+}
+
+/// The acknowledged writes whose token (`halab-N`, whole) the read-back does not show.
+pub fn lost(acked: &[u64], read: &str) -> Vec<u64> {
+    let kept: std::collections::HashSet<u64> =
+        read.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-')).filter_map(|w| w.strip_prefix("halab-").and_then(|n| n.parse().ok())).collect();
+    acked.iter().copied().filter(|s| !kept.contains(s)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_gap_is_the_longest_time_between_answers_and_lost_writes_are_the_missing_tokens() {
+        let text = "1 1000 2000 0\n2 3000 4000 0\n3 5000 9000 124\n4 10000 12000 1\n5 13000 14500 0\n6 15000 16000 0\ntorn";
+        let a = parse(text, 1000);
+        assert_eq!(a.len(), 6);
+        assert_eq!((a[0].start_ns, a[0].end_ns), (0, 1000), "moved onto the host's clock");
+        let s = analyse(&a);
+        assert_eq!((s.ok, s.gap_ns), (4, Some(10500)), "from attempt 2's answer to attempt 5's");
+        assert!((s.availability.unwrap() - 4.0 / 6.0).abs() < 1e-9);
+        // halab-1 and halab-2 were kept; halab-5 was acknowledged and is gone; halab-50 is not halab-5.
+        assert_eq!(lost(&[1, 2, 5], "row halab-1\nhalab-2,halab-50"), vec![5]);
+        assert_eq!(analyse(&[]).availability, None);
+    }
+}

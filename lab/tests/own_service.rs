@@ -1,0 +1,89 @@
+//! The user's own HA service on real netns labs (root): their agent directory, files, typed
+//! resources and constraints and a CIB fragment become one live CIB that pacemaker accepts
+//! and places as the constraints say; the web-ha example's service probe measures what its
+//! clients suffer through a crash; an agent the image does not have is bad input at its line,
+//! before anything is made.
+
+mod common;
+
+use common::*;
+
+fn exec(lab: &str, node: &str, cmd: &str) -> String {
+    ok(&["exec", lab, node, "--", "sh", "-c", cmd])
+}
+
+#[test]
+fn typed_resources_agents_files_and_a_fragment_make_one_cib_placed_as_constrained() {
+    if !privileged() {
+        return;
+    }
+    let lab = "hlown";
+    let _g = LabGuard(lab);
+    ok(&["up", "tests/data/own/pair.yaml", "--name", lab]);
+    // Files: per node (a only, its mode) and for every member; the agent in both members.
+    assert_eq!(exec(lab, "a", "stat -c %a /etc/halab-test/only-on-a.txt").trim(), "600");
+    assert!(halab(&["exec", lab, "b", "--", "test", "-e", "/etc/halab-test/only-on-a.txt"]).status.code() != Some(0), "b has no file of a's");
+    for n in ["a", "b"] {
+        assert!(exec(lab, n, "cat /srv/www/index.html").contains("web-ha example"));
+        assert_eq!(exec(lab, n, "stat -c %a /usr/lib/ocf/resource.d/example/webserver").trim(), "755");
+    }
+    // pacemaker accepts the whole CIB, the fragment's rule is in it.
+    exec(lab, "a", "crm_verify -L");
+    assert!(exec(lab, "a", "cibadmin -Q --xpath \"//rsc_location[@id='frag-web-not-on-maintenance']\"").contains("maintenance-window"));
+    // Placed as constrained: web with the VIPs, the VIPs with the promoted Stateful, and the
+    // location preference for b pulls all three there (once Stateful has set its promotion
+    // scores: its first monitor can come after the first idle transition).
+    let placed = || {
+        let crm = exec(lab, "a", "crm_mon -1");
+        let on = |what: &str| crm.lines().find(|l| l.contains(what)).and_then(|l| l.split_whitespace().last()).map(str::to_string);
+        on("(ocf:example:webserver)").as_deref() == Some("b")
+            && on("(ocf:heartbeat:IPaddr2)").as_deref() == Some("b")
+            && crm.contains("Promoted: [ b ]")
+            && crm.contains("Unpromoted: [ a ]")
+    };
+    eventually(30, "web, the VIP and the promoted Stateful on b", placed);
+    // The service answers through the VIP.
+    let get = "python3 -c \"import urllib.request as u; print(u.urlopen('http://198.18.2.254:8080/', timeout=2).read().decode())\"";
+    assert!(exec(lab, "a", get).contains("web-ha example"));
+}
+
+#[test]
+fn the_web_ha_example_measures_what_its_clients_suffer_through_a_crash() {
+    if !privileged() {
+        return;
+    }
+    let (o, recs) = run_records("../examples/web-ha/crash.yaml", &std::env::temp_dir().join("halab-test-web-ha"), &[]);
+    let r = recs.first().unwrap_or_else(|| panic!("no run: {}", String::from_utf8_lossy(&o.stderr)));
+    assert_eq!(r["outcome"], "passed", "{:#}\n{}", r["expectations"], r["error"]);
+    let m = &r["metrics"];
+    let n = |k: &str| m[k].as_f64().unwrap_or_else(|| panic!("{k} missing: {m:#}"));
+    // Every 100 ms for ~10 s: dozens of attempts, some unanswered while the VIP and the server
+    // move, the last ones answered.
+    assert!(n("web.attempts") > 30.0, "{m:#}");
+    assert!(n("web.ok") < n("web.attempts"), "the crash cost answers: {m:#}");
+    assert!(n("web.availability") > 0.2 && n("web.availability") < 1.0, "{m:#}");
+    assert_eq!(m["web.recovered"], true);
+    // The gap spans detection, the fence and the takeover: seconds, not the 100 ms period.
+    let gap = n("web.gap");
+    assert!(gap > 2000.0 && gap < 20000.0, "web.gap {gap} ms");
+    let raw = std::fs::read_dir(std::env::temp_dir().join("halab-test-web-ha")).unwrap().next().unwrap().unwrap().path().join("samples/web.service.txt");
+    let lines = std::fs::read_to_string(&raw).unwrap();
+    assert_eq!(lines.lines().count() as f64, n("web.attempts"), "every attempt is a raw line");
+}
+
+#[test]
+fn an_agent_the_image_lacks_and_resources_on_keepalived_are_bad_input_before_anything_is_made() {
+    if !privileged() {
+        return;
+    }
+    let o = halab(&["up", "tests/data/own/unknown-agent.yaml", "--name", "hlownbad"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("unknown-agent.yaml:13:") && err.contains("no agent `ocf:nope:Nothing`"), "{err}");
+    assert!(!std::path::Path::new("/var/lib/halab/labs/hlownbad").exists(), "nothing was made");
+    let o = halab(&["up", "tests/data/own/pair.yaml", "--name", "hlownbad", "--stack", "keepalived"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("resources need the pacemaker stack, not keepalived"), "{err}");
+    assert!(!std::path::Path::new("/var/lib/halab/labs/hlownbad").exists(), "nothing was made");
+}
