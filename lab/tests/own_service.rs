@@ -87,3 +87,26 @@ fn an_agent_the_image_lacks_and_resources_on_keepalived_are_bad_input_before_any
     assert!(err.contains("resources need the pacemaker stack, not keepalived"), "{err}");
     assert!(!std::path::Path::new("/var/lib/halab/labs/hlownbad").exists(), "nothing was made");
 }
+
+/// The user's own copy of the conntrackd agent replaces the stock one in halab's firewall
+/// recipe, and the failback scenario (crash, boot, the VIPs back, scp and TCP surviving both
+/// moves) passes on it.
+#[test]
+fn failback_passes_on_the_users_own_conntrackd_agent() {
+    if !privileged() {
+        return;
+    }
+    let (o, recs) = run_records("../examples/conntrackd-agent/failback.yaml", &std::env::temp_dir().join("halab-test-ct-agent"), &["--keep"]);
+    let r = recs.first().unwrap_or_else(|| panic!("no run: {}", String::from_utf8_lossy(&o.stderr)));
+    let lab = r["lab"].as_str().unwrap().to_string();
+    let _g = LabGuard(Box::leak(lab.clone().into_boxed_str()));
+    assert_eq!(r["outcome"], "passed", "{:#}\n{}", r["expectations"], r["error"]);
+    // The CIB names the user's agent, and it is the one that ran (its call log, on the
+    // survivor that promoted it and on fw1 that came back and took the VIPs again).
+    let cib = exec(&lab, "fw2", "cibadmin -Q --xpath \"//primitive[@id='conntrackd']\"");
+    assert!(cib.contains("provider=\"example\""), "{cib}");
+    for n in ["fw1", "fw2"] {
+        let calls = exec(&lab, n, "cat /run/conntrackd-agent.calls");
+        assert!(calls.contains(" promote"), "{n}: {calls}");
+    }
+}

@@ -34,7 +34,7 @@ pub const METHODS: &str = "stacks compared by a two-sided Mann–Whitney U test 
 
 /// Said instead of an empty headline table.
 pub const NO_HEADLINES: &str =
-    "No headline table: no scenario of these runs lists a recorded metric in a `report:` block (older run records carry no such block).";
+    "No headline table: no run left a number for the metrics its scenario's `report:` block lists (every run left out below, or older run records without such a block).";
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Run {

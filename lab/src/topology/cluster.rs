@@ -82,7 +82,13 @@ pub(super) fn check(c: &mut Checker, cl: &ClusterSpec, networks: &[PlanNetwork],
 
     // sync (conntrackd)
     let sync = match &cl.sync {
-        None => SyncSettings { network: None, conntrackd: ConntrackdMode::Off, transport: SyncTransport::Multicast },
+        None => SyncSettings {
+            network: None,
+            conntrackd: ConntrackdMode::Off,
+            transport: SyncTransport::Multicast,
+            agent: stock_conntrackd_agent(),
+            agent_at: None,
+        },
         Some(s) => {
             let network = network(c, &s.network, "cluster.sync.network", networks, &members, nodes);
             let conntrackd = match s.conntrackd.as_ref().map(|m| m.value.as_str()) {
@@ -114,7 +120,21 @@ pub(super) fn check(c: &mut Checker, cl: &ClusterSpec, networks: &[PlanNetwork],
                     SyncTransport::Multicast
                 }
             };
-            SyncSettings { network, conntrackd, transport }
+            let agent = match s.agent.as_ref().map(|a| (a, a.value.split(':').collect::<Vec<_>>())) {
+                None => stock_conntrackd_agent(),
+                Some((_, parts)) if parts.len() == 3 && parts[0] == "ocf" && !parts[1].is_empty() && !parts[2].is_empty() => {
+                    (parts[1].to_string(), parts[2].to_string())
+                }
+                Some((a, _)) => {
+                    c.at(a, "cluster.sync.agent", &format!("`{}` is not an OCF agent", a.value), "write it as ocf:PROVIDER:TYPE");
+                    stock_conntrackd_agent()
+                }
+            };
+            let agent_at = s.agent.as_ref().map(|a| {
+                let (l, col) = crate::yaml::pos(a);
+                (c.file.to_path_buf(), l, col)
+            });
+            SyncSettings { network, conntrackd, transport, agent, agent_at }
         }
     };
 

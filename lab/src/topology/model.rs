@@ -199,6 +199,10 @@ pub struct SyncSpec {
     /// `multicast` (default) or `udp` (two members only).
     #[serde(default)]
     pub transport: Option<Spanned<String>>,
+    /// The OCF agent pacemaker runs conntrackd with (default `ocf:heartbeat:conntrackd`): the
+    /// user's own copy under another provider (in `cluster.agents`) replaces the stock one.
+    #[serde(default)]
+    pub agent: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -258,6 +258,16 @@ pub struct SyncSettings {
     pub network: Option<String>,
     pub conntrackd: ConntrackdMode,
     pub transport: SyncTransport,
+    /// pacemaker's conntrackd agent: OCF (provider, type).
+    #[serde(default = "stock_conntrackd_agent")]
+    pub agent: (String, String),
+    /// Where the topology named it (a missing agent is said there at `up`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_at: Option<(PathBuf, usize, usize)>,
+}
+
+pub fn stock_conntrackd_agent() -> (String, String) {
+    ("heartbeat".into(), "conntrackd".into())
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

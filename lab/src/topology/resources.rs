@@ -308,14 +308,17 @@ pub(super) fn check(
     out
 }
 
+/// Is `ocf:provider:kind` in the user's agent directories or the image?
+fn ocf_exists(svc: &PlanService, rootfs: &Path, p: &str, kind: &str) -> bool {
+    svc.agents.iter().any(|(up, dir)| up == p && dir.join(kind).is_file()) || rootfs.join("usr/lib/ocf/resource.d").join(p).join(kind).exists()
+}
+
 /// Is `class:provider:type` there for pacemaker: in the user's agent directories or the
 /// image's root file system (`/usr/lib/ocf/resource.d`, systemd units, init scripts)?
 pub fn agent_exists(svc: &PlanService, r: &PlanResource, rootfs: &Path) -> bool {
     let Kind::Primitive { class, provider, kind } = &r.kind else { return true };
     match (class.as_str(), provider) {
-        ("ocf", Some(p)) => {
-            svc.agents.iter().any(|(up, dir)| up == p && dir.join(kind).is_file()) || rootfs.join("usr/lib/ocf/resource.d").join(p).join(kind).exists()
-        }
+        ("ocf", Some(p)) => ocf_exists(svc, rootfs, p, kind),
         ("systemd" | "service", _) => {
             let unit = if kind.contains('.') { kind.clone() } else { format!("{kind}.service") };
             ["lib/systemd/system", "usr/lib/systemd/system", "etc/systemd/system"].iter().any(|d| rootfs.join(d).join(&unit).exists())
@@ -342,20 +345,21 @@ pub fn check_at_up(plan: &super::Plan, rootfs: &Path) -> Result<(), crate::diag:
             "run it with --stack pacemaker",
         ));
     }
+    let no_agent = |at: &(PathBuf, usize, usize), field: &str, name: &str| {
+        let hint = "ship it with `cluster.agents: { PROVIDER: DIR }`";
+        Diagnostic::new(&at.0, at.1, at.2, field, &format!("no agent `{name}` in the image `{}` or in cluster.agents", plan.image), hint)
+    };
     for r in &svc.resources {
         if !agent_exists(svc, r, rootfs) {
             let Kind::Primitive { class, provider, kind } = &r.kind else { continue };
             let name = [Some(class.as_str()), provider.as_deref(), Some(kind.as_str())].into_iter().flatten().collect::<Vec<_>>().join(":");
-            let (file, line, col) = &r.at;
-            out.push(Diagnostic::new(
-                file,
-                *line,
-                *col,
-                &format!("cluster.resources.{}.agent", r.id),
-                &format!("no agent `{name}` in the image `{}` or in cluster.agents", plan.image),
-                "ship it with `cluster.agents: { PROVIDER: DIR }`",
-            ));
+            out.push(no_agent(&r.at, &format!("cluster.resources.{}.agent", r.id), &name));
         }
+    }
+    let (p, kind) = &cl.sync.agent;
+    if cl.stack == super::Stack::Pacemaker && cl.sync.conntrackd != super::ConntrackdMode::Off && !ocf_exists(svc, rootfs, p, kind) {
+        let at = cl.sync.agent_at.clone().unwrap_or((plan.topology.clone(), 1, 1));
+        out.push(no_agent(&at, "cluster.sync.agent", &format!("ocf:{p}:{kind}")));
     }
     if out.is_empty() {
         Ok(())

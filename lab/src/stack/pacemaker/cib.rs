@@ -32,12 +32,14 @@ pub fn cib(plan: &Plan, cl: &PlanCluster, fencer: Ipv4Addr) -> anyhow::Result<St
     let mut res = String::new();
     if ct {
         res.push_str(&format!(
-            "      <clone id=\"conntrackd-clone\">\n        <meta_attributes id=\"conntrackd-clone-meta\">\n          {}\n          {}\n          {}\n          {}\n        </meta_attributes>\n        <primitive id=\"conntrackd\" class=\"ocf\" provider=\"heartbeat\" type=\"conntrackd\">\n          <instance_attributes id=\"conntrackd-params\">\n            {}\n          </instance_attributes>\n          <operations>\n            <op id=\"conntrackd-mon-p\" name=\"monitor\" interval=\"5s\" role=\"Promoted\" timeout=\"20s\"/>\n            <op id=\"conntrackd-mon-u\" name=\"monitor\" interval=\"6s\" role=\"Unpromoted\" timeout=\"20s\"/>\n          </operations>\n        </primitive>\n      </clone>\n",
+            "      <clone id=\"conntrackd-clone\">\n        <meta_attributes id=\"conntrackd-clone-meta\">\n          {}\n          {}\n          {}\n          {}\n        </meta_attributes>\n        <primitive id=\"conntrackd\" class=\"ocf\" provider=\"{provider}\" type=\"{kind}\">\n          <instance_attributes id=\"conntrackd-params\">\n            {}\n          </instance_attributes>\n          <operations>\n            <op id=\"conntrackd-mon-p\" name=\"monitor\" interval=\"5s\" role=\"Promoted\" timeout=\"20s\"/>\n            <op id=\"conntrackd-mon-u\" name=\"monitor\" interval=\"6s\" role=\"Unpromoted\" timeout=\"20s\"/>\n          </operations>\n        </primitive>\n      </clone>\n",
             nv("ct", "promotable", "true"),
             nv("ct", "notify", "true"),
             nv("ct", "promoted-max", "1"),
             nv("ct", "clone-max", &cl.members.len().to_string()),
             nv("ctp", "config", crate::stack::conntrackd::CONFIG),
+            provider = cl.sync.agent.0,
+            kind = cl.sync.agent.1,
         ));
     }
     res.push_str("      <group id=\"vips\">\n");
