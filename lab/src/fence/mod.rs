@@ -7,15 +7,13 @@
 //!   powers the node off and on with the same primitives as the `crash` and `power_on`
 //!   faults, so a fenced member rejoins per `cluster.rejoin`.
 //! - `virt` (libvirt, its default): Debian's fence_virt in the members, fence_virtd on the
-//!   host (`virtd.rs`), run by the same per-lab fencer process.
+//!   host (`provider/libvirt/fence_virtd.rs`), run by the same per-lab fencer process.
 //!
 //! Every action the fencer took is a line of `fence.log` in the lab's directory: the runner's
 //! fencing numbers come from there.
 
 pub mod agent;
 pub mod server;
-#[cfg(feature = "libvirt")]
-pub mod virtd;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{Ipv4Addr, TcpStream};
@@ -76,7 +74,7 @@ pub fn domain_name(lab: &str, node: &str) -> String {
     format!("{lab}-{node}")
 }
 
-fn key_path(lab: &str) -> PathBuf {
+pub(crate) fn key_path(lab: &str) -> PathBuf {
     lab_dir(lab).join("fence.key")
 }
 

@@ -19,9 +19,9 @@ use crate::measure::clock::now_ns;
 
 pub fn serve(lab_name: &str) -> Result<()> {
     let lab = Lab::open(lab_name)?;
-    #[cfg(feature = "libvirt")]
-    if lab.plan.cluster.as_ref().and_then(|c| c.fencing.method) == Some(crate::topology::FenceMethod::Virt) {
-        return super::virtd::serve(&lab);
+    // A method the provider serves itself (libvirt's fence_virtd).
+    if let Some(served) = lab.provider().serve_fencing(&lab) {
+        return served;
     }
     let key = key(lab_name)?;
     let listener = TcpListener::bind((lab.host_addr, PORT)).with_context(|| format!("failed to listen on {}:{PORT}", lab.host_addr))?;

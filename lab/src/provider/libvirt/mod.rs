@@ -6,6 +6,7 @@
 pub mod accel;
 pub mod conn;
 pub mod faults;
+pub mod fence_virtd;
 pub mod guest;
 pub mod up;
 pub mod xml;
@@ -96,6 +97,10 @@ impl Provider for Libvirt {
     fn actuators<'a>(&self, st: &'a LabState, node: &str) -> Result<Box<dyn Actuators + 'a>> {
         st.node_index(node)?;
         Ok(Box::new(faults::Vm { st, node: node.to_string() }))
+    }
+    fn serve_fencing(&self, lab: &crate::lab::Lab) -> Option<Result<()>> {
+        let virt = lab.plan.cluster.as_ref().and_then(|c| c.fencing.method) == Some(crate::topology::FenceMethod::Virt);
+        virt.then(|| fence_virtd::serve(lab))
     }
     fn fence_methods(&self) -> &'static [crate::topology::FenceMethod] {
         // Debian's fence-virt first: what a KVM cluster in production runs.

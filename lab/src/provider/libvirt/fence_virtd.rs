@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 
-use super::{append, domain_name, key_path, Action, VIRTD_PORT as PORT};
+use crate::fence::{append, domain_name, key_path, Action, VIRTD_PORT as PORT};
 use crate::lab::Lab;
 use crate::ledger::{lab_dir, proc_start_time, Ledger, Object};
 use crate::measure::clock::now_ns;
@@ -55,7 +55,7 @@ pub fn serve(lab: &Lab) -> Result<()> {
     let name = lab.plan.lab.clone();
     let dir = lab_dir(&name);
     let conf = dir.join("fence_virt.conf");
-    std::fs::write(&conf, config(lab, &crate::provider::libvirt::settings(lab.state())?.uri))?;
+    std::fs::write(&conf, config(lab, &super::settings(lab.state())?.uri))?;
     let pid_file = dir.join("fence_virtd.pid");
     let _ = std::fs::remove_file(&pid_file);
     // -d 2 prints each request; without -w a bind or libvirt failure ends it at once.
@@ -67,7 +67,7 @@ pub fn serve(lab: &Lab) -> Result<()> {
     }
     let mut child = c.spawn().context("failed to start fence_virtd")?;
     let pid = child.id() as i32;
-    Ledger::open(&name)?.record(Object::Process { pid, start_time: proc_start_time(pid).unwrap_or(0), what: super::DAEMON.into() })?;
+    Ledger::open(&name)?.record(Object::Process { pid, start_time: proc_start_time(pid).unwrap_or(0), what: crate::fence::DAEMON.into() })?;
     let out = child.stdout.take().context("no fence_virtd output")?;
     let domains: BTreeMap<String, String> = lab.plan.cluster.iter().flat_map(|c| &c.members).map(|m| (domain_name(&name, m), m.clone())).collect();
     let from: BTreeMap<String, String> = lab.mgmt_addrs.iter().map(|(n, a)| (a.to_string(), n.clone())).collect();
