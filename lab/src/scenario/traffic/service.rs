@@ -53,13 +53,14 @@ fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
 
-/// `{to}`, `{vip}` filled in; `{seq}` stays for the loop (`$tok`).
-fn fill(cmd: &str, e: &Ends) -> String {
-    let from = e.lab.plan.node(&e.from.name);
-    let vip = e.lab.plan.cluster.as_ref().and_then(|c| {
+/// `{to}` (`to`'s address) and `{vip}` (the cluster's VIP on `from`'s network) filled in, for
+/// the request and its read-back alike; `{seq}` stays for the loop (`$tok`).
+fn fill(cmd: &str, lab: &crate::lab::Lab, from: &str, to: std::net::Ipv4Addr) -> String {
+    let from = lab.plan.node(from);
+    let vip = lab.plan.cluster.as_ref().and_then(|c| {
         c.vips.iter().find(|v| from.is_some_and(|n| n.interfaces.iter().any(|i| i.network == v.network))).or(c.vips.first()).map(|v| v.address.to_string())
     });
-    cmd.replace("{to}", &e.ip.to_string()).replace("{vip}", &vip.unwrap_or_else(|| e.ip.to_string()))
+    cmd.replace("{to}", &to.to_string()).replace("{vip}", &vip.unwrap_or_else(|| to.to_string()))
 }
 
 impl Kind for Service {
@@ -69,15 +70,15 @@ impl Kind for Service {
 
     fn start(&self, t: &Traffic, e: &Ends) -> Result<()> {
         // The inner sh expands $tok: each attempt's own token.
-        let cmd = fill(&self.command, e).replace("{seq}", "$tok");
+        let cmd = fill(&self.command, e.lab, &e.from.name, e.ip).replace("{seq}", "$tok");
         let (log, stop) = (file(t, "attempts"), file(t, "stop"));
         // Bounded by `duration` and the stop file; each attempt by `timeout`.
         let script = format!(
-            "rm -f {log} {stop}; end=$(( $(date +%s) + {d} )); n=0\nwhile [ $(date +%s) -lt $end ] && [ ! -e {stop} ]; do\n  n=$((n+1)); tok=halab-$n; export tok; s=$(date +%s%N)\n  timeout {to} sh -c {c} >/dev/null 2>&1; r=$?\n  echo \"$n $s $(date +%s%N) $r\" >> {log}\n  sleep {every}\ndone\necho 0 > {rc}\n",
+            "rm -f {log} {stop}; end=$(( $(date +%s) + {d} )); n=0\nwhile [ $(date +%s) -lt $end ] && [ ! -e {stop} ]; do\n  n=$((n+1)); tok=halab-$n; export tok; s=$(date +%s%N)\n  timeout {to:.3} sh -c {c} >/dev/null 2>&1; r=$?\n  echo \"$n $s $(date +%s%N) $r\" >> {log}\n  sleep {every:.3}\ndone\necho 0 > {rc}\n",
             d = self.duration.as_secs().max(1),
-            to = format!("{:.3}", self.timeout.as_secs_f64()),
+            to = self.timeout.as_secs_f64(),
             c = quote(&cmd),
-            every = format!("{:.3}", self.every.as_secs_f64()),
+            every = self.every.as_secs_f64(),
             rc = file(t, "rc"),
         );
         e.from.put(&file(t, "sh"), &script, 0o755, "root:root")?;
@@ -110,7 +111,7 @@ impl Kind for Service {
         c.put(name, "recovered", json!(attempts.last().is_some_and(|x| x.ok)));
         if let Some(read) = &self.read {
             let acked: Vec<u64> = attempts.iter().filter(|x| x.ok).map(|x| x.seq).collect();
-            let kept = read_back(c, &read.replace("{to}", &r.ip.to_string()), self.timeout);
+            let kept = read_back(c, &fill(read, c.lab, &r.t.from, r.ip), self.timeout);
             c.put(name, "acked", json!(acked.len()));
             match kept {
                 Some(out) => {
@@ -126,8 +127,7 @@ impl Kind for Service {
 
 /// The read-back, tried for up to 30 s (the service may still be settling after the run).
 fn read_back(c: &Collect, read: &str, timeout: Duration) -> Option<String> {
-    let vip = c.lab.plan.cluster.as_ref().and_then(|cl| cl.vips.first()).map(|v| v.address.to_string()).unwrap_or_default();
-    let cmd = format!("timeout {:.3} sh -c {}", timeout.as_secs_f64() * 5.0, quote(&read.replace("{vip}", &vip)));
+    let cmd = format!("timeout {:.3} sh -c {}", timeout.as_secs_f64() * 5.0, quote(read));
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
         if let Ok(out) = c.from.run(&["sh", "-c", &cmd]) {

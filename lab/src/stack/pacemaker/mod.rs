@@ -87,8 +87,9 @@ impl HaStack for Pacemaker {
         node.put(cib::PATH, &cib::cib(&st.plan, cl, st.host_addr)?, 0o600, "hacluster:haclient")?;
         // The user's resources (typed or a fragment) checked by pacemaker's own rules before it
         // runs them; halab's recipe alone is covered by the tests.
+        // Every member gets the same CIB: one check is enough.
         let svc = &cl.service;
-        if !svc.resources.is_empty() || svc.cib.is_some() {
+        if (!svc.resources.is_empty() || svc.cib.is_some()) && cl.members.first() == Some(&node.name) {
             let o = node.exec(&["crm_verify", "--xml-file", cib::PATH], None, crate::node::EXEC_TIMEOUT)?;
             if !o.status.success() {
                 anyhow::bail!(
