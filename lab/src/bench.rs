@@ -67,22 +67,29 @@ fn write_junit(dir: &Path) -> Result<()> {
 
 /// Every scenario x stack x repeat, each run in `out/runs`, then the report in `out`.
 pub fn bench(scenarios: &[Scenario], stacks: &[Stack], opts: &Options) -> Result<(Analysis, Verdict)> {
-    let total = scenarios.len() * stacks.len() * opts.repeat.max(1) as usize;
-    let overall = Step::start(format!("bench: {} scenario(s) x {} stack(s) x {} = {total} runs", scenarios.len(), stacks.len(), opts.repeat));
+    // A scenario runs on the stacks it names (`stacks:`) that `--stacks` asks for.
+    let cells: Vec<(&Scenario, Stack)> = scenarios.iter().flat_map(|sc| stacks.iter().filter(|st| sc.stacks.contains(st)).map(move |st| (sc, *st))).collect();
+    for sc in scenarios.iter().filter(|sc| !cells.iter().any(|(c, _)| c.name == sc.name)) {
+        crate::progress::info(&format!("{} runs only on {}: not on {}", sc.name, names(&sc.stacks), names(stacks)));
+    }
+    let total = cells.len() * opts.repeat.max(1) as usize;
+    let overall = Step::start(format!("bench: {} cell(s) (scenario x stack) x {} = {total} runs", cells.len(), opts.repeat));
     let runs_dir = opts.out.join("runs");
     let mut records = Vec::new();
-    for sc in scenarios {
-        for st in stacks {
-            if crate::interrupt::interrupted() {
-                break;
-            }
-            overall.message(&format!("run {}/{total}: {} on {st}", records.len() + 1, sc.name));
-            let o = Options { stacks: Some(vec![*st]), out: runs_dir.clone(), keep: false, ..opts.clone() };
-            records.extend(runner::run(sc, &o)?);
+    for (sc, st) in cells {
+        if crate::interrupt::interrupted() {
+            break;
         }
+        overall.message(&format!("run {}/{total}: {} on {st}", records.len() + 1, sc.name));
+        let o = Options { stacks: Some(vec![st]), out: runs_dir.clone(), keep: false, ..opts.clone() };
+        records.extend(runner::run(sc, &o)?);
     }
     overall.done(&format!("{} runs", records.len()));
     let a = report::analyse(report::load_runs(&[runs_dir])?);
     report::write_all(&a, &opts.out)?;
     Ok((a, Verdict::of(&records)))
+}
+
+fn names(stacks: &[Stack]) -> String {
+    stacks.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", ")
 }

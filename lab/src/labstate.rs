@@ -24,6 +24,16 @@ pub struct LabState {
     pub mgmt_addrs: BTreeMap<String, Ipv4Addr>,
     pub image_hash: String,
     pub rootfs: PathBuf,
+    /// Packages layers over `rootfs`, top first (overlay lower directories).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub layers: Vec<PathBuf>,
+}
+
+impl LabState {
+    /// The image's overlay lower directories, top first: layers, then the base rootfs.
+    pub fn lowers(&self) -> Vec<PathBuf> {
+        self.layers.iter().cloned().chain([self.rootfs.clone()]).collect()
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -37,8 +37,11 @@ pub fn up(plan: &Plan, opts: &UpOptions) -> Result<Lab> {
     let recipe_path =
         image::recipe::find(&plan.image, Some(&plan.topology)).with_context(|| format!("no image recipe `{}` (looked in images/)", plan.image))?;
     let recipe = image::Recipe::load(&recipe_path)?;
-    let (img, _) = image::ensure(&recipe_path, &recipe)?;
-    crate::topology::resources::check_at_up(plan, &img.rootfs())?;
+    let (mut img, _) = image::ensure(&recipe_path, &recipe)?;
+    if !plan.packages.is_empty() {
+        img = image::layer::ensure(&img, &plan.packages)?.0;
+    }
+    crate::topology::resources::check_at_up(plan, &img.roots())?;
     crate::interrupt::check()?;
     let (lab, mut ledger) = {
         // Choosing a management subnet and claiming the lab's name happen under one lock.
@@ -59,6 +62,7 @@ pub fn up(plan: &Plan, opts: &UpOptions) -> Result<Lab> {
             mgmt_addrs: mgmt.nodes,
             image_hash: img.manifest.hash.clone(),
             rootfs: img.rootfs(),
+            layers: img.roots().into_iter().filter(|r| *r != img.rootfs()).collect(),
         };
         let scale = prov.time_scale(&st);
         if let Some(cl) = st.plan.cluster.as_mut() {

@@ -110,3 +110,52 @@ fn failback_passes_on_the_users_own_conntrackd_agent() {
         assert!(calls.contains(" promote"), "{n}: {calls}");
     }
 }
+
+/// keepalived with the user's hooks: the track script's failure on the holder takes 100 off
+/// its priority and the VIPs move (instances in a sync group, so this needs
+/// sync_group_tracking_weight); the notify command hears both sides of the move in order.
+#[test]
+fn a_keepalived_track_script_moves_the_vips_and_the_notify_hook_hears_it() {
+    if !privileged() {
+        return;
+    }
+    let (o, recs) = run_records("tests/data/own/vrrp-hooks-scenario.yaml", &std::env::temp_dir().join("halab-test-vrrp-hooks"), &[]);
+    let r = recs.first().unwrap_or_else(|| panic!("no run: {}", String::from_utf8_lossy(&o.stderr)));
+    assert_eq!(r["outcome"], "passed", "{:#}\n{}", r["expectations"], r["error"]);
+}
+
+/// The OVN example: Debian's ovn-central as a packages layer, its own agent
+/// (ocf:ovn:ovndb-servers) promotable under pacemaker, northbound writes and reads through the
+/// VIP while the active crashes; every acknowledged write is still there afterwards.
+#[test]
+fn the_ovn_example_fails_over_its_databases_and_loses_no_acknowledged_write() {
+    if !privileged() {
+        return;
+    }
+    let (o, recs) = run_records("../examples/ovn-ha/crash.yaml", &std::env::temp_dir().join("halab-test-ovn-ha"), &[]);
+    let r = recs.first().unwrap_or_else(|| panic!("no run: {}", String::from_utf8_lossy(&o.stderr)));
+    assert_eq!(r["outcome"], "passed", "{:#}\n{}", r["expectations"], r["error"]);
+    let m = &r["metrics"];
+    let n = |k: &str| m[k].as_f64().unwrap_or_else(|| panic!("{k} missing: {m:#}"));
+    assert!(n("nb.acked") > 20.0, "writes were acknowledged: {m:#}");
+    assert_eq!(n("nb.lost"), 0.0, "{m:#}");
+    // The crash cost answers for seconds (detection, fence, promotion, VIP), then both recovered.
+    for k in ["nb.gap", "nbread.gap"] {
+        assert!(n(k) > 1000.0 && n(k) < 60000.0, "{k}: {m:#}");
+    }
+    assert_eq!(r["versions"]["ovn-central"].as_str().map(|v| v.starts_with("23.")), Some(true), "the layer's version is reported: {:#}", r["versions"]);
+}
+
+/// A package the mirrors do not have is bad input at its line; nothing of the lab is made.
+#[test]
+fn a_package_that_does_not_exist_is_bad_input_at_its_line() {
+    if !privileged() {
+        return;
+    }
+    let o = halab(&["up", "tests/data/own/unknown-package.yaml", "--name", "hlownpkg"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("unknown-package.yaml:4:26:") && err.contains("no Debian package `halab-no-such-package`"), "{err}");
+    assert!(!err.contains("ovn-central`"), "only the missing one is named: {err}");
+    assert!(!std::path::Path::new("/var/lib/halab/labs/hlownpkg").exists(), "nothing was made");
+}

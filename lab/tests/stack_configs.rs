@@ -24,10 +24,22 @@ fn fw_pair_configs() {
     insta::assert_snapshot!("keepalived_fw1", keepalived::config(&cl, fw1));
     insta::assert_snapshot!("keepalived_fw2", keepalived::config(&cl, fw2));
     insta::assert_snapshot!("conntrackd_fw1", conntrackd::config(&plan, &cl, fw1, MGMT).unwrap());
-    insta::assert_snapshot!("notify_script", keepalived::notify::script(keepalived::notify::unit(&cl)));
+    insta::assert_snapshot!("notify_script", keepalived::notify::script(keepalived::notify::unit(&cl), None));
     insta::assert_snapshot!("corosync_pair", corosync::config(&plan, &cl));
     insta::assert_snapshot!("cib_pair", cib::cib(&plan, &cl, FENCER).unwrap());
     insta::assert_snapshot!("nft_fw1", firewall::ruleset(&plan, &cl, fw1));
+}
+
+/// The user's keepalived hooks: every instance tracks the script, the sync group honours its
+/// weight, and the FIFO reader calls the notify command with each transition.
+#[test]
+fn keepalived_hooks_reach_the_config_and_the_notify_reader() {
+    let (plan, cl) = load("tests/data/own/vrrp-hooks.yaml");
+    let conf = keepalived::config(&cl, plan.node("a").unwrap());
+    insta::assert_snapshot!("keepalived_hooks_a", conf);
+    assert_eq!(conf.matches("track_script {").count(), 2, "both instances track it");
+    let script = keepalived::notify::script(keepalived::notify::unit(&cl), cl.keepalived.notify.as_deref());
+    assert!(script.contains("/usr/local/bin/on-vrrp \"$kind\" \"$name\" \"$state\" $prio"), "{script}");
 }
 
 #[test]

@@ -37,6 +37,12 @@ const CASES: &[(&str, &str, &str)] = &[
     ("resource-missing-file.yaml", "resource-missing-file.yaml:13:19:", "cluster.agents.mine: no directory `no-such-dir/`"),
     ("resource-bad-agent.yaml", "resource-bad-agent.yaml:12:19:", "`heartbeat/Dummy` is not an agent"),
     ("resource-bad-agent.yaml", "resource-bad-agent.yaml:13:24:", "unknown resource `nothing`"),
+    ("bad-package.yaml", "bad-package.yaml:2:26:", "packages: `Not_A_Package` is not a Debian package name"),
+    ("bad-package.yaml", "bad-package.yaml:2:43:", "package `ovn-central` is listed twice"),
+    ("keepalived-bad-hooks.yaml", "keepalived-bad-hooks.yaml:13:22:", "`check-web` does not start with an absolute path"),
+    ("keepalived-bad-hooks.yaml", "keepalived-bad-hooks.yaml:13:43:", "`1500ms` is not whole seconds"),
+    ("keepalived-bad-hooks.yaml", "keepalived-bad-hooks.yaml:13:59:", "weight -300 is out of range"),
+    ("keepalived-bad-hooks.yaml", "keepalived-bad-hooks.yaml:14:13:", "cluster.keepalived.notify: `on-vrrp --log` does not start"),
 ];
 
 #[test]

@@ -177,7 +177,12 @@ pub enum PowerAction {
 #[derive(Subcommand)]
 pub enum ImageCmd {
     /// Build a recipe (default: debian-bookworm-ha); a cached build returns at once.
-    Build { recipe: Option<String> },
+    Build {
+        recipe: Option<String>,
+        /// Extra Debian packages: a layer over the recipe's image, as a topology's `packages`.
+        #[arg(long, value_delimiter = ',')]
+        packages: Vec<String>,
+    },
     /// Build (or find) the qcow2 VM disk of an image (for the libvirt provider).
     Disk { recipe: Option<String> },
     /// List cached images.

@@ -14,10 +14,16 @@ fn load(recipe: Option<String>) -> Result<(image::Image, bool)> {
 
 pub fn run(cmd: ImageCmd) -> Result<()> {
     match cmd {
-        ImageCmd::Build { recipe } => {
+        ImageCmd::Build { recipe, packages } => {
             let t = std::time::Instant::now();
-            let (img, hit) = load(recipe)?;
-            println!("{} {} {} ({:.3} s)", if hit { "cached" } else { "built" }, img.manifest.hash, img.rootfs().display(), t.elapsed().as_secs_f64());
+            let (mut img, mut hit) = load(recipe)?;
+            if !packages.is_empty() {
+                let at = (std::path::PathBuf::from("--packages"), 1, 1);
+                let list: Vec<_> = packages.into_iter().map(|name| crate::topology::PlanPackage { name, at: at.clone() }).collect();
+                (img, hit) = image::layer::ensure(&img, &list)?;
+            }
+            let dir = img.roots().first().cloned().unwrap_or_default();
+            println!("{} {} {} ({:.3} s)", if hit { "cached" } else { "built" }, img.manifest.hash, dir.display(), t.elapsed().as_secs_f64());
         }
         ImageCmd::Disk { recipe } => {
             let (img, _) = load(recipe)?;
@@ -37,7 +43,8 @@ pub fn run(cmd: ImageCmd) -> Result<()> {
         ImageCmd::Ls => {
             for img in image::list() {
                 let m = &img.manifest;
-                println!("{}  {:<24} {:>6} MB  built in {:.0} s", m.hash, m.recipe_name, m.size_bytes / 1_000_000, m.build_seconds);
+                let over = m.base.as_ref().map(|b| format!("  (layer over {b})")).unwrap_or_default();
+                println!("{}  {:<24} {:>6} MB  built in {:.0} s{over}", m.hash, m.recipe_name, m.size_bytes / 1_000_000, m.build_seconds);
             }
         }
         ImageCmd::Rm { image } => println!("removed {}", image::build::remove(&image)?),

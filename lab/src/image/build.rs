@@ -23,6 +23,12 @@ pub struct Manifest {
     pub size_bytes: u64,
     /// Versions of the packages reports quote (pacemaker, corosync, keepalived, conntrackd...).
     pub versions: std::collections::BTreeMap<String, String>,
+    /// A packages layer: the hash of the image it lies over (`super::layer`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<String>,
+    /// The layer's extra packages.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub packages: Vec<String>,
 }
 
 /// A built image: where its rootfs is.
@@ -33,8 +39,17 @@ pub struct Image {
 }
 
 impl Image {
+    /// The base rootfs (a layer's is its base's).
     pub fn rootfs(&self) -> PathBuf {
-        self.dir.join("rootfs")
+        match &self.manifest.base {
+            Some(base) => cache_dir().join(base).join("rootfs"),
+            None => self.dir.join("rootfs"),
+        }
+    }
+
+    /// Every directory the image's files come from, top first: the layer, then the base.
+    pub fn roots(&self) -> Vec<PathBuf> {
+        super::layer::lowers(self)
     }
 }
 
@@ -44,7 +59,12 @@ pub fn cache_dir() -> PathBuf {
 
 /// The cached image for this recipe, if it was built.
 pub fn cached(recipe: &Recipe) -> Option<Image> {
-    let dir = cache_dir().join(recipe.hash());
+    cached_hash(&recipe.hash())
+}
+
+/// The cached image (or layer) with this hash.
+pub fn cached_hash(hash: &str) -> Option<Image> {
+    let dir = cache_dir().join(hash);
     let text = std::fs::read_to_string(dir.join("manifest.json")).ok()?;
     let manifest: Manifest = serde_json::from_str(&text).ok()?;
     Some(Image { dir, manifest })
@@ -95,6 +115,8 @@ fn build(root: &Path, name: &str, recipe: &Recipe) -> Result<Image> {
         build_seconds: start.elapsed().as_secs_f64(),
         size_bytes: du(&rootfs),
         versions,
+        base: None,
+        packages: Vec::new(),
     };
     std::fs::write(partial.join("manifest.json"), serde_json::to_vec_pretty(&manifest)?)?;
     let dir = root.join(&hash);
@@ -263,11 +285,16 @@ pub fn remove(which: &str) -> Result<String> {
     let Some(img) = list().into_iter().find(|i| i.manifest.hash == which || i.manifest.recipe_name == which) else {
         bail!("no cached image `{which}` (see `halab image ls`)");
     };
+    // A base goes with the layers over it.
+    let doomed: Vec<Image> =
+        list().into_iter().filter(|i| i.manifest.hash == img.manifest.hash || i.manifest.base.as_ref() == Some(&img.manifest.hash)).collect();
     for lab in crate::ledger::all_labs() {
-        if crate::labstate::LabState::load(&lab).is_ok_and(|s| s.image_hash == img.manifest.hash) {
-            bail!("image {} is used by lab `{lab}`: `halab down {lab}` first", img.manifest.hash);
+        if let Some(i) = doomed.iter().find(|i| crate::labstate::LabState::load(&lab).is_ok_and(|s| s.image_hash == i.manifest.hash)) {
+            bail!("image {} is used by lab `{lab}`: `halab down {lab}` first", i.manifest.hash);
         }
     }
-    std::fs::remove_dir_all(&img.dir).with_context(|| format!("failed to remove {}", img.dir.display()))?;
-    Ok(img.manifest.hash)
+    for i in &doomed {
+        std::fs::remove_dir_all(&i.dir).with_context(|| format!("failed to remove {}", i.dir.display()))?;
+    }
+    Ok(doomed.iter().map(|i| i.manifest.hash.clone()).collect::<Vec<_>>().join(" "))
 }

@@ -1,5 +1,5 @@
-//! The image as a VM disk (libvirt provider): the same rootfs written into an ext4 filesystem
-//! without mounting anything (`mkfs.ext4 -d`), converted to a qcow2 base that every VM overlays.
+//! The image as a VM disk (libvirt provider): the same rootfs (and its packages layer, if any)
+//! written into an ext4 filesystem (`mkfs.ext4 -d`), converted to a qcow2 base that every VM overlays.
 //! Cached next to the rootfs; built once, atomically, under the image's lock.
 
 use std::path::{Path, PathBuf};
@@ -44,15 +44,31 @@ pub fn ensure_disk(img: &Image) -> Result<(PathBuf, bool)> {
 }
 
 fn build(img: &Image, raw: &Path, qcow2: &Path, step: &Step) -> Result<()> {
-    let rootfs = img.rootfs();
+    let roots = img.roots();
     // Room for the packages plus what a lab writes into its overlays: 1.5 x the rootfs + 512 MiB.
-    let mib = (du(&rootfs) as f64 * 1.5 / (1 << 20) as f64) as u64 + 512;
+    let bytes: u64 = roots.iter().map(|r| du(r)).sum();
+    let mib = (bytes as f64 * 1.5 / (1 << 20) as f64) as u64 + 512;
     step.message(&format!("mkfs.ext4 -d ({mib} MiB filesystem)"));
-    cmd::run("mkfs.ext4", &["-q", "-F", "-L", "halabroot", "-d", &rootfs.to_string_lossy(), &raw.to_string_lossy(), &format!("{mib}M")])
-        .context("failed to write the rootfs into an ext4 image (e2fsprogs >= 1.43 is needed)")?;
+    let mkfs = ["mkfs.ext4", "-q", "-F", "-L", "halabroot", "-d"];
+    let (raw, size) = (raw.to_string_lossy(), format!("{mib}M"));
+    if roots.len() == 1 {
+        let root = roots[0].to_string_lossy();
+        cmd::run(mkfs[0], &[&mkfs[1..], &[&*root, &*raw, &size]].concat())
+    } else {
+        // A layer: the disk holds the layer and its base merged, read from a read-only overlay
+        // that lives and dies with a private mount namespace.
+        let merged = img.dir.join("merged");
+        std::fs::create_dir_all(&merged)?;
+        let lower = roots.iter().map(|r| r.to_string_lossy().into_owned()).collect::<Vec<_>>().join(":");
+        let script = format!("mount -t overlay halab-disk -o ro,lowerdir={lower} \"$1\" && exec {} \"$1\" \"$2\" \"$3\"", mkfs.join(" "));
+        let m = merged.to_string_lossy();
+        let r = cmd::run("unshare", &["-m", "--propagation", "private", "sh", "-ec", &script, "disk", &m, &raw, &size]);
+        let _ = std::fs::remove_dir(&merged);
+        r
+    }
+    .context("failed to write the rootfs into an ext4 image (e2fsprogs >= 1.43 is needed)")?;
     step.message("qemu-img convert -O qcow2");
-    cmd::run("qemu-img", &["convert", "-O", "qcow2", &raw.to_string_lossy(), &qcow2.to_string_lossy()])
-        .context("failed to convert to qcow2 (apt-get install qemu-utils)")?;
+    cmd::run("qemu-img", &["convert", "-O", "qcow2", &raw, &qcow2.to_string_lossy()]).context("failed to convert to qcow2 (apt-get install qemu-utils)")?;
     Ok(())
 }
 

@@ -22,7 +22,8 @@ pub fn render(a: &Analysis) -> String {
     let mut h = String::from("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>halab report</title><style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}th{background:#f4f4f4}.plot{margin:1em 0}small{color:#666}</style></head><body>\n");
     let _ = writeln!(
         h,
-        "<h1>keepalived vs pacemaker, measured with halab</h1>\n<p>Medians over independent runs with min–max and n (and p5–p95 from 20 runs on). Raw samples are in each run's folder.</p>"
+        "<h1>{}</h1>\n<p>Medians over independent runs with min–max and n (and p5–p95 from 20 runs on). Raw samples are in each run's folder.</p>",
+        esc(&super::title(a))
     );
     if a.headlines.is_empty() {
         let _ = writeln!(h, "<p>{}</p>", esc(super::NO_HEADLINES));

@@ -9,7 +9,7 @@ use super::Analysis;
 
 pub fn render(a: &Analysis) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "# keepalived vs pacemaker: measured with halab\n");
+    let _ = writeln!(s, "# {}\n", super::title(a));
     let _ = writeln!(s, "Every number is a median over independent runs (fresh lab each), with min–max and n (and p5–p95 from 20 runs on); raw samples are in each run's folder.\n");
     if a.headlines.is_empty() {
         let _ = writeln!(s, "{}", super::NO_HEADLINES);
@@ -35,8 +35,13 @@ pub fn render(a: &Analysis) -> String {
         let _ = writeln!(s, "- {stack}: {}", set.join("; "));
     }
     let _ = writeln!(s, "- {}", super::METHODS);
-    let _ = writeln!(s, "- gap = longest silence of a 10 ms UDP echo probe around the fault; TCP stall = the same over one long-lived TCP connection; \"never recovered\" is reported as such, not as a small gap.");
     let has = |suffix: &str| a.runs.iter().any(|r| r.record.metrics.keys().any(|k| k.ends_with(suffix)));
+    if has(".tcp.gap") {
+        let _ = writeln!(s, "- gap = longest silence of a 10 ms UDP echo probe around the fault; TCP stall = the same over one long-lived TCP connection; \"never recovered\" is reported as such, not as a small gap.");
+    }
+    if has(".availability") {
+        let _ = writeln!(s, "- service probes (the user's command, from a node, on its wall clock moved onto the host's): gap = the longest time between two answered attempts, so at least one period (the scenario's `every` plus the attempt's own time) even when nothing failed, and resolved to that period; availability = answered / attempts; lost = acknowledged writes (`{{seq}}` tokens answered) missing from what `read` printed after the run.");
+    }
     if has(".client_cpu") {
         let _ = writeln!(s, "- HTTP load (ab, `-r`): ab runs beside a guard that interrupts it (SIGINT, on which ab prints its statistics) once it has been idle for the traffic's `stall` (default 30 s, longer than TCP's backoff after the gap): what is still in flight then rides on connections the failover lost; lost = asked − answered. The request rate and the longest window without a served request come from the web server's log (nginx `$msec`, 1 ms stamps, 0.1 s bins; ab stamps starts only to the second). The client's open files are raised to its hard limit (20000, ab's own maximum concurrency); a client out of ports or descriptors, or a member's full conntrack table, makes the run an infrastructure error, not a stack's failure; a run whose ab used >= {:.0} % of a core before the fault is left out as saturated.", crate::scenario::traffic::AB_SATURATED * 100.0);
     }

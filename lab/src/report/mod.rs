@@ -30,6 +30,15 @@ pub const ALPHA: f64 = 0.05;
 pub const STARVED_TICK_MS: f64 = 10.0;
 
 /// How the numbers are made, said under every report.
+/// The report's title: the stacks that ran, as compared.
+pub fn title(a: &Analysis) -> String {
+    match a.stacks.len() {
+        0 => "halab report".into(),
+        1 => format!("{}, measured with halab", a.stacks[0]),
+        _ => format!("{}, measured with halab", a.stacks.join(" vs ")),
+    }
+}
+
 pub const METHODS: &str = "stacks compared by a two-sided Mann–Whitney U test at 0.05 (exact up to 100 runs: every split of the pooled runs counted, ties by midranks; beyond, the normal approximation with tie correction); shift = Hodges–Lehmann (the median of all pairwise differences) with its distribution-free confidence interval; percentiles nearest-rank, p5–p95 shown from 20 runs on.";
 
 /// Said instead of an empty headline table.

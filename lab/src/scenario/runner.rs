@@ -251,11 +251,8 @@ fn run_once(sc: &Scenario, stack: Stack, rep: u32, opts: &Options, dir: &Path) -
 }
 
 fn image_versions(st: &Lab) -> BTreeMap<String, String> {
-    let mut v: BTreeMap<String, String> = std::fs::read_to_string(st.rootfs.parent().unwrap_or(Path::new("/")).join("manifest.json"))
-        .ok()
-        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-        .and_then(|m| serde_json::from_value(m["versions"].clone()).ok())
-        .unwrap_or_default();
+    // The lab's image: a layer's manifest holds its base's versions and its packages'.
+    let mut v: BTreeMap<String, String> = crate::image::build::cached_hash(&st.image_hash).map(|i| i.manifest.versions).unwrap_or_default();
     if let Ok(k) = crate::cmd::run("uname", &["-r"]) {
         v.insert("kernel".into(), k.trim().into());
     }

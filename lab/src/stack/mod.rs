@@ -151,13 +151,17 @@ fn base_files(st: &Lab, cl: &PlanCluster, node: &Node) -> Result<()> {
     Ok(())
 }
 
-/// What a member's boot does before the stack starts: load the firewall.
-fn base_start(cl: &PlanCluster, node: &Node) -> Result<()> {
+/// What a member's boot does before the stack starts: load the firewall, then forward (a
+/// member boots without forwarding: `Plan::forwards_at_boot`).
+fn base_start(plan: &crate::topology::Plan, cl: &PlanCluster, node: &Node) -> Result<()> {
     if cl.firewall.enabled || conntrackd::enabled(cl) {
         node.run(&["nft", "-f", NFT_CONF])?;
         // Exists once conntrack is active in the node's netns (after a `ct` rule). With 0 a
         // takeover node without synced state drops mid-stream packets as invalid.
         node.run(&["sysctl", "-q", "-w", "net.netfilter.nf_conntrack_tcp_loose=0"])?;
+    }
+    if plan.node(&node.name).is_some_and(|n| n.forwarding) {
+        node.run(&["sysctl", "-q", "-w", "net.ipv4.ip_forward=1"])?;
     }
     Ok(())
 }
@@ -180,7 +184,7 @@ pub fn rejoin(st: &Lab, node: &str) -> Result<()> {
     if n.succeeds(&["test", "-e", REJOINED]) {
         return Ok(());
     }
-    base_start(cl, &n)
+    base_start(&st.plan, cl, &n)
         .and_then(|_| of(cl.stack).start(st, cl, &n))
         .and_then(|_| n.run(&["touch", REJOINED]).map(drop))
         .with_context(|| format!("`{node}` could not rejoin the cluster"))
@@ -202,7 +206,7 @@ pub fn bring_up(st: &Lab) -> Result<()> {
     let stack = of(cl.stack);
     let step = Step::start(format!("stack {} on {}", cl.stack, cl.members.join(", ")));
     step.message("firewall and conntrackd config");
-    on_members(st, cl, |n| base_files(st, cl, n).and_then(|_| base_start(cl, n)))?;
+    on_members(st, cl, |n| base_files(st, cl, n).and_then(|_| base_start(&st.plan, cl, n)))?;
     if stack.runs() {
         step.message(stack.starting());
         on_members(st, cl, |n| stack.configure(st, cl, n).and_then(|_| persist(n)).and_then(|_| stack.start(st, cl, n)))?;

@@ -8,7 +8,7 @@ use super::plan::*;
 use super::validate::{known, Checker};
 use crate::yaml::Spanned;
 
-fn ms(c: &mut Checker, s: &Option<Spanned<String>>, field: &str, default_ms: u32, min_ms: u32) -> u32 {
+pub(crate) fn ms(c: &mut Checker, s: &Option<Spanned<String>>, field: &str, default_ms: u32, min_ms: u32) -> u32 {
     let d = c.duration(s, field, std::time::Duration::from_millis(default_ms as u64)).as_millis() as u32;
     match s {
         Some(s) if d < min_ms => {
@@ -138,47 +138,7 @@ pub(super) fn check(c: &mut Checker, cl: &ClusterSpec, networks: &[PlanNetwork],
         }
     };
 
-    // keepalived
-    let ka = cl.keepalived.as_ref();
-    let advert_int_ms = ms(c, &ka.and_then(|k| k.advert_int.clone()), "cluster.keepalived.advert_int", 1000, 10);
-    let version = match ka.and_then(|k| k.version.as_ref()) {
-        None => 3,
-        Some(v) if v.value == 2 || v.value == 3 => v.value,
-        Some(v) => {
-            c.at(v, "cluster.keepalived.version", &format!("VRRP version {} does not exist", v.value), "2 or 3");
-            3
-        }
-    };
-    if version == 2 && !advert_int_ms.is_multiple_of(1000) {
-        if let Some(v) = ka.and_then(|k| k.version.as_ref()) {
-            c.at(v, "cluster.keepalived.version", "VRRP version 2 only has whole-second adverts", "use version 3 for sub-second advert_int");
-        }
-    }
-    let mut priorities: Vec<(String, u32)> = members.iter().enumerate().map(|(i, m)| (m.clone(), if i == 0 { 150 } else { 101 - i as u32 })).collect();
-    if let Some(k) = ka {
-        for (m, p) in k.priorities.iter() {
-            match priorities.iter_mut().find(|(n, _)| n == &m.value) {
-                Some(slot) if (1..=254).contains(&p.value) => slot.1 = p.value,
-                Some(_) => c.at(
-                    p,
-                    &format!("cluster.keepalived.priorities.{}", m.value),
-                    &format!("priority {} is out of range", p.value),
-                    "1-254 (255 would make keepalived always preempt)",
-                ),
-                None => c.at(m, "cluster.keepalived.priorities", &format!("`{}` is not a cluster member", m.value), ""),
-            }
-        }
-    }
-    let keepalived = KeepalivedSettings {
-        advert_int_ms,
-        version,
-        priorities,
-        preempt: ka.and_then(|k| k.preempt).unwrap_or(true),
-        garp_master_delay_s: ka
-            .and_then(|k| k.garp_master_delay.clone())
-            .map(|d| ms(c, &Some(d), "cluster.keepalived.garp_master_delay", 5000, 0).div_ceil(1000)),
-        garp_master_repeat: ka.and_then(|k| k.garp_master_repeat),
-    };
+    let keepalived = super::keepalived::check(c, cl.keepalived.as_ref(), &members);
 
     // corosync
     let co = cl.corosync.as_ref();

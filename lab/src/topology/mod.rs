@@ -2,6 +2,7 @@
 
 pub mod cluster;
 pub mod duration;
+pub mod keepalived;
 pub mod model;
 pub mod plan;
 pub mod resources;

@@ -11,6 +11,9 @@ pub struct TopologyFile {
     /// An image recipe in images/ (file stem), e.g. `debian-bookworm-ha`.
     #[serde(default)]
     pub image: Option<Spanned<String>>,
+    /// Extra Debian packages, installed as a cached layer over the image for every node.
+    #[serde(default)]
+    pub packages: Vec<Spanned<String>>,
     /// Management network (host-side address .1); default: a free /24 from 198.19.0.0/16.
     #[serde(default)]
     pub management: Option<ManagementSpec>,
@@ -156,6 +159,32 @@ pub struct KeepalivedSpec {
     pub garp_master_delay: Option<Spanned<String>>,
     #[serde(default)]
     pub garp_master_repeat: Option<u32>,
+    /// name -> a script keepalived runs every interval; a failure lowers the member's
+    /// priority by `weight` (or, weight 0, puts it in FAULT) and the VIPs move.
+    #[serde(default)]
+    pub track_scripts: OrderedMap<TrackScriptSpec>,
+    /// A command told of every VRRP transition, in order: `GROUP|INSTANCE name STATE priority`.
+    #[serde(default)]
+    pub notify: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrackScriptSpec {
+    pub script: Spanned<String>,
+    /// Whole seconds (default 1s).
+    #[serde(default)]
+    pub interval: Option<Spanned<String>>,
+    #[serde(default)]
+    pub timeout: Option<Spanned<String>>,
+    /// Priority change on failure (negative) or success (positive); 0 (keepalived's default):
+    /// FAULT on failure.
+    #[serde(default)]
+    pub weight: Option<Spanned<i32>>,
+    #[serde(default)]
+    pub fall: Option<Spanned<u32>>,
+    #[serde(default)]
+    pub rise: Option<Spanned<u32>>,
 }
 
 /// corosync (knet). Defaults: the sync network as link0, token 3000ms and consensus
@@ -245,6 +274,10 @@ pub struct ResourceSpec {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OpSpec {
+    /// The operation (default: the key). Lets one resource have two monitors, one per role:
+    /// `monitor-promoted: { name: monitor, interval: 10s, role: Promoted }`.
+    #[serde(default)]
+    pub name: Option<Spanned<String>>,
     #[serde(default)]
     pub interval: Option<Spanned<String>>,
     #[serde(default)]

@@ -14,11 +14,21 @@ pub struct Plan {
     pub id: String,
     pub topology: PathBuf,
     pub image: String,
+    /// Extra packages: a layer over the image (`crate::image::layer`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub packages: Vec<PlanPackage>,
     /// None: `up` takes a free /24 from 198.19.0.0/16.
     pub management: Option<Ipv4Net>,
     pub networks: Vec<PlanNetwork>,
     pub nodes: Vec<PlanNode>,
     pub cluster: Option<PlanCluster>,
+}
+
+/// An extra package, and where the topology names it (only apt can tell that it exists).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PlanPackage {
+    pub name: String,
+    pub at: (PathBuf, usize, usize),
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -208,6 +218,14 @@ pub struct KeepalivedSettings {
     pub preempt: bool,
     pub garp_master_delay_s: Option<u32>,
     pub garp_master_repeat: Option<u32>,
+    /// The user's `vrrp_script`s, tracked by every instance.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub track_scripts: Vec<super::keepalived::TrackScript>,
+    /// The user's command told of every transition, in order (`type name state priority`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_at: Option<(std::path::PathBuf, usize, usize)>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -291,6 +309,14 @@ impl Plan {
     }
     pub fn network(&self, name: &str) -> Option<&PlanNetwork> {
         self.networks.iter().find(|n| n.name == name)
+    }
+    /// Does the node forward from the moment it boots? A cluster member does not: it starts
+    /// forwarding once its firewall is loaded (`stack::base_start`), as a firewall whose
+    /// ruleset loads before its network comes up. A netns node boots in ~0.1 s: forwarding at
+    /// boot, a member fenced with `reboot` forwarded the clients' traffic (their ARP caches
+    /// still pointed at it) with no ruleset, before the survivor had taken the VIPs.
+    pub fn forwards_at_boot(&self, node: &PlanNode) -> bool {
+        node.forwarding && !self.cluster.as_ref().is_some_and(|c| c.members.contains(&node.name))
     }
     /// Run the cluster on another stack (`--stack`, a scenario's `stacks:`), checked as the
     /// topology's own `cluster.stack` is.

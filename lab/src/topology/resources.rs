@@ -214,7 +214,11 @@ pub(super) fn check(
                 }
                 r.value.clone()
             });
-            ops.push((name.value.clone(), format!("{}ms", interval.as_millis()), format!("{}ms", timeout.as_millis()), role));
+            let op_name = op.name.as_ref().unwrap_or(name);
+            if !valid_name(&op_name.value) {
+                c.at(op_name, &format!("{of}.name"), &format!("`{}` cannot name an operation", op_name.value), "e.g. monitor, start, stop, promote");
+            }
+            ops.push((op_name.value.clone(), format!("{}ms", interval.as_millis()), format!("{}ms", timeout.as_millis()), role));
         }
         let clone = match r.clone.as_ref().map(|x| x.value.as_str()) {
             None | Some("false") => None,
@@ -308,32 +312,45 @@ pub(super) fn check(
     out
 }
 
+/// Is `rel` in the image whose directories are `roots` (top first, as overlayfs reads them)?
+/// The top-most directory that has it decides; there a whiteout (a 0:0 character device)
+/// means a layer removed it.
+fn image_has(roots: &[PathBuf], rel: &str) -> bool {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    match roots.iter().find_map(|r| std::fs::symlink_metadata(r.join(rel)).ok()) {
+        Some(m) => !(m.file_type().is_char_device() && m.rdev() == 0),
+        None => false,
+    }
+}
+
 /// Is `ocf:provider:kind` in the user's agent directories or the image?
-fn ocf_exists(svc: &PlanService, rootfs: &Path, p: &str, kind: &str) -> bool {
-    svc.agents.iter().any(|(up, dir)| up == p && dir.join(kind).is_file()) || rootfs.join("usr/lib/ocf/resource.d").join(p).join(kind).exists()
+fn ocf_exists(svc: &PlanService, roots: &[PathBuf], p: &str, kind: &str) -> bool {
+    svc.agents.iter().any(|(up, dir)| up == p && dir.join(kind).is_file()) || image_has(roots, &format!("usr/lib/ocf/resource.d/{p}/{kind}"))
 }
 
 /// Is `class:provider:type` there for pacemaker: in the user's agent directories or the
-/// image's root file system (`/usr/lib/ocf/resource.d`, systemd units, init scripts)?
-pub fn agent_exists(svc: &PlanService, r: &PlanResource, rootfs: &Path) -> bool {
+/// image (`/usr/lib/ocf/resource.d`, systemd units, init scripts)?
+pub fn agent_exists(svc: &PlanService, r: &PlanResource, roots: &[PathBuf]) -> bool {
     let Kind::Primitive { class, provider, kind } = &r.kind else { return true };
     match (class.as_str(), provider) {
-        ("ocf", Some(p)) => ocf_exists(svc, rootfs, p, kind),
+        ("ocf", Some(p)) => ocf_exists(svc, roots, p, kind),
         ("systemd" | "service", _) => {
             let unit = if kind.contains('.') { kind.clone() } else { format!("{kind}.service") };
-            ["lib/systemd/system", "usr/lib/systemd/system", "etc/systemd/system"].iter().any(|d| rootfs.join(d).join(&unit).exists())
+            ["lib/systemd/system", "usr/lib/systemd/system", "etc/systemd/system"].iter().any(|d| image_has(roots, &format!("{d}/{unit}")))
         }
-        _ => rootfs.join("etc/init.d").join(kind).exists(),
+        _ => image_has(roots, &format!("etc/init.d/{kind}")),
     }
 }
 
 /// What only `up` can check, before it makes anything: the stack that runs the resources, and
-/// every agent a resource names, in the user's directories or the lab's image (`rootfs`).
-pub fn check_at_up(plan: &super::Plan, rootfs: &Path) -> Result<(), crate::diag::InputError> {
+/// every agent a resource names, in the user's directories or the lab's image (`roots`: its
+/// packages layer and base).
+pub fn check_at_up(plan: &super::Plan, roots: &[PathBuf]) -> Result<(), crate::diag::InputError> {
     use crate::diag::{Diagnostic, InputError};
     let Some(cl) = &plan.cluster else { return Ok(()) };
     let svc = &cl.service;
     let mut out = Vec::new();
+    super::keepalived::check_at_up(plan, &mut out);
     if cl.stack != super::Stack::Pacemaker && (!svc.resources.is_empty() || svc.cib.is_some() || !svc.constraints.is_empty()) {
         let (file, line, col) = svc.resources.first().map(|r| r.at.clone()).unwrap_or((plan.topology.clone(), 1, 1));
         out.push(Diagnostic::new(
@@ -350,14 +367,14 @@ pub fn check_at_up(plan: &super::Plan, rootfs: &Path) -> Result<(), crate::diag:
         Diagnostic::new(&at.0, at.1, at.2, field, &format!("no agent `{name}` in the image `{}` or in cluster.agents", plan.image), hint)
     };
     for r in &svc.resources {
-        if !agent_exists(svc, r, rootfs) {
+        if !agent_exists(svc, r, roots) {
             let Kind::Primitive { class, provider, kind } = &r.kind else { continue };
             let name = [Some(class.as_str()), provider.as_deref(), Some(kind.as_str())].into_iter().flatten().collect::<Vec<_>>().join(":");
             out.push(no_agent(&r.at, &format!("cluster.resources.{}.agent", r.id), &name));
         }
     }
     let (p, kind) = &cl.sync.agent;
-    if cl.stack == super::Stack::Pacemaker && cl.sync.conntrackd != super::ConntrackdMode::Off && !ocf_exists(svc, rootfs, p, kind) {
+    if cl.stack == super::Stack::Pacemaker && cl.sync.conntrackd != super::ConntrackdMode::Off && !ocf_exists(svc, roots, p, kind) {
         let at = cl.sync.agent_at.clone().unwrap_or((plan.topology.clone(), 1, 1));
         out.push(no_agent(&at, "cluster.sync.agent", &format!("ocf:{p}:{kind}")));
     }

@@ -248,8 +248,9 @@ pub fn check(file: &Path, t: &TopologyFile, lab_override: Option<&str>) -> Resul
 
     let cluster = t.cluster.as_ref().and_then(|cl| super::cluster::check(&mut c, cl, &networks, &nodes, &used));
     let image = t.image.as_ref().map(|s| s.value.clone()).unwrap_or_else(|| "debian-bookworm-ha".into());
+    let packages = packages(&mut c, &t.packages);
     if c.out.is_empty() {
-        Ok(Plan { id: lab_id(&lab), lab, topology: file.to_path_buf(), image, management, networks, nodes, cluster })
+        Ok(Plan { id: lab_id(&lab), lab, topology: file.to_path_buf(), image, packages, management, networks, nodes, cluster })
     } else {
         c.out.sort_by_key(|d| (d.line, d.col));
         Err(InputError { diagnostics: c.out })
@@ -269,4 +270,24 @@ pub fn valid_name(s: &str) -> bool {
 pub(super) fn known<'a>(what: &str, names: impl Iterator<Item = &'a str>) -> String {
     let v: Vec<&str> = names.collect();
     format!("known {what}: {}", v.join(", "))
+}
+
+/// Extra packages: Debian package names (policy 5.6.1), each once.
+fn packages(c: &mut Checker, list: &[Spanned<String>]) -> Vec<PlanPackage> {
+    let mut out: Vec<PlanPackage> = Vec::new();
+    for p in list {
+        let n = &p.value;
+        let ok = n.len() >= 2
+            && n.starts_with(|ch: char| ch.is_ascii_lowercase() || ch.is_ascii_digit())
+            && n.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || "+-.".contains(ch));
+        if !ok {
+            c.at(p, "packages", &format!("`{n}` is not a Debian package name"), "lower-case letters, digits, + - and ., e.g. ovn-central");
+        } else if out.iter().any(|q| &q.name == n) {
+            c.at(p, "packages", &format!("package `{n}` is listed twice"), "");
+        } else {
+            let (l, col) = pos(p);
+            out.push(PlanPackage { name: n.clone(), at: (c.file.to_path_buf(), l, col) });
+        }
+    }
+    out
 }

@@ -45,7 +45,10 @@ fn write_network(st: &LabState, ni: usize, root: &Path) -> Result<()> {
     fs::create_dir_all(&sysctl)?;
     fs::write(
         sysctl.join("90-halab.conf"),
-        format!("net.ipv6.conf.all.disable_ipv6 = 1\nnet.ipv6.conf.default.disable_ipv6 = 1\nnet.ipv4.ip_forward = {}\n", u8::from(node.forwarding)),
+        format!(
+            "net.ipv6.conf.all.disable_ipv6 = 1\nnet.ipv6.conf.default.disable_ipv6 = 1\nnet.ipv4.ip_forward = {}\n",
+            u8::from(st.plan.forwards_at_boot(node))
+        ),
     )?;
     Ok(())
 }

@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 pub struct BootConfig {
     pub node: String,
     pub hostname: String,
-    /// Shared, read-only image rootfs (overlay lower dir).
-    pub lower: PathBuf,
+    /// Shared, read-only image rootfs and its layers (overlay lower dirs, top first).
+    pub lowers: Vec<PathBuf>,
     pub upper: PathBuf,
     pub work: PathBuf,
     /// Mount point of the node's root, only ever mounted inside the node's mount namespace.

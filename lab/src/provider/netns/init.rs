@@ -54,7 +54,8 @@ fn mount_root(cfg: &BootConfig) -> Result<()> {
     let none: Option<&str> = None;
     mount(none, "/", none, MsFlags::MS_REC | MsFlags::MS_PRIVATE, none)?;
     let root = &cfg.root;
-    let opts = format!("lowerdir={},upperdir={},workdir={}", cfg.lower.display(), cfg.upper.display(), cfg.work.display());
+    let lower = cfg.lowers.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(":");
+    let opts = format!("lowerdir={lower},upperdir={},workdir={}", cfg.upper.display(), cfg.work.display());
     mount(Some("overlay"), root, Some("overlay"), MsFlags::empty(), Some(opts.as_str())).context("overlay")?;
     let at = |p: &str| root.join(p.trim_start_matches('/'));
     let nodev = MsFlags::MS_NOSUID | MsFlags::MS_NODEV;

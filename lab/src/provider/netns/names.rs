@@ -55,6 +55,7 @@ mod tests {
             id: "abcdef".into(),
             topology: "t.yaml".into(),
             image: "x".into(),
+            packages: vec![],
             management: None,
             networks: vec![],
             nodes: vec![],

@@ -59,13 +59,13 @@ fn write_boot_config(st: &LabState, ni: usize) -> Result<()> {
     let nd = node_dir(&st.plan.lab, &node.name);
     let ip = identity::ip_batch(st, ni);
     let mut sysctls = vec![("net/ipv6/conf/all/disable_ipv6".to_string(), "1".to_string())];
-    sysctls.push(("net/ipv4/ip_forward".into(), if node.forwarding { "1" } else { "0" }.into()));
+    sysctls.push(("net/ipv4/ip_forward".into(), if st.plan.forwards_at_boot(node) { "1" } else { "0" }.into()));
     let mut services = vec![crate::node::service::known("sshd").context("sshd service")?];
     services.extend(node.services.iter().filter_map(|s| crate::node::service::known(s)));
     let cfg = BootConfig {
         node: node.name.clone(),
         hostname: node.name.clone(),
-        lower: st.rootfs.clone(),
+        lowers: st.lowers(),
         upper: nd.join("upper"),
         work: nd.join("work"),
         root: nd.join("root"),

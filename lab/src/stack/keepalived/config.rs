@@ -1,5 +1,6 @@
 //! keepalived: one VRRP instance per VIP network, all in one sync group so every VIP moves
-//! together; transitions go to the notify FIFO (`notify.rs`), whose reader drives conntrackd.
+//! together; transitions go to the notify FIFO (`notify.rs`), whose reader drives conntrackd
+//! and tells the user's notify command. The user's track scripts are tracked by every instance.
 
 use crate::topology::{PlanCluster, PlanNode};
 
@@ -20,16 +21,38 @@ pub fn config(cl: &PlanCluster, node: &PlanNode) -> String {
         s.push_str(&format!("    vrrp_garp_master_repeat {r}\n"));
     }
     s.push_str(&format!("    vrrp_notify_fifo {}\n    vrrp_notify_fifo_script {}\n}}\n", super::notify::FIFO, super::notify::SCRIPT));
+    // The user's track scripts, declared before anything that tracks them.
+    for t in &k.track_scripts {
+        s.push_str(&format!("\nvrrp_script chk_{} {{\n    script \"{}\"\n    interval {}\n", t.name, t.script.replace('"', "\\\""), t.interval_s));
+        for (key, v) in
+            [("timeout", t.timeout_s.map(|v| v as i64)), ("weight", t.weight.map(i64::from)), ("fall", t.fall.map(i64::from)), ("rise", t.rise.map(i64::from))]
+        {
+            if let Some(v) = v {
+                s.push_str(&format!("    {key} {v}\n"));
+            }
+        }
+        s.push_str("}\n");
+    }
     if super::notify::unit(cl) == "GROUP" {
         s.push_str("\nvrrp_sync_group halab {\n    group {\n");
         for v in &cl.vips {
             s.push_str(&format!("        vi_{}\n", v.network));
         }
-        s.push_str("    }\n}\n");
+        s.push_str("    }\n");
+        // Without it keepalived ignores a weighted track script on an instance of a sync group.
+        if k.track_scripts.iter().any(|t| t.weight.is_some_and(|w| w != 0)) {
+            s.push_str("    sync_group_tracking_weight\n");
+        }
+        s.push_str("}\n");
     }
+    let track = if k.track_scripts.is_empty() {
+        String::new()
+    } else {
+        format!("    track_script {{\n{}    }}\n", k.track_scripts.iter().map(|t| format!("        chk_{}\n", t.name)).collect::<String>())
+    };
     for (i, v) in cl.vips.iter().enumerate() {
         s.push_str(&format!(
-            "\nvrrp_instance vi_{net} {{\n    state BACKUP\n    interface {ifname}\n    virtual_router_id {vrid}\n    priority {prio}\n    advert_int {advert}\n{preempt}    virtual_ipaddress {{\n        {addr}/{len} dev {ifname}\n    }}\n}}\n",
+            "\nvrrp_instance vi_{net} {{\n    state BACKUP\n    interface {ifname}\n    virtual_router_id {vrid}\n    priority {prio}\n    advert_int {advert}\n{preempt}{track}    virtual_ipaddress {{\n        {addr}/{len} dev {ifname}\n    }}\n}}\n",
             net = v.network,
             ifname = v.ifname,
             vrid = 10 + i,

@@ -71,7 +71,7 @@ impl HaStack for Keepalived {
     }
     fn configure(&self, st: &Lab, cl: &PlanCluster, node: &Node) -> Result<()> {
         let pn = st.plan.node(&node.name).context("member not in plan")?;
-        node.put(notify::SCRIPT, &notify::script(notify::unit(cl)), 0o755, "root:root")?;
+        node.put(notify::SCRIPT, &notify::script(notify::unit(cl), cl.keepalived.notify.as_deref()), 0o755, "root:root")?;
         node.put(CONFIG, &config(cl, pn), 0o644, "root:root")
     }
     fn start(&self, st: &Lab, cl: &PlanCluster, node: &Node) -> Result<()> {

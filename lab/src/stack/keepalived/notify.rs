@@ -13,6 +13,8 @@ pub const SCRIPT: &str = "/etc/halab/ha-notify";
 pub const FIFO: &str = "/run/halab/keepalived.fifo";
 /// The state of the sync group (or of the lone instance) as last reported.
 pub const STATE_FILE: &str = "/run/halab/ha-state";
+/// What the user's notify command printed.
+pub const USER_LOG: &str = "/var/log/halab/notify.log";
 /// One line per transition: `<wall ns> <GROUP|INSTANCE> <name> <STATE> [priority]`.
 use crate::stack::events::LOG as EVENTS;
 
@@ -28,8 +30,12 @@ pub fn unit(cl: &crate::topology::PlanCluster) -> &'static str {
 
 /// The reader. Primary: commit the external cache, flush the internal one, resync from the
 /// kernel, send a bulk update. Backup: shorten the timers and request a resync.
-pub fn script(unit: &str) -> String {
+/// The user's notify command (`cluster.keepalived.notify`) gets each line's words as its
+/// arguments, in order, after halab's own handling; its output goes to a log of its own.
+pub fn script(unit: &str, user: Option<&str>) -> String {
     let config = conntrackd::CONFIG;
+    let user =
+        user.map(|u| format!("    name=$(echo \"$name\" | tr -d '\"')\n    {u} \"$kind\" \"$name\" \"$state\" $prio >> {USER_LOG} 2>&1\n")).unwrap_or_default();
     format!(
         r#"#!/bin/sh
 # halab: keepalived notify FIFO reader (generated). keepalived starts it with the FIFO as $1
@@ -38,7 +44,7 @@ mkdir -p /run/halab /var/log/halab
 ct() {{ /usr/sbin/conntrackd -C {config} "$@" >> /var/log/halab/ha-notify.log 2>&1; }}
 while read -r kind name state prio; do
     echo "$(date +%s%N) $kind $name $state $prio" >> {EVENTS}
-    [ "$kind" = "{unit}" ] || continue
+{user}    [ "$kind" = "{unit}" ] || continue
     case "$state" in
         MASTER) s=primary ;;
         BACKUP) s=backup ;;
