@@ -31,7 +31,8 @@ pub fn unit(cl: &crate::topology::PlanCluster) -> &'static str {
 /// The reader. Primary: commit the external cache, flush the internal one, resync from the
 /// kernel, send a bulk update. Backup: shorten the timers and request a resync.
 /// The user's notify command (`cluster.keepalived.notify`) gets each line's words as its
-/// arguments, in order, after halab's own handling; its output goes to a log of its own.
+/// arguments, in order, after halab's own handling of the line (conntrackd first); its output
+/// goes to a log of its own.
 pub fn script(unit: &str, user: Option<&str>) -> String {
     let config = conntrackd::CONFIG;
     let user =
@@ -42,23 +43,27 @@ pub fn script(unit: &str, user: Option<&str>) -> String {
 # and writes one line per transition, in order: GROUP "halab" MASTER / INSTANCE "vi_lan" BACKUP 100
 mkdir -p /run/halab /var/log/halab
 ct() {{ /usr/sbin/conntrackd -C {config} "$@" >> /var/log/halab/ha-notify.log 2>&1; }}
-while read -r kind name state prio; do
-    echo "$(date +%s%N) $kind $name $state $prio" >> {EVENTS}
-{user}    [ "$kind" = "{unit}" ] || continue
-    case "$state" in
+# halab's own handling of one line: the state it records, conntrackd's mode.
+own() {{
+    [ "$1" = "{unit}" ] || return 0
+    case "$3" in
         MASTER) s=primary ;;
         BACKUP) s=backup ;;
         FAULT) s=fault ;;
-        *) continue ;;
+        *) return 0 ;;
     esac
     echo "$s" > {STATE_FILE}
-    [ -f {config} ] || continue
+    [ -f {config} ] || return 0
     case "$s" in
         primary) ct -c; ct -f; ct -R; ct -B ;;
         backup) ct -t; ct -n ;;
         fault) ct -t ;;
     esac
-done < "$1"
+}}
+while read -r kind name state prio; do
+    echo "$(date +%s%N) $kind $name $state $prio" >> {EVENTS}
+    own "$kind" "$name" "$state"
+{user}done < "$1"
 "#
     )
 }
