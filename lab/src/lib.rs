@@ -1,5 +1,6 @@
 //! halab: lab provisioner for Linux high-availability clusters.
 
+pub mod agent_test;
 pub mod bench;
 pub mod cli;
 pub mod cmd;
@@ -23,4 +24,5 @@ pub mod stack;
 pub mod status;
 pub mod topology;
 pub mod transport;
+pub mod xml;
 pub mod yaml;

@@ -148,6 +148,9 @@ pub enum Cmd {
     /// Images: build, list, remove.
     #[command(subcommand)]
     Image(ImageCmd),
+    /// OCF resource agents: `agent test PATH` checks one in a live lab.
+    #[command(subcommand)]
+    Agent(AgentCmd),
     #[command(flatten)]
     InNode(crate::node::cli::NodeCmd),
     /// A provider's own helper process (a netns node's init, the lab supervisor).
@@ -172,6 +175,38 @@ pub enum PowerAction {
     /// Every process of the node stops (a VM is suspended); `thaw` resumes.
     Freeze,
     Thaw,
+}
+
+#[derive(Subcommand)]
+pub enum AgentCmd {
+    /// Check an OCF resource agent in a lab halab makes: static (meta-data, metadata.rng,
+    /// actions, units, shellcheck), then single node (ocf-tester, the OCF exit-code rules).
+    /// Exit 0 all passed, 1 a check failed, 2 bad input, 3 the lab failed.
+    Test {
+        /// The agent (its file name is its type).
+        path: PathBuf,
+        /// Instance parameters, `k=v` (repeat or comma-separate).
+        #[arg(long, value_delimiter = ',', value_parser = parse_kv)]
+        params: Vec<(String, String)>,
+        /// The agent is for a promotable clone: promote, demote and notify are required.
+        #[arg(long)]
+        promotable: bool,
+        /// Extra Debian packages the agent needs in the nodes (its daemon, its tools).
+        #[arg(long, value_delimiter = ',')]
+        packages: Vec<String>,
+        /// Only these layers (default all): static, single, live.
+        #[arg(long, value_enum, value_delimiter = ',')]
+        layers: Vec<crate::agent_test::Layer>,
+        #[command(flatten)]
+        place: Where,
+        /// Where checks.json, report.md and junit.xml go (default reports/agent-TYPE).
+        #[arg(short, long)]
+        out: Option<PathBuf>,
+    },
+}
+
+fn parse_kv(s: &str) -> Result<(String, String), String> {
+    s.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())).ok_or_else(|| format!("`{s}` is not k=v"))
 }
 
 #[derive(Subcommand)]

@@ -164,6 +164,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             println!("gc: {} lab(s) removed{}", removed.len(), if removed.is_empty() { String::new() } else { format!(": {}", removed.join(", ")) });
         }
         Cmd::Image(c) => super::image::run(c)?,
+        Cmd::Agent(super::args::AgentCmd::Test { path, params, promotable, packages, layers, place, out }) => {
+            let kind = path.file_name().map(|n| n.to_string_lossy().trim_end_matches(".ocf").to_string()).unwrap_or_default();
+            let out = out.unwrap_or_else(|| PathBuf::from(format!("reports/agent-{kind}")));
+            let o = crate::agent_test::Options { path, params, promotable, packages, provider: place.options(), out, layers };
+            return Ok(ExitCode::from(crate::agent_test::run(&o)? as u8));
+        }
         Cmd::InNode(c) => return crate::node::cli::run(c),
         Cmd::Helper { provider, name, arg } => crate::provider::get(&provider)?.helper(&name, &arg)?,
         Cmd::Fencer { lab } => crate::fence::server::serve(&lab)?,

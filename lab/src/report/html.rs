@@ -13,10 +13,7 @@ use super::{Analysis, Headline, Run};
 use crate::measure::dip::Timeline;
 use crate::measure::probe::ProbeSamples;
 use crate::scenario::traffic::PROBE_SAMPLES;
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
+use crate::xml::esc;
 
 pub fn render(a: &Analysis) -> String {
     let mut h = String::from("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>halab report</title><style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}th{background:#f4f4f4}.plot{margin:1em 0}small{color:#666}</style></head><body>\n");

@@ -8,6 +8,7 @@ use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
 use crate::topology::{Plan, PlanNode};
+use crate::xml::esc;
 
 pub fn network_name(plan: &Plan, net: &str) -> String {
     format!("{}-{net}", plan.lab)
@@ -37,10 +38,6 @@ pub fn tap_name(plan: &Plan, node_index: usize, iface: Option<usize>) -> String 
         Some(i) => format!("hl{}n{node_index}i{i}", plan.id),
         None => format!("hl{}n{node_index}m", plan.id),
     }
-}
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('\'', "&apos;").replace('"', "&quot;")
 }
 
 /// An isolated lab network: no `<forward>`, no `<ip>`, so the host gets no address on it.

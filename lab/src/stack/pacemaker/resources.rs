@@ -5,10 +5,7 @@ use anyhow::{Context, Result};
 
 use super::cib::nv;
 use crate::topology::resources::{Constraint, Kind, PlanResource, PlanService};
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
+use crate::xml::esc;
 
 fn set(tag: &str, id: &str, pairs: &[(String, String)], indent: &str) -> String {
     if pairs.is_empty() {

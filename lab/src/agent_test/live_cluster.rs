@@ -1,0 +1,211 @@
+//! The live-cluster layer, after Pacemaker's CTS: the agent as a resource of the lab's pair
+//! (a primitive, or a promotable clone with notify), started by pacemaker; a copy started
+//! behind pacemaker's back found by a probe; the service stopped behind its back and recovered
+//! (timed); a move; a crash of the member holding it (fenced, timed to the takeover); the
+//! crashed member's return without a second copy.
+
+use std::time::{Duration, Instant};
+
+use super::agent::{Agent, INSTANCE};
+use super::Check;
+use crate::lab::Lab;
+use crate::stack::pacemaker::crm;
+use crate::topology::resources::{Kind, PlanResource, PlanService};
+
+const LAYER: &str = "live cluster";
+const POLL: Duration = Duration::from_millis(200);
+/// Pacemaker's monitor interval for the resource: recovery is timed against it.
+const MONITOR_S: u32 = 2;
+
+/// The resource as halab's typed form writes it, so the CIB XML has one maker.
+fn resource_xml(a: &Agent, promotable: bool) -> String {
+    let mon = |i: u32, role: Option<&str>| ("monitor".to_string(), format!("{i}s"), "20s".to_string(), role.map(String::from));
+    let ops = if promotable { vec![mon(MONITOR_S, Some("Promoted")), mon(MONITOR_S + 1, Some("Unpromoted"))] } else { vec![mon(MONITOR_S, None)] };
+    let r = PlanResource {
+        id: INSTANCE.into(),
+        kind: Kind::Primitive { class: "ocf".into(), provider: Some(super::PROVIDER.into()), kind: a.kind.clone() },
+        params: a.params.clone(),
+        ops,
+        meta: vec![],
+        clone: promotable.then(|| "promotable".into()),
+        at: Default::default(),
+    };
+    let svc = PlanService { resources: vec![r], ..PlanService::default() };
+    crate::stack::pacemaker::resources::resources(&svc, 2)
+}
+
+/// Where the resource runs (its promoted instance for a promotable agent), as `from` sees it.
+fn holders(lab: &Lab, from: &str, promotable: bool) -> Vec<String> {
+    let Ok(node) = lab.node(from) else { return vec![] };
+    crm::state(&node).map(|s| s.where_is(INSTANCE, promotable.then_some("Promoted"))).unwrap_or_default()
+}
+
+/// Poll until `ok` or the timeout; how long it took.
+fn until(timeout: Duration, mut ok: impl FnMut() -> bool) -> Option<Duration> {
+    let t = Instant::now();
+    while t.elapsed() < timeout {
+        if ok() {
+            return Some(t.elapsed());
+        }
+        std::thread::sleep(POLL);
+    }
+    None
+}
+
+fn crm_mon(lab: &Lab, from: &str) -> Vec<String> {
+    lab.node(from)
+        .and_then(|n| n.run(&["crm_mon", "-1", "-A", "--include=resources,attributes,failures"]))
+        .map(|t| t.lines().filter(|l| !l.trim().is_empty()).map(|l| format!("  | {l}")).collect())
+        .unwrap_or_default()
+}
+
+pub fn run(lab: &Lab, a: &Agent, promotable: bool) -> Vec<Check> {
+    let mut out = Vec::new();
+    let members = ["n1", "n2"];
+    let n1 = a.node;
+    let xml = resource_xml(a, promotable);
+    let added = n1.run(&["cibadmin", "-C", "-o", "resources", "-X", xml.trim()]);
+    let what = if promotable { "promoted on one member by pacemaker" } else { "started on a member by pacemaker" };
+    let started = added.is_ok().then(|| until(Duration::from_secs(60), || holders(lab, "n1", promotable).len() == 1)).flatten();
+    let mut ev = vec![format!("cibadmin -C -o resources: {}", added.as_ref().map(|_| "added".to_string()).unwrap_or_else(|e| format!("{e:#}")))];
+    match started {
+        Some(d) => ev.push(format!("{} after {:.1} s", holders(lab, "n1", promotable).join(", "), d.as_secs_f64())),
+        None => {
+            ev.push("not within 60 s".into());
+            ev.extend(crm_mon(lab, "n1"));
+        }
+    }
+    if promotable && started.is_none() {
+        ev.push("no member was promoted: does the agent set a promotion score (crm_attribute --promotion / crm_master) in start or monitor?".into());
+    }
+    out.push(Check::new(LAYER, &format!("the resource is {what}"), started.is_some(), ev));
+    if started.is_none() {
+        return out;
+    }
+    let holder = holders(lab, "n1", promotable).remove(0);
+    let other = members.iter().find(|m| **m != holder).map(|m| m.to_string()).unwrap_or_default();
+    out.push(probe_behind_back(lab, a, &other, promotable));
+    out.push(recovery(lab, a, promotable));
+    out.push(movement(lab, &other, promotable));
+    out.extend(crash_and_return(lab, promotable));
+    out
+}
+
+fn agent_on<'a>(a: &Agent, node: &'a crate::node::Node) -> Agent<'a> {
+    Agent { node, kind: a.kind.clone(), params: a.params.clone() }
+}
+
+/// A copy started by hand on the member that should not run one; a refresh makes pacemaker
+/// probe, find two copies and leave one (for a promotable clone: one promoted instance).
+fn probe_behind_back(lab: &Lab, a: &Agent, other: &str, promotable: bool) -> Check {
+    let name = "a probe finds a copy started behind pacemaker's back";
+    let Ok(node) = lab.node(other) else { return Check::new(LAYER, name, false, vec![format!("no node {other}")]) };
+    let by_hand = agent_on(a, &node);
+    let mut ev = by_hand.call(if promotable { "promote" } else { "start" }).evidence();
+    ev[0] = format!("on {other}, by hand: {}", ev[0]);
+    let _ = a.node.run(&["crm_resource", "--refresh", "-r", INSTANCE]);
+    // Settled: one holder, and the hand-made copy no longer answers as such.
+    let settled = until(Duration::from_secs(60), || {
+        holders(lab, "n1", promotable).len() == 1 && {
+            let m = by_hand.call("monitor");
+            if promotable {
+                m.rc != Some(8) || holders(lab, "n1", true) == [other]
+            } else {
+                m.rc == Some(7) || holders(lab, "n1", false) == [other]
+            }
+        }
+    });
+    ev.push(format!(
+        "crm_resource --refresh -r {INSTANCE}: {}",
+        settled.map(|d| format!("one copy left after {:.1} s", d.as_secs_f64())).unwrap_or("still two copies after 60 s".into())
+    ));
+    if settled.is_none() {
+        ev.extend(crm_mon(lab, "n1"));
+    }
+    Check::new(LAYER, name, settled.is_some(), ev)
+}
+
+/// The service stopped behind pacemaker's back on its holder: the monitor sees it and
+/// pacemaker recovers it. Timed from the stop to the resource running again.
+fn recovery(lab: &Lab, a: &Agent, promotable: bool) -> Check {
+    let name = "a service stopped behind pacemaker's back is recovered";
+    let holder = holders(lab, "n1", promotable).first().cloned().unwrap_or_default();
+    let Ok(node) = lab.node(&holder) else { return Check::new(LAYER, name, false, vec!["no holder".into()]) };
+    let h = agent_on(a, &node);
+    let stop = h.call("stop");
+    let t = Instant::now();
+    let back = stop.rc == Some(0)
+        && until(Duration::from_secs(60), || {
+            h.call("monitor").rc == Some(if promotable { 8 } else { 0 }) || holders(lab, "n1", promotable).iter().any(|x| *x != holder)
+        })
+        .is_some();
+    let mut ev = stop.evidence();
+    ev[0] = format!("on {holder}, by hand: {}", ev[0]);
+    ev.push(if back {
+        format!("running again after {:.1} s (monitor every {MONITOR_S} s)", t.elapsed().as_secs_f64())
+    } else {
+        "not running again within 60 s".into()
+    });
+    if !back {
+        ev.extend(crm_mon(lab, "n1"));
+    }
+    Check::new(LAYER, &format!("{name} (recovery {:.1} s)", t.elapsed().as_secs_f64()), back, ev)
+}
+
+fn movement(lab: &Lab, to: &str, promotable: bool) -> Check {
+    let name = format!("the resource moves to {to} when asked");
+    let id = if promotable { format!("{INSTANCE}-clone") } else { INSTANCE.to_string() };
+    let mut argv = vec!["crm_resource", "--move", "-r", &id, "-N", to];
+    if promotable {
+        argv.push("--promoted");
+    }
+    let Ok(n1) = lab.node("n1") else { return Check::new(LAYER, &name, false, vec![]) };
+    let asked = n1.run(&argv);
+    let moved = asked.is_ok().then(|| until(Duration::from_secs(60), || holders(lab, "n1", promotable) == [to])).flatten();
+    let _ = n1.run(&["crm_resource", "--clear", "-r", &id]);
+    let mut ev = vec![format!("{}: {}", argv.join(" "), asked.as_ref().map(|_| "asked".to_string()).unwrap_or_else(|e| format!("{e:#}")))];
+    ev.push(moved.map(|d| format!("on {to} after {:.1} s", d.as_secs_f64())).unwrap_or_else(|| format!("not on {to} within 60 s")));
+    Check::new(LAYER, &name, moved.is_some(), ev)
+}
+
+/// The holder's power cut: the survivor fences it and takes the resource (timed); the member
+/// boots again, rejoins, and the cluster keeps one copy (one promoted instance).
+fn crash_and_return(lab: &Lab, promotable: bool) -> Vec<Check> {
+    let holder = holders(lab, "n1", promotable).first().cloned().unwrap_or_default();
+    let survivor = if holder == "n1" { "n2" } else { "n1" };
+    let cut = lab.actuators(&holder).and_then(|x| x.power_off());
+    let took = cut.is_ok().then(|| until(Duration::from_secs(120), || holders(lab, survivor, promotable) == [survivor])).flatten();
+    let mut ev = vec![format!("power cut of {holder}: {}", cut.as_ref().map(|_| "done".to_string()).unwrap_or_else(|e| format!("{e:#}")))];
+    ev.push(
+        took.map(|d| format!("on {survivor} {:.1} s after the cut (fencing of {holder} included)", d.as_secs_f64()))
+            .unwrap_or_else(|| format!("not on {survivor} within 120 s")),
+    );
+    if took.is_none() {
+        ev.extend(crm_mon(lab, survivor));
+    }
+    let title = took.map(|d| format!(" (failover {:.1} s)", d.as_secs_f64())).unwrap_or_default();
+    let mut out = vec![Check::new(LAYER, &format!("the resource fails over when its member crashes{title}"), took.is_some(), ev)];
+    // Back: booted (unless the fence's reboot did), rejoined, and still one copy.
+    let on = if lab.running(&holder) { Ok(()) } else { lab.power_on(&holder) };
+    let online = on.is_ok()
+        && until(Duration::from_secs(120), || {
+            lab.node(survivor).ok().and_then(|n| crm::state(&n).ok()).is_some_and(|s| s.nodes.iter().any(|n| n.name == holder && n.online))
+        })
+        .is_some();
+    std::thread::sleep(Duration::from_secs(2 * MONITOR_S as u64 + 1));
+    let copies = holders(lab, survivor, promotable);
+    let mut ev = vec![format!(
+        "{holder} back: {}",
+        if online {
+            "online in the cluster".to_string()
+        } else {
+            format!("not online within 120 s ({})", on.err().map(|e| format!("{e:#}")).unwrap_or_default())
+        }
+    )];
+    ev.push(format!("{} on: {}", if promotable { "promoted" } else { "running" }, copies.join(", ")));
+    if copies.len() != 1 {
+        ev.extend(crm_mon(lab, survivor));
+    }
+    out.push(Check::new(LAYER, "the crashed member rejoins and the resource runs once", online && copies.len() == 1, ev));
+    out
+}

@@ -1,0 +1,166 @@
+//! `halab agent test`: an OCF resource agent checked in a live lab. halab makes a small
+//! pacemaker pair (the agent installed in both members under provider `halabtest`, xmllint and
+//! shellcheck as a packages layer), then runs the checks layer by layer:
+//! - static (`static_checks.rs`): meta-data without environment, well-formed, valid against
+//!   resource-agents' metadata.rng, the required actions, units on timeouts, shellcheck;
+//! - single node (`single_node.rs`): ocf-tester, and the exit-code rules of the OCF spec;
+//! - live cluster (`live_cluster.rs`): the agent as a resource (a promotable clone with
+//!   `--promotable`): start, a probe, recovery, a move, a crash and the member's return.
+//!
+//! Every check is a line with its evidence (the command, its exit code, what it printed). Exit
+//! 0 when every check passed, 1 when one failed, 2 on bad input, 3 when the lab failed.
+
+mod agent;
+mod live_cluster;
+mod report;
+mod single_node;
+mod static_checks;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+
+use crate::diag::{Diagnostic, InputError};
+
+pub use agent::Agent;
+
+/// The OCF provider the agent is installed under in the lab's members.
+pub const PROVIDER: &str = "halabtest";
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub path: PathBuf,
+    /// Instance parameters (`OCF_RESKEY_<k>`), as the user gave them.
+    pub params: Vec<(String, String)>,
+    pub promotable: bool,
+    /// Extra Debian packages the agent needs (its daemon, its tools): the lab's packages layer.
+    pub packages: Vec<String>,
+    pub provider: crate::provider::Options,
+    pub out: PathBuf,
+    /// Which layers run: `static`, `single`, `live` (all when empty).
+    pub layers: Vec<Layer>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Layer {
+    Static,
+    Single,
+    Live,
+}
+
+/// One check's result.
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    /// `static`, `single node`.
+    pub layer: &'static str,
+    pub name: String,
+    pub passed: bool,
+    /// What was run, what it returned, what it printed: enough to see why without re-running.
+    pub evidence: Vec<String>,
+}
+
+impl Check {
+    pub fn new(layer: &'static str, name: &str, passed: bool, evidence: Vec<String>) -> Check {
+        Check { layer, name: name.to_string(), passed, evidence }
+    }
+}
+
+/// Bad input before anything is made: the agent file, the parameters.
+fn check_input(o: &Options) -> Result<String, InputError> {
+    let bad = |field: &str, msg: String, hint: &str| InputError { diagnostics: vec![Diagnostic::new(&o.path, 1, 1, field, &msg, hint)] };
+    let meta = std::fs::metadata(&o.path).map_err(|e| bad("PATH", format!("cannot read the agent: {e}"), "the path of an OCF resource agent"))?;
+    if !meta.is_file() {
+        return Err(bad("PATH", "is not a file".into(), "the path of an OCF resource agent"));
+    }
+    let name = o.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    // The agent's type is its file name; OCF types are names pacemaker accepts as `type`.
+    let kind: String = name.trim_end_matches(".ocf").trim_end_matches(".sh").to_string();
+    if kind.is_empty() || !kind.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        return Err(bad("PATH", format!("`{name}` cannot be an OCF agent's type"), "letters, digits, - and _ (a trailing .ocf or .sh is dropped)"));
+    }
+    for (k, _) in &o.params {
+        if k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(bad("--params", format!("`{k}` cannot be a parameter name"), "k=v, with k letters, digits and _"));
+        }
+    }
+    Ok(kind)
+}
+
+/// The lab's topology: a pacemaker pair on RFC 2544 addresses with the agent's directory.
+fn topology(dir: &Path, packages: &[String]) -> String {
+    let mut pk = vec!["libxml2-utils".to_string(), "shellcheck".to_string()];
+    pk.extend(packages.iter().cloned());
+    format!(
+        "# Made by `halab agent test`.\nname: agent-test\npackages: [ {} ]\nnetworks:\n  lan: {{ subnet: 198.18.250.0/24 }}\n  heartbeat: {{ subnet: 198.18.251.0/24 }}\nnodes:\n  n1: {{ interfaces: {{ lan: 198.18.250.1, heartbeat: 198.18.251.1 }} }}\n  n2: {{ interfaces: {{ lan: 198.18.250.2, heartbeat: 198.18.251.2 }} }}\ncluster:\n  members: [ n1, n2 ]\n  vips: {{ lan: 198.18.250.254 }}\n  stack: pacemaker\n  sync: {{ network: heartbeat, conntrackd: off }}\n  pacemaker: {{ link_monitor: false }}\n  agents: {{ {PROVIDER}: {} }}\n",
+        pk.join(", "),
+        dir.join("agents").display()
+    )
+}
+
+/// Downs the lab however the checks end (error, interrupt, success).
+struct Down(String);
+
+impl Drop for Down {
+    fn drop(&mut self) {
+        if let Err(e) = crate::lifecycle::down(&self.0) {
+            crate::progress::info(&format!("could not remove lab `{}` ({e:#}): `halab down {}`", self.0, self.0));
+        }
+    }
+}
+
+/// Run every check; the exit code says how it went (0, 1; bad input and lab failures are errors).
+pub fn run(o: &Options) -> Result<i32> {
+    let kind = check_input(o)?;
+    let lab_name = format!("agent-{}", std::process::id());
+    // The topology and the agent's directory, read by `up` (which copies the agent into the
+    // members) and removed after.
+    let work = std::env::temp_dir().join(format!("halab-{lab_name}"));
+    std::fs::create_dir_all(work.join("agents")).with_context(|| format!("failed to create {}", work.display()))?;
+    let result: Result<Vec<Check>> = (|| {
+        std::fs::copy(&o.path, work.join("agents").join(&kind)).with_context(|| format!("failed to copy {}", o.path.display()))?;
+        let topo = work.join("topology.yaml");
+        std::fs::write(&topo, topology(&work, &o.packages))?;
+        let plan = crate::topology::load(&topo, Some(&lab_name))?;
+        let opts = crate::lifecycle::UpOptions { provider: o.provider.clone(), keep_on_failure: false, held: true };
+        let lab = crate::lifecycle::up(&plan, &opts)?;
+        let _down = Down(lab_name.clone());
+        let node = lab.node("n1")?;
+        let agent = Agent { node: &node, kind: kind.clone(), params: o.params.clone() };
+        let on = |l: Layer| o.layers.is_empty() || o.layers.contains(&l);
+        let mut checks = Vec::new();
+        // The static layer reads the meta-data the others need (required parameters).
+        let step = crate::progress::Step::start(format!("agent test {kind}: static checks"));
+        let (stat, meta) = static_checks::run(&agent, o.promotable);
+        step.done(&summary(&stat));
+        if on(Layer::Static) {
+            checks.extend(stat);
+        }
+        if on(Layer::Single) {
+            crate::interrupt::check()?;
+            let step = crate::progress::Step::start(format!("agent test {kind}: single node ({})", node.name));
+            let single = single_node::run(&agent, meta.as_ref());
+            step.done(&summary(&single));
+            checks.extend(single);
+        }
+        if on(Layer::Live) {
+            crate::interrupt::check()?;
+            let step = crate::progress::Step::start(format!("agent test {kind}: live cluster (n1, n2)"));
+            let live = live_cluster::run(&lab, &agent, o.promotable);
+            step.done(&summary(&live));
+            checks.extend(live);
+        }
+        Ok(checks)
+    })();
+    let _ = std::fs::remove_dir_all(&work);
+    let checks: Vec<Check> = result?;
+    report::write(&o.out, &kind, &checks)?;
+    print!("{}", report::lines(&checks));
+    println!("report: {}", o.out.display());
+    Ok(if checks.iter().all(|c| c.passed) { 0 } else { 1 })
+}
+
+fn summary(checks: &[Check]) -> String {
+    let failed = checks.iter().filter(|c| !c.passed).count();
+    format!("{} passed, {failed} failed", checks.len() - failed)
+}
