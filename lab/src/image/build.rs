@@ -106,7 +106,7 @@ fn build(root: &Path, name: &str, recipe: &Recipe) -> Result<Image> {
         let _ = std::fs::remove_dir_all(&partial);
         return Err(e);
     }
-    let versions = package_versions(&rootfs);
+    let versions = package_versions(&rootfs, QUOTED);
     let manifest = Manifest {
         hash: hash.clone(),
         recipe_name: name.to_string(),
@@ -215,24 +215,15 @@ fn set_units(recipe: &Recipe, rootfs: &Path) -> Result<()> {
     Ok(())
 }
 
-fn package_versions(rootfs: &Path) -> std::collections::BTreeMap<String, String> {
-    let admindir = rootfs.join("var/lib/dpkg");
-    let out = Command::new("dpkg-query")
-        .arg(format!("--admindir={}", admindir.display()))
-        .args(["-W", "-f", "${Package} ${Version}\\n"])
-        .args([
-            "pacemaker",
-            "corosync",
-            "keepalived",
-            "conntrackd",
-            "nftables",
-            "openssh-server",
-            "iperf3",
-            "linux-image-cloud-amd64",
-            "crmsh",
-            "resource-agents",
-        ])
-        .output();
+/// Packages reports quote (pacemaker, corosync, keepalived, conntrackd...).
+const QUOTED: &[&str] =
+    &["pacemaker", "corosync", "keepalived", "conntrackd", "nftables", "openssh-server", "iperf3", "linux-image-cloud-amd64", "crmsh", "resource-agents"];
+
+/// Versions of `names` as the dpkg database under `root` has them (a rootfs, or a layer's
+/// upper directory, which holds a full copy of the database it changed).
+pub fn package_versions(root: &Path, names: &[&str]) -> std::collections::BTreeMap<String, String> {
+    let admindir = root.join("var/lib/dpkg");
+    let out = Command::new("dpkg-query").arg(format!("--admindir={}", admindir.display())).args(["-W", "-f", "${Package} ${Version}\\n"]).args(names).output();
     let mut map = std::collections::BTreeMap::new();
     if let Ok(o) = out {
         for line in String::from_utf8_lossy(&o.stdout).lines() {

@@ -72,7 +72,7 @@ pub fn ensure(base: &Image, packages: &[PlanPackage]) -> Result<(Image, bool)> {
     }
     let upper = partial.join("upper");
     let mut versions = base.manifest.versions.clone();
-    versions.extend(installed_versions(&upper, &names));
+    versions.extend(super::build::package_versions(&upper, &names.iter().map(String::as_str).collect::<Vec<_>>()));
     let manifest = Manifest {
         hash: hash.clone(),
         recipe_name: format!("{}+{}", base.manifest.recipe_name, names.join("+")),
@@ -168,25 +168,6 @@ fn build(base: &Image, partial: &Path, names: &[String], step: &Step) -> Result<
         anyhow::bail!("installing {} over the image failed ({}); its last lines:\n{}", names.join(", "), out.status, tail.join("\n"));
     }
     Ok(())
-}
-
-/// Versions of the layer's packages, from the dpkg database the layer copied up.
-fn installed_versions(upper: &Path, names: &[String]) -> std::collections::BTreeMap<String, String> {
-    let admindir = upper.join("var/lib/dpkg");
-    let out = std::process::Command::new("dpkg-query")
-        .arg(format!("--admindir={}", admindir.display()))
-        .args(["-W", "-f", "${Package} ${Version}\\n"])
-        .args(names)
-        .output();
-    let mut map = std::collections::BTreeMap::new();
-    if let Ok(o) = out {
-        for line in String::from_utf8_lossy(&o.stdout).lines() {
-            if let Some((p, v)) = line.split_once(' ') {
-                map.insert(p.to_string(), v.to_string());
-            }
-        }
-    }
-    map
 }
 
 /// The overlay lower directories of an image, top first: its layer over its base.
