@@ -13,6 +13,8 @@ use crate::stack::pacemaker::crm;
 use crate::topology::resources::{Kind, PlanResource, PlanService};
 
 const LAYER: &str = "live cluster";
+/// The member whose crm_mon the checks read (the other one when it is down).
+const VIEW: &str = super::MEMBERS[0];
 const POLL: Duration = Duration::from_millis(200);
 /// Pacemaker's monitor interval for the resource: recovery is timed against it.
 const MONITOR_S: u32 = 2;
@@ -61,18 +63,18 @@ fn crm_mon(lab: &Lab, from: &str) -> Vec<String> {
 
 pub fn run(lab: &Lab, a: &Agent, promotable: bool) -> Vec<Check> {
     let mut out = Vec::new();
-    let members = ["n1", "n2"];
+    let members = super::MEMBERS;
     let n1 = a.node;
     let xml = resource_xml(a, promotable);
     let added = n1.run(&["cibadmin", "-C", "-o", "resources", "-X", xml.trim()]);
     let what = if promotable { "promoted on one member by pacemaker" } else { "started on a member by pacemaker" };
-    let started = added.is_ok().then(|| until(Duration::from_secs(60), || holders(lab, "n1", promotable).len() == 1)).flatten();
+    let started = added.is_ok().then(|| until(Duration::from_secs(60), || holders(lab, VIEW, promotable).len() == 1)).flatten();
     let mut ev = vec![format!("cibadmin -C -o resources: {}", added.as_ref().map(|_| "added".to_string()).unwrap_or_else(|e| format!("{e:#}")))];
     match started {
-        Some(d) => ev.push(format!("{} after {:.1} s", holders(lab, "n1", promotable).join(", "), d.as_secs_f64())),
+        Some(d) => ev.push(format!("{} after {:.1} s", holders(lab, VIEW, promotable).join(", "), d.as_secs_f64())),
         None => {
             ev.push("not within 60 s".into());
-            ev.extend(crm_mon(lab, "n1"));
+            ev.extend(crm_mon(lab, VIEW));
         }
     }
     if promotable && started.is_none() {
@@ -82,7 +84,7 @@ pub fn run(lab: &Lab, a: &Agent, promotable: bool) -> Vec<Check> {
     if started.is_none() {
         return out;
     }
-    let holder = holders(lab, "n1", promotable).remove(0);
+    let holder = holders(lab, VIEW, promotable).remove(0);
     let other = members.iter().find(|m| **m != holder).map(|m| m.to_string()).unwrap_or_default();
     out.push(probe_behind_back(lab, a, &other, promotable));
     out.push(recovery(lab, a, promotable));
@@ -106,12 +108,12 @@ fn probe_behind_back(lab: &Lab, a: &Agent, other: &str, promotable: bool) -> Che
     let _ = a.node.run(&["crm_resource", "--refresh", "-r", INSTANCE]);
     // Settled: one holder, and the hand-made copy no longer answers as such.
     let settled = until(Duration::from_secs(60), || {
-        holders(lab, "n1", promotable).len() == 1 && {
+        holders(lab, VIEW, promotable).len() == 1 && {
             let m = by_hand.call("monitor");
             if promotable {
-                m.rc != Some(8) || holders(lab, "n1", true) == [other]
+                m.rc != Some(8) || holders(lab, VIEW, true) == [other]
             } else {
-                m.rc == Some(7) || holders(lab, "n1", false) == [other]
+                m.rc == Some(7) || holders(lab, VIEW, false) == [other]
             }
         }
     });
@@ -120,7 +122,7 @@ fn probe_behind_back(lab: &Lab, a: &Agent, other: &str, promotable: bool) -> Che
         settled.map(|d| format!("one copy left after {:.1} s", d.as_secs_f64())).unwrap_or("still two copies after 60 s".into())
     ));
     if settled.is_none() {
-        ev.extend(crm_mon(lab, "n1"));
+        ev.extend(crm_mon(lab, VIEW));
     }
     Check::new(LAYER, name, settled.is_some(), ev)
 }
@@ -129,14 +131,14 @@ fn probe_behind_back(lab: &Lab, a: &Agent, other: &str, promotable: bool) -> Che
 /// pacemaker recovers it. Timed from the stop to the resource running again.
 fn recovery(lab: &Lab, a: &Agent, promotable: bool) -> Check {
     let name = "a service stopped behind pacemaker's back is recovered";
-    let holder = holders(lab, "n1", promotable).first().cloned().unwrap_or_default();
+    let holder = holders(lab, VIEW, promotable).first().cloned().unwrap_or_default();
     let Ok(node) = lab.node(&holder) else { return Check::new(LAYER, name, false, vec!["no holder".into()]) };
     let h = agent_on(a, &node);
     let stop = h.call("stop");
     let t = Instant::now();
     let back = stop.rc == Some(0)
         && until(Duration::from_secs(60), || {
-            h.call("monitor").rc == Some(if promotable { 8 } else { 0 }) || holders(lab, "n1", promotable).iter().any(|x| *x != holder)
+            h.call("monitor").rc == Some(if promotable { 8 } else { 0 }) || holders(lab, VIEW, promotable).iter().any(|x| *x != holder)
         })
         .is_some();
     let mut ev = stop.evidence();
@@ -147,7 +149,7 @@ fn recovery(lab: &Lab, a: &Agent, promotable: bool) -> Check {
         "not running again within 60 s".into()
     });
     if !back {
-        ev.extend(crm_mon(lab, "n1"));
+        ev.extend(crm_mon(lab, VIEW));
     }
     Check::new(LAYER, &format!("{name} (recovery {:.1} s)", t.elapsed().as_secs_f64()), back, ev)
 }
@@ -159,9 +161,9 @@ fn movement(lab: &Lab, to: &str, promotable: bool) -> Check {
     if promotable {
         argv.push("--promoted");
     }
-    let Ok(n1) = lab.node("n1") else { return Check::new(LAYER, &name, false, vec![]) };
+    let Ok(n1) = lab.node(VIEW) else { return Check::new(LAYER, &name, false, vec![]) };
     let asked = n1.run(&argv);
-    let moved = asked.is_ok().then(|| until(Duration::from_secs(60), || holders(lab, "n1", promotable) == [to])).flatten();
+    let moved = asked.is_ok().then(|| until(Duration::from_secs(60), || holders(lab, VIEW, promotable) == [to])).flatten();
     let _ = n1.run(&["crm_resource", "--clear", "-r", &id]);
     let mut ev = vec![format!("{}: {}", argv.join(" "), asked.as_ref().map(|_| "asked".to_string()).unwrap_or_else(|e| format!("{e:#}")))];
     ev.push(moved.map(|d| format!("on {to} after {:.1} s", d.as_secs_f64())).unwrap_or_else(|| format!("not on {to} within 60 s")));
@@ -171,8 +173,8 @@ fn movement(lab: &Lab, to: &str, promotable: bool) -> Check {
 /// The holder's power cut: the survivor fences it and takes the resource (timed); the member
 /// boots again, rejoins, and the cluster keeps one copy (one promoted instance).
 fn crash_and_return(lab: &Lab, promotable: bool) -> Vec<Check> {
-    let holder = holders(lab, "n1", promotable).first().cloned().unwrap_or_default();
-    let survivor = if holder == "n1" { "n2" } else { "n1" };
+    let holder = holders(lab, VIEW, promotable).first().cloned().unwrap_or_default();
+    let survivor = super::MEMBERS.into_iter().find(|m| *m != holder).unwrap_or(VIEW);
     let cut = lab.actuators(&holder).and_then(|x| x.power_off());
     let took = cut.is_ok().then(|| until(Duration::from_secs(120), || holders(lab, survivor, promotable) == [survivor])).flatten();
     let mut ev = vec![format!("power cut of {holder}: {}", cut.as_ref().map(|_| "done".to_string()).unwrap_or_else(|e| format!("{e:#}")))];

@@ -27,6 +27,8 @@ pub use agent::Agent;
 
 /// The OCF provider the agent is installed under in the lab's members.
 pub const PROVIDER: &str = "halabtest";
+/// The lab's two members (`topology`); the single-node layer runs on the first.
+pub const MEMBERS: [&str; 2] = ["n1", "n2"];
 
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -92,9 +94,11 @@ fn topology(dir: &Path, packages: &[String]) -> String {
     let mut pk = vec!["libxml2-utils".to_string(), "shellcheck".to_string()];
     pk.extend(packages.iter().cloned());
     format!(
-        "# Made by `halab agent test`.\nname: agent-test\npackages: [ {} ]\nnetworks:\n  lan: {{ subnet: 198.18.250.0/24 }}\n  heartbeat: {{ subnet: 198.18.251.0/24 }}\nnodes:\n  n1: {{ interfaces: {{ lan: 198.18.250.1, heartbeat: 198.18.251.1 }} }}\n  n2: {{ interfaces: {{ lan: 198.18.250.2, heartbeat: 198.18.251.2 }} }}\ncluster:\n  members: [ n1, n2 ]\n  vips: {{ lan: 198.18.250.254 }}\n  stack: pacemaker\n  sync: {{ network: heartbeat, conntrackd: off }}\n  pacemaker: {{ link_monitor: false }}\n  agents: {{ {PROVIDER}: {} }}\n",
+        "# Made by `halab agent test`.\nname: agent-test\npackages: [ {} ]\nnetworks:\n  lan: {{ subnet: 198.18.250.0/24 }}\n  heartbeat: {{ subnet: 198.18.251.0/24 }}\nnodes:\n  {m0}: {{ interfaces: {{ lan: 198.18.250.1, heartbeat: 198.18.251.1 }} }}\n  {m1}: {{ interfaces: {{ lan: 198.18.250.2, heartbeat: 198.18.251.2 }} }}\ncluster:\n  members: [ {m0}, {m1} ]\n  vips: {{ lan: 198.18.250.254 }}\n  stack: pacemaker\n  sync: {{ network: heartbeat, conntrackd: off }}\n  pacemaker: {{ link_monitor: false }}\n  agents: {{ {PROVIDER}: {} }}\n",
         pk.join(", "),
-        dir.join("agents").display()
+        dir.join("agents").display(),
+        m0 = MEMBERS[0],
+        m1 = MEMBERS[1]
     )
 }
 
@@ -125,7 +129,7 @@ pub fn run(o: &Options) -> Result<i32> {
         let opts = crate::lifecycle::UpOptions { provider: o.provider.clone(), keep_on_failure: false, held: true };
         let lab = crate::lifecycle::up(&plan, &opts)?;
         let _down = Down(lab_name.clone());
-        let node = lab.node("n1")?;
+        let node = lab.node(MEMBERS[0])?;
         let agent = Agent { node: &node, kind: kind.clone(), params: o.params.clone() };
         let on = |l: Layer| o.layers.is_empty() || o.layers.contains(&l);
         let mut checks = Vec::new();
@@ -145,7 +149,7 @@ pub fn run(o: &Options) -> Result<i32> {
         }
         if on(Layer::Live) {
             crate::interrupt::check()?;
-            let step = crate::progress::Step::start(format!("agent test {kind}: live cluster (n1, n2)"));
+            let step = crate::progress::Step::start(format!("agent test {kind}: live cluster ({})", MEMBERS.join(", ")));
             let live = live_cluster::run(&lab, &agent, o.promotable);
             step.done(&summary(&live));
             checks.extend(live);
