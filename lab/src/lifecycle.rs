@@ -62,7 +62,7 @@ pub fn up(plan: &Plan, opts: &UpOptions) -> Result<Lab> {
             mgmt_addrs: mgmt.nodes,
             image_hash: img.manifest.hash.clone(),
             rootfs: img.rootfs(),
-            layers: img.roots().into_iter().filter(|r| *r != img.rootfs()).collect(),
+            layers: img.layers(),
         };
         let scale = prov.time_scale(&st);
         if let Some(cl) = st.plan.cluster.as_mut() {

@@ -13,8 +13,6 @@ use crate::stack::pacemaker::crm;
 use crate::topology::resources::{Kind, PlanResource, PlanService};
 
 const LAYER: &str = "live cluster";
-/// The member whose crm_mon the checks read (the other one when it is down).
-const VIEW: &str = super::MEMBERS[0];
 const POLL: Duration = Duration::from_millis(200);
 /// Pacemaker's monitor interval for the resource: recovery is timed against it.
 const MONITOR_S: u32 = 2;
@@ -61,20 +59,21 @@ fn crm_mon(lab: &Lab, from: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-pub fn run(lab: &Lab, a: &Agent, promotable: bool) -> Vec<Check> {
+/// `members[0]` runs `a` and is where crm_mon is read (the survivor's while it is down).
+pub fn run(lab: &Lab, a: &Agent, members: &[String], promotable: bool) -> Vec<Check> {
     let mut out = Vec::new();
-    let members = super::MEMBERS;
+    let view = a.node.name.as_str();
     let n1 = a.node;
     let xml = resource_xml(a, promotable);
     let added = n1.run(&["cibadmin", "-C", "-o", "resources", "-X", xml.trim()]);
     let what = if promotable { "promoted on one member by pacemaker" } else { "started on a member by pacemaker" };
-    let started = added.is_ok().then(|| until(Duration::from_secs(60), || holders(lab, VIEW, promotable).len() == 1)).flatten();
+    let started = added.is_ok().then(|| until(Duration::from_secs(60), || holders(lab, view, promotable).len() == 1)).flatten();
     let mut ev = vec![format!("cibadmin -C -o resources: {}", added.as_ref().map(|_| "added".to_string()).unwrap_or_else(|e| format!("{e:#}")))];
     match started {
-        Some(d) => ev.push(format!("{} after {:.1} s", holders(lab, VIEW, promotable).join(", "), d.as_secs_f64())),
+        Some(d) => ev.push(format!("{} after {:.1} s", holders(lab, view, promotable).join(", "), d.as_secs_f64())),
         None => {
             ev.push("not within 60 s".into());
-            ev.extend(crm_mon(lab, VIEW));
+            ev.extend(crm_mon(lab, view));
         }
     }
     if promotable && started.is_none() {
@@ -84,12 +83,12 @@ pub fn run(lab: &Lab, a: &Agent, promotable: bool) -> Vec<Check> {
     if started.is_none() {
         return out;
     }
-    let holder = holders(lab, VIEW, promotable).remove(0);
-    let other = members.iter().find(|m| **m != holder).map(|m| m.to_string()).unwrap_or_default();
+    let holder = holders(lab, view, promotable).remove(0);
+    let other = members.iter().find(|m| **m != holder).cloned().unwrap_or_default();
     out.push(probe_behind_back(lab, a, &other, promotable));
     out.push(recovery(lab, a, promotable));
-    out.push(movement(lab, &other, promotable));
-    out.extend(crash_and_return(lab, promotable));
+    out.push(movement(lab, view, &other, promotable));
+    out.extend(crash_and_return(lab, members, promotable));
     out
 }
 
@@ -108,12 +107,12 @@ fn probe_behind_back(lab: &Lab, a: &Agent, other: &str, promotable: bool) -> Che
     let _ = a.node.run(&["crm_resource", "--refresh", "-r", INSTANCE]);
     // Settled: one holder, and the hand-made copy no longer answers as such.
     let settled = until(Duration::from_secs(60), || {
-        holders(lab, VIEW, promotable).len() == 1 && {
+        holders(lab, &a.node.name, promotable).len() == 1 && {
             let m = by_hand.call("monitor");
             if promotable {
-                m.rc != Some(8) || holders(lab, VIEW, true) == [other]
+                m.rc != Some(8) || holders(lab, &a.node.name, true) == [other]
             } else {
-                m.rc == Some(7) || holders(lab, VIEW, false) == [other]
+                m.rc == Some(7) || holders(lab, &a.node.name, false) == [other]
             }
         }
     });
@@ -122,7 +121,7 @@ fn probe_behind_back(lab: &Lab, a: &Agent, other: &str, promotable: bool) -> Che
         settled.map(|d| format!("one copy left after {:.1} s", d.as_secs_f64())).unwrap_or("still two copies after 60 s".into())
     ));
     if settled.is_none() {
-        ev.extend(crm_mon(lab, VIEW));
+        ev.extend(crm_mon(lab, &a.node.name));
     }
     Check::new(LAYER, name, settled.is_some(), ev)
 }
@@ -131,14 +130,14 @@ fn probe_behind_back(lab: &Lab, a: &Agent, other: &str, promotable: bool) -> Che
 /// pacemaker recovers it. Timed from the stop to the resource running again.
 fn recovery(lab: &Lab, a: &Agent, promotable: bool) -> Check {
     let name = "a service stopped behind pacemaker's back is recovered";
-    let holder = holders(lab, VIEW, promotable).first().cloned().unwrap_or_default();
+    let holder = holders(lab, &a.node.name, promotable).first().cloned().unwrap_or_default();
     let Ok(node) = lab.node(&holder) else { return Check::new(LAYER, name, false, vec!["no holder".into()]) };
     let h = agent_on(a, &node);
     let stop = h.call("stop");
     let t = Instant::now();
     let back = stop.rc == Some(0)
         && until(Duration::from_secs(60), || {
-            h.call("monitor").rc == Some(if promotable { 8 } else { 0 }) || holders(lab, VIEW, promotable).iter().any(|x| *x != holder)
+            h.call("monitor").rc == Some(if promotable { 8 } else { 0 }) || holders(lab, &a.node.name, promotable).iter().any(|x| *x != holder)
         })
         .is_some();
     let mut ev = stop.evidence();
@@ -149,21 +148,21 @@ fn recovery(lab: &Lab, a: &Agent, promotable: bool) -> Check {
         "not running again within 60 s".into()
     });
     if !back {
-        ev.extend(crm_mon(lab, VIEW));
+        ev.extend(crm_mon(lab, &a.node.name));
     }
     Check::new(LAYER, &format!("{name} (recovery {:.1} s)", t.elapsed().as_secs_f64()), back, ev)
 }
 
-fn movement(lab: &Lab, to: &str, promotable: bool) -> Check {
+fn movement(lab: &Lab, view: &str, to: &str, promotable: bool) -> Check {
     let name = format!("the resource moves to {to} when asked");
     let id = if promotable { format!("{INSTANCE}-clone") } else { INSTANCE.to_string() };
     let mut argv = vec!["crm_resource", "--move", "-r", &id, "-N", to];
     if promotable {
         argv.push("--promoted");
     }
-    let Ok(n1) = lab.node(VIEW) else { return Check::new(LAYER, &name, false, vec![]) };
+    let Ok(n1) = lab.node(view) else { return Check::new(LAYER, &name, false, vec![]) };
     let asked = n1.run(&argv);
-    let moved = asked.is_ok().then(|| until(Duration::from_secs(60), || holders(lab, VIEW, promotable) == [to])).flatten();
+    let moved = asked.is_ok().then(|| until(Duration::from_secs(60), || holders(lab, view, promotable) == [to])).flatten();
     let _ = n1.run(&["crm_resource", "--clear", "-r", &id]);
     let mut ev = vec![format!("{}: {}", argv.join(" "), asked.as_ref().map(|_| "asked".to_string()).unwrap_or_else(|e| format!("{e:#}")))];
     ev.push(moved.map(|d| format!("on {to} after {:.1} s", d.as_secs_f64())).unwrap_or_else(|| format!("not on {to} within 60 s")));
@@ -172,9 +171,9 @@ fn movement(lab: &Lab, to: &str, promotable: bool) -> Check {
 
 /// The holder's power cut: the survivor fences it and takes the resource (timed); the member
 /// boots again, rejoins, and the cluster keeps one copy (one promoted instance).
-fn crash_and_return(lab: &Lab, promotable: bool) -> Vec<Check> {
-    let holder = holders(lab, VIEW, promotable).first().cloned().unwrap_or_default();
-    let survivor = super::MEMBERS.into_iter().find(|m| *m != holder).unwrap_or(VIEW);
+fn crash_and_return(lab: &Lab, members: &[String], promotable: bool) -> Vec<Check> {
+    let holder = holders(lab, &members[0], promotable).first().cloned().unwrap_or_default();
+    let Some(survivor) = members.iter().find(|m| **m != holder).map(String::as_str) else { return vec![] };
     let cut = lab.actuators(&holder).and_then(|x| x.power_off());
     let took = cut.is_ok().then(|| until(Duration::from_secs(120), || holders(lab, survivor, promotable) == [survivor])).flatten();
     let mut ev = vec![format!("power cut of {holder}: {}", cut.as_ref().map(|_| "done".to_string()).unwrap_or_else(|e| format!("{e:#}")))];
@@ -188,7 +187,8 @@ fn crash_and_return(lab: &Lab, promotable: bool) -> Vec<Check> {
     let title = took.map(|d| format!(" (failover {:.1} s)", d.as_secs_f64())).unwrap_or_default();
     let mut out = vec![Check::new(LAYER, &format!("the resource fails over when its member crashes{title}"), took.is_some(), ev)];
     // Back: booted (unless the fence's reboot did), rejoined, and still one copy.
-    let on = if lab.running(&holder) { Ok(()) } else { lab.power_on(&holder) };
+    // Booted already if the fence's reboot did it: `power_on` leaves it as it is then.
+    let on = lab.power_on(&holder);
     let online = on.is_ok()
         && until(Duration::from_secs(120), || {
             lab.node(survivor).ok().and_then(|n| crm::state(&n).ok()).is_some_and(|s| s.nodes.iter().any(|n| n.name == holder && n.online))

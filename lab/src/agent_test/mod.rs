@@ -27,8 +27,6 @@ pub use agent::Agent;
 
 /// The OCF provider the agent is installed under in the lab's members.
 pub const PROVIDER: &str = "halabtest";
-/// The lab's two members (`topology`); the single-node layer runs on the first.
-pub const MEMBERS: [&str; 2] = ["n1", "n2"];
 
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -39,7 +37,8 @@ pub struct Options {
     /// Extra Debian packages the agent needs (its daemon, its tools): the lab's packages layer.
     pub packages: Vec<String>,
     pub provider: crate::provider::Options,
-    pub out: PathBuf,
+    /// Default: reports/agent-TYPE.
+    pub out: Option<PathBuf>,
     /// Which layers run: `static`, `single`, `live` (all when empty).
     pub layers: Vec<Layer>,
 }
@@ -89,17 +88,11 @@ fn check_input(o: &Options) -> Result<String, InputError> {
     Ok(kind)
 }
 
-/// The lab's topology: a pacemaker pair on RFC 2544 addresses with the agent's directory.
+/// The lab's topology (`lab.yaml`) with the packages and the agent's directory filled in.
 fn topology(dir: &Path, packages: &[String]) -> String {
     let mut pk = vec!["libxml2-utils".to_string(), "shellcheck".to_string()];
     pk.extend(packages.iter().cloned());
-    format!(
-        "# Made by `halab agent test`.\nname: agent-test\npackages: [ {} ]\nnetworks:\n  lan: {{ subnet: 198.18.250.0/24 }}\n  heartbeat: {{ subnet: 198.18.251.0/24 }}\nnodes:\n  {m0}: {{ interfaces: {{ lan: 198.18.250.1, heartbeat: 198.18.251.1 }} }}\n  {m1}: {{ interfaces: {{ lan: 198.18.250.2, heartbeat: 198.18.251.2 }} }}\ncluster:\n  members: [ {m0}, {m1} ]\n  vips: {{ lan: 198.18.250.254 }}\n  stack: pacemaker\n  sync: {{ network: heartbeat, conntrackd: off }}\n  pacemaker: {{ link_monitor: false }}\n  agents: {{ {PROVIDER}: {} }}\n",
-        pk.join(", "),
-        dir.join("agents").display(),
-        m0 = MEMBERS[0],
-        m1 = MEMBERS[1]
-    )
+    include_str!("lab.yaml").replace("@PACKAGES@", &pk.join(", ")).replace("@AGENTS@", &dir.join("agents").display().to_string())
 }
 
 /// Downs the lab however the checks end (error, interrupt, success).
@@ -129,7 +122,9 @@ pub fn run(o: &Options) -> Result<i32> {
         let opts = crate::lifecycle::UpOptions { provider: o.provider.clone(), keep_on_failure: false, held: true };
         let lab = crate::lifecycle::up(&plan, &opts)?;
         let _down = Down(lab_name.clone());
-        let node = lab.node(MEMBERS[0])?;
+        // The single-node layer runs on the first member; the live cluster reads its crm_mon.
+        let members = plan.cluster.as_ref().map(|c| c.members.clone()).unwrap_or_default();
+        let node = lab.node(members.first().context("the agent's lab has no member")?)?;
         let agent = Agent { node: &node, kind: kind.clone(), params: o.params.clone() };
         let on = |l: Layer| o.layers.is_empty() || o.layers.contains(&l);
         let mut checks = Vec::new();
@@ -149,8 +144,8 @@ pub fn run(o: &Options) -> Result<i32> {
         }
         if on(Layer::Live) {
             crate::interrupt::check()?;
-            let step = crate::progress::Step::start(format!("agent test {kind}: live cluster ({})", MEMBERS.join(", ")));
-            let live = live_cluster::run(&lab, &agent, o.promotable);
+            let step = crate::progress::Step::start(format!("agent test {kind}: live cluster ({})", members.join(", ")));
+            let live = live_cluster::run(&lab, &agent, &members, o.promotable);
             step.done(&summary(&live));
             checks.extend(live);
         }
@@ -158,9 +153,10 @@ pub fn run(o: &Options) -> Result<i32> {
     })();
     let _ = std::fs::remove_dir_all(&work);
     let checks: Vec<Check> = result?;
-    report::write(&o.out, &kind, &checks)?;
+    let out = o.out.clone().unwrap_or_else(|| PathBuf::from(format!("reports/agent-{kind}")));
+    report::write(&out, &kind, &checks)?;
     print!("{}", report::lines(&checks));
-    println!("report: {}", o.out.display());
+    println!("report: {}", out.display());
     Ok(if checks.iter().all(|c| c.passed) { 0 } else { 1 })
 }
 

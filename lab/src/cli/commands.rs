@@ -165,8 +165,6 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Cmd::Image(c) => super::image::run(c)?,
         Cmd::Agent(super::args::AgentCmd::Test { path, params, promotable, packages, layers, place, out }) => {
-            let kind = path.file_name().map(|n| n.to_string_lossy().trim_end_matches(".ocf").to_string()).unwrap_or_default();
-            let out = out.unwrap_or_else(|| PathBuf::from(format!("reports/agent-{kind}")));
             let o = crate::agent_test::Options { path, params, promotable, packages, provider: place.options(), out, layers };
             return Ok(ExitCode::from(crate::agent_test::run(&o)? as u8));
         }

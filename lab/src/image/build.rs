@@ -47,9 +47,14 @@ impl Image {
         }
     }
 
+    /// Its packages layer (the overlay upper directory `super::layer` kept), if it is one.
+    pub fn layers(&self) -> Vec<PathBuf> {
+        self.manifest.base.iter().map(|_| self.dir.join("upper")).collect()
+    }
+
     /// Every directory the image's files come from, top first: the layer, then the base.
     pub fn roots(&self) -> Vec<PathBuf> {
-        super::layer::lowers(self)
+        self.layers().into_iter().chain([self.rootfs()]).collect()
     }
 }
 

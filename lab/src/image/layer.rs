@@ -4,7 +4,7 @@
 //! from the two merged. Built in a private mount namespace (`unshare -m`), so no mount of
 //! the build outlives it, whatever happens to halab.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
@@ -168,14 +168,4 @@ fn build(base: &Image, partial: &Path, names: &[String], step: &Step) -> Result<
         anyhow::bail!("installing {} over the image failed ({}); its last lines:\n{}", names.join(", "), out.status, tail.join("\n"));
     }
     Ok(())
-}
-
-/// The overlay lower directories of an image, top first: its layer over its base.
-pub fn lowers(img: &Image) -> Vec<PathBuf> {
-    let mut v = Vec::new();
-    if img.manifest.base.is_some() {
-        v.push(img.dir.join("upper"));
-    }
-    v.push(img.rootfs());
-    v
 }
