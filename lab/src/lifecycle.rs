@@ -32,6 +32,7 @@ pub fn up(plan: &Plan, opts: &UpOptions) -> Result<Lab> {
     let prov = provider::get(&opts.provider.provider)?;
     let mut plan = plan.clone();
     crate::fence::resolve(&mut plan, prov.name(), prov.fence_methods())?;
+    crate::topology::kernel::check(&plan, prov.name(), prov.own_kernel())?;
     let plan = &plan;
     prov.preflight()?;
     let recipe_path =

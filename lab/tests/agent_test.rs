@@ -154,9 +154,18 @@ fn a_promotable_agent_passes_and_one_without_promotion_scores_is_caught() {
     let (code, checks, text) = agent_test(&dir.join("Promo"), &["--promotable"]);
     assert_eq!(code, Some(0), "{text}");
     assert!(checks.iter().any(|(n, p)| n.starts_with("the resource fails over when its member crashes") && *p), "{text}");
+    for check in ["after every step one instance is promoted and the other unpromoted", "every promote and demote comes between its notifications"] {
+        assert!(checks.iter().any(|(n, p)| n.starts_with(check) && *p), "{check}: {text}");
+    }
     let path = broken_copy(PROMO, "promo-no-score", "    crm_attribute --promotion -v \"$1\" >/dev/null 2>&1 || true", "    : \"$1\"");
     let (code, checks, text) = agent_test(&path, &["--promotable", "--layers", "live"]);
     assert_eq!(code, Some(1), "{text}");
     assert!(failed(&checks).contains(&"the resource is promoted on one member by pacemaker"), "{text}");
     assert!(text.contains("does the agent set a promotion score"), "{text}");
+    // A notify that fails is named, with the call pacemaker made.
+    let path = broken_copy(PROMO, "promo-bad-notify", "    notify) exit \"$OCF_SUCCESS\" ;;", "    notify) exit \"$OCF_ERR_GENERIC\" ;;");
+    let (code, checks, text) = agent_test(&path, &["--promotable", "--layers", "live"]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(failed(&checks).iter().any(|n| n.starts_with("every promote and demote comes between its notifications")), "{text}");
+    assert!(text.contains("→ 1 (a notify must succeed)"), "{text}");
 }

@@ -9,19 +9,6 @@ use std::process::Command;
 
 use common::*;
 
-fn libvirt_ready() -> bool {
-    if !privileged() {
-        return false;
-    }
-    let ok = Command::new("virsh").args(["-c", "qemu:///system", "version"]).output().is_ok_and(|o| o.status.success());
-    if !ok && std::env::var("HALAB_SKIP_LIBVIRT").as_deref() == Ok("1") {
-        skip("libvirtd is not running (HALAB_SKIP_LIBVIRT=1)");
-        return false;
-    }
-    assert!(ok, "libvirtd does not answer on qemu:///system: start it (`virtlogd -d; libvirtd -d`) or set HALAB_SKIP_LIBVIRT=1");
-    true
-}
-
 fn virsh_names(what: &str) -> Vec<String> {
     let o = Command::new("virsh").args(["-c", "qemu:///system", what, "--all", "--name"]).output().expect("virsh");
     String::from_utf8_lossy(&o.stdout).lines().map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect()

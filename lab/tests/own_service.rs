@@ -2,7 +2,7 @@
 //! resources and constraints and a CIB fragment become one live CIB that pacemaker accepts
 //! and places as the constraints say; the web-ha example's service probe measures what its
 //! clients suffer through a crash; an agent the image does not have is bad input at its line,
-//! before anything is made.
+//! before anything is made; a fragment crm_verify refuses is reported at its line.
 
 mod common;
 
@@ -158,4 +158,18 @@ fn a_package_that_does_not_exist_is_bad_input_at_its_line() {
     assert!(err.contains("unknown-package.yaml:4:26:") && err.contains("no Debian package `halab-no-such-package`"), "{err}");
     assert!(!err.contains("ovn-central`"), "only the missing one is named: {err}");
     assert!(!std::path::Path::new("/var/lib/halab/labs/hlownpkg").exists(), "nothing was made");
+}
+
+/// A CIB fragment pacemaker refuses: `up` fails before pacemaker starts, crm_verify's words
+/// point at the fragment's line, and the lab is rolled back.
+#[test]
+fn a_fragment_crm_verify_refuses_is_reported_at_its_line() {
+    if !privileged() {
+        return;
+    }
+    let o = halab(&["up", "tests/data/own/bad-fragment.yaml"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "a lab that could not come up: {err}");
+    assert!(err.contains("bad-fragment.xml:6: ") && err.contains("unknown ID \"no-such-resource\""), "{err}");
+    assert!(!std::path::Path::new("/var/lib/halab/labs/hlbadfrag").exists(), "rolled back");
 }

@@ -43,6 +43,7 @@ const CASES: &[(&str, &str, &str)] = &[
     ("keepalived-bad-hooks.yaml", "keepalived-bad-hooks.yaml:13:43:", "`1500ms` is not whole seconds"),
     ("keepalived-bad-hooks.yaml", "keepalived-bad-hooks.yaml:13:59:", "weight -300 is out of range"),
     ("keepalived-bad-hooks.yaml", "keepalived-bad-hooks.yaml:14:13:", "cluster.keepalived.notify: `on-vrrp --log` does not start"),
+    ("prepare-empty.yaml", "prepare-empty.yaml:10:34:", "cluster.prepare[1]: an empty command"),
 ];
 
 #[test]

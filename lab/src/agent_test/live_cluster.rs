@@ -2,7 +2,9 @@
 //! (a primitive, or a promotable clone with notify), started by pacemaker; a copy started
 //! behind pacemaker's back found by a probe; the service stopped behind its back and recovered
 //! (timed); a move; a crash of the member holding it (fenced, timed to the takeover); the
-//! crashed member's return without a second copy.
+//! crashed member's return without a second copy. For a promotable agent also: where the
+//! promoted and unpromoted instances are after each step, and the notifications around every
+//! promote and demote (`recorder.rs`).
 
 use std::time::{Duration, Instant};
 
@@ -23,7 +25,7 @@ fn resource_xml(a: &Agent, promotable: bool) -> String {
     let ops = if promotable { vec![mon(MONITOR_S, Some("Promoted")), mon(MONITOR_S + 1, Some("Unpromoted"))] } else { vec![mon(MONITOR_S, None)] };
     let r = PlanResource {
         id: INSTANCE.into(),
-        kind: Kind::Primitive { class: "ocf".into(), provider: Some(super::PROVIDER.into()), kind: a.kind.clone() },
+        kind: Kind::Primitive { class: "ocf".into(), provider: Some(super::PROVIDER.into()), kind: super::recorder::recorded(&a.kind) },
         params: a.params.clone(),
         ops,
         meta: vec![],
@@ -81,15 +83,64 @@ pub fn run(lab: &Lab, a: &Agent, members: &[String], promotable: bool) -> Vec<Ch
     }
     out.push(Check::new(LAYER, &format!("the resource is {what}"), started.is_some(), ev));
     if started.is_none() {
+        if promotable {
+            out.push(notify_check(&members.iter().map(|m| super::recorder::read(lab, m)).collect::<Vec<_>>()));
+        }
         return out;
     }
     let holder = holders(lab, view, promotable).remove(0);
     let other = members.iter().find(|m| **m != holder).cloned().unwrap_or_default();
+    let mut placed = vec![placement(lab, members, "start")];
     out.push(probe_behind_back(lab, a, &other, promotable));
+    placed.push(placement(lab, members, "probe"));
     out.push(recovery(lab, a, promotable));
+    placed.push(placement(lab, members, "recovery"));
     out.push(movement(lab, view, &other, promotable));
+    placed.push(placement(lab, members, "move"));
+    // A crash wipes the member's /run: its calls so far are read now.
+    let before: Vec<_> = members.iter().map(|m| super::recorder::read(lab, m)).collect();
     out.extend(crash_and_return(lab, members, promotable));
+    placed.push(placement(lab, members, "crash and return"));
+    if promotable {
+        out.push(roles_check(&placed));
+        let calls: Vec<Vec<super::recorder::Call>> = members
+            .iter()
+            .zip(before)
+            .map(|(m, b)| {
+                let now = super::recorder::read(lab, m);
+                // The survivor's log holds everything; the crashed member's restarts at its boot.
+                if now.len() >= b.len() && now.starts_with(&b) { now } else { [b, now].concat() }
+            })
+            .collect();
+        out.push(notify_check(&calls));
+    }
     out
+}
+
+/// After a step: (step, promoted on, unpromoted on), read from the first member that answers.
+type Placement = (&'static str, Vec<String>, Vec<String>);
+
+fn placement(lab: &Lab, members: &[String], step: &'static str) -> Placement {
+    let s = members.iter().find_map(|m| lab.node(m).ok().and_then(|n| crm::state(&n).ok()));
+    let on = |role| s.as_ref().map(|s| s.where_is(INSTANCE, Some(role))).unwrap_or_default();
+    (step, on("Promoted"), on("Unpromoted"))
+}
+
+/// One promoted instance after every step, and the other member's instance unpromoted (not
+/// stopped): an agent whose demote or start leaves it stopped shows here.
+fn roles_check(placed: &[Placement]) -> Check {
+    let ok = placed.iter().all(|(_, p, u)| p.len() == 1 && u.len() == 1 && p != u);
+    let ev = placed.iter().map(|(step, p, u)| format!("after {step}: promoted on [{}], unpromoted on [{}]", p.join(", "), u.join(", "))).collect();
+    Check::new(LAYER, "after every step one instance is promoted and the other unpromoted", ok, ev)
+}
+
+fn notify_check(calls: &[Vec<super::recorder::Call>]) -> Check {
+    let problems: Vec<String> = calls.iter().flat_map(|c| super::recorder::notify_problems(c)).collect();
+    let mut ev = problems.clone();
+    ev.push(format!("the calls pacemaker made ({}):", super::recorder::LOG));
+    ev.extend(calls.iter().flat_map(|c| super::recorder::summary(c)));
+    let promotes = calls.iter().flatten().filter(|c| c.action == "promote").count();
+    Check::new(LAYER, &format!("every promote and demote comes between its notifications, and every notify succeeds ({promotes} promotes)"), problems.is_empty() && promotes > 0, ev)
 }
 
 fn agent_on<'a>(a: &Agent, node: &'a crate::node::Node) -> Agent<'a> {

@@ -12,6 +12,7 @@
 
 mod agent;
 mod live_cluster;
+mod recorder;
 mod report;
 mod single_node;
 mod static_checks;
@@ -36,6 +37,8 @@ pub struct Options {
     pub promotable: bool,
     /// Extra Debian packages the agent needs (its daemon, its tools): the lab's packages layer.
     pub packages: Vec<String>,
+    /// Host file -> path in both members (the daemon's config the agent points at).
+    pub files: Vec<(PathBuf, String)>,
     pub provider: crate::provider::Options,
     /// Default: reports/agent-TYPE.
     pub out: Option<PathBuf>,
@@ -80,6 +83,11 @@ fn check_input(o: &Options) -> Result<String, InputError> {
     if kind.is_empty() || !kind.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
         return Err(bad("PATH", format!("`{name}` cannot be an OCF agent's type"), "letters, digits, - and _ (a trailing .ocf or .sh is dropped)"));
     }
+    for (host, _) in &o.files {
+        if !host.is_file() {
+            return Err(InputError { diagnostics: vec![Diagnostic::new(host, 0, 0, "--files", "no such file", "HOST_PATH:NODE_PATH, the host file first")] });
+        }
+    }
     for (k, _) in &o.params {
         if k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
             return Err(bad("--params", format!("`{k}` cannot be a parameter name"), "k=v, with k letters, digits and _"));
@@ -116,9 +124,14 @@ pub fn run(o: &Options) -> Result<i32> {
     std::fs::create_dir_all(work.join("agents")).with_context(|| format!("failed to create {}", work.display()))?;
     let result: Result<Vec<Check>> = (|| {
         std::fs::copy(&o.path, work.join("agents").join(&kind)).with_context(|| format!("failed to copy {}", o.path.display()))?;
+        std::fs::write(work.join("agents").join(recorder::recorded(&kind)), recorder::script(&kind))?;
         let topo = work.join("topology.yaml");
         std::fs::write(&topo, topology(&work, &o.packages))?;
-        let plan = crate::topology::load(&topo, Some(&lab_name))?;
+        let mut plan = crate::topology::load(&topo, Some(&lab_name))?;
+        if let Some(cl) = plan.cluster.as_mut() {
+            let files = o.files.iter().map(|(from, to)| crate::topology::resources::PlanFile { from: from.clone(), to: to.clone(), mode: 0o644 });
+            cl.service.files.extend(files);
+        }
         let opts = crate::lifecycle::UpOptions { provider: o.provider.clone(), keep_on_failure: false, held: true };
         let lab = crate::lifecycle::up(&plan, &opts)?;
         let _down = Down(lab_name.clone());

@@ -180,7 +180,8 @@ pub enum PowerAction {
 #[derive(Subcommand)]
 pub enum AgentCmd {
     /// Check an OCF resource agent in a lab halab makes: static (meta-data, metadata.rng,
-    /// actions, units, shellcheck), then single node (ocf-tester, the OCF exit-code rules).
+    /// actions, units, shellcheck), single node (ocf-tester, the OCF exit-code rules), live
+    /// cluster (start, probe, recovery, move, crash, return; roles and notify when promotable).
     /// Exit 0 all passed, 1 a check failed, 2 bad input, 3 the lab failed.
     Test {
         /// The agent (its file name is its type).
@@ -194,6 +195,9 @@ pub enum AgentCmd {
         /// Extra Debian packages the agent needs in the nodes (its daemon, its tools).
         #[arg(long, value_delimiter = ',')]
         packages: Vec<String>,
+        /// Files the agent needs in both members (its daemon's config): `HOST_PATH:NODE_PATH`.
+        #[arg(long, value_delimiter = ',', value_parser = parse_file)]
+        files: Vec<(PathBuf, String)>,
         /// Only these layers (default all): static, single, live.
         #[arg(long, value_enum, value_delimiter = ',')]
         layers: Vec<crate::agent_test::Layer>,
@@ -203,6 +207,13 @@ pub enum AgentCmd {
         #[arg(short, long)]
         out: Option<PathBuf>,
     },
+}
+
+fn parse_file(s: &str) -> Result<(PathBuf, String), String> {
+    match s.split_once(':') {
+        Some((h, n)) if !h.is_empty() && n.starts_with('/') => Ok((PathBuf::from(h), n.to_string())),
+        _ => Err(format!("`{s}` is not HOST_PATH:/NODE/PATH")),
+    }
 }
 
 fn parse_kv(s: &str) -> Result<(String, String), String> {

@@ -101,6 +101,10 @@ pub trait Provider: Sync {
     fn fence_methods(&self) -> &'static [crate::topology::FenceMethod] {
         &[crate::topology::FenceMethod::Halab]
     }
+    /// Does each node run its own kernel? netns nodes share this machine's.
+    fn own_kernel(&self) -> bool {
+        true
+    }
     /// Run one of this provider's helper processes (`halab _helper PROVIDER NAME ARG`), such as
     /// a netns node's init.
     fn helper(&self, name: &str, _arg: &std::path::Path) -> Result<()> {

@@ -152,8 +152,9 @@ fn base_files(st: &Lab, cl: &PlanCluster, node: &Node) -> Result<()> {
 }
 
 /// What a member's boot does before the stack starts: load the firewall, then forward (a
-/// member boots without forwarding: `Plan::forwards_at_boot`).
-fn base_start(plan: &crate::topology::Plan, cl: &PlanCluster, node: &Node) -> Result<()> {
+/// member boots without forwarding: `Plan::forwards_at_boot`), then the user's `prepare`
+/// commands (`boot` is `up` or `rejoin` in their $HALAB_BOOT).
+fn base_start(plan: &crate::topology::Plan, cl: &PlanCluster, node: &Node, boot: &str) -> Result<()> {
     if cl.firewall.enabled || conntrackd::enabled(cl) {
         node.run(&["nft", "-f", NFT_CONF])?;
         // Exists once conntrack is active in the node's netns (after a `ct` rule). With 0 a
@@ -162,6 +163,21 @@ fn base_start(plan: &crate::topology::Plan, cl: &PlanCluster, node: &Node) -> Re
     }
     if plan.node(&node.name).is_some_and(|n| n.forwarding) {
         node.run(&["sysctl", "-q", "-w", "net.ipv4.ip_forward=1"])?;
+    }
+    prepare(cl, node, boot)
+}
+
+/// The user's `cluster.prepare` commands, in order, each up to 5 minutes; a failure names the
+/// command and shows its output.
+fn prepare(cl: &PlanCluster, node: &Node, boot: &str) -> Result<()> {
+    let env = format!("HALAB_NODE={} HALAB_MEMBERS='{}' HALAB_BOOT={boot}", node.name, cl.members.join(" "));
+    for cmd in &cl.service.prepare {
+        let o = node.exec(&["sh", "-c", &format!("export {env}; {cmd}")], None, std::time::Duration::from_secs(300))?;
+        if !o.status.success() {
+            let out = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+            let tail: Vec<&str> = out.lines().rev().take(15).collect::<Vec<_>>().into_iter().rev().collect();
+            anyhow::bail!("cluster.prepare `{cmd}` failed on `{}` ({}):\n{}", node.name, o.status, tail.join("\n"));
+        }
     }
     Ok(())
 }
@@ -184,7 +200,7 @@ pub fn rejoin(st: &Lab, node: &str) -> Result<()> {
     if n.succeeds(&["test", "-e", REJOINED]) {
         return Ok(());
     }
-    base_start(&st.plan, cl, &n)
+    base_start(&st.plan, cl, &n, "rejoin")
         .and_then(|_| of(cl.stack).start(st, cl, &n))
         .and_then(|_| n.run(&["touch", REJOINED]).map(drop))
         .with_context(|| format!("`{node}` could not rejoin the cluster"))
@@ -205,8 +221,8 @@ pub fn bring_up(st: &Lab) -> Result<()> {
     let Some(cl) = &st.plan.cluster else { return Ok(()) };
     let stack = of(cl.stack);
     let step = Step::start(format!("stack {} on {}", cl.stack, cl.members.join(", ")));
-    step.message("firewall and conntrackd config");
-    on_members(st, cl, |n| base_files(st, cl, n).and_then(|_| base_start(&st.plan, cl, n)))?;
+    step.message("firewall, conntrackd config, cluster.prepare");
+    on_members(st, cl, |n| base_files(st, cl, n).and_then(|_| base_start(&st.plan, cl, n, "up")))?;
     if stack.runs() {
         step.message(stack.starting());
         on_members(st, cl, |n| stack.configure(st, cl, n).and_then(|_| persist(n)).and_then(|_| stack.start(st, cl, n)))?;

@@ -205,7 +205,13 @@ pub(super) fn check(c: &mut Checker, cl: &ClusterSpec, networks: &[PlanNetwork],
     if sync.conntrackd != ConntrackdMode::Off {
         recipe.push("conntrackd-clone".into());
     }
-    let service = super::resources::check(c, &cl.resources, &cl.constraints, &cl.cib, &cl.agents, &cl.files, &members, &recipe);
+    let mut service = super::resources::check(c, &cl.resources, &cl.constraints, &cl.cib, &cl.agents, &cl.files, &members, &recipe);
+    for (i, p) in cl.prepare.iter().enumerate() {
+        if p.value.trim().is_empty() {
+            c.at(p, &format!("cluster.prepare[{i}]"), "an empty command", "a shell command, e.g. `/usr/local/sbin/make-backing`");
+        }
+        service.prepare.push(p.value.clone());
+    }
 
     if members.is_empty() {
         return None;

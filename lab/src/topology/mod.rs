@@ -3,6 +3,7 @@
 pub mod cluster;
 pub mod duration;
 pub mod keepalived;
+pub mod kernel;
 pub mod model;
 pub mod plan;
 pub mod resources;

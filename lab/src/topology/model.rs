@@ -121,6 +121,10 @@ pub struct ClusterSpec {
     /// Files copied into every member.
     #[serde(default)]
     pub files: Vec<FileSpec>,
+    /// Commands (sh) run on every member before its stack starts: at `up` on all members at
+    /// once, and again on a member that boots again (e.g. a DRBD device's backing).
+    #[serde(default)]
+    pub prepare: Vec<Spanned<String>>,
 }
 
 /// Fencing (pacemaker): `method` `off`, `halab` (the lab's own fencer, any provider) or `virt`

@@ -61,6 +61,14 @@ pub struct PlanFile {
     pub mode: u32,
 }
 
+impl PlanResource {
+    /// A primitive's agent as written: `ocf:heartbeat:IPaddr2`, `systemd:nginx`.
+    pub fn agent(&self) -> Option<String> {
+        let Kind::Primitive { class, provider, kind } = &self.kind else { return None };
+        Some([Some(class.as_str()), provider.as_deref(), Some(kind.as_str())].into_iter().flatten().collect::<Vec<_>>().join(":"))
+    }
+}
+
 /// What the user brings to the cluster.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 pub struct PlanService {
@@ -72,6 +80,8 @@ pub struct PlanService {
     pub agents: Vec<(String, PathBuf)>,
     /// For every member.
     pub files: Vec<PlanFile>,
+    /// Commands run on each member before its stack starts (`cluster.prepare`).
+    pub prepare: Vec<String>,
 }
 
 impl PlanService {
@@ -368,8 +378,7 @@ pub fn check_at_up(plan: &super::Plan, roots: &[PathBuf]) -> Result<(), crate::d
     };
     for r in &svc.resources {
         if !agent_exists(svc, r, roots) {
-            let Kind::Primitive { class, provider, kind } = &r.kind else { continue };
-            let name = [Some(class.as_str()), provider.as_deref(), Some(kind.as_str())].into_iter().flatten().collect::<Vec<_>>().join(":");
+            let Some(name) = r.agent() else { continue };
             out.push(no_agent(&r.at, &format!("cluster.resources.{}.agent", r.id), &name));
         }
     }

@@ -32,6 +32,21 @@ pub fn privileged() -> bool {
     panic!("this test needs root (namespaces, bridges, mounts); run as root or set HALAB_SKIP_PRIVILEGED=1 to skip it");
 }
 
+/// Root and a libvirtd answering on qemu:///system (or skipped with HALAB_SKIP_LIBVIRT=1).
+pub fn libvirt_ready() -> bool {
+    if !privileged() {
+        return false;
+    }
+    let ok = std::process::Command::new("virsh").args(["-c", "qemu:///system", "version"]).output().is_ok_and(|o| o.status.success());
+    if !ok && std::env::var("HALAB_SKIP_LIBVIRT").as_deref() == Ok("1") {
+        skip("libvirtd is not running (HALAB_SKIP_LIBVIRT=1)");
+        return false;
+    }
+    assert!(ok, "libvirtd does not answer on qemu:///system: start it (`virtlogd -d; libvirtd -d`) or set HALAB_SKIP_LIBVIRT=1");
+    true
+}
+
+
 pub fn halab(args: &[&str]) -> Output {
     Command::new(HALAB).args(args).env("HALAB_PLAIN", "1").output().expect("run halab")
 }

@@ -42,6 +42,9 @@ impl Provider for Netns {
         }
         Ok(())
     }
+    fn own_kernel(&self) -> bool {
+        false
+    }
     fn decide(&self, _: &Options, _: &Image) -> Result<serde_json::Value> {
         Ok(serde_json::Value::Null)
     }

@@ -243,7 +243,7 @@ pub(crate) fn check(v: &mut Checker, plan: &Plan, spec: &TrafficSpec, field: &st
         }
         seen.push(k.value.clone());
     }
-    let kind = (def.check)(&mut Fields { v, field, spec: &spec.value, whole: spec });
+    let kind = (def.check)(&mut Fields { v, plan, field, spec: &spec.value, whole: spec });
     let (name, kind) = (spec.value.get("name")?.value.clone(), kind?);
     (!missing).then_some(Traffic { name, kind, from: from?, to: to? })
 }
@@ -251,6 +251,7 @@ pub(crate) fn check(v: &mut Checker, plan: &Plan, spec: &TrafficSpec, field: &st
 /// A kind's own fields, and where to report their problems.
 pub struct Fields<'a, 'f> {
     v: &'a mut Checker<'f>,
+    plan: &'a Plan,
     field: &'a str,
     spec: &'a OrderedMap<Spanned<String>>,
     /// The whole traffic, where a missing field is reported.
@@ -270,6 +271,13 @@ impl Fields<'_, '_> {
     }
 
     /// A field the kind may do without.
+    /// A node the kind acts on besides its ends (a name, `@active`, `@standby`; resolved when
+    /// it acts): Some(None) when absent, None when wrong (reported).
+    pub fn target(&mut self, name: &str) -> Option<Option<Target>> {
+        let Some(s) = self.spec.get(name) else { return Some(None) };
+        target::check(self.v, self.plan, s, &format!("{}.{name}", self.field)).map(Some)
+    }
+
     pub fn optional(&self, name: &str) -> Option<String> {
         self.spec.get(name).map(|s| s.value.clone())
     }

@@ -15,13 +15,14 @@ use super::{file, round, Collect, Ends, Fields, Kind, KindDef, Running, Traffic}
 
 pub const KIND: KindDef = KindDef {
     name: "service",
-    doc: "the user's own request (`command`, run with sh on `from`; `{to}` is `to`'s address, `{vip}` the cluster's VIP on `from`'s network, `{seq}` a unique token halab-N) every `every` (default 200ms) for `duration` (default 60s), each attempt cut at `timeout` (default 2s): attempts, ok, availability, gap (longest time between two answered attempts), recovered; with `read` (run once after the run: what the service kept) acked and lost (acknowledged writes missing)",
+    doc: "the user's own request (`command`, run with sh on `from`; `{to}` is `to`'s address, `{vip}` the cluster's VIP on `from`'s network, `{seq}` a unique token halab-N) every `every` (default 200ms) for `duration` (default 60s), each attempt cut at `timeout` (default 2s): attempts, ok, availability, gap (longest time between two answered attempts), recovered; with `read` (run once after the run, on `from` or on `read_on`: what the service kept) acked and lost (acknowledged writes missing)",
     fields: &[
         ("command", "the request (required)"),
         ("every", "pause between attempts (default 200ms)"),
         ("timeout", "each attempt at most (default 2s)"),
         ("duration", "how long (default 60s)"),
         ("read", "after the run: prints what the service kept (write probes)"),
+        ("read_on", "where `read` runs: a node, @active or @standby (default `from`), e.g. a server's own database"),
     ],
     example: "{ name: svc, kind: service, from: client, to: server, command: \"curl -sf http://{vip}/\", every: 100ms, duration: 20s }",
     check,
@@ -31,6 +32,7 @@ pub const KIND: KindDef = KindDef {
 struct Service {
     command: String,
     read: Option<String>,
+    read_on: Option<crate::scenario::target::Target>,
     every: Duration,
     timeout: Duration,
     duration: Duration,
@@ -39,10 +41,12 @@ struct Service {
 fn check(f: &mut Fields) -> Option<Arc<dyn Kind>> {
     let command = f.required("command", "the request it makes, e.g. `command: \"curl -sf http://{vip}/\"`");
     let read = f.optional("read");
-    let command = command?;
+    let read_on = f.target("read_on");
+    let (command, read_on) = (command?, read_on?);
     Some(Arc::new(Service {
         command,
         read,
+        read_on,
         every: f.duration("every", Duration::from_millis(200))?,
         timeout: f.duration("timeout", Duration::from_secs(2))?,
         duration: f.duration("duration", Duration::from_secs(60))?,
@@ -111,7 +115,11 @@ impl Kind for Service {
         c.put(name, "recovered", json!(attempts.last().is_some_and(|x| x.ok)));
         if let Some(read) = &self.read {
             let acked: Vec<u64> = attempts.iter().filter(|x| x.ok).map(|x| x.seq).collect();
-            let kept = read_back(c, &fill(read, c.lab, &r.t.from, r.ip), self.timeout);
+            let on = match &self.read_on {
+                Some(t) => c.lab.node(&crate::scenario::target::resolve(c.lab, t)?)?,
+                None => c.from.clone(),
+            };
+            let kept = read_back(&on, &fill(read, c.lab, &r.t.from, r.ip), self.timeout);
             c.put(name, "acked", json!(acked.len()));
             match kept {
                 Some(out) => {
@@ -126,11 +134,11 @@ impl Kind for Service {
 }
 
 /// The read-back, tried for up to 30 s (the service may still be settling after the run).
-fn read_back(c: &Collect, read: &str, timeout: Duration) -> Option<String> {
+fn read_back(on: &crate::node::Node, read: &str, timeout: Duration) -> Option<String> {
     let cmd = format!("timeout {:.3} sh -c {}", timeout.as_secs_f64() * 5.0, quote(read));
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
-        if let Ok(out) = c.from.run(&["sh", "-c", &cmd]) {
+        if let Ok(out) = on.run(&["sh", "-c", &cmd]) {
             return Some(out);
         }
         if std::time::Instant::now() > deadline {

@@ -6,6 +6,7 @@ pub mod corosync;
 pub mod crm;
 pub mod resources;
 pub mod stonith;
+mod verify;
 
 use std::time::Duration;
 
@@ -84,7 +85,8 @@ impl HaStack for Pacemaker {
             }
             _ => {}
         }
-        node.put(cib::PATH, &cib::cib(&st.plan, cl, st.host_addr)?, 0o600, "hacluster:haclient")?;
+        let cib_xml = cib::cib(&st.plan, cl, st.host_addr)?;
+        node.put(cib::PATH, &cib_xml, 0o600, "hacluster:haclient")?;
         // The user's resources (typed or a fragment) checked by pacemaker's own rules before it
         // runs them; halab's recipe alone is covered by the tests.
         // Every member gets the same CIB: one check is enough.
@@ -97,7 +99,7 @@ impl HaStack for Pacemaker {
                     st.plan.topology.display(),
                     svc.cib.as_ref().map(|f| format!(" and {}", f.display())).unwrap_or_default(),
                     node.name,
-                    String::from_utf8_lossy(&o.stderr).trim()
+                    verify::locate(&String::from_utf8_lossy(&o.stderr), svc, &cib_xml, cib::PATH)
                 );
             }
         }
