@@ -1,6 +1,7 @@
 //! `halab agent test` on real netns labs (root): a correct agent (tests/data/agents/Marker,
 //! written for these tests) passes every check; copies broken on purpose, one defect each,
-//! are caught by the check that names that defect; Debian's OVN agent gets its verdict.
+//! are caught by the check that names that defect; Debian's OVN agent gets its verdict; the
+//! live layer runs in a topology of the user's (`--topology`).
 
 mod common;
 
@@ -168,4 +169,17 @@ fn a_promotable_agent_passes_and_one_without_promotion_scores_is_caught() {
     assert_eq!(code, Some(1), "{text}");
     assert!(failed(&checks).iter().any(|n| n.starts_with("every promote and demote comes between its notifications")), "{text}");
     assert!(text.contains("→ 1 (a notify must succeed)"), "{text}");
+}
+
+/// `--topology`: the live layer in the user's own lab (fw-pair: firewall, conntrackd, four
+/// nodes) run on pacemaker, the agent in both members.
+#[test]
+fn the_live_layer_runs_in_the_users_own_topology() {
+    if !privileged() {
+        return;
+    }
+    let (code, checks, text) = agent_test(Path::new(GOOD), &["--params", "tag=hello", "--topology", "../topologies/fw-pair.yaml", "--layers", "live"]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(checks.len() >= 6 && checks.iter().all(|(_, p)| *p), "{text}");
+    assert!(checks.iter().any(|(n, _)| n == "the resource moves to fw1 when asked" || n == "the resource moves to fw2 when asked"), "the user's members: {text}");
 }

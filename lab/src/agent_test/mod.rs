@@ -39,6 +39,8 @@ pub struct Options {
     pub packages: Vec<String>,
     /// Host file -> path in both members (the daemon's config the agent points at).
     pub files: Vec<(PathBuf, String)>,
+    /// The user's topology for the lab, run on pacemaker (default: halab's pair, `lab.yaml`).
+    pub topology: Option<PathBuf>,
     pub provider: crate::provider::Options,
     /// Default: reports/agent-TYPE.
     pub out: Option<PathBuf>,
@@ -103,6 +105,37 @@ fn topology(dir: &Path, packages: &[String]) -> String {
     include_str!("lab.yaml").replace("@PACKAGES@", &pk.join(", ")).replace("@AGENTS@", &dir.join("agents").display().to_string())
 }
 
+/// The lab: halab's pair (`lab.yaml`), or the user's topology (`--topology`) on pacemaker;
+/// either way with the agent's directory, the checking tools and `--files` added.
+fn plan(o: &Options, work: &Path, lab: &str) -> Result<crate::topology::Plan> {
+    let mut plan = match &o.topology {
+        None => {
+            let topo = work.join("topology.yaml");
+            std::fs::write(&topo, topology(work, &o.packages))?;
+            crate::topology::load(&topo, Some(lab))?
+        }
+        Some(t) => {
+            let mut p = crate::topology::load(t, Some(lab))?;
+            p.set_stack(crate::topology::Stack::Pacemaker)?;
+            for name in ["libxml2-utils", "shellcheck"].into_iter().map(String::from).chain(o.packages.iter().cloned()) {
+                if !p.packages.iter().any(|x| x.name == name) {
+                    p.packages.push(crate::topology::PlanPackage { name, at: (t.clone(), 1, 1) });
+                }
+            }
+            p
+        }
+    };
+    let cl = plan.cluster.as_mut().context("the agent's lab needs a `cluster:` with two members or more")?;
+    if cl.members.len() < 2 {
+        anyhow::bail!("{}: the agent's lab needs two cluster members or more", plan.topology.display());
+    }
+    if o.topology.is_some() {
+        cl.service.agents.push((PROVIDER.into(), work.join("agents")));
+    }
+    cl.service.files.extend(o.files.iter().map(|(from, to)| crate::topology::resources::PlanFile { from: from.clone(), to: to.clone(), mode: 0o644 }));
+    Ok(plan)
+}
+
 /// Downs the lab however the checks end (error, interrupt, success).
 struct Down(String);
 
@@ -125,13 +158,7 @@ pub fn run(o: &Options) -> Result<i32> {
     let result: Result<Vec<Check>> = (|| {
         std::fs::copy(&o.path, work.join("agents").join(&kind)).with_context(|| format!("failed to copy {}", o.path.display()))?;
         std::fs::write(work.join("agents").join(recorder::recorded(&kind)), recorder::script(&kind))?;
-        let topo = work.join("topology.yaml");
-        std::fs::write(&topo, topology(&work, &o.packages))?;
-        let mut plan = crate::topology::load(&topo, Some(&lab_name))?;
-        if let Some(cl) = plan.cluster.as_mut() {
-            let files = o.files.iter().map(|(from, to)| crate::topology::resources::PlanFile { from: from.clone(), to: to.clone(), mode: 0o644 });
-            cl.service.files.extend(files);
-        }
+        let plan = plan(o, &work, &lab_name)?;
         let opts = crate::lifecycle::UpOptions { provider: o.provider.clone(), keep_on_failure: false, held: true };
         let lab = crate::lifecycle::up(&plan, &opts)?;
         let _down = Down(lab_name.clone());

@@ -198,6 +198,10 @@ pub enum AgentCmd {
         /// Files the agent needs in both members (its daemon's config): `HOST_PATH:NODE_PATH`.
         #[arg(long, value_delimiter = ',', value_parser = parse_file)]
         files: Vec<(PathBuf, String)>,
+        /// The lab: this topology, run on pacemaker, the agent in every member (default: a
+        /// pair halab makes).
+        #[arg(long)]
+        topology: Option<PathBuf>,
         /// Only these layers (default all): static, single, live.
         #[arg(long, value_enum, value_delimiter = ',')]
         layers: Vec<crate::agent_test::Layer>,

@@ -94,11 +94,14 @@ impl RunRecord {
     }
 }
 
+/// The commit the scenario's files are at, `+changes` when tracked files differ from it (the
+/// numbers then rest on files no commit has).
 pub fn git_revision(near: &Path) -> String {
     let dir = near.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    crate::cmd::run("git", &["-C", &dir.to_string_lossy(), "rev-parse", "--short=12", "HEAD"])
-        .map(|s| s.trim().to_string())
-        .unwrap_or_else(|_| "unknown".into())
+    let dir = dir.to_string_lossy();
+    let Ok(rev) = crate::cmd::run("git", &["-C", &dir, "rev-parse", "--short=12", "HEAD"]) else { return "unknown".into() };
+    let clean = crate::cmd::run("git", &["-C", &dir, "diff", "--quiet", "HEAD", "--"]).is_ok();
+    format!("{}{}", rev.trim(), if clean { "" } else { "+changes" })
 }
 
 pub fn loadavg() -> String {
