@@ -120,8 +120,15 @@ pub fn run(lab: &Lab, a: &Agent, members: &[String], promotable: bool) -> Vec<Ch
 /// After a step: (step, promoted on, unpromoted on), read from the first member that answers.
 type Placement = (&'static str, Vec<String>, Vec<String>);
 
+/// Read once the cluster has settled, so the next step starts from a resting cluster: after a
+/// probe found two copies, pacemaker stops both and starts one, and on a TCG VM the next
+/// step once found none running.
 fn placement(lab: &Lab, members: &[String], step: &'static str) -> Placement {
-    let s = members.iter().find_map(|m| lab.node(m).ok().and_then(|n| crm::state(&n).ok()));
+    let nodes: Vec<_> = members.iter().filter_map(|m| lab.node(m).ok()).collect();
+    if let Some(n) = nodes.iter().find(|n| crm::state(n).is_ok()) {
+        let _ = n.run(&["crm_resource", "--wait", "--timeout", "60s"]);
+    }
+    let s = nodes.iter().find_map(|n| crm::state(n).ok());
     let on = |role| s.as_ref().map(|s| s.where_is(INSTANCE, Some(role))).unwrap_or_default();
     (step, on("Promoted"), on("Unpromoted"))
 }

@@ -51,7 +51,11 @@ pub struct PlanResource {
 pub enum Constraint {
     Colocate { rsc: String, with: String, role: Option<String>, score: String },
     Order { first: String, then: String, first_action: String, then_action: String },
-    Locate { rsc: String, node: String, score: String },
+    /// `role`: only that role of a promotable clone.
+    Locate { rsc: String, node: String, score: String, role: Option<String> },
+    /// Never where node attribute `attribute` is not defined or not `value` (halab's link
+    /// rule: the VIPs off a member whose ethmonitor says its link is down).
+    Avoid { rsc: String, attribute: String, value: String },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -286,7 +290,7 @@ pub(super) fn check(
                     c.at(n, &format!("{f}.on"), &format!("`{}` is not a cluster member", n.value), &known("members", members.iter().map(String::as_str)));
                 }
                 let score = score(c, &k.score, &format!("{f}.score"));
-                out.constraints.push(Constraint::Locate { rsc: r, node: n.value.clone(), score });
+                out.constraints.push(Constraint::Locate { rsc: r, node: n.value.clone(), score, role: None });
             }
             _ => {
                 let at = k.colocate.as_ref().or(k.order.as_ref()).or(k.locate.as_ref()).or(k.with.as_ref()).or(k.then.as_ref()).or(k.on.as_ref());

@@ -4,6 +4,7 @@
 pub mod cib;
 pub mod corosync;
 pub mod crm;
+mod recipe;
 pub mod resources;
 pub mod stonith;
 mod verify;

@@ -1,5 +1,6 @@
-//! The user's own resources and constraints (`cluster.resources`, `cluster.constraints`,
-//! `cluster.cib`) as CIB XML, beside halab's recipe in the same document.
+//! A resource set of the typed form as CIB XML: the user's own (`cluster.resources`,
+//! `cluster.constraints`, and the `cluster.cib` fragment) and halab's recipe (`recipe.rs`),
+//! in the same document.
 
 use anyhow::{Context, Result};
 
@@ -76,26 +77,35 @@ pub fn resources(svc: &PlanService, members: usize) -> String {
     out
 }
 
-/// The `<constraints>` children for the user's constraints.
-pub fn constraints(svc: &PlanService) -> String {
+/// The `<constraints>` children for a set's constraints, their ids starting with `prefix`.
+pub fn constraints(svc: &PlanService, prefix: &str) -> String {
     let mut out = String::new();
     for (i, c) in svc.constraints.iter().enumerate() {
         match c {
             Constraint::Colocate { rsc, with, role, score } => {
                 let role = role.as_ref().map(|r| format!(" with-rsc-role=\"{r}\"")).unwrap_or_default();
                 out.push_str(&format!(
-                    "      <rsc_colocation id=\"user-{i}-{rsc}-with-{with}\" score=\"{score}\" rsc=\"{}\" with-rsc=\"{}\"{role}/>\n",
+                    "      <rsc_colocation id=\"{prefix}-{i}-{rsc}-with-{with}\" score=\"{score}\" rsc=\"{}\" with-rsc=\"{}\"{role}/>\n",
                     svc.cib_id(rsc),
                     svc.cib_id(with)
                 ));
             }
             Constraint::Order { first, then, first_action, then_action } => out.push_str(&format!(
-                "      <rsc_order id=\"user-{i}-{first}-then-{then}\" kind=\"Mandatory\" first=\"{}\" first-action=\"{first_action}\" then=\"{}\" then-action=\"{then_action}\"/>\n",
+                "      <rsc_order id=\"{prefix}-{i}-{first}-then-{then}\" kind=\"Mandatory\" first=\"{}\" first-action=\"{first_action}\" then=\"{}\" then-action=\"{then_action}\"/>\n",
                 svc.cib_id(first),
                 svc.cib_id(then)
             )),
-            Constraint::Locate { rsc, node, score } => {
-                out.push_str(&format!("      <rsc_location id=\"user-{i}-{rsc}-on-{node}\" rsc=\"{}\" node=\"{node}\" score=\"{score}\"/>\n", svc.cib_id(rsc)))
+            Constraint::Locate { rsc, node, score, role } => {
+                let role = role.as_ref().map(|r| format!(" role=\"{r}\"")).unwrap_or_default();
+                out.push_str(&format!("      <rsc_location id=\"{prefix}-{i}-{rsc}-on-{node}\" rsc=\"{}\"{role} node=\"{node}\" score=\"{score}\"/>\n", svc.cib_id(rsc)))
+            }
+            Constraint::Avoid { rsc, attribute, value } => {
+                let id = format!("{prefix}-{i}-{rsc}-needs-{attribute}");
+                out.push_str(&format!(
+                    "      <rsc_location id=\"{id}\" rsc=\"{}\">\n        <rule id=\"{id}-rule\" score=\"-INFINITY\" boolean-op=\"or\">\n          <expression id=\"{id}-undef\" attribute=\"{attribute}\" operation=\"not_defined\"/>\n          <expression id=\"{id}-ne\" attribute=\"{attribute}\" operation=\"ne\" value=\"{}\"/>\n        </rule>\n      </rsc_location>\n",
+                    svc.cib_id(rsc),
+                    esc(value)
+                ));
             }
         }
     }

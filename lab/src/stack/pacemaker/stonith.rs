@@ -28,11 +28,11 @@ pub fn properties(cl: &PlanCluster) -> Vec<String> {
 }
 
 /// The VIP group's meta attributes (its priority when a priority delay decides races).
-pub fn vip_meta(cl: &PlanCluster) -> String {
+pub fn vip_meta(cl: &PlanCluster) -> Vec<(String, String)> {
     if method(cl).is_none() || cl.fencing.priority_delay_ms == 0 {
-        return String::new();
+        return vec![];
     }
-    format!("        <meta_attributes id=\"vips-meta\">\n          {}\n        </meta_attributes>\n", nv("vips-meta", "priority", &VIP_PRIORITY.to_string()))
+    vec![("priority".into(), VIP_PRIORITY.to_string())]
 }
 
 /// One fence device per member. `host`: the lab's management address, where its fencer
