@@ -71,6 +71,17 @@ fn a_correct_agent_passes_every_check() {
         assert!(checks.iter().any(|(n, _)| n == must), "`{must}` ran: {checks:?}");
     }
     assert!(!Path::new("/var/lib/halab/labs").read_dir().unwrap().any(|e| e.unwrap().file_name().to_string_lossy().starts_with("agent-")), "the lab is gone");
+    // The timings: in checks.json, tabled in report.md and plotted in report.html.
+    let out = std::env::temp_dir().join("halab-agent-out-halab-agent-good");
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("checks.json")).unwrap()).unwrap();
+    let secs = |prefix: &str| json["checks"].as_array().unwrap().iter().find(|c| c["name"].as_str().unwrap().starts_with(prefix)).and_then(|c| c["seconds"].as_f64());
+    let failover = secs("the resource fails over when its member crashes").expect("the failover is timed");
+    assert!(failover > 1.0 && failover < 120.0, "{failover}");
+    assert!(secs("a service stopped behind pacemaker's back is recovered").is_some_and(|r| r > 0.0 && r < 60.0), "{json:#}");
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains(&format!("| failover (fence included) | {failover:.2} |")), "{md}");
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("<svg") && html.contains("failover (fence included)"), "the timings are plotted");
 }
 
 /// Each defect, alone in a copy of Marker, makes `agent test` exit 1 and fails the check that

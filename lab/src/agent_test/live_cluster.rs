@@ -81,7 +81,7 @@ pub fn run(lab: &Lab, a: &Agent, members: &[String], promotable: bool) -> Vec<Ch
     if promotable && started.is_none() {
         ev.push("no member was promoted: does the agent set a promotion score (crm_attribute --promotion / crm_master) in start or monitor?".into());
     }
-    out.push(Check::new(LAYER, &format!("the resource is {what}"), started.is_some(), ev));
+    out.push(Check::new(LAYER, &format!("the resource is {what}"), started.is_some(), ev).timed(if promotable { "promotion" } else { "start" }, started));
     if started.is_none() {
         if promotable {
             out.push(notify_check(&members.iter().map(|m| super::recorder::read(lab, m)).collect::<Vec<_>>()));
@@ -181,7 +181,7 @@ fn probe_behind_back(lab: &Lab, a: &Agent, other: &str, promotable: bool) -> Che
     if settled.is_none() {
         ev.extend(crm_mon(lab, &a.node.name));
     }
-    Check::new(LAYER, name, settled.is_some(), ev)
+    Check::new(LAYER, name, settled.is_some(), ev).timed("probe: one copy left", settled)
 }
 
 /// The service stopped behind pacemaker's back on its holder: the monitor sees it and
@@ -192,23 +192,24 @@ fn recovery(lab: &Lab, a: &Agent, promotable: bool) -> Check {
     let Ok(node) = lab.node(&holder) else { return Check::new(LAYER, name, false, vec!["no holder".into()]) };
     let h = agent_on(a, &node);
     let stop = h.call("stop");
-    let t = Instant::now();
-    let back = stop.rc == Some(0)
-        && until(Duration::from_secs(60), || {
+    let back = if stop.rc == Some(0) {
+        until(Duration::from_secs(60), || {
             h.call("monitor").rc == Some(if promotable { 8 } else { 0 }) || holders(lab, &a.node.name, promotable).iter().any(|x| *x != holder)
         })
-        .is_some();
+    } else {
+        None
+    };
     let mut ev = stop.evidence();
     ev[0] = format!("on {holder}, by hand: {}", ev[0]);
-    ev.push(if back {
-        format!("running again after {:.1} s (monitor every {MONITOR_S} s)", t.elapsed().as_secs_f64())
-    } else {
-        "not running again within 60 s".into()
+    ev.push(match back {
+        Some(d) => format!("running again after {:.1} s (monitor every {MONITOR_S} s)", d.as_secs_f64()),
+        None => "not running again within 60 s".into(),
     });
-    if !back {
+    if back.is_none() {
         ev.extend(crm_mon(lab, &a.node.name));
     }
-    Check::new(LAYER, &format!("{name} (recovery {:.1} s)", t.elapsed().as_secs_f64()), back, ev)
+    let title = back.map(|d| format!("{name} (recovery {:.1} s)", d.as_secs_f64())).unwrap_or(name.to_string());
+    Check::new(LAYER, &title, back.is_some(), ev).timed("recovery", back)
 }
 
 fn movement(lab: &Lab, view: &str, to: &str, promotable: bool) -> Check {
@@ -224,7 +225,7 @@ fn movement(lab: &Lab, view: &str, to: &str, promotable: bool) -> Check {
     let _ = n1.run(&["crm_resource", "--clear", "-r", &id]);
     let mut ev = vec![format!("{}: {}", argv.join(" "), asked.as_ref().map(|_| "asked".to_string()).unwrap_or_else(|e| format!("{e:#}")))];
     ev.push(moved.map(|d| format!("on {to} after {:.1} s", d.as_secs_f64())).unwrap_or_else(|| format!("not on {to} within 60 s")));
-    Check::new(LAYER, &name, moved.is_some(), ev)
+    Check::new(LAYER, &name, moved.is_some(), ev).timed("move", moved)
 }
 
 /// The holder's power cut: the survivor fences it and takes the resource (timed); the member
@@ -243,7 +244,7 @@ fn crash_and_return(lab: &Lab, members: &[String], promotable: bool) -> Vec<Chec
         ev.extend(crm_mon(lab, survivor));
     }
     let title = took.map(|d| format!(" (failover {:.1} s)", d.as_secs_f64())).unwrap_or_default();
-    let mut out = vec![Check::new(LAYER, &format!("the resource fails over when its member crashes{title}"), took.is_some(), ev)];
+    let mut out = vec![Check::new(LAYER, &format!("the resource fails over when its member crashes{title}"), took.is_some(), ev).timed("failover (fence included)", took)];
     // Back: booted (unless the fence's reboot did), rejoined, and still one copy.
     // Booted already if the fence's reboot did it: `power_on` leaves it as it is then.
     let on = lab.power_on(&holder);

@@ -64,11 +64,20 @@ pub struct Check {
     pub passed: bool,
     /// What was run, what it returned, what it printed: enough to see why without re-running.
     pub evidence: Vec<String>,
+    /// What the check times (`failover`), and how long it took, when it did.
+    pub timed: Option<&'static str>,
+    pub seconds: Option<f64>,
 }
 
 impl Check {
     pub fn new(layer: &'static str, name: &str, passed: bool, evidence: Vec<String>) -> Check {
-        Check { layer, name: name.to_string(), passed, evidence }
+        Check { layer, name: name.to_string(), passed, evidence, timed: None, seconds: None }
+    }
+
+    pub fn timed(mut self, what: &'static str, d: Option<std::time::Duration>) -> Check {
+        self.timed = Some(what);
+        self.seconds = d.map(|d| (d.as_secs_f64() * 100.0).round() / 100.0);
+        self
     }
 }
 

@@ -138,3 +138,38 @@ pub fn phase_scatter(title: &str, x_desc: &str, unit: &str, stacks: &[String], p
     }
     s
 }
+
+/// One horizontal bar per named duration (an agent test's timings), value labels at the bars.
+pub fn bars(title: &str, unit: &str, items: &[(String, f64)]) -> String {
+    let mut s = String::new();
+    {
+        let h = 60 + 34 * items.len() as u32;
+        let root = SVGBackend::with_string(&mut s, (720, h)).into_drawing_area();
+        let _ = root.fill(&WHITE);
+        let xmax = items.iter().map(|i| i.1).fold(0.0_f64, f64::max) * 1.2 + 1e-9;
+        let n = items.len().max(1) as f64;
+        let chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 16))
+            .margin(10)
+            .x_label_area_size(30)
+            .y_label_area_size(170)
+            .build_cartesian_2d(0f64..xmax, -0.5f64..(n - 0.5));
+        if let Ok(mut c) = chart {
+            let names: Vec<String> = items.iter().map(|i| i.0.clone()).collect();
+            let _ = c
+                .configure_mesh()
+                .y_labels(items.len())
+                .y_label_formatter(&|y| names.get(y.round() as usize).cloned().unwrap_or_default())
+                .x_desc(unit)
+                .disable_y_mesh()
+                .draw();
+            for (k, (_, v)) in items.iter().enumerate() {
+                let y = k as f64;
+                let _ = c.draw_series(std::iter::once(Rectangle::new([(0.0, y - 0.3), (*v, y + 0.3)], color(0).filled())));
+                let _ = c.draw_series(std::iter::once(Text::new(format!("{v:.1}"), (*v, y), ("sans-serif", 12))));
+            }
+        }
+        let _ = root.present();
+    }
+    s
+}
