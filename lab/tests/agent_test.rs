@@ -74,7 +74,8 @@ fn a_correct_agent_passes_every_check() {
     // The timings: in checks.json, tabled in report.md and plotted in report.html.
     let out = std::env::temp_dir().join("halab-agent-out-halab-agent-good");
     let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("checks.json")).unwrap()).unwrap();
-    let secs = |prefix: &str| json["checks"].as_array().unwrap().iter().find(|c| c["name"].as_str().unwrap().starts_with(prefix)).and_then(|c| c["seconds"].as_f64());
+    let secs =
+        |prefix: &str| json["checks"].as_array().unwrap().iter().find(|c| c["name"].as_str().unwrap().starts_with(prefix)).and_then(|c| c["seconds"].as_f64());
     let failover = secs("the resource fails over when its member crashes").expect("the failover is timed");
     assert!(failover > 1.0 && failover < 120.0, "{failover}");
     assert!(secs("a service stopped behind pacemaker's back is recovered").is_some_and(|r| r > 0.0 && r < 60.0), "{json:#}");
@@ -192,5 +193,8 @@ fn the_live_layer_runs_in_the_users_own_topology() {
     let (code, checks, text) = agent_test(Path::new(GOOD), &["--params", "tag=hello", "--topology", "../topologies/fw-pair.yaml", "--layers", "live"]);
     assert_eq!(code, Some(0), "{text}");
     assert!(checks.len() >= 6 && checks.iter().all(|(_, p)| *p), "{text}");
-    assert!(checks.iter().any(|(n, _)| n == "the resource moves to fw1 when asked" || n == "the resource moves to fw2 when asked"), "the user's members: {text}");
+    assert!(
+        checks.iter().any(|(n, _)| n == "the resource moves to fw1 when asked" || n == "the resource moves to fw2 when asked"),
+        "the user's members: {text}"
+    );
 }

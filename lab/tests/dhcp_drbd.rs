@@ -49,8 +49,7 @@ fn without_drbd_the_survivor_forgets_the_leases_and_the_example_says_so() {
     let (o, recs) = run_records(scenario.to_str().unwrap(), &std::env::temp_dir().join("halab-test-dhcp-local"), &[]);
     let r = recs.first().unwrap_or_else(|| panic!("no run: {}", String::from_utf8_lossy(&o.stderr)));
     assert_eq!(r["outcome"], "failed", "{:#}\n{}", r["expectations"], r["error"]);
-    let failed: Vec<&str> =
-        r["expectations"].as_array().unwrap().iter().filter(|e| e["held"] == false).filter_map(|e| e["expect"].as_str()).collect();
+    let failed: Vec<&str> = r["expectations"].as_array().unwrap().iter().filter(|e| e["held"] == false).filter_map(|e| e["expect"].as_str()).collect();
     // `same` may fail too: the survivor's empty database can give that client another address.
     assert!(failed.contains(&LEASES_EXPECT) && !failed.contains(&"lease.recovered"), "{:#}", r["expectations"]);
     let m = &r["metrics"];

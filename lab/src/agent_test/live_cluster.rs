@@ -109,7 +109,11 @@ pub fn run(lab: &Lab, a: &Agent, members: &[String], promotable: bool) -> Vec<Ch
             .map(|(m, b)| {
                 let now = super::recorder::read(lab, m);
                 // The survivor's log holds everything; the crashed member's restarts at its boot.
-                if now.len() >= b.len() && now.starts_with(&b) { now } else { [b, now].concat() }
+                if now.len() >= b.len() && now.starts_with(&b) {
+                    now
+                } else {
+                    [b, now].concat()
+                }
             })
             .collect();
         out.push(notify_check(&calls));
@@ -147,7 +151,12 @@ fn notify_check(calls: &[Vec<super::recorder::Call>]) -> Check {
     ev.push(format!("the calls pacemaker made ({}):", super::recorder::LOG));
     ev.extend(calls.iter().flat_map(|c| super::recorder::summary(c)));
     let promotes = calls.iter().flatten().filter(|c| c.action == "promote").count();
-    Check::new(LAYER, &format!("every promote and demote comes between its notifications, and every notify succeeds ({promotes} promotes)"), problems.is_empty() && promotes > 0, ev)
+    Check::new(
+        LAYER,
+        &format!("every promote and demote comes between its notifications, and every notify succeeds ({promotes} promotes)"),
+        problems.is_empty() && promotes > 0,
+        ev,
+    )
 }
 
 fn agent_on<'a>(a: &Agent, node: &'a crate::node::Node) -> Agent<'a> {
@@ -244,7 +253,9 @@ fn crash_and_return(lab: &Lab, members: &[String], promotable: bool) -> Vec<Chec
         ev.extend(crm_mon(lab, survivor));
     }
     let title = took.map(|d| format!(" (failover {:.1} s)", d.as_secs_f64())).unwrap_or_default();
-    let mut out = vec![Check::new(LAYER, &format!("the resource fails over when its member crashes{title}"), took.is_some(), ev).timed("failover (fence included)", took)];
+    let mut out = vec![
+        Check::new(LAYER, &format!("the resource fails over when its member crashes{title}"), took.is_some(), ev).timed("failover (fence included)", took)
+    ];
     // Back: booted (unless the fence's reboot did), rejoined, and still one copy.
     // Booted already if the fence's reboot did it: `power_on` leaves it as it is then.
     let on = lab.power_on(&holder);

@@ -49,13 +49,32 @@ pub struct PlanResource {
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub enum Constraint {
-    Colocate { rsc: String, with: String, role: Option<String>, score: String },
-    Order { first: String, then: String, first_action: String, then_action: String },
+    Colocate {
+        rsc: String,
+        with: String,
+        role: Option<String>,
+        score: String,
+    },
+    Order {
+        first: String,
+        then: String,
+        first_action: String,
+        then_action: String,
+    },
     /// `role`: only that role of a promotable clone.
-    Locate { rsc: String, node: String, score: String, role: Option<String> },
+    Locate {
+        rsc: String,
+        node: String,
+        score: String,
+        role: Option<String>,
+    },
     /// Never where node attribute `attribute` is not defined or not `value` (halab's link
     /// rule: the VIPs off a member whose ethmonitor says its link is down).
-    Avoid { rsc: String, attribute: String, value: String },
+    Avoid {
+        rsc: String,
+        attribute: String,
+        value: String,
+    },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -46,7 +46,6 @@ pub fn libvirt_ready() -> bool {
     true
 }
 
-
 pub fn halab(args: &[&str]) -> Output {
     Command::new(HALAB).args(args).env("HALAB_PLAIN", "1").output().expect("run halab")
 }
