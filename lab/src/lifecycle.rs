@@ -42,7 +42,7 @@ pub fn up(plan: &Plan, opts: &UpOptions) -> Result<Lab> {
     if !plan.packages.is_empty() {
         img = image::layer::ensure(&img, &plan.packages)?.0;
     }
-    crate::topology::resources::check_at_up(plan, &img.roots())?;
+    crate::topology::at_up::check_at_up(plan, &img.roots())?;
     crate::interrupt::check()?;
     let (lab, mut ledger) = {
         // Choosing a management subnet and claiming the lab's name happen under one lock.

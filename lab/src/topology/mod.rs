@@ -1,5 +1,6 @@
 //! Topology files: strict parse, validation with positions, and the resolved Plan.
 
+pub mod at_up;
 pub mod cluster;
 pub mod duration;
 pub mod keepalived;
