@@ -15,12 +15,9 @@ fn drbd_on_netns_is_bad_input_at_its_line_before_anything_is_made() {
     if !privileged() {
         return;
     }
-    let o = halab(&["up", "../examples/dhcp-ha/topology.yaml", "--name", "hldrbdns"]);
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(2), "{err}");
-    assert!(err.contains("topology.yaml:33:") && err.contains("the netns provider cannot run `ocf:linbit:drbd`"), "{err}");
-    assert!(err.contains("--provider libvirt"), "it says where it can run: {err}");
-    assert!(!std::path::Path::new("/var/lib/halab/labs/hldrbdns").exists(), "nothing was made");
+    // It says where it can run.
+    let words = ["topology.yaml:33:", "the netns provider cannot run `ocf:linbit:drbd`", "--provider libvirt"];
+    up_refused(&["../examples/dhcp-ha/topology.yaml", "--name", "hldrbdns"], 2, &words, "hldrbdns");
 }
 
 #[test]
@@ -28,11 +25,8 @@ fn a_failing_prepare_command_stops_up_with_its_output_and_rolls_back() {
     if !privileged() {
         return;
     }
-    let o = halab(&["up", "tests/data/own/prepare-fails.yaml"]);
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(3), "a lab that could not come up: {err}");
-    assert!(err.contains("cluster.prepare `echo no backing device") && err.contains("no backing device for a"), "{err}");
-    assert!(!std::path::Path::new("/var/lib/halab/labs/hlprepfail").exists(), "rolled back");
+    // Exit 3: a lab that could not come up, rolled back.
+    up_refused(&["tests/data/own/prepare-fails.yaml"], 3, &["cluster.prepare `echo no backing device", "no backing device for a"], "hlprepfail");
 }
 
 /// The example's scenario on the service without DRBD: every lease granted before the crash

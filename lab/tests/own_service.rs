@@ -76,16 +76,9 @@ fn an_agent_the_image_lacks_and_resources_on_keepalived_are_bad_input_before_any
     if !privileged() {
         return;
     }
-    let o = halab(&["up", "tests/data/own/unknown-agent.yaml", "--name", "hlownbad"]);
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(2), "{err}");
-    assert!(err.contains("unknown-agent.yaml:13:") && err.contains("no agent `ocf:nope:Nothing`"), "{err}");
-    assert!(!std::path::Path::new("/var/lib/halab/labs/hlownbad").exists(), "nothing was made");
-    let o = halab(&["up", "tests/data/own/pair.yaml", "--name", "hlownbad", "--stack", "keepalived"]);
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(2), "{err}");
-    assert!(err.contains("resources need the pacemaker stack, not keepalived"), "{err}");
-    assert!(!std::path::Path::new("/var/lib/halab/labs/hlownbad").exists(), "nothing was made");
+    up_refused(&["tests/data/own/unknown-agent.yaml", "--name", "hlownbad"], 2, &["unknown-agent.yaml:13:", "no agent `ocf:nope:Nothing`"], "hlownbad");
+    let words = ["resources need the pacemaker stack, not keepalived"];
+    up_refused(&["tests/data/own/pair.yaml", "--name", "hlownbad", "--stack", "keepalived"], 2, &words, "hlownbad");
 }
 
 /// The user's own copy of the conntrackd agent replaces the stock one in halab's firewall
@@ -152,12 +145,9 @@ fn a_package_that_does_not_exist_is_bad_input_at_its_line() {
     if !privileged() {
         return;
     }
-    let o = halab(&["up", "tests/data/own/unknown-package.yaml", "--name", "hlownpkg"]);
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(2), "{err}");
-    assert!(err.contains("unknown-package.yaml:4:26:") && err.contains("no Debian package `halab-no-such-package`"), "{err}");
+    let words = ["unknown-package.yaml:4:26:", "no Debian package `halab-no-such-package`"];
+    let err = up_refused(&["tests/data/own/unknown-package.yaml", "--name", "hlownpkg"], 2, &words, "hlownpkg");
     assert!(!err.contains("ovn-central`"), "only the missing one is named: {err}");
-    assert!(!std::path::Path::new("/var/lib/halab/labs/hlownpkg").exists(), "nothing was made");
 }
 
 /// A CIB fragment pacemaker refuses: `up` fails before pacemaker starts, crm_verify's words
@@ -167,9 +157,6 @@ fn a_fragment_crm_verify_refuses_is_reported_at_its_line() {
     if !privileged() {
         return;
     }
-    let o = halab(&["up", "tests/data/own/bad-fragment.yaml"]);
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(3), "a lab that could not come up: {err}");
-    assert!(err.contains("bad-fragment.xml:6: ") && err.contains("unknown ID \"no-such-resource\""), "{err}");
-    assert!(!std::path::Path::new("/var/lib/halab/labs/hlbadfrag").exists(), "rolled back");
+    // Exit 3: a lab that could not come up, rolled back.
+    up_refused(&["tests/data/own/bad-fragment.yaml"], 3, &["bad-fragment.xml:6: ", "unknown ID \"no-such-resource\""], "hlbadfrag");
 }

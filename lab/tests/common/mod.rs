@@ -46,6 +46,19 @@ pub fn libvirt_ready() -> bool {
     true
 }
 
+/// `halab up ARGS` that must fail with `code` (2 bad input, 3 a lab that could not come up),
+/// its stderr holding every one of `words`, and leave no lab named `lab` behind. Returns stderr.
+pub fn up_refused(args: &[&str], code: i32, words: &[&str], lab: &str) -> String {
+    let o = halab(&[&["up"], args].concat());
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(code), "{err}");
+    for w in words {
+        assert!(err.contains(w), "`{w}` missing from:\n{err}");
+    }
+    assert!(!std::path::Path::new("/var/lib/halab/labs").join(lab).exists(), "nothing of `{lab}` is left");
+    err
+}
+
 pub fn halab(args: &[&str]) -> Output {
     Command::new(HALAB).args(args).env("HALAB_PLAIN", "1").output().expect("run halab")
 }
