@@ -51,6 +51,10 @@ pub fn libvirt_ready() -> bool {
 pub fn up_refused(args: &[&str], code: i32, words: &[&str], lab: &str) -> String {
     let o = halab(&[&["up"], args].concat());
     let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    if o.status.success() {
+        // It came up when it should not have: take it down before failing.
+        let _ = halab(&["down", lab]);
+    }
     assert_eq!(o.status.code(), Some(code), "{err}");
     for w in words {
         assert!(err.contains(w), "`{w}` missing from:\n{err}");
