@@ -160,7 +160,7 @@ fn notify_check(calls: &[Vec<super::recorder::Call>]) -> Check {
 }
 
 fn agent_on<'a>(a: &Agent, node: &'a crate::node::Node) -> Agent<'a> {
-    Agent { node, kind: a.kind.clone(), params: a.params.clone() }
+    Agent { node, kind: a.kind.clone(), params: a.params.clone(), promotable: a.promotable }
 }
 
 /// A copy started by hand on the member that should not run one; a refresh makes pacemaker
