@@ -18,22 +18,29 @@ pub struct Agent<'a> {
     /// The agent's type (its file name).
     pub kind: String,
     pub params: Vec<(String, String)>,
-    /// Called as an instance of a promotable clone: with the clone's meta attributes in the
-    /// environment, as pacemaker passes them (both the promoted_ and the older master_ names).
-    pub promotable: bool,
+    /// Called as an instance of a promotable clone of this many instances (one per member):
+    /// with the clone's meta attributes in the environment, as pacemaker passes them.
+    pub clone_max: Option<usize>,
 }
 
-/// A two-member promotable clone's meta attributes as pacemaker 2.1 passes them to an agent.
-pub const PROMOTABLE_META: &[(&str, &str)] = &[
-    ("OCF_RESKEY_CRM_meta_clone_max", "2"),
-    ("OCF_RESKEY_CRM_meta_clone_node_max", "1"),
-    ("OCF_RESKEY_CRM_meta_promoted_max", "1"),
-    ("OCF_RESKEY_CRM_meta_promoted_node_max", "1"),
-    ("OCF_RESKEY_CRM_meta_master_max", "1"),
-    ("OCF_RESKEY_CRM_meta_master_node_max", "1"),
-    ("OCF_RESKEY_CRM_meta_notify", "true"),
-    ("OCF_RESKEY_CRM_meta_globally_unique", "false"),
-];
+/// A promotable clone's meta attributes as pacemaker 2.1 passes them to an agent (both the
+/// promoted_ and the older master_ names).
+pub fn promotable_meta(clone_max: usize) -> Vec<String> {
+    let n = clone_max.to_string();
+    [
+        ("clone_max", n.as_str()),
+        ("clone_node_max", "1"),
+        ("promoted_max", "1"),
+        ("promoted_node_max", "1"),
+        ("master_max", "1"),
+        ("master_node_max", "1"),
+        ("notify", "true"),
+        ("globally_unique", "false"),
+    ]
+    .iter()
+    .map(|(k, v)| format!("OCF_RESKEY_CRM_meta_{k}={v}"))
+    .collect()
+}
 
 /// What one call returned: its exit code (None: killed or timed out) and output.
 pub struct Call {
@@ -87,9 +94,7 @@ impl Agent<'_> {
         argv.push(format!("OCF_RESOURCE_PROVIDER={}", super::PROVIDER));
         argv.push("OCF_RESKEY_CRM_meta_timeout=20000".into());
         argv.extend(params.iter().map(|(k, v)| format!("OCF_RESKEY_{k}={v}")));
-        if self.promotable {
-            argv.extend(PROMOTABLE_META.iter().map(|(k, v)| format!("{k}={v}")));
-        }
+        argv.extend(self.clone_max.map(promotable_meta).unwrap_or_default());
         argv.extend(env.iter().map(|(k, v)| format!("{k}={v}")));
         argv.push(self.path());
         argv.push(action.into());

@@ -20,7 +20,7 @@ const POLL: Duration = Duration::from_millis(200);
 const MONITOR_S: u32 = 2;
 
 /// The resource as halab's typed form writes it, so the CIB XML has one maker.
-fn resource_xml(a: &Agent, promotable: bool) -> String {
+fn resource_xml(a: &Agent, promotable: bool, members: usize) -> String {
     let mon = |i: u32, role: Option<&str>| ("monitor".to_string(), format!("{i}s"), "20s".to_string(), role.map(String::from));
     let ops = if promotable { vec![mon(MONITOR_S, Some("Promoted")), mon(MONITOR_S + 1, Some("Unpromoted"))] } else { vec![mon(MONITOR_S, None)] };
     let r = PlanResource {
@@ -33,7 +33,7 @@ fn resource_xml(a: &Agent, promotable: bool) -> String {
         at: Default::default(),
     };
     let svc = PlanService { resources: vec![r], ..PlanService::default() };
-    crate::stack::pacemaker::resources::resources(&svc, 2)
+    crate::stack::pacemaker::resources::resources(&svc, members)
 }
 
 /// Where the resource runs (its promoted instance for a promotable agent), as `from` sees it.
@@ -66,7 +66,7 @@ pub fn run(lab: &Lab, a: &Agent, members: &[String], promotable: bool) -> Vec<Ch
     let mut out = Vec::new();
     let view = a.node.name.as_str();
     let n1 = a.node;
-    let xml = resource_xml(a, promotable);
+    let xml = resource_xml(a, promotable, members.len());
     let added = n1.run(&["cibadmin", "-C", "-o", "resources", "-X", xml.trim()]);
     let what = if promotable { "promoted on one member by pacemaker" } else { "started on a member by pacemaker" };
     let started = added.is_ok().then(|| until(Duration::from_secs(60), || holders(lab, view, promotable).len() == 1)).flatten();
@@ -160,7 +160,7 @@ fn notify_check(calls: &[Vec<super::recorder::Call>]) -> Check {
 }
 
 fn agent_on<'a>(a: &Agent, node: &'a crate::node::Node) -> Agent<'a> {
-    Agent { node, kind: a.kind.clone(), params: a.params.clone(), promotable: a.promotable }
+    Agent { node, kind: a.kind.clone(), params: a.params.clone(), clone_max: a.clone_max }
 }
 
 /// A copy started by hand on the member that should not run one; a refresh makes pacemaker

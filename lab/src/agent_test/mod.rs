@@ -174,7 +174,7 @@ pub fn run(o: &Options) -> Result<i32> {
         // The single-node layer runs on the first member; the live cluster reads its crm_mon.
         let members = plan.cluster.as_ref().map(|c| c.members.clone()).unwrap_or_default();
         let node = lab.node(members.first().context("the agent's lab has no member")?)?;
-        let agent = Agent { node: &node, kind: kind.clone(), params: o.params.clone(), promotable: o.promotable };
+        let agent = Agent { node: &node, kind: kind.clone(), params: o.params.clone(), clone_max: o.promotable.then_some(members.len()) };
         let on = |l: Layer| o.layers.is_empty() || o.layers.contains(&l);
         let mut checks = Vec::new();
         // The static layer reads the meta-data the others need (required parameters).

@@ -30,9 +30,7 @@ fn sequence(name: &str, calls: Vec<(Call, &[i32])>) -> Check {
 
 fn ocf_tester(a: &Agent) -> Check {
     let mut argv: Vec<String> = vec!["env".into(), format!("OCF_ROOT={OCF_ROOT}")];
-    if a.promotable {
-        argv.extend(super::agent::PROMOTABLE_META.iter().map(|(k, v)| format!("{k}={v}")));
-    }
+    argv.extend(a.clone_max.map(super::agent::promotable_meta).unwrap_or_default());
     argv.extend(["ocf-tester".into(), "-n".into(), INSTANCE.into()]);
     for (k, v) in &a.params {
         argv.push("-o".into());
