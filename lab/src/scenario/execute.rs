@@ -30,7 +30,7 @@ pub(super) struct Ctx<'a> {
     pub last_fault_ns: Option<u64>,
     /// Connection state just before the first fault: each member's counters, and parity
     /// (flows the active tracks, the most any other member lacks).
-    pub ct_before: Option<(BTreeMap<String, ctstate::Counters>, Option<(usize, usize)>)>,
+    pub ct_before: Option<(BTreeMap<String, ctstate::Counters>, Option<ctstate::Parity>)>,
     pub holder_at_fault: Option<String>,
     pending: Vec<Pending>,
     next_port: u16,
@@ -252,7 +252,7 @@ fn wait_until(ctx: &mut Ctx, watcher: &Watcher, condition: &Condition, timeout: 
 /// Connection state before the first fault (taken before its timestamp, so the fault's time
 /// stays exact): counters on every member, and parity for the flows between the nodes that
 /// are not members (the traffic's ends) as the active tracks them.
-fn ct_snapshot(lab: &Lab, active: Option<&str>) -> Option<(BTreeMap<String, ctstate::Counters>, Option<(usize, usize)>)> {
+fn ct_snapshot(lab: &Lab, active: Option<&str>) -> Option<(BTreeMap<String, ctstate::Counters>, Option<ctstate::Parity>)> {
     let cl = lab.plan.cluster.as_ref().filter(|c| crate::stack::conntrackd::enabled(c) && crate::stack::of(c.stack).runs())?;
     let ends: BTreeSet<String> =
         lab.plan.nodes.iter().filter(|n| !cl.members.contains(&n.name)).flat_map(|n| n.interfaces.iter().map(|i| i.address.to_string())).collect();

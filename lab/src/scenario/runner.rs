@@ -168,10 +168,8 @@ fn run_once(sc: &Scenario, stack: Stack, rep: u32, opts: &Options, dir: &Path) -
     if let (Some((before, parity)), Some(cl)) = (ctx.ct_before.take(), st.plan.cluster.as_ref()) {
         ctstate::put(&mut metrics, "before", &before);
         ctstate::put(&mut metrics, "after", &ctstate::counters(&st, cl));
-        if let Some((flows, missing)) = parity {
-            metrics.insert("ct.parity".into(), json!(missing == 0));
-            metrics.insert("ct.parity_flows".into(), json!(flows));
-            metrics.insert("ct.parity_missing".into(), json!(missing));
+        if let Some(p) = parity {
+            p.put(&mut metrics);
         }
     }
     let mut confirmations = Vec::new();

@@ -156,6 +156,7 @@ const LAB_METRICS: &[&str] = &[
     "ct.parity",
     "ct.parity_flows",
     "ct.parity_missing",
+    "ct.parity_missing_flows",
     "sync.lost",
     "sync.errors",
     "nft.invalid",

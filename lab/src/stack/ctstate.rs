@@ -62,7 +62,7 @@ fn invalid(node: &Node) -> u64 {
 }
 
 /// The flows of a cache (`-i` internal, `-e` external) between `addrs`, as
-/// `proto src dst sport dport` of the original direction.
+/// `proto src:sport -> dst:dport` of the original direction.
 fn flows(node: &Node, cache: &str, addrs: &BTreeSet<String>) -> BTreeSet<String> {
     let t = node.sh(&format!("conntrackd -C {} {cache} 2>/dev/null || true", conntrackd::CONFIG)).unwrap_or_default();
     t.lines().filter_map(|l| flow(l, addrs)).collect()
@@ -73,7 +73,7 @@ fn flow(line: &str, addrs: &BTreeSet<String>) -> Option<String> {
     let proto = line.split_whitespace().next()?;
     let (src, dst) = (field("src=")?, field("dst=")?);
     (addrs.contains(&src) && addrs.contains(&dst))
-        .then(|| format!("{proto} {src} {dst} {} {}", field("sport=").unwrap_or_default(), field("dport=").unwrap_or_default()))
+        .then(|| format!("{proto} {src}:{} -> {dst}:{}", field("sport=").unwrap_or_default(), field("dport=").unwrap_or_default()))
 }
 
 /// Counters of every running member, by name.
@@ -89,19 +89,41 @@ pub fn counters(lab: &Lab, cl: &PlanCluster) -> BTreeMap<String, Counters> {
     out
 }
 
-/// Parity before a fault: the traffic's flows in `active`'s internal cache, missing from some
-/// other member's external cache. None without an active or without such flows.
-pub fn missing(lab: &Lab, cl: &PlanCluster, active: &str, addrs: &BTreeSet<String>) -> Option<(usize, usize)> {
+/// Parity before a fault: the traffic's flows the active tracks, and those missing from some
+/// other member's external cache, each with the members that lack it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Parity {
+    pub flows: usize,
+    pub missing: BTreeMap<String, Vec<String>>,
+}
+
+impl Parity {
+    /// `ct.parity`, `ct.parity_flows`, `ct.parity_missing` (a count) and, naming them,
+    /// `ct.parity_missing_flows` ("tcp 198.18.1.10:40000 -> 198.18.2.10:7 not on fw2").
+    pub fn put(&self, m: &mut BTreeMap<String, Value>) {
+        m.insert("ct.parity".into(), json!(self.missing.is_empty()));
+        m.insert("ct.parity_flows".into(), json!(self.flows));
+        m.insert("ct.parity_missing".into(), json!(self.missing.len()));
+        let named: Vec<String> = self.missing.iter().map(|(f, on)| format!("{f} not on {}", on.join(", "))).collect();
+        m.insert("ct.parity_missing_flows".into(), json!(named));
+    }
+}
+
+/// Parity of the traffic's flows that `active` tracks (its internal cache) against every
+/// other running member's external cache. None without an active or without such flows.
+pub fn missing(lab: &Lab, cl: &PlanCluster, active: &str, addrs: &BTreeSet<String>) -> Option<Parity> {
     let tracked = flows(&lab.node(active).ok()?, "-i", addrs);
     if tracked.is_empty() {
         return None;
     }
-    let mut missing = 0;
+    let mut missing: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for m in cl.members.iter().filter(|m| *m != active && lab.running(m)) {
         let synced = flows(&lab.node(m).ok()?, "-e", addrs);
-        missing = missing.max(tracked.difference(&synced).count());
+        for f in tracked.difference(&synced) {
+            missing.entry(f.clone()).or_default().push(m.clone());
+        }
     }
-    Some((tracked.len(), missing))
+    Some(Parity { flows: tracked.len(), missing })
 }
 
 /// Into the run's metrics: `ct.<when>.<member>.internal|external|invalid`, and totals over the
@@ -138,7 +160,7 @@ mod tests {
     fn a_flow_between_the_traffics_addresses() {
         let addrs: BTreeSet<String> = ["198.18.1.10".to_string(), "198.18.2.10".to_string()].into();
         let l = "tcp      6 ESTABLISHED src=198.18.1.10 dst=198.18.2.10 sport=40000 dport=22 src=198.18.2.10 dst=198.18.1.10 sport=22 dport=40000 [ASSURED] mark=0 [active since 3s]";
-        assert_eq!(flow(l, &addrs).as_deref(), Some("tcp 198.18.1.10 198.18.2.10 40000 22"));
+        assert_eq!(flow(l, &addrs).as_deref(), Some("tcp 198.18.1.10:40000 -> 198.18.2.10:22"));
         assert_eq!(flow("udp 17 src=198.18.3.1 dst=225.0.0.50 sport=1 dport=2", &addrs), None);
     }
 }
