@@ -51,6 +51,9 @@ pub enum Object {
     Domain { uri: String, name: String },
     /// An nftables table of the lab's own in the host namespace (`nft delete table`).
     NftTable { family: String, name: String },
+    /// A host of the hosts provider: the lab's lease on it and its journal there (undone and
+    /// released by `down`).
+    Host { name: String, addr: String },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

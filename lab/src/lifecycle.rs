@@ -53,8 +53,11 @@ pub fn up(plan: &Plan, opts: &UpOptions) -> Result<Lab> {
         if let Some(other) = all_labs().into_iter().filter_map(|l| Ledger::open(&l).ok()).find(|l| l.data.id == plan.id) {
             bail!("lab `{}` has the same short id {} as `{}`: choose another --name", plan.lab, plan.id, other.data.lab);
         }
-        let mgmt = choose_management(plan)?;
-        let settings = prov.decide(&opts.provider, &img)?;
+        let settings = prov.decide(plan, &opts.provider, &img)?;
+        let mgmt = match prov.management(&settings)? {
+            Some(m) => m,
+            None => choose_management(plan)?,
+        };
         let mut st = LabState {
             plan: plan.clone(),
             provider: ProviderState { kind: prov.name().into(), settings },

@@ -17,17 +17,33 @@ pub struct Cli {
 /// Where labs run: `--provider` and its options.
 #[derive(Args, Clone)]
 pub struct Where {
-    /// Where the lab runs: netns (namespaces, seconds) or libvirt (Debian VMs).
+    /// Where the lab runs: netns (namespaces, seconds), libvirt (Debian VMs) or hosts
+    /// (existing machines of an --inventory).
     #[arg(long, default_value = "netns", value_parser = PossibleValuesParser::new(crate::provider::names()))]
     pub provider: String,
     /// libvirt connection URI (default qemu:///system, or HALAB_LIBVIRT_URI).
     #[arg(long)]
     pub libvirt_uri: Option<String>,
+    /// hosts: the inventory of existing machines (YAML) the lab may use.
+    #[arg(long)]
+    pub inventory: Option<PathBuf>,
+    /// hosts: how long the hosts' leases last unless renewed (e.g. 30m; default 60m).
+    #[arg(long, value_parser = parse_duration)]
+    pub lease_ttl: Option<std::time::Duration>,
+}
+
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    crate::topology::duration::parse(s).ok_or_else(|| format!("`{s}` is not a duration (write it like 90s or 30m)"))
 }
 
 impl Where {
     pub fn options(&self) -> crate::provider::Options {
-        crate::provider::Options { provider: self.provider.clone(), libvirt_uri: self.libvirt_uri.clone() }
+        crate::provider::Options {
+            provider: self.provider.clone(),
+            libvirt_uri: self.libvirt_uri.clone(),
+            inventory: self.inventory.clone(),
+            lease_ttl: self.lease_ttl,
+        }
     }
 }
 
@@ -151,6 +167,9 @@ pub enum Cmd {
     /// OCF resource agents: `agent test PATH` checks one in a live lab.
     #[command(subcommand)]
     Agent(AgentCmd),
+    /// Existing machines of an inventory: pin their SSH host keys, show their leases.
+    #[command(subcommand)]
+    Hosts(HostsCmd),
     #[command(flatten)]
     InNode(crate::node::cli::NodeCmd),
     /// A provider's own helper process (a netns node's init, the lab supervisor).
@@ -239,4 +258,23 @@ pub enum ImageCmd {
     Ls,
     /// Remove a cached image (by hash or recipe name).
     Rm { image: String },
+}
+
+#[derive(Subcommand)]
+pub enum HostsCmd {
+    /// Fetch and pin the SSH host key of hosts (all without a name), printing each
+    /// fingerprint to compare with the host's console.
+    Trust {
+        #[arg(long)]
+        inventory: PathBuf,
+        hosts: Vec<String>,
+        /// Replace a pinned key the host no longer shows (a reinstalled host).
+        #[arg(long)]
+        replace: bool,
+    },
+    /// Each host: its address, whether its key is pinned, who holds its lease until when.
+    Ls {
+        #[arg(long)]
+        inventory: PathBuf,
+    },
 }

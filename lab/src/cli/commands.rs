@@ -164,6 +164,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             println!("gc: {} lab(s) removed{}", removed.len(), if removed.is_empty() { String::new() } else { format!(": {}", removed.join(", ")) });
         }
         Cmd::Image(c) => super::image::run(c)?,
+        Cmd::Hosts(c) => super::hosts::run(c)?,
         Cmd::Agent(super::args::AgentCmd::Test { path, params, promotable, packages, files, topology, layers, place, out }) => {
             let o = crate::agent_test::Options { path, params, promotable, packages, files, topology, provider: place.options(), out, layers };
             return Ok(ExitCode::from(crate::agent_test::run(&o)? as u8));

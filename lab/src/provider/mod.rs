@@ -4,6 +4,7 @@
 //! internals; a new provider is a folder plus one line in `PROVIDERS`.
 
 pub mod fabric_loss;
+pub mod hosts;
 pub mod identity;
 pub mod netns;
 
@@ -29,6 +30,7 @@ pub static PROVIDERS: &[&dyn Provider] = &[
     &libvirt::Libvirt,
     #[cfg(not(feature = "libvirt"))]
     &unavailable::NoLibvirt,
+    &hosts::Hosts,
 ];
 
 /// The provider called `name`.
@@ -49,11 +51,15 @@ pub struct Options {
     pub provider: String,
     /// libvirt: the connection URI (default qemu:///system, or HALAB_LIBVIRT_URI).
     pub libvirt_uri: Option<String>,
+    /// hosts: the inventory of machines the lab may use.
+    pub inventory: Option<std::path::PathBuf>,
+    /// hosts: how long a lease lasts unless renewed.
+    pub lease_ttl: Option<std::time::Duration>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { provider: "netns".into(), libvirt_uri: None }
+        Options { provider: "netns".into(), libvirt_uri: None, inventory: None, lease_ttl: None }
     }
 }
 
@@ -63,7 +69,12 @@ pub trait Provider: Sync {
     /// Tools and rights it needs on this host, checked before anything is created.
     fn preflight(&self) -> Result<()>;
     /// What this lab's nodes will run on (e.g. libvirt's URI and KVM or TCG), kept in lab.json.
-    fn decide(&self, opts: &Options, img: &Image) -> Result<serde_json::Value>;
+    fn decide(&self, plan: &crate::topology::Plan, opts: &Options, img: &Image) -> Result<serde_json::Value>;
+    /// The management network when the provider brings its own (real hosts have their
+    /// addresses); None: halab chooses one.
+    fn management(&self, _settings: &serde_json::Value) -> Result<Option<crate::labstate::Management>> {
+        Ok(None)
+    }
     /// Create the lab's nodes and networks, each written to the ledger before it exists. On
     /// error the caller tears down from the ledger.
     fn up(&self, st: &LabState, ledger: &mut Ledger, img: &Image) -> Result<()>;

@@ -22,7 +22,7 @@ impl Provider for NoLibvirt {
     fn preflight(&self) -> Result<()> {
         bail!(NO_LIBVIRT)
     }
-    fn decide(&self, _: &Options, _: &Image) -> Result<serde_json::Value> {
+    fn decide(&self, _: &crate::topology::Plan, _: &Options, _: &Image) -> Result<serde_json::Value> {
         bail!(NO_LIBVIRT)
     }
     fn up(&self, _: &LabState, _: &mut Ledger, _: &Image) -> Result<()> {

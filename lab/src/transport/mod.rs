@@ -226,3 +226,34 @@ pub fn disconnect(t: &Target) {
         let _ = runtime().block_on(async { tokio::time::timeout(Duration::from_secs(1), c.disconnect(Disconnect::ByApplication, "", "en")).await });
     }
 }
+
+/// Records the key a server shows, then refuses it: `halab hosts trust` fetches a key this way
+/// (nothing is run on the host).
+struct Shown(Arc<Mutex<Option<PublicKey>>>);
+
+impl client::Handler for Shown {
+    type Error = russh::Error;
+
+    async fn check_server_key(&mut self, server: &russh::keys::PublicKeyOrCertificate) -> Result<bool, Self::Error> {
+        if let (russh::keys::PublicKeyOrCertificate::PublicKey { key, .. }, Ok(mut m)) = (server, self.0.lock()) {
+            *m = Some(key.clone());
+        }
+        Ok(false)
+    }
+}
+
+/// The host key `addr` shows (`ssh-ed25519 AAAA...`) and its SHA256 fingerprint, as
+/// `ssh-keygen -l` prints it, for a person to compare with the host's console.
+pub fn fetch_host_key(addr: SocketAddr) -> Result<(String, String)> {
+    let shown = Arc::new(Mutex::new(None));
+    let config = Arc::new(client::Config {
+        preferred: russh::Preferred { key: std::borrow::Cow::Borrowed(&[russh::keys::Algorithm::Ed25519]), ..Default::default() },
+        ..Default::default()
+    });
+    let handler = Shown(shown.clone());
+    let _ = runtime().block_on(async { tokio::time::timeout(CONNECT_TIMEOUT, client::connect(config, addr, handler)).await });
+    let key = shown.lock().map_err(|_| anyhow!("host key lock poisoned"))?.take().with_context(|| format!("{addr} showed no SSH host key (no sshd there?)"))?;
+    let line = key.to_openssh().context("cannot render the host key")?;
+    let fp = key.fingerprint(russh::keys::HashAlg::Sha256).to_string();
+    Ok((line.split_whitespace().take(2).collect::<Vec<_>>().join(" "), fp))
+}

@@ -54,7 +54,7 @@ impl Provider for Libvirt {
         }
         Ok(())
     }
-    fn decide(&self, opts: &Options, img: &Image) -> Result<serde_json::Value> {
+    fn decide(&self, _: &crate::topology::Plan, opts: &Options, img: &Image) -> Result<serde_json::Value> {
         let uri = opts.libvirt_uri.clone().or_else(|| std::env::var("HALAB_LIBVIRT_URI").ok()).unwrap_or_else(|| DEFAULT_URI.into());
         let (kernel, _) = crate::image::disk::kernel_and_initrd(img)?;
         Ok(serde_json::to_value(Settings { uri, kvm: accel::kvm_works(&kernel) })?)

@@ -45,7 +45,7 @@ impl Provider for Netns {
     fn own_kernel(&self) -> bool {
         false
     }
-    fn decide(&self, _: &Options, _: &Image) -> Result<serde_json::Value> {
+    fn decide(&self, _: &crate::topology::Plan, _: &Options, _: &Image) -> Result<serde_json::Value> {
         Ok(serde_json::Value::Null)
     }
     fn up(&self, st: &LabState, ledger: &mut Ledger, _: &Image) -> Result<()> {
