@@ -144,4 +144,29 @@ pub trait Actuators {
     fn freeze(&self, frozen: bool) -> Result<()>;
     /// Packet loss on one interface, in percent (0 = none, 100 = a clean cut).
     fn set_loss(&self, ifname: &str, percent: u32) -> Result<()>;
+    /// What produces a fault of this part, for the run's events (e.g. "power: ipmi BMC
+    /// 198.19.0.5:623 (fence_ipmilan)"), so a result says which actuator made it.
+    fn describe(&self, part: Part) -> String;
+}
+
+/// The part of a node a fault acts on through its actuators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    Power,
+    Cable,
+    Loss,
+    Freeze,
+}
+
+impl Part {
+    /// The part a fault kind acts on; None for faults done through the node's shell.
+    pub fn of_fault(kind: &str) -> Option<Part> {
+        match kind {
+            "crash" | "halt" | "reboot" | "power_on" => Some(Part::Power),
+            "cable_pull" | "cable_plug" => Some(Part::Cable),
+            "loss" | "heartbeat_partition" => Some(Part::Loss),
+            "freeze" => Some(Part::Freeze),
+            _ => None,
+        }
+    }
 }

@@ -80,6 +80,9 @@ pub enum What {
     FaultApplied {
         kind: String,
         node: String,
+        /// What produced it (the provider's or the inventory's actuator).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        actuator: Option<String>,
     },
     FaultUndone {
         kind: String,
@@ -119,7 +122,8 @@ impl std::fmt::Display for What {
             What::TrafficFinished { name, finished: false } => write!(f, "traffic {name} still runs; going on"),
             What::TrafficStopped { name } => write!(f, "traffic {name} stopped"),
             What::FaultInjected { kind, .. } => write!(f, "fault {kind} injected"),
-            What::FaultApplied { kind, node } => write!(f, "fault {kind} hit {node}"),
+            What::FaultApplied { kind, node, actuator: None } => write!(f, "fault {kind} hit {node}"),
+            What::FaultApplied { kind, node, actuator: Some(a) } => write!(f, "fault {kind} hit {node} ({a})"),
             What::FaultUndone { kind, node, what, error: None } => write!(f, "fault {kind} on {node} undone: {what}"),
             What::FaultUndone { kind, node, what, error: Some(e) } => write!(f, "fault {kind} on {node}: failed to {what}: {e}"),
             What::ConditionMet { condition } => write!(f, "{condition}"),
@@ -237,7 +241,7 @@ mod tests {
         let mut log = EventLog::new(now_ns());
         let fields: BTreeMap<String, String> = [("node".to_string(), "@active".to_string()), ("iface".to_string(), "inet".to_string())].into();
         log.push(What::FaultInjected { step: 3, kind: "cable_pull".into(), fields });
-        log.push(What::FaultApplied { kind: "cable_pull".into(), node: "fw1".into() });
+        log.push(What::FaultApplied { kind: "cable_pull".into(), node: "fw1".into(), actuator: None });
         log.push(What::ConditionTimedOut { condition: "vip_on fw2".into(), timeout_s: 60.0, diagnosis: "  fw1: VIPs []\n".into() });
         log.push(What::FaultUndone { kind: "cable_pull".into(), node: "fw1".into(), what: "plug inet back".into(), error: None });
         log.push(What::RunFinished { outcome: Outcome::Failed, error: None });

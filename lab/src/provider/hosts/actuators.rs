@@ -44,9 +44,27 @@ impl<'a> HostActuators<'a> {
         }
         Ok(())
     }
-    /// Wait for SSH after a boot, then name and address the lab NICs again (a power cycle
-    /// loses them, as on any machine).
-    fn after_boot(&self) -> Result<()> {
+    /// At `down`: a host the lab left powered off is powered on (it was on when the lab took
+    /// it), and answers SSH before its journal is undone. Returns whether it had to be.
+    pub fn restore_power(&self) -> Result<bool> {
+        if crate::transport::ready(&self.target) || self.power().is_err() || self.running() {
+            return Ok(false);
+        }
+        self.switch("on")?;
+        self.wait_ssh()?;
+        Ok(true)
+    }
+    fn switch(&self, action: &str) -> Result<()> {
+        let code = match self.power()? {
+            Power::Command { on, off, .. } => local(if action == "on" { on } else { off })?,
+            Power::Ipmi { address, port, user, password_file } => ipmi(address, *port, user, password_file, action)?,
+        };
+        if code != 0 {
+            bail!("powering {action} the host of node `{}` failed (exit {code})", self.node);
+        }
+        Ok(())
+    }
+    fn wait_ssh(&self) -> Result<()> {
         let deadline = Instant::now() + BOOT_TIMEOUT;
         crate::transport::disconnect(&self.target);
         while !crate::transport::ready(&self.target) {
@@ -56,6 +74,12 @@ impl<'a> HostActuators<'a> {
             }
             std::thread::sleep(Duration::from_millis(250));
         }
+        Ok(())
+    }
+    /// Wait for SSH after a boot, then name and address the lab NICs again (a power cycle
+    /// loses them, as on any machine).
+    fn after_boot(&self) -> Result<()> {
+        self.wait_ssh()?;
         super::up::configure(self.st, &self.s, &self.node)
     }
 }
@@ -85,6 +109,25 @@ fn ipmi(address: &str, port: u16, user: &str, password_file: &std::path::Path, a
 }
 
 impl Actuators for HostActuators<'_> {
+    fn describe(&self, part: crate::provider::Part) -> String {
+        use crate::provider::Part;
+        let host = self.s.binding(&self.node).map(|b| b.host.name.clone()).unwrap_or_default();
+        match part {
+            Part::Power => match self.power() {
+                Ok(Power::Command { off, .. }) => format!("host {host}: power command `{off}`"),
+                Ok(Power::Ipmi { address, port, .. }) => format!("host {host}: IPMI BMC {address}:{port} (fence_ipmilan)"),
+                Err(_) => format!("host {host}: no power driver"),
+            },
+            Part::Cable => match self.cable() {
+                Ok(Cable::Iplink) => format!("host {host}: `ip link set down` on the host itself (NOT a carrier loss: the peers keep their link)"),
+                Ok(Cable::Drop) => format!("host {host}: nft drop rule on the host (the link stays up)"),
+                Ok(Cable::Command { command }) => format!("host {host}: cable command `{command}`"),
+                Err(_) => format!("host {host}"),
+            },
+            Part::Loss => format!("host {host}: nft random drop on the host"),
+            Part::Freeze => format!("host {host}: cannot be frozen"),
+        }
+    }
     fn running(&self) -> bool {
         match self.power() {
             Ok(Power::Command { status, .. }) => local(status).is_ok_and(|c| c == 0),
@@ -121,24 +164,12 @@ impl Actuators for HostActuators<'_> {
         }
     }
     fn power_off(&self) -> Result<()> {
-        let code = match self.power()? {
-            Power::Command { off, .. } => local(off)?,
-            Power::Ipmi { address, port, user, password_file } => ipmi(address, *port, user, password_file, "off")?,
-        };
+        let r = self.switch("off");
         crate::transport::disconnect(&self.target);
-        if code != 0 {
-            bail!("powering off the host of node `{}` failed (exit {code})", self.node);
-        }
-        Ok(())
+        r
     }
     fn power_on(&self) -> Result<()> {
-        let code = match self.power()? {
-            Power::Command { on, .. } => local(on)?,
-            Power::Ipmi { address, port, user, password_file } => ipmi(address, *port, user, password_file, "on")?,
-        };
-        if code != 0 {
-            bail!("powering on the host of node `{}` failed (exit {code})", self.node);
-        }
+        self.switch("on")?;
         self.after_boot()
     }
     fn booted(&self) -> Result<()> {

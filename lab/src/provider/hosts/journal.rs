@@ -35,15 +35,29 @@ pub fn change(t: &Target, lab: &str, change: &str, undo: &str) -> Result<()> {
     run(t, script, &[&j, change, undo]).map(|_| ())
 }
 
-/// Before halab writes `path`: keep the host's own file (once), or note that it was new.
+/// Before halab writes `path`: keep the host's own file (once), or note that it was new (and
+/// the directories made for it).
 pub fn before_write(t: &Target, lab: &str, path: &str) -> Result<()> {
     let (j, b) = paths(lab);
     let script = r##"j=$1 b=$2 p=$3; mkdir -p "$(dirname "$j")" "$b"
 grep -qxF "# file $p" "$j" 2>/dev/null && exit 0
+d=$(dirname "$p") missing=
+while [ ! -e "$d" ]; do missing="$d $missing"; d=$(dirname "$d"); done
+for m in $missing; do printf 'rmdir %s 2>/dev/null || true\n' "'$m'" >> "$j"; done
 if [ -e "$p" ]; then mkdir -p "$b$(dirname "$p")"; cp -a "$p" "$b$p"
   printf '# file %s\ncp -a %s %s\n' "$p" "'$b$p'" "'$p'" >> "$j"
 else printf '# file %s\nrm -f %s\n' "$p" "'$p'" >> "$j"; fi"##;
     run(t, script, &[&j, &b, path]).map(|_| ())
+}
+
+/// Directories halab's node side makes for itself: removed at the end, unless the host had
+/// them before the lab.
+pub fn own_dirs(t: &Target, lab: &str, dirs: &[&str]) -> Result<()> {
+    let (j, _) = paths(lab);
+    let script = "j=$1; shift; mkdir -p \"$(dirname \"$j\")\"\nfor d; do [ -e \"$d\" ] || grep -qxF \"rm -rf $d\" \"$j\" 2>/dev/null || echo \"rm -rf $d\" >> \"$j\"; done";
+    let mut args = vec![j.as_str()];
+    args.extend_from_slice(dirs);
+    run(t, script, &args).map(|_| ())
 }
 
 /// Before halab starts service `name`: its stop, once.
@@ -63,7 +77,7 @@ pub fn undo(t: &Target, lab: &str) -> Result<(usize, Vec<String>)> {
     for (i, l) in lines.iter().enumerate() {
         script.push_str(&format!("( {l} ) >/dev/null 2>&1 || echo \"failed {i}\"\n"));
     }
-    script.push_str("rm -rf \"$1\" \"$2\"\n");
+    script.push_str(&format!("rm -rf \"$1\" \"$2\"; rmdir {DIR}/journal {DIR}/backup 2>/dev/null; true\n"));
     let out = run(t, &script, &[&j, &b])?;
     let failed = out.lines().filter_map(|l| l.strip_prefix("failed ")?.parse::<usize>().ok()).filter_map(|i| lines.get(i).map(|l| l.to_string())).collect();
     Ok((lines.len(), failed))

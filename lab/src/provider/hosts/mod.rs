@@ -19,7 +19,7 @@ use std::process::Output;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::image::Image;
@@ -149,7 +149,7 @@ impl Provider for Hosts {
         }
         let controller = nix::unistd::gethostname().map(|h| h.to_string_lossy().into_owned()).unwrap_or_else(|_| "controller".into());
         let ttl = opts.lease_ttl.unwrap_or(DEFAULT_TTL);
-        let s = Settings { inventory: file.clone(), owner: format!("{controller}/{}/{}", plan.lab, plan.id), ttl_s: ttl.as_secs().max(30), bindings, pins };
+        let s = Settings { inventory: file.clone(), owner: format!("{controller}/{}/{}", plan.lab, plan.id), ttl_s: ttl.as_secs().max(5), bindings, pins };
         Ok(serde_json::to_value(s)?)
     }
     fn management(&self, settings: &serde_json::Value) -> Result<Option<Management>> {
@@ -169,22 +169,35 @@ impl Provider for Hosts {
         }
         let st = LabState::load(&ledger.data.lab)?;
         let s = settings(&st)?;
-        let mut errors = Vec::new();
+        // A host that cannot be reached (or powered on) keeps its journal and our lease:
+        // the lease expires and the next lab to take the host undoes the journal first. So
+        // `down` goes on, saying so, instead of keeping a lab whose host may never return.
         for b in s.bindings.iter().filter(|b| hosts.contains(&&b.host.name)) {
-            let r = s.target(&b.node).and_then(|t| {
-                let (n, failed) = journal::undo(&t, &st.plan.lab)?;
-                crate::transport::disconnect(&t);
-                if !failed.is_empty() {
-                    crate::progress::info(&format!("host `{}`: {} of {n} undo steps failed: {}", b.host.name, failed.len(), failed.join("; ")));
+            let t = s.target(&b.node)?;
+            let reachable = match actuators::HostActuators::new(&st, &b.node)?.restore_power() {
+                Ok(true) => {
+                    crate::progress::info(&format!("host `{}` was left powered off: powered on again", b.host.name));
+                    true
                 }
-                lease::release(&t, &s.owner)
-            });
-            if let Err(e) = r {
-                errors.push(format!("host `{}`: {e:#}", b.host.name));
+                Ok(false) => crate::transport::ready(&t),
+                Err(e) => {
+                    crate::progress::info(&format!("host `{}`: {e:#}", b.host.name));
+                    false
+                }
+            };
+            if !reachable {
+                crate::progress::info(&format!(
+                    "host `{}` ({}) does not answer: what the lab changed there stays in its journal until the lease ends ({} s at most) and the next lab that takes it undoes it",
+                    b.host.name, b.host.address, s.ttl_s
+                ));
+                continue;
             }
-        }
-        if !errors.is_empty() {
-            bail!("{}", errors.join("; "));
+            let (n, failed) = journal::undo(&t, &st.plan.lab).with_context(|| format!("host `{}`", b.host.name))?;
+            if !failed.is_empty() {
+                crate::progress::info(&format!("host `{}`: {} of {n} undo steps failed: {}", b.host.name, failed.len(), failed.join("; ")));
+            }
+            lease::release(&t, &s.owner).with_context(|| format!("host `{}`", b.host.name))?;
+            crate::transport::disconnect(&t);
         }
         Ok(())
     }

@@ -122,6 +122,9 @@ pub fn configure(st: &LabState, s: &Settings, node: &str) -> Result<()> {
     let t = s.target(node)?;
     let lab = &st.plan.lab;
     let pn = &st.plan.nodes[st.node_index(node)?];
+    // halab's own directories on a node (configs, logs, pidfiles): gone at `down` unless
+    // the host had them before.
+    journal::own_dirs(&t, lab, &["/etc/halab", "/var/log/halab", "/run/halab", "/run/halab/svc"])?;
     let names = nic_names(&t)?;
     for nic in &b.nics {
         let Some((_, current)) = names.iter().find(|(mac, _)| *mac == nic.mac) else {

@@ -128,6 +128,16 @@ pub struct Vm<'a> {
 }
 
 impl crate::provider::Actuators for Vm<'_> {
+    fn describe(&self, part: crate::provider::Part) -> String {
+        use crate::provider::Part::*;
+        match part {
+            Power => "libvirt: domain destroyed (a power cut)",
+            Cable => "libvirt: the domain's interface link state (carrier loss)",
+            Loss => "libvirt: nft drop on the host's tap",
+            Freeze => "libvirt: domain suspended",
+        }
+        .into()
+    }
     fn running(&self) -> bool {
         running(self.st, &self.node)
     }

@@ -88,6 +88,16 @@ pub struct NetnsNode<'a> {
 }
 
 impl crate::provider::Actuators for NetnsNode<'_> {
+    fn describe(&self, part: crate::provider::Part) -> String {
+        use crate::provider::Part::*;
+        match part {
+            Power => "netns: SIGKILL of the node's init, its namespace and links removed (a power cut)",
+            Cable => "netns: the bridge port of the link set down (carrier loss)",
+            Loss => "netns: nft drop on the fabric side",
+            Freeze => "netns: SIGSTOP to every process of the node",
+        }
+        .into()
+    }
     fn running(&self) -> bool {
         init_pid(&self.st.plan.lab, &self.node).is_some()
     }

@@ -1,0 +1,154 @@
+//! The hosts provider over SSH, fast (root, netns): the "hosts" are the nodes of a netns lab
+//! (`tests/data/hosts/rack.yaml`) reached over its management network, with the rack's own
+//! addresses on their NICs, which a lab on them must leave alone. Pinned keys, bad
+//! inventories, a miscabled host, the scp scenario with a power cut through the inventory's
+//! command driver, leases (refusal, expiry recovery), and `down` leaving every host as it was.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::*;
+
+const RACK: &str = "rack";
+const KEY: &str = "/var/lib/halab/labs/rack/ssh/id_ed25519";
+
+fn rack_exec(host: &str, script: &str) -> String {
+    ok(&["exec", RACK, host, "--", "sh", "-c", script])
+}
+
+/// Each host's MACs per rack switch, and its management address.
+fn inventory(dir: &Path, swap_lan_and_heartbeat_on: Option<&str>) -> PathBuf {
+    let mut y = String::from("name: rack\nhosts:\n");
+    for h in ["h1", "h2", "h3", "h4"] {
+        let links: serde_json::Value = serde_json::from_str(&rack_exec(h, "ip -j link")).unwrap();
+        let addrs: serde_json::Value = serde_json::from_str(&rack_exec(h, "ip -j -4 addr show mgmt")).unwrap();
+        let mgmt = addrs[0]["addr_info"][0]["local"].as_str().unwrap().to_string();
+        y += &format!("  {h}:\n    address: {mgmt}\n    key: {KEY}\n    nics:\n");
+        let swap = swap_lan_and_heartbeat_on == Some(h);
+        for l in links.as_array().unwrap() {
+            let net = match (l["ifname"].as_str().unwrap(), swap) {
+                ("sw-a", _) => "inet",
+                ("sw-b", false) | ("sw-c", true) => "lan",
+                ("sw-c", false) | ("sw-b", true) => "heartbeat",
+                _ => continue,
+            };
+            y += &format!("      {}: {net}\n", l["address"].as_str().unwrap());
+        }
+        y += "    never_touch: { nics: [ mgmt ], services: [ sshd ] }\n";
+        // The controller runs these: halab by its full path (a CI job's PATH may lack it).
+        y += &format!("    power: {{ driver: command, off: '{HALAB} power {RACK} {h} off', on: '{HALAB} power {RACK} {h} on', status: '{HALAB} exec {RACK} {h} -- true' }}\n");
+    }
+    let name = if swap_lan_and_heartbeat_on.is_some() { "miscabled.yaml" } else { "inv.yaml" };
+    std::fs::write(dir.join(name), y).unwrap();
+    dir.join(name)
+}
+
+/// What a lab may change on a host, to compare before and after (link indexes renumber when
+/// a netns node is powered off and on: they are left out).
+fn host_state(h: &str) -> String {
+    let s = rack_exec(
+        h,
+        "ip -br addr | sed 's/@if[0-9]*//; s/  */ /g'; ip route; sysctl -n net.ipv4.ip_forward net.netfilter.nf_conntrack_tcp_loose; \
+         ls /etc/keepalived /etc/conntrackd /etc/halab 2>&1; md5sum /etc/conntrackd/conntrackd.conf; ls /run/halab/svc 2>&1; \
+         nft list tables; ls /var/lib/halab-hosts/journal /var/lib/halab-hosts/backup 2>&1; pidof keepalived conntrackd || true",
+    );
+    s
+}
+
+fn all_states() -> Vec<String> {
+    ["h1", "h2", "h3", "h4"].iter().map(|h| host_state(h)).collect()
+}
+
+#[test]
+fn a_lab_on_existing_hosts_comes_up_survives_a_power_cut_and_leaves_them_as_they_were() {
+    if !privileged() {
+        return;
+    }
+    let _ = halab(&["down", RACK]);
+    ok(&["up", "tests/data/hosts/rack.yaml"]);
+    let _rack = LabGuard(RACK);
+    let dir = std::env::temp_dir().join("halab-test-hosts");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let inv = inventory(&dir, None);
+    let inv_s = inv.to_str().unwrap();
+
+    // Bad input: exit 2 at file:line:col, nothing made.
+    let bad = dir.join("bad.yaml");
+    std::fs::write(&bad, "name: r\nhosts:\n  h1:\n    address: 198.19.0.300\n    key: /nonexistent\n").unwrap();
+    let err = up_refused(
+        &["../topologies/fw-pair.yaml", "--provider", "hosts", "--inventory", bad.to_str().unwrap()],
+        2,
+        &["bad.yaml:4:14: hosts.h1.address"],
+        "fw-pair",
+    );
+    assert!(err.contains("bad.yaml:5:10: hosts.h1.key: no private key at /nonexistent"), "{err}");
+
+    // No key pinned yet: refused, naming the command that pins it.
+    let before = all_states();
+    up_refused(
+        &["../topologies/fw-pair.yaml", "--provider", "hosts", "--inventory", inv_s],
+        3,
+        &["has no pinned SSH host key", "halab hosts trust --inventory"],
+        "fw-pair",
+    );
+    assert!(ok(&["hosts", "ls", "--inventory", inv_s]).contains("unknown: pin its key"));
+
+    // Trust prints the fingerprint ssh-keygen shows for the host's own key.
+    let trusted = ok(&["hosts", "trust", "--inventory", inv_s]);
+    let fp = rack_exec("h2", "ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub | cut -d' ' -f2");
+    assert!(trusted.contains(&format!("h2 (")) && trusted.contains(fp.trim()), "{trusted}\nvs {fp}");
+    assert_eq!(all_states(), before, "trust changes nothing on the hosts");
+
+    // A NIC cabled elsewhere than the inventory says: up fails at the ping matrix, naming
+    // both ends, and rolls back.
+    let mis = inventory(&dir, Some("h3"));
+    std::fs::copy(dir.join("inv.known_hosts"), dir.join("miscabled.known_hosts")).unwrap();
+    up_refused(
+        &["../topologies/fw-pair.yaml", "--provider", "hosts", "--inventory", mis.to_str().unwrap()],
+        3,
+        &["not cabled as the inventory says", "fw2 (host h3) does not reach"],
+        "fw-pair",
+    );
+    assert_eq!(all_states(), before, "the refused up left every host as it was");
+
+    // The scp scenario on the hosts, the active powered off through the inventory's command.
+    let out = dir.join("run");
+    let (o, recs) = run_records("../scenarios/scp-survives-failover.yaml", &out, &["--stack", "keepalived", "--provider", "hosts", "--inventory", inv_s]);
+    assert_eq!(recs.len(), 1, "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(recs[0]["outcome"], "passed", "{:#}", recs[0]["expectations"]);
+    let events = std::fs::read_to_string(std::fs::read_dir(&out).unwrap().flatten().find(|e| e.path().is_dir()).unwrap().path().join("events.jsonl")).unwrap();
+    let applied = events.lines().find(|l| l.contains("\"fault_applied\"")).expect("a fault_applied event");
+    assert!(
+        applied.contains(&format!("power command `{HALAB} power rack h2 off`")) || applied.contains(&format!("power command `{HALAB} power rack h3 off`")),
+        "{applied}"
+    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("was left powered off: powered on again"), "down powers the cut host on");
+    assert_eq!(all_states(), before, "down left every host as it was");
+
+    // Leases: a second lab wanting the same hosts is refused while the first holds them.
+    ok(&["up", "../topologies/fw-pair.yaml", "--provider", "hosts", "--inventory", inv_s, "--lease-ttl", "5s"]);
+    let fw_pair = LabGuard("fw-pair");
+    let held = ok(&["hosts", "ls", "--inventory", inv_s]);
+    assert_eq!(held.matches("(lab fw-pair)").count(), 4, "{held}");
+    up_refused(
+        &["../topologies/fw-pair.yaml", "--name", "other", "--provider", "hosts", "--inventory", inv_s],
+        3,
+        &["is leased to", "lab `fw-pair`", "no host of the lab was kept"],
+        "other",
+    );
+    // The controller of fw-pair is lost (its state gone, nothing undone); once the lease
+    // expires, the next lab takes the hosts and first undoes what fw-pair left.
+    std::fs::remove_dir_all("/var/lib/halab/labs/fw-pair").unwrap();
+    drop(fw_pair);
+    std::thread::sleep(std::time::Duration::from_secs(6));
+    let o = halab(&["up", "../topologies/fw-pair.yaml", "--name", "other", "--provider", "hosts", "--inventory", inv_s]);
+    let _other = LabGuard("other");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("changes of lab `fw-pair` whose lease expired"), "{err}");
+    ok(&["down", "other"]);
+    assert_eq!(all_states(), before, "after the recovery and down every host is as it was");
+    assert_eq!(ok(&["hosts", "ls", "--inventory", inv_s]).matches(" free").count(), 4);
+}
