@@ -101,6 +101,33 @@ fn a_lab_on_existing_hosts_comes_up_survives_a_power_cut_and_leaves_them_as_they
     assert!(trusted.contains(&format!("h2 (")) && trusted.contains(fp.trim()), "{trusted}\nvs {fp}");
     assert_eq!(all_states(), before, "trust changes nothing on the hosts");
 
+    // Health checks: all pass; a host whose NIC is not where the inventory says is
+    // quarantined, shown so, and not bound; a passing check releases it.
+    let healthy = ok(&["hosts", "check", "--inventory", inv_s]);
+    assert_eq!(healthy.matches(": healthy (").count(), 4, "{healthy}");
+    eprintln!(
+        "figure: health check per host: {}",
+        healthy.lines().map(|l| l.rsplit('(').next().unwrap_or("").trim_end_matches(')')).collect::<Vec<_>>().join(", ")
+    );
+    let sick = dir.join("sick.yaml");
+    let text = std::fs::read_to_string(&inv).unwrap();
+    let h4_mac = text.split("  h4:").nth(1).unwrap().lines().find(|l| l.contains(": lan")).unwrap().trim().split(": ").next().unwrap().to_string();
+    std::fs::write(&sick, text.replace(&h4_mac, "02:00:00:00:00:99")).unwrap();
+    std::fs::copy(dir.join("inv.known_hosts"), dir.join("sick.known_hosts")).unwrap();
+    let o = halab(&["hosts", "check", "--inventory", sick.to_str().unwrap()]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(3), "{out}");
+    assert!(out.contains("h4: QUARANTINED") && out.contains("no NIC with MAC 02:00:00:00:00:99"), "{out}");
+    assert!(ok(&["hosts", "ls", "--inventory", inv_s]).contains("QUARANTINED: nics: no NIC with MAC 02:00:00:00:00:99"));
+    up_refused(
+        &["../topologies/fw-pair.yaml", "--provider", "hosts", "--inventory", inv_s],
+        3,
+        &["can play node `server`", "h4 is quarantined (nics: no NIC"],
+        "fw-pair",
+    );
+    ok(&["hosts", "check", "--inventory", inv_s]);
+    assert!(!ok(&["hosts", "ls", "--inventory", inv_s]).contains("QUARANTINED"));
+
     // A NIC cabled elsewhere than the inventory says: up fails at the ping matrix, naming
     // both ends, and rolls back.
     let mis = inventory(&dir, Some("h3"));

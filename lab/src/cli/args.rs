@@ -272,6 +272,13 @@ pub enum HostsCmd {
         #[arg(long)]
         replace: bool,
     },
+    /// Health-check every host (SSH with its pinned key, its lab NICs, its power driver);
+    /// a failing host is quarantined with the reason, a passing one released. Exit 3 when
+    /// any host fails.
+    Check {
+        #[arg(long)]
+        inventory: PathBuf,
+    },
     /// Each host: its address, whether its key is pinned, who holds its lease until when.
     Ls {
         #[arg(long)]

@@ -1,9 +1,9 @@
 //! `halab hosts`: an inventory's machines, their pinned keys and leases.
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 
 use super::args::HostsCmd;
-use crate::provider::hosts::{inventory, lease, trust};
+use crate::provider::hosts::{health, inventory, lease, trust};
 
 pub fn run(c: HostsCmd) -> Result<()> {
     match c {
@@ -13,10 +13,29 @@ pub fn run(c: HostsCmd) -> Result<()> {
                 println!("{line}");
             }
         }
+        HostsCmd::Check { inventory } => {
+            let inv = inventory::load(&inventory)?;
+            let report = health::check(&inv)?;
+            for r in &report {
+                match r.failures.as_slice() {
+                    [] => println!("{}: healthy ({:.2} s)", r.host, r.took.as_secs_f64()),
+                    f => println!("{}: QUARANTINED ({:.2} s): {}", r.host, r.took.as_secs_f64(), f.join("; ")),
+                }
+            }
+            let bad = report.iter().filter(|r| !r.failures.is_empty()).count();
+            if bad > 0 {
+                bail!("{bad} of {} hosts failed their health check and are quarantined", report.len());
+            }
+        }
         HostsCmd::Ls { inventory } => {
             let inv = inventory::load(&inventory)?;
             println!("{:<12} {:<16} {:<8} LEASE", "HOST", "ADDRESS", "KEY");
+            let q = health::quarantined(&inv);
             for h in &inv.hosts {
+                if let Some((_, why)) = q.iter().find(|(n, _)| *n == h.name) {
+                    println!("{:<12} {:<16} {:<8} QUARANTINED: {why}", h.name, h.address, "-");
+                    continue;
+                }
                 let (pin, state) = match trust::target(&inv, h) {
                     Err(_) => ("none", "unknown: pin its key with `halab hosts trust`".to_string()),
                     Ok(t) => (

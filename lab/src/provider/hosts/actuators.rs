@@ -94,6 +94,19 @@ fn local(script: &str) -> Result<i32> {
     Ok(st.code().unwrap_or(-1))
 }
 
+/// Is the host on, by its power driver? An error when the driver does not answer.
+pub fn power_status(p: &Power) -> Result<bool> {
+    match p {
+        Power::Command { status, .. } => Ok(local(status)? == 0),
+        // fence_ipmilan status: 0 on, 2 off, anything else failed.
+        Power::Ipmi { address, port, user, password_file } => match ipmi(address, *port, user, password_file, "status")? {
+            0 => Ok(true),
+            2 => Ok(false),
+            c => bail!("fence_ipmilan status exited {c}"),
+        },
+    }
+}
+
 fn ipmi(address: &str, port: u16, user: &str, password_file: &std::path::Path, action: &str) -> Result<i32> {
     let pw = std::fs::read_to_string(password_file).with_context(|| format!("failed to read {}", password_file.display()))?;
     // `--lanplus`, cipher 3; the password on stdin, never on a command line others can read.
@@ -130,9 +143,7 @@ impl Actuators for HostActuators<'_> {
     }
     fn running(&self) -> bool {
         match self.power() {
-            Ok(Power::Command { status, .. }) => local(status).is_ok_and(|c| c == 0),
-            // fence_ipmilan status: 0 on, 2 off, 1 failed.
-            Ok(Power::Ipmi { address, port, user, password_file }) => ipmi(address, *port, user, password_file, "status").is_ok_and(|c| c == 0),
+            Ok(p) => power_status(p).unwrap_or(false),
             Err(_) => crate::transport::ready(&self.target),
         }
     }

@@ -6,6 +6,7 @@
 
 pub mod actuators;
 pub mod bind;
+pub mod health;
 pub mod inventory;
 pub mod journal;
 pub mod lease;
@@ -141,7 +142,7 @@ impl Provider for Hosts {
     fn decide(&self, plan: &crate::topology::Plan, opts: &Options, _img: &Image) -> Result<serde_json::Value> {
         let file = opts.inventory.as_ref().ok_or_else(|| anyhow!("the hosts provider needs --inventory FILE (the machines it may use)"))?;
         let inv = inventory::load(file)?;
-        let bindings = bind::bind(plan, &inv, &[])?;
+        let bindings = bind::bind(plan, &inv, &health::quarantined(&inv))?;
         let mut pins = BTreeMap::new();
         for b in &bindings {
             let t = trust::target(&inv, &b.host)?;

@@ -1,0 +1,77 @@
+//! Health checks of an inventory's hosts, as LAVA does for its devices: each host is reached
+//! over SSH with its pinned key, shows every lab NIC the inventory lists, and its power driver
+//! answers and agrees that it is on. A host that fails is quarantined with the reason (a file
+//! on this controller) and no lab binds it until a later check passes.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+
+use super::inventory::{Host, Inventory};
+
+/// One host's check: each part with its verdict and evidence.
+#[derive(Debug, Clone)]
+pub struct Health {
+    pub host: String,
+    pub failures: Vec<String>,
+    pub took: Duration,
+}
+
+fn dir(inv: &Inventory) -> PathBuf {
+    crate::ledger::state_root().with_file_name("hosts").join(&inv.name).join("quarantine")
+}
+
+/// Quarantined hosts of the inventory, with why.
+pub fn quarantined(inv: &Inventory) -> Vec<(String, String)> {
+    inv.hosts.iter().filter_map(|h| Some((h.name.clone(), std::fs::read_to_string(dir(inv).join(&h.name)).ok()?.trim().to_string()))).collect()
+}
+
+fn check_one(inv: &Inventory, h: &Host) -> Health {
+    let t0 = Instant::now();
+    let mut failures = Vec::new();
+    let reached = match super::trust::target(inv, h) {
+        Err(e) => {
+            failures.push(format!("ssh: {e:#}"));
+            None
+        }
+        Ok(t) => match crate::transport::exec(&t, &["ip", "-j", "link"], None, Duration::from_secs(15)) {
+            Err(e) => {
+                failures.push(format!("ssh: {e:#}"));
+                None
+            }
+            Ok(o) => Some(String::from_utf8_lossy(&o.stdout).to_ascii_lowercase()),
+        },
+    };
+    if let Some(links) = &reached {
+        for (mac, net) in &h.nics {
+            if !links.contains(&format!("\"address\":\"{mac}\"")) {
+                failures.push(format!("nics: no NIC with MAC {mac} (cabled to {net}, says the inventory)"));
+            }
+        }
+    }
+    if let Some(p) = &h.power {
+        match super::actuators::power_status(p) {
+            Err(e) => failures.push(format!("power: the driver does not answer: {e:#}")),
+            Ok(false) if reached.is_some() => failures.push("power: the driver says off, but the host answers SSH: does it drive another machine?".into()),
+            Ok(_) => {}
+        }
+    }
+    Health { host: h.name.clone(), failures, took: t0.elapsed() }
+}
+
+/// Check every host (in parallel); quarantine those that fail, release those that pass.
+pub fn check(inv: &Inventory) -> Result<Vec<Health>> {
+    let out = crate::parallel::try_each(&inv.hosts, |h| Ok(check_one(inv, h)))?;
+    let d = dir(inv);
+    std::fs::create_dir_all(&d)?;
+    for r in &out {
+        let f = d.join(&r.host);
+        if r.failures.is_empty() {
+            let _ = std::fs::remove_file(&f);
+        } else {
+            std::fs::write(&f, r.failures.join("; ") + "\n")?;
+        }
+    }
+    Ok(out)
+}
