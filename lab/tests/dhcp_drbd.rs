@@ -56,7 +56,9 @@ fn without_drbd_the_survivor_forgets_the_leases_and_the_example_says_so() {
 #[cfg(feature = "libvirt")]
 #[test]
 fn on_vms_a_crash_of_the_active_loses_no_granted_lease() {
-    if !libvirt_ready() {
+    // ~3.5 min under TCG: behind HALAB_SLOW_VM_TESTS=1 since the hosts provider's VM test
+    // brought CI near its 45 minutes (the figures are in reports/dhcp-ha).
+    if !slow_vm_tests() || !libvirt_ready() {
         return;
     }
     let out = std::env::temp_dir().join("halab-test-dhcp-ha");

@@ -79,7 +79,7 @@ fn rack_exec(host: &str, script: &str) -> String {
 fn host_state(h: &str) -> String {
     rack_exec(
         h,
-        "ip -br addr | sed 's/  */ /g'; ip route; sysctl -n net.ipv4.ip_forward net.netfilter.nf_conntrack_tcp_loose; \
+        "ip -br addr | sed 's/  */ /g'; ip route; sysctl -n net.ipv4.ip_forward; sysctl -n net.netfilter.nf_conntrack_tcp_loose 2>/dev/null || echo 1; \
          ls /etc/keepalived /etc/conntrackd /etc/halab 2>&1; md5sum /etc/conntrackd/conntrackd.conf; \
          nft list tables; ls /var/lib/halab-hosts/journal 2>&1; systemctl list-units --no-legend 'halab-*' | grep -v halab-identity; pidof keepalived conntrackd || true",
     )
@@ -132,7 +132,7 @@ fn fw_pair_on_vms_powered_through_their_bmcs() {
     ok(&["up", "../topologies/fw-pair.yaml", "--provider", "hosts", "--inventory", inv_s]);
     eprintln!("figure: fw-pair + keepalived up on 4 VMs as hosts in {:.1} s", t.elapsed().as_secs_f64());
     ok(&["down", "fw-pair"]);
-    assert_eq!(hosts.iter().map(|h| host_state(h)).collect::<Vec<_>>(), before, "down left every VM as it was");
+    settles_to("down left every VM as it was", &before, 60, || hosts.iter().map(|h| host_state(h)).collect());
 
     let out = dir.join("run");
     let (o, recs) = run_records("../scenarios/scp-survives-failover.yaml", &out, &["--stack", "keepalived", "--provider", "hosts", "--inventory", inv_s]);
@@ -145,5 +145,6 @@ fn fw_pair_on_vms_powered_through_their_bmcs() {
     let applied = events.lines().find(|l| l.contains("\"fault_applied\"")).expect("a fault_applied event");
     assert!(applied.contains("IPMI BMC 127.0.0.1:623"), "{applied}");
     assert!(String::from_utf8_lossy(&o.stderr).contains("was left powered off: powered on again"), "down powers the cut VM on through its BMC");
-    assert_eq!(hosts.iter().map(|h| host_state(h)).collect::<Vec<_>>(), before, "after the run every VM is as it was");
+    // The VM powered off and on through its BMC is still booting its last units.
+    settles_to("after the run every VM is as it was", &before, 60, || hosts.iter().map(|h| host_state(h)).collect());
 }

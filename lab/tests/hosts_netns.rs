@@ -2,7 +2,9 @@
 //! (`tests/data/hosts/rack.yaml`) reached over its management network, with the rack's own
 //! addresses on their NICs, which a lab on them must leave alone. Pinned keys, bad
 //! inventories, a miscabled host, the scp scenario with a power cut through the inventory's
-//! command driver, leases (refusal, expiry recovery), and `down` leaving every host as it was.
+//! command driver, leases (refusal, expiry recovery), `down` leaving every host as it was;
+//! a nightly: health checks first, a cable pull by the host's `ip link`, infrastructure
+//! errors kept apart from failures.
 
 mod common;
 
@@ -49,11 +51,28 @@ fn inventory(dir: &Path, swap_lan_and_heartbeat_on: Option<&str>) -> PathBuf {
 fn host_state(h: &str) -> String {
     let s = rack_exec(
         h,
-        "ip -br addr | sed 's/@if[0-9]*//; s/  */ /g'; ip route; sysctl -n net.ipv4.ip_forward net.netfilter.nf_conntrack_tcp_loose; \
+        "ip -br addr | sed 's/@if[0-9]*//; s/  */ /g'; ip route; sysctl -n net.ipv4.ip_forward; sysctl -n net.netfilter.nf_conntrack_tcp_loose 2>/dev/null || echo 1; \
          ls /etc/keepalived /etc/conntrackd /etc/halab 2>&1; md5sum /etc/conntrackd/conntrackd.conf; ls /run/halab/svc 2>&1; \
          nft list tables; ls /var/lib/halab-hosts/journal /var/lib/halab-hosts/backup 2>&1; pidof keepalived conntrackd || true",
     );
     s
+}
+
+/// The rack up (netns), a fresh temp dir, its inventory (keys not pinned), no quarantine.
+fn rack(name: &str) -> (LabGuard, PathBuf, PathBuf) {
+    let _ = halab(&["down", RACK]);
+    let _ = std::fs::remove_dir_all("/var/lib/halab/hosts/rack");
+    ok(&["up", "tests/data/hosts/rack.yaml"]);
+    let guard = LabGuard(RACK);
+    let dir = std::env::temp_dir().join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let inv = inventory(&dir, None);
+    (guard, dir, inv)
+}
+
+fn walk(d: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(d).into_iter().flatten().flatten().flat_map(|e| if e.path().is_dir() { walk(&e.path()) } else { vec![e.path()] }).collect()
 }
 
 fn all_states() -> Vec<String> {
@@ -65,13 +84,7 @@ fn a_lab_on_existing_hosts_comes_up_survives_a_power_cut_and_leaves_them_as_they
     if !privileged() {
         return;
     }
-    let _ = halab(&["down", RACK]);
-    ok(&["up", "tests/data/hosts/rack.yaml"]);
-    let _rack = LabGuard(RACK);
-    let dir = std::env::temp_dir().join("halab-test-hosts");
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let inv = inventory(&dir, None);
+    let (_rack, dir, inv) = rack("halab-test-hosts");
     let inv_s = inv.to_str().unwrap();
 
     // Bad input: exit 2 at file:line:col, nothing made.
@@ -99,7 +112,7 @@ fn a_lab_on_existing_hosts_comes_up_survives_a_power_cut_and_leaves_them_as_they
     let trusted = ok(&["hosts", "trust", "--inventory", inv_s]);
     let fp = rack_exec("h2", "ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub | cut -d' ' -f2");
     assert!(trusted.contains(&format!("h2 (")) && trusted.contains(fp.trim()), "{trusted}\nvs {fp}");
-    assert_eq!(all_states(), before, "trust changes nothing on the hosts");
+    settles_to("trust changes nothing on the hosts", &before, 10, all_states);
 
     // Health checks: all pass; a host whose NIC is not where the inventory says is
     // quarantined, shown so, and not bound; a passing check releases it.
@@ -138,7 +151,7 @@ fn a_lab_on_existing_hosts_comes_up_survives_a_power_cut_and_leaves_them_as_they
         &["not cabled as the inventory says", "fw2 (host h3) does not reach"],
         "fw-pair",
     );
-    assert_eq!(all_states(), before, "the refused up left every host as it was");
+    settles_to("the refused up left every host as it was", &before, 10, all_states);
 
     // The scp scenario on the hosts, the active powered off through the inventory's command.
     let out = dir.join("run");
@@ -152,10 +165,10 @@ fn a_lab_on_existing_hosts_comes_up_survives_a_power_cut_and_leaves_them_as_they
         "{applied}"
     );
     assert!(String::from_utf8_lossy(&o.stderr).contains("was left powered off: powered on again"), "down powers the cut host on");
-    assert_eq!(all_states(), before, "down left every host as it was");
+    settles_to("down left every host as it was", &before, 10, all_states);
 
     // Leases: a second lab wanting the same hosts is refused while the first holds them.
-    ok(&["up", "../topologies/fw-pair.yaml", "--provider", "hosts", "--inventory", inv_s, "--lease-ttl", "5s"]);
+    ok(&["up", "../topologies/fw-pair.yaml", "--provider", "hosts", "--inventory", inv_s, "--lease-ttl", "15s"]);
     let fw_pair = LabGuard("fw-pair");
     let held = ok(&["hosts", "ls", "--inventory", inv_s]);
     assert_eq!(held.matches("(lab fw-pair)").count(), 4, "{held}");
@@ -169,13 +182,77 @@ fn a_lab_on_existing_hosts_comes_up_survives_a_power_cut_and_leaves_them_as_they
     // expires, the next lab takes the hosts and first undoes what fw-pair left.
     std::fs::remove_dir_all("/var/lib/halab/labs/fw-pair").unwrap();
     drop(fw_pair);
-    std::thread::sleep(std::time::Duration::from_secs(6));
+    let left: u64 = held.split(" s left").next().and_then(|t| t.rsplit(", ").next()).and_then(|n| n.trim().parse().ok()).unwrap_or(15);
+    std::thread::sleep(std::time::Duration::from_secs(left + 1));
     let o = halab(&["up", "../topologies/fw-pair.yaml", "--name", "other", "--provider", "hosts", "--inventory", inv_s]);
     let _other = LabGuard("other");
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{err}");
     assert!(err.contains("changes of lab `fw-pair` whose lease expired"), "{err}");
     ok(&["down", "other"]);
-    assert_eq!(all_states(), before, "after the recovery and down every host is as it was");
+    settles_to("after the recovery and down every host is as it was", &before, 10, all_states);
     assert_eq!(ok(&["hosts", "ls", "--inventory", inv_s]).matches(" free").count(), 4);
+}
+
+#[test]
+fn a_nightly_checks_health_first_and_keeps_infrastructure_errors_apart() {
+    if !privileged() {
+        return;
+    }
+    let (_rack, dir, inv) = rack("halab-test-nightly");
+    let inv_s = inv.to_str().unwrap();
+    ok(&["hosts", "trust", "--inventory", inv_s]);
+    let text = std::fs::read_to_string(&inv).unwrap();
+    let nightly = |inventory: &Path, out: &str| {
+        let out = dir.join(out);
+        let o = halab(&[
+            "nightly",
+            "../scenarios/cable-pull-inet.yaml",
+            "--stacks",
+            "keepalived",
+            "--repeat",
+            "1",
+            "--provider",
+            "hosts",
+            "--inventory",
+            inventory.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ]);
+        let health = std::fs::read_to_string(out.join("health.xml")).unwrap_or_default();
+        let junit = std::fs::read_to_string(out.join("junit.xml")).unwrap_or_default();
+        (o, health, junit)
+    };
+
+    // A spare host that fails its check is quarantined (an error in health.xml); the suite
+    // runs on the others and passes: exit 0.
+    let h1_addr = text.split("address: ").nth(1).unwrap().lines().next().unwrap().to_string();
+    let spare_addr = format!("{}.99", h1_addr.rsplit_once('.').unwrap().0);
+    let with_spare = dir.join("spare.yaml");
+    std::fs::write(&with_spare, format!("{text}  h5:\n    address: {spare_addr}\n    key: {KEY}\n    nics: {{ 02:00:00:00:00:55: inet }}\n")).unwrap();
+    std::fs::copy(dir.join("inv.known_hosts"), dir.join("spare.known_hosts")).unwrap();
+    let (o, health, junit) = nightly(&with_spare, "n1");
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("health h5: QUARANTINED: ssh: host `h5`"), "{}", String::from_utf8_lossy(&o.stdout));
+    assert_eq!(health.matches("<testcase").count(), 5, "{health}");
+    assert_eq!(health.matches("<error").count(), 1, "{health}");
+    assert!(health.contains("health[h5]") && health.contains("quarantined: ssh:"), "{health}");
+    assert!(junit.contains("cable-pull-inet[keepalived]#1") && !junit.contains("<failure") && !junit.contains("<error"), "{junit}");
+    // The cable was pulled by the host's own `ip link`, and the run says it was no carrier loss.
+    let runs = dir.join("n1/runs");
+    let events: String = walk(&runs).into_iter().filter(|p| p.ends_with("events.jsonl")).map(|p| std::fs::read_to_string(p).unwrap()).collect();
+    assert!(events.contains("`ip link set down` on the host itself (NOT a carrier loss"), "{events}");
+
+    // A member's host quarantined: no host can play fw2, so the run is an infrastructure
+    // error (exit 3, JUnit error), not a failed expectation.
+    let h2_lan = text.split("  h2:").nth(1).unwrap().lines().find(|l| l.contains(": lan")).unwrap().trim().split(": ").next().unwrap().to_string();
+    let sick = dir.join("sick.yaml");
+    std::fs::write(&sick, text.replace(&h2_lan, "02:00:00:00:00:22")).unwrap();
+    std::fs::copy(dir.join("inv.known_hosts"), dir.join("sick.known_hosts")).unwrap();
+    let (o, health, junit) = nightly(&sick, "n2");
+    assert_eq!(o.status.code(), Some(3), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(health.contains("health[h2]") && health.contains("no NIC with MAC 02:00:00:00:00:22"), "{health}");
+    assert!(junit.contains("<error") && junit.contains("is quarantined") && !junit.contains("<failure"), "{junit}");
+    ok(&["hosts", "check", "--inventory", inv_s]);
+    let _ = std::fs::remove_dir_all("/var/lib/halab/hosts/rack");
 }

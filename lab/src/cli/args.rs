@@ -152,6 +152,20 @@ pub enum Cmd {
         #[arg(short, long, default_value = "reports/bench")]
         out: PathBuf,
     },
+    /// A nightly run for CI: on the hosts provider, health-check every host of the inventory
+    /// first (out/health.xml; a failing host is quarantined, an `error`), then the bench.
+    /// Exit 3 on an infrastructure error, 1 on a failed expectation, 0 when all passed.
+    Nightly {
+        /// Scenario files.
+        #[arg(required = true)]
+        scenarios: Vec<PathBuf>,
+        #[arg(long, value_enum, value_delimiter = ',', default_value = "keepalived,pacemaker")]
+        stacks: Vec<Stack>,
+        #[command(flatten)]
+        matrix: Matrix,
+        #[arg(short, long, default_value = "reports/nightly")]
+        out: PathBuf,
+    },
     /// Re-render a report from run folders, without running anything.
     Report {
         #[arg(required = true)]

@@ -132,6 +132,20 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             println!("run folder: {}", out.display());
             return Ok(ExitCode::from(Verdict::of(&recs).exit_code()));
         }
+        Cmd::Nightly { scenarios, stacks, matrix, out } => {
+            crate::interrupt::install();
+            std::fs::create_dir_all(&out)?;
+            if let Some(inv) = matrix.place.inventory.as_ref().filter(|_| matrix.place.provider == "hosts") {
+                let inv = crate::provider::hosts::inventory::load(inv)?;
+                let health = crate::provider::hosts::health::check(&inv)?;
+                for r in &health {
+                    let verdict = if r.failures.is_empty() { "healthy".to_string() } else { format!("QUARANTINED: {}", r.failures.join("; ")) };
+                    println!("health {}: {verdict} ({:.2} s)", r.host, r.took.as_secs_f64());
+                }
+                std::fs::write(out.join("health.xml"), crate::provider::hosts::health::junit(&health)?)?;
+            }
+            return run(Cli { cmd: Cmd::Bench { scenarios, stacks, matrix, out } });
+        }
         Cmd::Bench { scenarios, stacks, matrix, out } => {
             crate::interrupt::install();
             let files = if scenarios.is_empty() { crate::scenario::benched(&PathBuf::from("scenarios"))? } else { scenarios };

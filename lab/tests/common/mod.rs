@@ -153,3 +153,35 @@ pub fn rendered_report(report_dir: &std::path::Path) -> Option<String> {
     let url = format!("file://{}", std::fs::canonicalize(report_dir.join("report.html")).unwrap().display());
     Some(String::from_utf8_lossy(&browser(&["--dump-dom"], &url).stdout).into_owned())
 }
+
+/// Poll `now` until it equals `before` (a rebooted machine settles), or panic after `secs`
+/// with the lines that differ, per item.
+pub fn settles_to(what: &str, before: &[String], secs: u64, now: impl Fn() -> Vec<String>) {
+    let t = Instant::now();
+    loop {
+        let cur = now();
+        if cur == before {
+            return;
+        }
+        if t.elapsed() > Duration::from_secs(secs) {
+            let mut diff = String::new();
+            for (i, (b, c)) in before.iter().zip(&cur).enumerate().filter(|(_, (b, c))| b != c) {
+                diff += &format!("item {i}:\n");
+                b.lines().filter(|l| !c.lines().any(|x| x == *l)).for_each(|l| diff += &format!("  - {l}\n"));
+                c.lines().filter(|l| !b.lines().any(|x| x == *l)).for_each(|l| diff += &format!("  + {l}\n"));
+            }
+            panic!("{what} (waited {secs} s):\n{diff}");
+        }
+        std::thread::sleep(Duration::from_secs(1));
+    }
+}
+
+/// Slow VM checks run only with HALAB_SLOW_VM_TESTS=1 (README: keeps CI under 45 minutes);
+/// not a skip: CI leaves them out on purpose.
+pub fn slow_vm_tests() -> bool {
+    let on = std::env::var("HALAB_SLOW_VM_TESTS").as_deref() == Ok("1");
+    if !on {
+        eprintln!("a slow VM check, left out: HALAB_SLOW_VM_TESTS=1 runs it");
+    }
+    on
+}

@@ -75,3 +75,26 @@ pub fn check(inv: &Inventory) -> Result<Vec<Health>> {
     }
     Ok(out)
 }
+
+/// The health checks as JUnit (suite `health`, one case per host): a quarantined host is an
+/// `error`, an infrastructure finding, never a `failure` of the suite's expectations.
+pub fn junit(report: &[Health]) -> Result<String> {
+    use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+    let mut suite = TestSuite::new("health");
+    for r in report {
+        let status = if r.failures.is_empty() {
+            TestCaseStatus::success()
+        } else {
+            let mut st = TestCaseStatus::non_success(NonSuccessKind::Error);
+            st.set_message(format!("quarantined: {}", r.failures.join("; ")));
+            st
+        };
+        let mut case = TestCase::new(format!("health[{}]", r.host), status);
+        case.set_classname("halab.hosts");
+        case.set_time(r.took);
+        suite.add_test_case(case);
+    }
+    let mut rep = Report::new("halab-health");
+    rep.add_test_suite(suite);
+    Ok(rep.to_string()?)
+}

@@ -31,7 +31,7 @@ fn run(t: &Target, script: &str, args: &[&str]) -> Result<String> {
 /// Append `undo`, then run `change`; `change` failing is an error (its undo is harmless).
 pub fn change(t: &Target, lab: &str, change: &str, undo: &str) -> Result<()> {
     let (j, _) = paths(lab);
-    let script = "j=$1; mkdir -p \"$(dirname \"$j\")\"; printf '%s\\n' \"$3\" >> \"$j\"; sh -c \"$2\"";
+    let script = "j=$1; mkdir -p \"$(dirname \"$j\")\"; printf '%s\\n' \"$3\" >> \"$j\"; sync \"$j\"; sh -c \"$2\"";
     run(t, script, &[&j, change, undo]).map(|_| ())
 }
 
@@ -46,15 +46,24 @@ while [ ! -e "$d" ]; do missing="$d $missing"; d=$(dirname "$d"); done
 for m in $missing; do printf 'rmdir %s 2>/dev/null || true\n' "'$m'" >> "$j"; done
 if [ -e "$p" ]; then mkdir -p "$b$(dirname "$p")"; cp -a "$p" "$b$p"
   printf '# file %s\ncp -a %s %s\n' "$p" "'$b$p'" "'$p'" >> "$j"
-else printf '# file %s\nrm -f %s\n' "$p" "'$p'" >> "$j"; fi"##;
+else printf '# file %s\nrm -f %s\n' "$p" "'$p'" >> "$j"; fi; sync "$j""##;
     run(t, script, &[&j, &b, path]).map(|_| ())
 }
 
-/// Directories halab's node side makes for itself: removed at the end, unless the host had
-/// them before the lab.
+/// Directories halab's node side writes into (configs, logs, pidfiles): removed at the end
+/// when the lab made them; when the host had one already (a VM's identity is in
+/// /etc/halab), only what the lab added to it goes.
 pub fn own_dirs(t: &Target, lab: &str, dirs: &[&str]) -> Result<()> {
     let (j, _) = paths(lab);
-    let script = "j=$1; shift; mkdir -p \"$(dirname \"$j\")\"\nfor d; do [ -e \"$d\" ] || grep -qxF \"rm -rf $d\" \"$j\" 2>/dev/null || echo \"rm -rf $d\" >> \"$j\"; done";
+    let script = r##"j=$1; shift; mkdir -p "$(dirname "$j")"
+for d; do
+  grep -q "^# dir $d\$" "$j" 2>/dev/null && continue
+  echo "# dir $d" >> "$j"
+  if [ -e "$d" ]; then
+    keep=$(ls -A "$d" | tr '\n' ' ')
+    echo "cd $d && for f in * .[!.]*; do [ -e \"\$f\" ] || continue; case ' $keep' in *\" \$f \"*) ;; *) rm -rf \"\$f\";; esac; done" >> "$j"
+  else echo "rm -rf $d" >> "$j"; fi
+done; sync "$j""##;
     let mut args = vec![j.as_str()];
     args.extend_from_slice(dirs);
     run(t, script, &args).map(|_| ())
@@ -63,7 +72,7 @@ pub fn own_dirs(t: &Target, lab: &str, dirs: &[&str]) -> Result<()> {
 /// Before halab starts service `name`: its stop, once.
 pub fn before_service(t: &Target, lab: &str, name: &str) -> Result<()> {
     let (j, _) = paths(lab);
-    let script = "j=$1; mkdir -p \"$(dirname \"$j\")\"; grep -qxF \"svc_stop $2\" \"$j\" 2>/dev/null || printf 'svc_stop %s\\n' \"$2\" >> \"$j\"";
+    let script = "j=$1; mkdir -p \"$(dirname \"$j\")\"; grep -qxF \"svc_stop $2\" \"$j\" 2>/dev/null || printf 'svc_stop %s\\n' \"$2\" >> \"$j\"; sync \"$j\"";
     run(t, script, &[&j, name]).map(|_| ())
 }
 
@@ -72,7 +81,9 @@ pub fn before_service(t: &Target, lab: &str, name: &str) -> Result<()> {
 pub fn undo(t: &Target, lab: &str) -> Result<(usize, Vec<String>)> {
     let (j, b) = paths(lab);
     let text = run(t, "cat \"$1\" 2>/dev/null || true", &[&j])?;
-    let lines: Vec<&str> = text.lines().rev().filter(|l| !l.starts_with('#') && !l.trim().is_empty()).collect();
+    // A power cut right after an append can leave a tail of NUL bytes (ext4 allocates the
+    // block before the data lands): such a line is dropped, never run.
+    let lines: Vec<&str> = text.lines().rev().filter(|l| !l.starts_with('#') && !l.trim().is_empty() && !l.contains('\0')).collect();
     let mut script = String::from(PRELUDE);
     for (i, l) in lines.iter().enumerate() {
         script.push_str(&format!("( {l} ) >/dev/null 2>&1 || echo \"failed {i}\"\n"));

@@ -14,8 +14,8 @@ use crate::ledger::{Ledger, Object};
 use crate::progress::Step;
 
 /// Sysctls a lab may change on a host (forwarding, and the firewall's strict TCP tracking):
-/// their values are put back by `down`.
-const SYSCTLS: &[&str] = &["net.ipv4.ip_forward", "net.netfilter.nf_conntrack_tcp_loose"];
+/// their values are put back by `down` (the kernel's default when the key did not exist).
+const SYSCTLS: &[(&str, &str)] = &[("net.ipv4.ip_forward", "0"), ("net.netfilter.nf_conntrack_tcp_loose", "1")];
 
 pub fn up(st: &LabState, ledger: &mut Ledger) -> Result<()> {
     let s = settings(st)?;
@@ -160,11 +160,16 @@ pub fn configure(st: &LabState, s: &Settings, node: &str) -> Result<()> {
     for r in &pn.routes {
         journal::change(&t, lab, &format!("ip route replace {} via {}", r.to, r.via), &format!("ip route del {} via {} 2>/dev/null || true", r.to, r.via))?;
     }
-    for k in SYSCTLS {
+    for (k, default) in SYSCTLS {
         let old = crate::transport::exec(&t, &["sysctl", "-n", k], None, Duration::from_secs(10))
             .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
             .unwrap_or_default();
-        if !old.is_empty() {
+        if old.is_empty() {
+            // Not there yet (nf_conntrack loads with the lab's firewall): the kernel's
+            // default goes back; the module itself stays loaded.
+            let path = format!("/proc/sys/{}", k.replace('.', "/"));
+            journal::change(&t, lab, "true", &format!("[ -e {path} ] && sysctl -q -w {k}={default}; true"))?;
+        } else {
             let new = if *k == "net.ipv4.ip_forward" { u8::from(st.plan.forwards_at_boot(pn)).to_string() } else { old.clone() };
             journal::change(&t, lab, &format!("sysctl -q -w {k}={new}"), &format!("sysctl -q -w {k}={old}"))?;
         }
