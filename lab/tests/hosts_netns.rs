@@ -71,6 +71,12 @@ fn rack(name: &str) -> (LabGuard, PathBuf, PathBuf) {
     (guard, dir, inv)
 }
 
+/// The MAC an inventory text gives `host` on lan.
+fn lan_mac(inventory: &str, host: &str) -> String {
+    let after = inventory.split(&format!("  {host}:")).nth(1).unwrap();
+    after.lines().find(|l| l.contains(": lan")).unwrap().trim().split(": ").next().unwrap().to_string()
+}
+
 fn walk(d: &Path) -> Vec<PathBuf> {
     std::fs::read_dir(d).into_iter().flatten().flatten().flat_map(|e| if e.path().is_dir() { walk(&e.path()) } else { vec![e.path()] }).collect()
 }
@@ -124,7 +130,7 @@ fn a_lab_on_existing_hosts_comes_up_survives_a_power_cut_and_leaves_them_as_they
     );
     let sick = dir.join("sick.yaml");
     let text = std::fs::read_to_string(&inv).unwrap();
-    let h4_mac = text.split("  h4:").nth(1).unwrap().lines().find(|l| l.contains(": lan")).unwrap().trim().split(": ").next().unwrap().to_string();
+    let h4_mac = lan_mac(&text, "h4");
     std::fs::write(&sick, text.replace(&h4_mac, "02:00:00:00:00:99")).unwrap();
     std::fs::copy(dir.join("inv.known_hosts"), dir.join("sick.known_hosts")).unwrap();
     let o = halab(&["hosts", "check", "--inventory", sick.to_str().unwrap()]);
@@ -245,7 +251,7 @@ fn a_nightly_checks_health_first_and_keeps_infrastructure_errors_apart() {
 
     // A member's host quarantined: no host can play fw2, so the run is an infrastructure
     // error (exit 3, JUnit error), not a failed expectation.
-    let h2_lan = text.split("  h2:").nth(1).unwrap().lines().find(|l| l.contains(": lan")).unwrap().trim().split(": ").next().unwrap().to_string();
+    let h2_lan = lan_mac(&text, "h2");
     let sick = dir.join("sick.yaml");
     std::fs::write(&sick, text.replace(&h2_lan, "02:00:00:00:00:22")).unwrap();
     std::fs::copy(dir.join("inv.known_hosts"), dir.join("sick.known_hosts")).unwrap();
