@@ -96,15 +96,16 @@ fn refuse_foreign_daemons(st: &LabState, s: &Settings, node: &str) -> Result<()>
         }
     }
     let t = s.target(node)?;
-    let o = crate::transport::exec(
-        &t,
-        &["sh", "-c", "for d in keepalived corosync pacemakerd conntrackd; do p=$(pidof $d) && echo \"$d $p\"; done; true"],
-        None,
-        Duration::from_secs(20),
-    )?;
+    // halab's own nft table there already, in no journal: not ours to replace either.
+    let script = "for d in keepalived corosync pacemakerd conntrackd; do p=$(pidof $d) && echo \"$d $p\"; done; nft list table inet halab >/dev/null 2>&1 && echo 'nft table inet halab'; true";
+    let o = crate::transport::exec(&t, &["sh", "-c", script], None, Duration::from_secs(20))?;
     let found = String::from_utf8_lossy(&o.stdout).trim().to_string();
     if !found.is_empty() {
-        bail!("host `{}` runs cluster daemons halab did not start ({}): stop them, or use another host", b.host.name, found.replace('\n', ", "));
+        bail!(
+            "host `{}` runs cluster daemons or has an nft table halab did not make ({}): stop or remove them, or use another host",
+            b.host.name,
+            found.replace('\n', ", ")
+        );
     }
     Ok(())
 }
@@ -175,12 +176,14 @@ pub fn configure(st: &LabState, s: &Settings, node: &str) -> Result<()> {
         }
     }
     if st.plan.cluster.as_ref().is_some_and(|c| c.members.iter().any(|m| m == node)) {
-        // The cluster starts from an empty state; the host's own goes back at `down`.
+        // The cluster starts from an empty state, once (a member that rejoins after a power
+        // cycle keeps the lab's); the host's own state goes back at `down`.
+        let keep = format!("{}/backup/{lab}/keep", journal::DIR);
         journal::change(
             &t,
             lab,
-            "for d in /var/lib/pacemaker/cib /var/lib/corosync; do [ -d $d ] && mkdir -p /var/lib/halab-hosts/keep && rm -rf /var/lib/halab-hosts/keep/$(basename $d) && cp -a $d /var/lib/halab-hosts/keep/ && find $d -mindepth 1 -delete; done; nft delete table inet halab 2>/dev/null; true",
-            "nft delete table inet halab 2>/dev/null; for d in /var/lib/pacemaker/cib /var/lib/corosync; do [ -d /var/lib/halab-hosts/keep/$(basename $d) ] && rm -rf $d && cp -a /var/lib/halab-hosts/keep/$(basename $d) $d; done; rm -rf /var/lib/halab-hosts/keep; true",
+            &format!("[ -d {keep} ] && exit 0; mkdir -p {keep}; for d in /var/lib/pacemaker/cib /var/lib/corosync; do [ -d $d ] && cp -a $d {keep}/ && find $d -mindepth 1 -delete; done; true"),
+            &format!("nft delete table inet halab 2>/dev/null; [ -d {keep} ] || exit 0; for d in /var/lib/pacemaker/cib /var/lib/corosync; do [ -d {keep}/$(basename $d) ] && rm -rf $d && cp -a {keep}/$(basename $d) $d; done; rm -rf {keep}; true"),
         )?;
     }
     Ok(())
