@@ -181,9 +181,13 @@ pub enum Cmd {
     /// OCF resource agents: `agent test PATH` checks one in a live lab.
     #[command(subcommand)]
     Agent(AgentCmd),
-    /// Existing machines of an inventory: pin their SSH host keys, show their leases.
-    #[command(subcommand)]
-    Hosts(HostsCmd),
+    /// Existing machines of an inventory (the hosts provider's own command): `trust` pins
+    /// their SSH host keys, `check` health-checks them, `ls` shows keys, leases, quarantine.
+    #[command(disable_help_flag = true)]
+    Hosts {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     #[command(flatten)]
     InNode(crate::node::cli::NodeCmd),
     /// A provider's own helper process (a netns node's init, the lab supervisor).
@@ -272,30 +276,4 @@ pub enum ImageCmd {
     Ls,
     /// Remove a cached image (by hash or recipe name).
     Rm { image: String },
-}
-
-#[derive(Subcommand)]
-pub enum HostsCmd {
-    /// Fetch and pin the SSH host key of hosts (all without a name), printing each
-    /// fingerprint to compare with the host's console.
-    Trust {
-        #[arg(long)]
-        inventory: PathBuf,
-        hosts: Vec<String>,
-        /// Replace a pinned key the host no longer shows (a reinstalled host).
-        #[arg(long)]
-        replace: bool,
-    },
-    /// Health-check every host (SSH with its pinned key, its lab NICs, its power driver);
-    /// a failing host is quarantined with the reason, a passing one released. Exit 3 when
-    /// any host fails.
-    Check {
-        #[arg(long)]
-        inventory: PathBuf,
-    },
-    /// Each host: its address, whether its key is pinned, who holds its lease until when.
-    Ls {
-        #[arg(long)]
-        inventory: PathBuf,
-    },
 }

@@ -135,15 +135,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Cmd::Nightly { scenarios, stacks, matrix, out } => {
             crate::interrupt::install();
             std::fs::create_dir_all(&out)?;
-            if let Some(inv) = matrix.place.inventory.as_ref().filter(|_| matrix.place.provider == "hosts") {
-                let inv = crate::provider::hosts::inventory::load(inv)?;
-                let health = crate::provider::hosts::health::check(&inv)?;
-                for r in &health {
-                    let verdict = if r.failures.is_empty() { "healthy".to_string() } else { format!("QUARANTINED: {}", r.failures.join("; ")) };
-                    println!("health {}: {verdict} ({:.2} s)", r.host, r.took.as_secs_f64());
-                }
-                std::fs::write(out.join("health.xml"), crate::provider::hosts::health::junit(&health)?)?;
-            }
+            let opts = matrix.place.options();
+            crate::provider::get(&opts.provider)?.check_machines(&opts, &out)?;
             return run(Cli { cmd: Cmd::Bench { scenarios, stacks, matrix, out } });
         }
         Cmd::Bench { scenarios, stacks, matrix, out } => {
@@ -178,7 +171,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             println!("gc: {} lab(s) removed{}", removed.len(), if removed.is_empty() { String::new() } else { format!(": {}", removed.join(", ")) });
         }
         Cmd::Image(c) => super::image::run(c)?,
-        Cmd::Hosts(c) => super::hosts::run(c)?,
+        Cmd::Hosts { args } => return crate::provider::get("hosts")?.command(&args).unwrap_or_else(|| anyhow::bail!("provider `hosts` has no command")),
         Cmd::Agent(super::args::AgentCmd::Test { path, params, promotable, packages, files, topology, layers, place, out }) => {
             let o = crate::agent_test::Options { path, params, promotable, packages, files, topology, provider: place.options(), out, layers };
             return Ok(ExitCode::from(crate::agent_test::run(&o)? as u8));

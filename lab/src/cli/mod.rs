@@ -3,5 +3,4 @@
 
 pub mod args;
 pub mod commands;
-pub mod hosts;
 pub mod image;

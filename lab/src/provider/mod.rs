@@ -116,6 +116,17 @@ pub trait Provider: Sync {
     fn own_kernel(&self) -> bool {
         true
     }
+    /// The provider's own subcommand (`halab hosts ARGS`), parsed by the provider; None: it
+    /// has none.
+    fn command(&self, _args: &[String]) -> Option<Result<std::process::ExitCode>> {
+        None
+    }
+    /// Before a suite (`halab nightly`): check the machines its runs will use, writing what
+    /// was found under `out` (hosts: health checks, quarantine, health.xml). Nothing for a
+    /// provider that makes its machines.
+    fn check_machines(&self, _opts: &Options, _out: &std::path::Path) -> Result<()> {
+        Ok(())
+    }
     /// Run one of this provider's helper processes (`halab _helper PROVIDER NAME ARG`), such as
     /// a netns node's init.
     fn helper(&self, name: &str, _arg: &std::path::Path) -> Result<()> {
@@ -156,17 +167,4 @@ pub enum Part {
     Cable,
     Loss,
     Freeze,
-}
-
-impl Part {
-    /// The part a fault kind acts on; None for faults done through the node's shell.
-    pub fn of_fault(kind: &str) -> Option<Part> {
-        match kind {
-            "crash" | "halt" | "reboot" | "power_on" => Some(Part::Power),
-            "cable_pull" | "cable_plug" => Some(Part::Cable),
-            "loss" | "heartbeat_partition" => Some(Part::Loss),
-            "freeze" => Some(Part::Freeze),
-            _ => None,
-        }
-    }
 }

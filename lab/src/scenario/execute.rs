@@ -199,7 +199,7 @@ fn steps(sc: &Scenario, ctx: &mut Ctx, watcher: &Watcher) -> Result<StepsEnd> {
                     (ctx.first_fault_ns, ctx.holder_at_fault) = (Some(t), holder);
                 }
                 let applied = f.fault.apply(ctx.lab).with_context(|| format!("fault {} failed", f.describe()))?;
-                let actuator = crate::provider::Part::of_fault(f.kind).and_then(|p| Some(ctx.lab.actuators(&applied.node).ok()?.describe(p)));
+                let actuator = f.part.and_then(|p| Some(ctx.lab.actuators(&applied.node).ok()?.describe(p)));
                 ctx.event(What::FaultApplied { kind: f.kind.into(), node: applied.node.clone(), actuator });
                 if let Some(undo) = applied.undo {
                     ctx.pending.push(Pending { due: Instant::now() + undo.after, kind: f.kind, node: applied.node, undo });

@@ -6,6 +6,7 @@
 
 pub mod actuators;
 pub mod bind;
+pub mod cli;
 pub mod health;
 pub mod inventory;
 pub mod journal;
@@ -204,6 +205,13 @@ impl Provider for Hosts {
     }
     fn garbage_reason(&self, _ledger: &Ledger) -> Option<String> {
         None
+    }
+    fn command(&self, args: &[String]) -> Option<Result<std::process::ExitCode>> {
+        Some(cli::run(args).map(|_| std::process::ExitCode::SUCCESS))
+    }
+    fn check_machines(&self, opts: &Options, out: &std::path::Path) -> Result<()> {
+        let file = opts.inventory.as_ref().ok_or_else(|| anyhow!("the hosts provider needs --inventory FILE (the machines it may use)"))?;
+        cli::nightly_health(file, out)
     }
     fn shell(&self, st: &LabState, node: &str) -> Result<Arc<dyn Shell>> {
         Ok(Arc::new(HostShell { target: settings(st)?.target(node)?, lab: st.plan.lab.clone() }))

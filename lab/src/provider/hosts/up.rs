@@ -46,15 +46,15 @@ pub fn up(st: &LabState, ledger: &mut Ledger) -> Result<()> {
     super::matrix::check(st, &s)?;
     step.message("halab-node and services");
     let all: Vec<usize> = (0..st.plan.nodes.len()).collect();
+    let exe = std::fs::read(crate::node::cli::node_exe()?)?;
+    let sum: String = {
+        use sha2::Digest;
+        sha2::Sha256::digest(&exe).iter().map(|b| format!("{b:02x}")).collect()
+    };
     crate::parallel::try_each(&all, |&ni| {
         let node = &st.plan.nodes[ni].name;
         let shell = super::HostShell { target: s.target(node)?, lab: st.plan.lab.clone() };
-        let exe = std::fs::read(crate::node::cli::node_exe()?)?;
         // The same binary there already (a netns node playing a host has it mounted) stays.
-        let sum: String = {
-            use sha2::Digest;
-            sha2::Sha256::digest(&exe).iter().map(|b| format!("{b:02x}")).collect()
-        };
         let same = crate::node::Shell::exec(&shell, &["sh", "-c", "sha256sum /usr/local/bin/halab 2>/dev/null | cut -d' ' -f1"], None, Duration::from_secs(30))
             .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == sum);
         if !same {
@@ -81,24 +81,28 @@ fn failed_note(failed: &[String]) -> String {
     }
 }
 
-/// The stack's daemons must be halab's: a host running its own keepalived, corosync,
-/// pacemakerd or conntrackd (or one listed under `never_touch.services`) is refused.
+/// The lab's daemons (the stack's and conntrackd, as `stack::daemons` names them) must be
+/// halab's: a host running its own, or listing one under `never_touch.services`, is refused.
 fn refuse_foreign_daemons(st: &LabState, s: &Settings, node: &str) -> Result<()> {
     let b = s.binding(node)?;
     let Some(cl) = &st.plan.cluster else { return Ok(()) };
     if !cl.members.iter().any(|m| m == node) {
         return Ok(());
     }
-    let daemons = ["keepalived", "corosync", "pacemakerd", "conntrackd"];
+    let daemons = crate::stack::daemons(cl);
     for svc in &b.host.never_services {
-        if daemons.iter().any(|d| d.starts_with(svc.as_str())) {
+        if daemons.contains(&svc.as_str()) {
             bail!("host `{}` lists `{svc}` under never_touch.services, but node `{node}` runs it in this lab", b.host.name);
         }
     }
     let t = s.target(node)?;
     // halab's own nft table there already, in no journal: not ours to replace either.
-    let script = "for d in keepalived corosync pacemakerd conntrackd; do p=$(pidof $d) && echo \"$d $p\"; done; nft list table inet halab >/dev/null 2>&1 && echo 'nft table inet halab'; true";
-    let o = crate::transport::exec(&t, &["sh", "-c", script], None, Duration::from_secs(20))?;
+    // A daemon by its program's name (`pacemaker` matches /usr/sbin/pacemakerd).
+    let script =
+        "for d; do p=$(pgrep -d, -f \"^([^ ]*/)?$d\") && echo \"$d $p\"; done; nft list table inet halab >/dev/null 2>&1 && echo 'nft table inet halab'; true";
+    let mut argv = vec!["sh", "-c", script, "sh"];
+    argv.extend_from_slice(&daemons);
+    let o = crate::transport::exec(&t, &argv, None, Duration::from_secs(20))?;
     let found = String::from_utf8_lossy(&o.stdout).trim().to_string();
     if !found.is_empty() {
         bail!(

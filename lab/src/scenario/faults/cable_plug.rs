@@ -13,6 +13,7 @@ pub const VERB: Verb = Verb {
     doc: "plug the node's cable on one interface back in",
     fields: &[NODE, IFACE],
     example: "{ kind: cable_plug, node: fw1, iface: inet }",
+    part: Some(crate::provider::Part::Cable),
     check,
 };
 

@@ -14,6 +14,7 @@ pub const VERB: Verb = Verb {
     doc: "pull the node's cable on one interface: the node sees NO-CARRIER and keeps its addresses",
     fields: &[NODE, IFACE, DURATION],
     example: "{ kind: cable_pull, node: \"@active\", iface: inet, duration: 5s }",
+    part: Some(crate::provider::Part::Cable),
     check,
 };
 

@@ -13,6 +13,7 @@ pub const VERB: Verb = Verb {
     doc: "cut the node's power: nothing of its running state survives (`power_on` boots it again)",
     fields: &[NODE],
     example: "{ kind: crash, node: \"@active\" }",
+    part: Some(crate::provider::Part::Power),
     check,
 };
 

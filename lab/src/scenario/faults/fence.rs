@@ -16,6 +16,7 @@ pub const VERB: Verb = Verb {
     doc: "fence a member through the cluster (stonith_admin --fence on another member; pacemaker with fencing on): off, or off and on with `fencing.action: reboot`",
     fields: &[NODE],
     example: "{ kind: fence, node: \"@standby\" }",
+    part: None,
     check,
 };
 

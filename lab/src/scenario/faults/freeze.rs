@@ -14,6 +14,7 @@ pub const FREEZE: Verb = Verb {
     doc: "freeze the node: every process stops (netns: SIGSTOP to its PID namespace, whose kernel side still answers; VM: paused)",
     fields: &[NODE, DURATION],
     example: "{ kind: freeze, node: \"@active\", duration: 10s }",
+    part: Some(crate::provider::Part::Freeze),
     check: check_freeze,
 };
 
@@ -22,6 +23,7 @@ pub const THAW: Verb = Verb {
     doc: "thaw a frozen node: its processes go on where they stopped",
     fields: &[NODE],
     example: "{ kind: thaw, node: fw1 }",
+    part: Some(crate::provider::Part::Freeze),
     check: check_thaw,
 };
 

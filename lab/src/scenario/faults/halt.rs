@@ -15,6 +15,7 @@ pub const VERB: Verb = Verb {
     doc: "shut the node down cleanly: a member's stack stops first (the others take over as planned), then the power goes",
     fields: &[NODE],
     example: "{ kind: halt, node: \"@active\" }",
+    part: Some(crate::provider::Part::Power),
     check,
 };
 

@@ -15,6 +15,7 @@ pub const VERB: Verb = Verb {
     doc: "drop every frame of the node on the corosync and state-sync networks (the service networks keep working)",
     fields: &[NODE, DURATION],
     example: "{ kind: heartbeat_partition, node: \"@standby\", duration: 20s }",
+    part: Some(crate::provider::Part::Loss),
     check,
 };
 

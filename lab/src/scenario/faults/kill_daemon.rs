@@ -13,6 +13,7 @@ pub const VERB: Verb = Verb {
     doc: "kill -9 every process of one daemon on the node (it removes nothing it set up, e.g. VIPs)",
     fields: &[NODE, DAEMON],
     example: "{ kind: kill_daemon, node: \"@active\", daemon: keepalived }",
+    part: None,
     check,
 };
 

@@ -15,6 +15,7 @@ pub const BLOCK: Verb = Verb {
     doc: "drop every frame of the node's interface on the fabric side (no carrier change)",
     fields: &[NODE, IFACE, DURATION],
     example: "{ kind: block, node: \"@active\", iface: lan, duration: 10s }",
+    part: Some(crate::provider::Part::Loss),
     check: check_block,
 };
 
@@ -23,6 +24,7 @@ pub const LOSS: Verb = Verb {
     doc: "drop `percent` % of the frames of the node's interface on the fabric side",
     fields: &[NODE, IFACE, PERCENT, DURATION],
     example: "{ kind: loss, node: fw2, iface: heartbeat, percent: 30 }",
+    part: Some(crate::provider::Part::Loss),
     check: check_loss,
 };
 

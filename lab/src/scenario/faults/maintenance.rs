@@ -13,6 +13,7 @@ pub const VERB: Verb = Verb {
     doc: "cluster maintenance mode on or off (pacemaker's maintenance-mode: resources stay where they are, unmanaged; keepalived has none)",
     fields: &[MODE],
     example: "{ kind: maintenance, mode: \"on\" }",
+    part: None,
     check,
 };
 

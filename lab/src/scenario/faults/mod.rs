@@ -70,6 +70,9 @@ pub struct Verb {
     pub fields: &'static [Field],
     /// The fields of a step using it, checked by the tests and shown by `halab vocabulary`.
     pub example: &'static str,
+    /// The part of a node it acts on through the provider's actuators (power, cable...),
+    /// so its event names the actuator; None when it goes through the node's shell.
+    pub part: Option<crate::provider::Part>,
     /// Check the fields (every problem reported through `Check`); None when any is wrong.
     pub check: fn(&mut Check) -> Option<Arc<dyn Fault>>,
 }
@@ -143,6 +146,8 @@ impl std::fmt::Debug for Undo {
 pub struct FaultStep {
     /// The verb's name as the user wrote it (`cable_pull`).
     pub kind: &'static str,
+    /// Its verb's part (`Verb::part`).
+    pub part: Option<crate::provider::Part>,
     /// The other fields as written, in file order.
     pub fields: Vec<(String, String)>,
     pub fault: Arc<dyn Fault>,
@@ -199,7 +204,7 @@ pub(crate) fn check(v: &mut Checker, plan: &Plan, spec: &FaultSpec, field: &str)
     }
     let fault = (verb.check)(&mut Check { v, plan, field, kind, spec: &spec.value })?;
     let fields = spec.value.iter().filter(|(k, _)| k.value != "kind").map(|(k, x)| (k.value.clone(), x.value.clone())).collect();
-    ok.then_some(FaultStep { kind: verb.name, fields, fault })
+    ok.then_some(FaultStep { kind: verb.name, part: verb.part, fields, fault })
 }
 
 /// What a verb's `check` works with: its fields and the topology, and where to report.

@@ -13,6 +13,7 @@ pub const VERB: Verb = Verb {
     doc: "boot a powered-off node; the step returns once it answers and a member has started its stack (`cluster.rejoin: auto`); a node the cluster's fencing booted already is left as it is",
     fields: &[NODE],
     example: "{ kind: power_on, node: fw1 }",
+    part: Some(crate::provider::Part::Power),
     check,
 };
 

@@ -13,6 +13,7 @@ pub const VERB: Verb = Verb {
     doc: "reboot the node (a shutdown, then a boot); the step returns once it answers and a member has started its stack (`cluster.rejoin: auto`)",
     fields: &[NODE],
     example: "{ kind: reboot, node: \"@standby\" }",
+    part: Some(crate::provider::Part::Power),
     check,
 };
 

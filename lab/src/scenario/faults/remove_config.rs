@@ -16,6 +16,7 @@ pub const VERB: Verb = Verb {
     doc: "delete the stack's configuration file on the node and restart the stack there, which then cannot start",
     fields: &[NODE, DURATION],
     example: "{ kind: remove_config, node: fw2, duration: 20s }",
+    part: None,
     check,
 };
 

@@ -15,6 +15,7 @@ pub const VERB: Verb = Verb {
     doc: "fail a cluster resource on the node, its daemons left running: `conntrackd` (kill -9) or `vip` (every VIP removed by hand)",
     fields: &[NODE, RESOURCE],
     example: "{ kind: resource_fail, node: \"@active\", resource: vip }",
+    part: None,
     check,
 };
 

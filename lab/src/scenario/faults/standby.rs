@@ -15,6 +15,7 @@ pub const STANDBY: Verb = Verb {
     doc: "put a member in standby: it stays up but gives the VIPs away (pacemaker: node standby; keepalived: priority 1, so only preempt moves them)",
     fields: &[NODE, DURATION],
     example: "{ kind: standby, node: \"@active\", duration: 10s }",
+    part: None,
     check: check_standby,
 };
 
@@ -23,6 +24,7 @@ pub const UNSTANDBY: Verb = Verb {
     doc: "take a member out of standby (keepalived: the topology's priorities again)",
     fields: &[NODE],
     example: "{ kind: unstandby, node: fw1 }",
+    part: None,
     check: check_unstandby,
 };
 

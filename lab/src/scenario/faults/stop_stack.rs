@@ -13,6 +13,7 @@ pub const VERB: Verb = Verb {
     doc: "stop the HA stack cleanly on the node (keepalived, or pacemaker): the others take over",
     fields: &[NODE],
     example: "{ kind: stop_stack, node: \"@active\" }",
+    part: None,
     check,
 };
 

@@ -13,6 +13,7 @@ pub const VERB: Verb = Verb {
     doc: "move every VIP (and the conntrackd primary) to another member; returns when the stack is ready",
     fields: &[TO],
     example: "{ kind: switchover, to: fw2 }",
+    part: None,
     check,
 };
 
