@@ -3,8 +3,10 @@
 //! addresses on their NICs, which a lab on them must leave alone. Pinned keys, bad
 //! inventories, a miscabled host, the scp scenario with a power cut through the inventory's
 //! command driver, leases (refusal, expiry recovery), `down` leaving every host as it was;
-//! a nightly: health checks first, a cable pull by the host's `ip link`, infrastructure
-//! errors kept apart from failures.
+//! the members' cables pulled at the rack's switch over SNMP (net-snmp's snmpd in the rack's
+//! fabric namespace sets the port's ifAdminStatus: a real carrier loss), cables that heal
+//! themselves once their controller is lost; a nightly: health checks first, a cable pull
+//! by the host's `ip link`, infrastructure errors kept apart from failures.
 
 mod common;
 
@@ -19,8 +21,53 @@ fn rack_exec(host: &str, script: &str) -> String {
     ok(&["exec", RACK, host, "--", "sh", "-c", script])
 }
 
-/// Each host's MACs per rack switch, and its management address.
-fn inventory(dir: &Path, swap_lan_and_heartbeat_on: Option<&str>) -> PathBuf {
+/// net-snmp's snmpd as the rack's managed switch: in the rack's fabric namespace, where the
+/// switch ports are, answering on a unix socket only; killed by its PID when dropped.
+struct Switch {
+    child: std::process::Child,
+    agent: String,
+}
+
+impl Switch {
+    fn start(dir: &Path) -> Switch {
+        use std::os::unix::process::CommandExt;
+        let sock = dir.join("switch.sock");
+        std::fs::write(dir.join("switch.community"), "halab-test-rw\n").unwrap();
+        let conf = format!(
+            "com2secunix rwsec {} halab-test-rw\ngroup rwgroup v2c rwsec\nview all included .1\naccess rwgroup \"\" any noauth exact all all none\n",
+            sock.display()
+        );
+        std::fs::write(dir.join("snmpd.conf"), conf).unwrap();
+        let child = std::process::Command::new("ip")
+            .args(["netns", "exec", &format!("{RACK}+fabric"), "snmpd", "-f", "-Lf"])
+            .arg(dir.join("snmpd.log"))
+            .args(["-C", "-c"])
+            .arg(dir.join("snmpd.conf"))
+            .arg(format!("unix:{}", sock.display()))
+            .env("MIBS", "")
+            .process_group(0)
+            .spawn()
+            .expect("snmpd (apt-get install snmpd)");
+        eventually(20, "snmpd listens", || sock.exists());
+        Switch { child, agent: format!("unix:{}", sock.display()) }
+    }
+}
+
+impl Drop for Switch {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The carrier a node's NIC sees (1 or 0), through halab on the lab.
+fn carrier(lab: &str, node: &str, nic: &str) -> String {
+    ok(&["exec", lab, node, "--", "cat", &format!("/sys/class/net/{nic}/carrier")]).trim().to_string()
+}
+
+/// Each host's MACs per rack switch, and its management address. With `switch`, the members
+/// (h2, h3) have their cables pulled there: each NIC's switch port is its veth peer.
+fn inventory_at(dir: &Path, swap_lan_and_heartbeat_on: Option<&str>, switch: Option<&Switch>) -> PathBuf {
     let mut y = String::from("name: rack\nhosts:\n");
     for h in ["h1", "h2", "h3", "h4"] {
         let links: serde_json::Value = serde_json::from_str(&rack_exec(h, "ip -j link")).unwrap();
@@ -28,6 +75,7 @@ fn inventory(dir: &Path, swap_lan_and_heartbeat_on: Option<&str>) -> PathBuf {
         let mgmt = addrs[0]["addr_info"][0]["local"].as_str().unwrap().to_string();
         y += &format!("  {h}:\n    address: {mgmt}\n    key: {KEY}\n    nics:\n");
         let swap = swap_lan_and_heartbeat_on == Some(h);
+        let mut ports = String::new();
         for l in links.as_array().unwrap() {
             let net = match (l["ifname"].as_str().unwrap(), swap) {
                 ("sw-a", _) => "inet",
@@ -36,6 +84,10 @@ fn inventory(dir: &Path, swap_lan_and_heartbeat_on: Option<&str>) -> PathBuf {
                 _ => continue,
             };
             y += &format!("      {}: {net}\n", l["address"].as_str().unwrap());
+            ports += &format!("{}: {}, ", l["address"].as_str().unwrap(), l["link_index"]);
+        }
+        if let (Some(sw), true) = (switch, ["h2", "h3"].contains(&h)) {
+            y += &format!("    cable: {{ driver: snmp, agent: '{}', community_file: switch.community, ports: {{ {ports} }} }}\n", sw.agent);
         }
         y += "    never_touch: { nics: [ mgmt ], services: [ sshd ] }\n";
         // The controller runs these: halab by its full path (a CI job's PATH may lack it).
@@ -46,6 +98,10 @@ fn inventory(dir: &Path, swap_lan_and_heartbeat_on: Option<&str>) -> PathBuf {
     dir.join(name)
 }
 
+fn inventory(dir: &Path, swap_lan_and_heartbeat_on: Option<&str>) -> PathBuf {
+    inventory_at(dir, swap_lan_and_heartbeat_on, None)
+}
+
 /// What a lab may change on a host, to compare before and after (link indexes renumber when
 /// a netns node is powered off and on: they are left out).
 fn host_state(h: &str) -> String {
@@ -53,7 +109,7 @@ fn host_state(h: &str) -> String {
         h,
         "ip -br addr | sed 's/@if[0-9]*//; s/  */ /g'; ip route; sysctl -n net.ipv4.ip_forward; sysctl -n net.netfilter.nf_conntrack_tcp_loose 2>/dev/null || echo 1; \
          ls /etc/keepalived /etc/conntrackd /etc/halab 2>&1; md5sum /etc/conntrackd/conntrackd.conf; ls /run/halab/svc 2>&1; \
-         nft list tables; ls /var/lib/halab-hosts/journal /var/lib/halab-hosts/backup 2>&1; pidof keepalived conntrackd || true",
+         nft list tables; ls /var/lib/halab-hosts/journal /var/lib/halab-hosts/backup /run/halab-heal 2>&1; pidof keepalived conntrackd || true",
     );
     s
 }
@@ -77,6 +133,11 @@ fn lan_mac(inventory: &str, host: &str) -> String {
     after.lines().find(|l| l.contains(": lan")).unwrap().trim().split(": ").next().unwrap().to_string()
 }
 
+/// The rack host a node of lab `lab` runs on (the rack's nodes are named for their hosts).
+fn bound_host(lab: &str, node: &str) -> String {
+    ok(&["exec", lab, node, "--", "hostname"]).trim().to_string()
+}
+
 fn walk(d: &Path) -> Vec<PathBuf> {
     std::fs::read_dir(d).into_iter().flatten().flatten().flat_map(|e| if e.path().is_dir() { walk(&e.path()) } else { vec![e.path()] }).collect()
 }
@@ -90,7 +151,9 @@ fn a_lab_on_existing_hosts_comes_up_survives_a_power_cut_and_leaves_them_as_they
     if !privileged() {
         return;
     }
-    let (_rack, dir, inv) = rack("halab-test-hosts");
+    let (_rack, dir, _) = rack("halab-test-hosts");
+    let switch = Switch::start(&dir);
+    let inv = inventory_at(&dir, None, Some(&switch));
     let inv_s = inv.to_str().unwrap();
 
     // Bad input: exit 2 at file:line:col, nothing made.
@@ -174,6 +237,8 @@ fn a_lab_on_existing_hosts_comes_up_survives_a_power_cut_and_leaves_them_as_they
     settles_to("down left every host as it was", &before, 10, all_states);
 
     // Leases: a second lab wanting the same hosts is refused while the first holds them.
+    // (The power cut made h2 or h3 new veths: their switch ports have new ifIndexes.)
+    inventory_at(&dir, None, Some(&switch));
     ok(&["up", "../topologies/fw-pair.yaml", "--provider", "hosts", "--inventory", inv_s, "--lease-ttl", "15s"]);
     let fw_pair = LabGuard("fw-pair");
     let held = ok(&["hosts", "ls", "--inventory", inv_s]);
@@ -184,12 +249,32 @@ fn a_lab_on_existing_hosts_comes_up_survives_a_power_cut_and_leaves_them_as_they
         &["is leased to", "lab `fw-pair`", "no host of the lab was kept"],
         "other",
     );
+    // A member's cable pulled at the switch by SNMP: its NIC loses carrier (not just the
+    // host's view), and comes back when plugged.
+    ok(&["link", "fw-pair", "fw1", "inet", "down"]);
+    assert_eq!(carrier("fw-pair", "fw1", "inet"), "0", "the switch port is down: no carrier on fw1's inet");
+    ok(&["link", "fw-pair", "fw1", "inet", "up"]);
+    eventually(10, "fw1's inet has carrier again", || carrier("fw-pair", "fw1", "inet") == "1");
+    // Cables left pulled when the controller is lost heal by themselves: the switch port by
+    // the controller's watchdog (the lab's state is gone), the end host's `ip link` by the
+    // host's own watchdog once the lease expires, before any lab takes the host again.
+    ok(&["link", "fw-pair", "fw2", "lan", "down"]);
+    ok(&["link", "fw-pair", "server", "lan", "down"]);
+    assert_eq!(carrier("fw-pair", "fw2", "lan"), "0");
+    let server_nic_up = || ok(&["exec", "fw-pair", "server", "--", "ip", "-br", "link", "show", "lan"]).split_whitespace().nth(1) == Some("UP");
+    assert!(!server_nic_up(), "server's lan is set down on its host");
+    let (fw2_host, server_host) = (bound_host("fw-pair", "fw2"), bound_host("fw-pair", "server"));
     // The controller of fw-pair is lost (its state gone, nothing undone); once the lease
     // expires, the next lab takes the hosts and first undoes what fw-pair left.
     std::fs::remove_dir_all("/var/lib/halab/labs/fw-pair").unwrap();
     drop(fw_pair);
     let left: u64 = held.split(" s left").next().and_then(|t| t.rsplit(", ").next()).and_then(|n| n.trim().parse().ok()).unwrap_or(15);
-    std::thread::sleep(std::time::Duration::from_secs(left + 1));
+    eventually(10, "the switch port healed without its controller", || rack_exec(&fw2_host, "cat /sys/class/net/*/carrier").lines().all(|c| c == "1"));
+    std::thread::sleep(std::time::Duration::from_secs(left + 2));
+    assert!(
+        rack_exec(&server_host, "ip -br link").lines().filter(|l| !l.starts_with("lo")).all(|l| l.contains(" UP ")),
+        "the host healed its cable when the lease expired"
+    );
     let o = halab(&["up", "../topologies/fw-pair.yaml", "--name", "other", "--provider", "hosts", "--inventory", inv_s]);
     let _other = LabGuard("other");
     let err = String::from_utf8_lossy(&o.stderr);

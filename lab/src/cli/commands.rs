@@ -88,8 +88,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 .exec();
             return Err(anyhow::Error::new(err).context("failed to run ssh (apt-get install openssh-client)"));
         }
-        Cmd::Link { lab, node, iface, state } => Lab::open(&lab)?.actuators(&node)?.set_link(&iface, matches!(state, LinkState::Up))?,
-        Cmd::Loss { lab, node, iface, percent } => Lab::open(&lab)?.actuators(&node)?.set_loss(&iface, percent)?,
+        Cmd::Link { lab, node, iface, state } => Lab::open(&lab)?.actuators(&node)?.set_link(&iface, matches!(state, LinkState::Up), None)?,
+        Cmd::Loss { lab, node, iface, percent } => Lab::open(&lab)?.actuators(&node)?.set_loss(&iface, percent, None)?,
         Cmd::Power { lab, node, action } => {
             let lab = Lab::open(&lab)?;
             match action {

@@ -140,7 +140,11 @@ pub trait Actuators {
     /// Is the node powered on?
     fn running(&self) -> bool;
     /// Pull (`up == false`) or plug the cable of one interface; the node sees carrier loss.
-    fn set_link(&self, ifname: &str, up: bool) -> Result<()>;
+    /// `heal_after`: the run plugs it back after that long (None: a later step, the run's end
+    /// or the user does). A provider whose controller can be lost meanwhile (hosts) also
+    /// schedules the plug where the fault is made, so a lost controller never leaves a
+    /// cluster cut.
+    fn set_link(&self, ifname: &str, up: bool, heal_after: Option<std::time::Duration>) -> Result<()>;
     /// Power cut: nothing of the node's running state survives.
     fn power_off(&self) -> Result<()>;
     /// Boot a powered-off node; returns once it answers again.
@@ -154,7 +158,8 @@ pub trait Actuators {
     /// Freeze (every process of the node stops, its links stay up) or thaw.
     fn freeze(&self, frozen: bool) -> Result<()>;
     /// Packet loss on one interface, in percent (0 = none, 100 = a clean cut).
-    fn set_loss(&self, ifname: &str, percent: u32) -> Result<()>;
+    /// `heal_after` as for `set_link`.
+    fn set_loss(&self, ifname: &str, percent: u32, heal_after: Option<std::time::Duration>) -> Result<()>;
     /// What produces a fault of this part, for the run's events (e.g. "power: ipmi BMC
     /// 198.19.0.5:623 (fence_ipmilan)"), so a result says which actuator made it.
     fn describe(&self, part: Part) -> String;

@@ -1,15 +1,14 @@
-//! What breaks a host: its power through the inventory's driver (a command, or IPMI through
-//! `fence_ipmilan`, the agent a cluster fences with), its cables through the host's own
-//! `ip link` (the host sees its link down, peers and the switch do not: not a real carrier
-//! loss), an nft drop rule on the host, or a command (e.g. `snmpset` of the switch port's
-//! ifAdminStatus). Every cable change is journaled, so `down` plugs back what a run pulled.
+//! What breaks a host, through the inventory's drivers: its power (`power`), its cables
+//! (`cable`), loss by an nft rule on the host. Every cable or loss change is journaled, so
+//! `down` undoes what a run left, and gets a watchdog (`heal`), so a lost controller does too.
 
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
-use super::inventory::{Cable, Power};
-use super::{journal, settings, Settings};
+use super::cable::{self, Cable};
+use super::power::{self, Power};
+use super::{heal, journal, settings, Settings};
 use crate::labstate::LabState;
 use crate::provider::Actuators;
 use crate::transport::Target;
@@ -55,14 +54,7 @@ impl<'a> HostActuators<'a> {
         Ok(true)
     }
     fn switch(&self, action: &str) -> Result<()> {
-        let code = match self.power()? {
-            Power::Command { on, off, .. } => local(if action == "on" { on } else { off })?,
-            Power::Ipmi { address, port, user, password_file } => ipmi(address, *port, user, password_file, action)?,
-        };
-        if code != 0 {
-            bail!("powering {action} the host of node `{}` failed (exit {code})", self.node);
-        }
-        Ok(())
+        power::switch(self.power()?, action == "on").with_context(|| format!("node `{}`", self.node))
     }
     fn wait_ssh(&self) -> Result<()> {
         let deadline = Instant::now() + BOOT_TIMEOUT;
@@ -84,57 +76,20 @@ impl<'a> HostActuators<'a> {
     }
 }
 
-/// Run a power command on the controller; Ok(exit code).
-fn local(script: &str) -> Result<i32> {
-    let st = std::process::Command::new("sh")
-        .args(["-c", script])
-        .stdin(std::process::Stdio::null())
-        .status()
-        .with_context(|| format!("failed to run `{script}`"))?;
-    Ok(st.code().unwrap_or(-1))
-}
-
-/// Is the host on, by its power driver? An error when the driver does not answer.
-pub fn power_status(p: &Power) -> Result<bool> {
-    match p {
-        Power::Command { status, .. } => Ok(local(status)? == 0),
-        // fence_ipmilan status: 0 on, 2 off, anything else failed.
-        Power::Ipmi { address, port, user, password_file } => match ipmi(address, *port, user, password_file, "status")? {
-            0 => Ok(true),
-            2 => Ok(false),
-            c => bail!("fence_ipmilan status exited {c}"),
-        },
-    }
-}
-
-fn ipmi(address: &str, port: u16, user: &str, password_file: &std::path::Path, action: &str) -> Result<i32> {
-    let pw = std::fs::read_to_string(password_file).with_context(|| format!("failed to read {}", password_file.display()))?;
-    // `--lanplus`, cipher 3; the password on stdin, never on a command line others can read.
-    let input = format!("ip={address}\nipport={port}\nusername={user}\npassword={}\nlanplus=1\ncipher=3\naction={action}\n", pw.trim());
-    let mut child = std::process::Command::new("fence_ipmilan")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .context("fence_ipmilan is needed for the ipmi power driver (apt-get install fence-agents-ipmilan)")?;
-    use std::io::Write;
-    child.stdin.take().context("no stdin")?.write_all(input.as_bytes())?;
-    Ok(child.wait()?.code().unwrap_or(-1))
-}
-
 impl Actuators for HostActuators<'_> {
     fn describe(&self, part: crate::provider::Part) -> String {
         use crate::provider::Part;
         let host = self.s.binding(&self.node).map(|b| b.host.name.clone()).unwrap_or_default();
         match part {
             Part::Power => match self.power() {
-                Ok(Power::Command { off, .. }) => format!("host {host}: power command `{off}`"),
-                Ok(Power::Ipmi { address, port, .. }) => format!("host {host}: IPMI BMC {address}:{port} (fence_ipmilan)"),
+                Ok(p) => format!("host {host}: {}", power::describe(p)),
                 Err(_) => format!("host {host}: no power driver"),
             },
             Part::Cable => match self.cable() {
                 Ok(Cable::Iplink) => format!("host {host}: `ip link set down` on the host itself (NOT a carrier loss: the peers keep their link)"),
                 Ok(Cable::Drop) => format!("host {host}: nft drop rule on the host (the link stays up)"),
                 Ok(Cable::Command { command }) => format!("host {host}: cable command `{command}`"),
+                Ok(Cable::Snmp { agent, .. }) => format!("host {host}: its switch port's ifAdminStatus set by SNMP at {agent} (a real carrier loss)"),
                 Err(_) => format!("host {host}"),
             },
             Part::Loss => format!("host {host}: nft random drop on the host"),
@@ -143,36 +98,29 @@ impl Actuators for HostActuators<'_> {
     }
     fn running(&self) -> bool {
         match self.power() {
-            Ok(p) => power_status(p).unwrap_or(false),
+            Ok(p) => power::status(p).unwrap_or(false),
             Err(_) => crate::transport::ready(&self.target),
         }
     }
-    fn set_link(&self, ifname: &str, up: bool) -> Result<()> {
+    fn set_link(&self, ifname: &str, up: bool, heal_after: Option<Duration>) -> Result<()> {
         let lab = &self.st.plan.lab;
-        let state = if up { "up" } else { "down" };
-        match self.cable()? {
-            Cable::Iplink => journal::change(&self.target, lab, &format!("ip link set dev {ifname} {state}"), &format!("ip link set dev {ifname} up")),
-            Cable::Drop => {
-                let t = format!("halab_cable_{ifname}");
-                if up {
-                    self.host_cmd(&format!("nft delete table inet {t} 2>/dev/null; true"))
-                } else {
-                    let rules = format!(
-                        "table inet {t} {{ chain i {{ type filter hook prerouting priority -400; iifname \"{ifname}\" drop; }} chain o {{ type filter hook postrouting priority 400; oifname \"{ifname}\" drop; }} }}"
-                    );
-                    journal::change(&self.target, lab, &format!("nft -f - <<'EOF'\n{rules}\nEOF"), &format!("nft delete table inet {t} 2>/dev/null; true"))
-                }
-            }
-            Cable::Command { command } => {
-                let b = self.s.binding(&self.node)?;
-                let mac = b.nics.iter().find(|n| n.ifname == ifname).map(|n| n.mac.clone()).unwrap_or_default();
-                let cmd = command.replace("{nic}", ifname).replace("{mac}", &mac).replace("{state}", state);
-                match local(&cmd)? {
-                    0 => Ok(()),
-                    c => bail!("cable command `{cmd}` exited {c}"),
-                }
-            }
+        let key = heal::key(lab, &self.node, "cable", ifname);
+        let plug = match self.cable()? {
+            Cable::Iplink => format!("ip link set dev {ifname} up"),
+            Cable::Drop => format!("nft delete table inet halab_cable_{ifname} 2>/dev/null; true"),
+            Cable::Command { .. } | Cable::Snmp { .. } => return self.set_port(ifname, &key, up, heal_after),
+        };
+        let heal = format!("{}; {plug}", heal::disarm_on_host(&key));
+        if up {
+            return journal::change(&self.target, lab, &heal, &heal);
         }
+        let pull = match self.cable()? {
+            Cable::Drop => format!(
+                "nft -f - <<'EOF'\ntable inet halab_cable_{ifname} {{ chain i {{ type filter hook prerouting priority -400; iifname \"{ifname}\" drop; }} chain o {{ type filter hook postrouting priority 400; oifname \"{ifname}\" drop; }} }}\nEOF"
+            ),
+            _ => format!("ip link set dev {ifname} down"),
+        };
+        journal::change(&self.target, lab, &format!("{pull}\n{}", heal::arm_on_host(&key, &self.s.owner, &plug, heal_after)), &heal)
     }
     fn power_off(&self) -> Result<()> {
         let r = self.switch("off");
@@ -194,19 +142,47 @@ impl Actuators for HostActuators<'_> {
     fn freeze(&self, _frozen: bool) -> Result<()> {
         bail!("halab cannot freeze a real host (node `{}`): use a power or cable fault", self.node)
     }
-    fn set_loss(&self, ifname: &str, percent: u32) -> Result<()> {
+    fn set_loss(&self, ifname: &str, percent: u32, heal_after: Option<Duration>) -> Result<()> {
+        let key = heal::key(&self.st.plan.lab, &self.node, "loss", ifname);
         let t = format!("halab_loss_{ifname}");
+        let lift = format!("{}; nft delete table inet {t} 2>/dev/null; true", heal::disarm_on_host(&key));
         if percent == 0 {
-            return self.host_cmd(&format!("nft delete table inet {t} 2>/dev/null; true"));
+            return self.host_cmd(&lift);
         }
         let rules = format!(
             "table inet {t} {{ chain i {{ type filter hook prerouting priority -400; iifname \"{ifname}\" numgen random mod 100 < {percent} drop; }} chain o {{ type filter hook postrouting priority 400; oifname \"{ifname}\" numgen random mod 100 < {percent} drop; }} }}"
         );
-        journal::change(
-            &self.target,
-            &self.st.plan.lab,
-            &format!("nft delete table inet {t} 2>/dev/null; nft -f - <<'EOF'\n{rules}\nEOF"),
-            &format!("nft delete table inet {t} 2>/dev/null; true"),
-        )
+        let arm = heal::arm_on_host(&key, &self.s.owner, &format!("nft delete table inet {t} 2>/dev/null"), heal_after);
+        journal::change(&self.target, &self.st.plan.lab, &format!("nft delete table inet {t} 2>/dev/null; nft -f - <<'EOF'\n{rules}\nEOF\n{arm}"), &lift)
+    }
+}
+
+impl HostActuators<'_> {
+    /// A cable pulled on the controller (the switch port by SNMP, or a command): its
+    /// watchdog lives there too.
+    fn set_port(&self, ifname: &str, key: &str, up: bool, heal_after: Option<Duration>) -> Result<()> {
+        let b = self.s.binding(&self.node)?;
+        let mac =
+            b.nics.iter().find(|n| n.ifname == ifname).map(|n| n.mac.clone()).with_context(|| format!("node `{}` has no lab NIC `{ifname}`", self.node))?;
+        let script = |up: bool| -> Result<String> {
+            let state = if up { "up" } else { "down" };
+            Ok(match self.cable()? {
+                Cable::Snmp { agent, community_file, ports } => cable::snmp_script(agent, community_file, cable::port_of(ports, &mac)?, Some(up)),
+                Cable::Command { command } => command.replace("{nic}", ifname).replace("{mac}", &mac).replace("{state}", state),
+                _ => bail!("not a controller-side cable driver"),
+            })
+        };
+        if up {
+            heal::disarm_on_controller(key)?;
+        }
+        let cmd = script(up)?;
+        match power::local(&cmd)? {
+            0 => {}
+            c => bail!("pulling or plugging {ifname} of node `{}` (host `{}`): `{cmd}` exited {c}", self.node, b.host.name),
+        }
+        if !up {
+            heal::arm_on_controller(&self.st.plan.lab, key, self.s.ttl_s, &script(true)?, heal_after)?;
+        }
+        Ok(())
     }
 }

@@ -51,10 +51,25 @@ fn check_one(inv: &Inventory, h: &Host) -> Health {
         }
     }
     if let Some(p) = &h.power {
-        match super::actuators::power_status(p) {
+        match super::power::status(p) {
             Err(e) => failures.push(format!("power: the driver does not answer: {e:#}")),
             Ok(false) if reached.is_some() => failures.push("power: the driver says off, but the host answers SSH: does it drive another machine?".into()),
             Ok(_) => {}
+        }
+    }
+    // A switch port must answer and be up: a port left down is a cable still pulled.
+    if let super::cable::Cable::Snmp { agent, community_file, ports } = &h.cable {
+        for (mac, idx) in ports {
+            let o = std::process::Command::new("sh").args(["-c", &super::cable::snmp_script(agent, community_file, *idx, None)]).output();
+            match o {
+                Ok(o) if o.status.success() && String::from_utf8_lossy(&o.stdout).trim() == "1" => {}
+                Ok(o) if o.status.success() => failures
+                    .push(format!("cable: switch port ifIndex {idx} of NIC {mac} is not up (ifAdminStatus {})", String::from_utf8_lossy(&o.stdout).trim())),
+                Ok(o) => {
+                    failures.push(format!("cable: the switch at {agent} does not answer for ifIndex {idx}: {}", String::from_utf8_lossy(&o.stderr).trim()))
+                }
+                Err(e) => failures.push(format!("cable: snmpget: {e}")),
+            }
         }
     }
     Health { host: h.name.clone(), failures, took: t0.elapsed() }

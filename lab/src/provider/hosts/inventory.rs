@@ -9,6 +9,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+pub use super::cable::Cable;
+use super::cable::CableSpec;
+pub use super::power::Power;
+use super::power::PowerSpec;
 use crate::diag::InputError;
 use crate::topology::validate::Checker;
 use crate::yaml::{OrderedMap, Spanned};
@@ -56,61 +60,6 @@ struct NeverTouch {
     services: Vec<Spanned<String>>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PowerSpec {
-    driver: Spanned<String>,
-    /// command: shell commands run on the controller.
-    #[serde(default)]
-    on: Option<String>,
-    #[serde(default)]
-    off: Option<String>,
-    /// command: exit 0 when on, non-zero when off.
-    #[serde(default)]
-    status: Option<String>,
-    /// ipmi: the BMC's address and port, user and a file holding the password.
-    #[serde(default)]
-    address: Option<Spanned<String>>,
-    #[serde(default)]
-    port: Option<u16>,
-    #[serde(default)]
-    user: Option<String>,
-    #[serde(default)]
-    password_file: Option<Spanned<String>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CableSpec {
-    driver: Spanned<String>,
-    /// command: `{nic}` and `{state}` (down/up) are replaced.
-    #[serde(default)]
-    command: Option<String>,
-}
-
-/// How a host's power is switched.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(tag = "driver", rename_all = "lowercase")]
-pub enum Power {
-    /// Commands on the controller (exit status of `status`: 0 on).
-    Command { on: String, off: String, status: String },
-    /// A BMC over IPMI lanplus, through `fence_ipmilan` (the cluster's fence agent too).
-    Ipmi { address: String, port: u16, user: String, password_file: PathBuf },
-}
-
-/// How a host's cable is pulled.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(tag = "driver", rename_all = "lowercase")]
-pub enum Cable {
-    /// `ip link set NIC down` on the host: the host sees its own link down, the switch and
-    /// the peers keep carrier. Not a real carrier loss, and results say so.
-    Iplink,
-    /// An nft drop rule on the host for the NIC, both ways: the link stays up.
-    Drop,
-    /// A command on the controller (e.g. an `snmpset` of ifAdminStatus on the switch port).
-    Command { command: String },
-}
-
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Host {
     pub name: String,
@@ -139,9 +88,6 @@ impl Inventory {
         self.hosts.iter().find(|h| h.name == name)
     }
 }
-
-const POWER_DRIVERS: &[&str] = &["command", "ipmi"];
-const CABLE_DRIVERS: &[&str] = &["iplink", "drop", "command"];
 
 fn is_mac(s: &str) -> bool {
     let parts: Vec<&str> = s.split(':').collect();
@@ -208,25 +154,8 @@ pub fn load_str(path: &Path, text: &str) -> Result<Inventory, InputError> {
                 );
             }
         }
-        let power = h.power.as_ref().and_then(|p| power(&mut c, &field("power"), p, &rel));
-        let cable = match &h.cable {
-            None => Cable::Iplink,
-            Some(s) => match s.driver.value.as_str() {
-                "iplink" => Cable::Iplink,
-                "drop" => Cable::Drop,
-                "command" => match &s.command {
-                    Some(cmd) => Cable::Command { command: cmd.clone() },
-                    None => {
-                        c.at(&s.driver, &field("cable.command"), "the command driver needs `command`", "e.g. snmpset ... ifAdminStatus.{nic} i {state}");
-                        Cable::Iplink
-                    }
-                },
-                other => {
-                    c.at(&s.driver, &field("cable.driver"), &format!("no cable driver `{other}`"), &format!("one of {}", CABLE_DRIVERS.join(", ")));
-                    Cable::Iplink
-                }
-            },
-        };
+        let power = h.power.as_ref().and_then(|p| super::power::parse(&mut c, &field("power"), p, &rel));
+        let cable = super::cable::parse(&mut c, &field("cable"), h.cable.as_ref(), &nics, &rel);
         hosts.push(Host {
             name: name.value.clone(),
             address,
@@ -248,33 +177,6 @@ pub fn load_str(path: &Path, text: &str) -> Result<Inventory, InputError> {
         None => path.with_extension("known_hosts"),
     };
     Ok(Inventory { name: f.name.value.clone(), file: path.to_path_buf(), known_hosts, hosts })
-}
-
-fn power(c: &mut Checker, field: &str, p: &PowerSpec, rel: &dyn Fn(&str) -> PathBuf) -> Option<Power> {
-    match p.driver.value.as_str() {
-        "command" => match (&p.on, &p.off, &p.status) {
-            (Some(on), Some(off), Some(status)) => Some(Power::Command { on: on.clone(), off: off.clone(), status: status.clone() }),
-            _ => {
-                c.at(&p.driver, field, "the command driver needs `on`, `off` and `status`", "status exits 0 when the host is on");
-                None
-            }
-        },
-        "ipmi" => {
-            let (Some(addr), Some(user), Some(pw)) = (&p.address, &p.user, &p.password_file) else {
-                c.at(&p.driver, field, "the ipmi driver needs `address`, `user` and `password_file`", "the BMC's address and credentials");
-                return None;
-            };
-            let password_file = rel(&pw.value);
-            if !password_file.is_file() {
-                c.at(pw, &format!("{field}.password_file"), &format!("no file at {}", password_file.display()), "a path relative to the inventory");
-            }
-            Some(Power::Ipmi { address: addr.value.clone(), port: p.port.unwrap_or(623), user: user.clone(), password_file })
-        }
-        other => {
-            c.at(&p.driver, &format!("{field}.driver"), &format!("no power driver `{other}`"), &format!("one of {}", POWER_DRIVERS.join(", ")));
-            None
-        }
-    }
 }
 
 #[cfg(test)]

@@ -6,12 +6,15 @@
 
 pub mod actuators;
 pub mod bind;
+pub mod cable;
 pub mod cli;
+pub mod heal;
 pub mod health;
 pub mod inventory;
 pub mod journal;
 pub mod lease;
 pub mod matrix;
+pub mod power;
 pub mod trust;
 pub mod up;
 
@@ -71,10 +74,15 @@ pub fn renew_in_background(lab: String, s: Settings) {
         if !crate::ledger::lab_dir(&lab).exists() {
             return;
         }
+        let mut all = true;
         for b in &s.bindings {
             if let Err(e) = s.target(&b.node).and_then(|t| lease::renew(&t, &s.owner, &lab, Duration::from_secs(s.ttl_s))) {
                 crate::progress::info(&format!("lab `{lab}`: lease on host `{}` not renewed: {e:#}", b.host.name));
+                all = false;
             }
+        }
+        if all {
+            heal::mark_renewed(&lab);
         }
     });
 }
@@ -171,6 +179,8 @@ impl Provider for Hosts {
         }
         let st = LabState::load(&ledger.data.lab)?;
         let s = settings(&st)?;
+        // Cables pulled from the controller (switch ports) are plugged back first.
+        heal::heal_now_on_controller(&st.plan.lab)?;
         // A host that cannot be reached (or powered on) keeps its journal and our lease:
         // the lease expires and the next lab to take the host undoes the journal first. So
         // `down` goes on, saying so, instead of keeping a lab whose host may never return.

@@ -27,6 +27,7 @@ pub fn up(st: &LabState, ledger: &mut Ledger) -> Result<()> {
     ledger.record_all(hosts.iter().map(|(name, t)| Object::Host { name: name.clone(), addr: t.addr.ip().to_string() }))?;
     step.message("leases");
     let expired = lease::take_all(&hosts, &s.owner, &st.plan.lab, Duration::from_secs(s.ttl_s))?;
+    super::heal::mark_renewed(&st.plan.lab);
     let lease_s = t0.elapsed().as_secs_f64();
     for ((name, t), old) in hosts.iter().zip(&expired) {
         // We hold the lease: every journal on the host but ours is a leftover.

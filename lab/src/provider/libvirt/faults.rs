@@ -141,7 +141,7 @@ impl crate::provider::Actuators for Vm<'_> {
     fn running(&self) -> bool {
         running(self.st, &self.node)
     }
-    fn set_link(&self, ifname: &str, up: bool) -> Result<()> {
+    fn set_link(&self, ifname: &str, up: bool, _heal_after: Option<Duration>) -> Result<()> {
         set_link(self.st, &self.node, ifname, up)
     }
     fn power_off(&self) -> Result<()> {
@@ -159,7 +159,7 @@ impl crate::provider::Actuators for Vm<'_> {
     fn freeze(&self, frozen: bool) -> Result<()> {
         freeze(self.st, &self.node, frozen)
     }
-    fn set_loss(&self, ifname: &str, percent: u32) -> Result<()> {
+    fn set_loss(&self, ifname: &str, percent: u32, _heal_after: Option<Duration>) -> Result<()> {
         set_loss(self.st, &self.node, ifname, percent)
     }
 }

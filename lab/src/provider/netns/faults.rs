@@ -101,7 +101,7 @@ impl crate::provider::Actuators for NetnsNode<'_> {
     fn running(&self) -> bool {
         init_pid(&self.st.plan.lab, &self.node).is_some()
     }
-    fn set_link(&self, ifname: &str, up: bool) -> Result<()> {
+    fn set_link(&self, ifname: &str, up: bool, _heal_after: Option<Duration>) -> Result<()> {
         set_link(self.st, &self.node, ifname, up)
     }
     fn power_off(&self) -> Result<()> {
@@ -116,7 +116,7 @@ impl crate::provider::Actuators for NetnsNode<'_> {
     fn freeze(&self, frozen: bool) -> Result<()> {
         freeze(self.st, &self.node, frozen)
     }
-    fn set_loss(&self, ifname: &str, percent: u32) -> Result<()> {
+    fn set_loss(&self, ifname: &str, percent: u32, _heal_after: Option<Duration>) -> Result<()> {
         super::loss::set_loss(self.st, &self.node, ifname, percent)
     }
 }

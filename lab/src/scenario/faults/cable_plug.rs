@@ -31,7 +31,7 @@ fn check(cx: &mut Check) -> Option<Arc<dyn Fault>> {
 impl Fault for CablePlug {
     fn apply(&self, lab: &Lab) -> Result<Applied> {
         let node = resolve(lab, &self.node)?;
-        lab.actuators(&node)?.set_link(&self.iface, true)?;
+        lab.actuators(&node)?.set_link(&self.iface, true, None)?;
         Ok(Applied::on(node))
     }
 }

@@ -34,10 +34,10 @@ fn check(cx: &mut Check) -> Option<Arc<dyn Fault>> {
 impl Fault for CablePull {
     fn apply(&self, lab: &Lab) -> Result<Applied> {
         let node = resolve(lab, &self.node)?;
-        lab.actuators(&node)?.set_link(&self.iface, false)?;
+        lab.actuators(&node)?.set_link(&self.iface, false, self.duration)?;
         let (n, i) = (node.clone(), self.iface.clone());
         let undo = Undo::after(self.duration, format!("plug {i} back"), move |lab| {
-            lab.actuators(&n)?.set_link(&i, true).with_context(|| format!("plugging {n}'s {i} back"))
+            lab.actuators(&n)?.set_link(&i, true, None).with_context(|| format!("plugging {n}'s {i} back"))
         });
         Ok(Applied { node, undo })
     }

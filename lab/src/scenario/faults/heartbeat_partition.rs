@@ -46,13 +46,13 @@ impl Fault for HeartbeatPartition {
         }
         let a = lab.actuators(&node)?;
         for i in &ifs {
-            a.set_loss(i, 100)?;
+            a.set_loss(i, 100, self.duration)?;
         }
         let n = node.clone();
         let undo = Undo::after(self.duration, format!("let {} through again", ifs.join(", ")), move |lab| {
             let a = lab.actuators(&n)?;
             for i in &ifs {
-                a.set_loss(i, 0).with_context(|| format!("lifting the partition of {n}'s {i}"))?;
+                a.set_loss(i, 0, None).with_context(|| format!("lifting the partition of {n}'s {i}"))?;
             }
             Ok(())
         });

@@ -66,10 +66,10 @@ fn check_loss(cx: &mut Check) -> Option<Arc<dyn Fault>> {
 impl Fault for Loss {
     fn apply(&self, lab: &Lab) -> Result<Applied> {
         let node = resolve(lab, &self.node)?;
-        lab.actuators(&node)?.set_loss(&self.iface, self.percent)?;
+        lab.actuators(&node)?.set_loss(&self.iface, self.percent, self.duration)?;
         let (n, i) = (node.clone(), self.iface.clone());
         let undo = Undo::after(self.duration, format!("let {i}'s frames through again"), move |lab| {
-            lab.actuators(&n)?.set_loss(&i, 0).with_context(|| format!("lifting the loss on {n}'s {i}"))
+            lab.actuators(&n)?.set_loss(&i, 0, None).with_context(|| format!("lifting the loss on {n}'s {i}"))
         });
         Ok(Applied { node, undo })
     }
