@@ -1,8 +1,10 @@
 //! The hosts provider on VMs with real BMCs (root, libvirt under TCG): four VMs made by halab
 //! (`tests/data/hosts/rack.yaml` on libvirt) play the hardware, VirtualBMC in front of each
-//! on 127.0.0.1 answers IPMI, and the inventory powers them through `fence_ipmilan`. fw-pair
-//! comes up on them with keepalived, the scp scenario survives a power cut of the active
-//! through its BMC, and every VM is as it was after `down`.
+//! on 127.0.0.1 answers IPMI, and the inventory powers them through `fence_ipmilan`, except
+//! h3, whose BMC speaks Redfish (sushy-tools over HTTPS, `fence_redfish`). fw-pair comes up
+//! on them with keepalived; fw2's host is powered off through Redfish and `down` powers it
+//! on again; the scp scenario survives a power cut of the active through its IPMI BMC; every
+//! VM is as it was after each `down`.
 
 mod common;
 
@@ -72,6 +74,65 @@ impl Drop for Bmcs {
     }
 }
 
+/// sushy-tools' Redfish emulator in front of one VM: HTTPS with a self-signed certificate,
+/// basic auth (bcrypt htpasswd), only that VM exposed; killed by its PID when dropped.
+struct RedfishBmc {
+    child: Child,
+}
+
+const REDFISH_PORT: u16 = 8443;
+
+impl RedfishBmc {
+    /// Returns the BMC and the VM's systems URI.
+    fn start(dir: &Path, domain: &str, password: &str) -> (RedfishBmc, String) {
+        use std::os::unix::process::CommandExt;
+        std::fs::create_dir_all(dir).unwrap();
+        let uuid =
+            String::from_utf8(Command::new("virsh").args(["-c", "qemu:///system", "domuuid", domain]).output().unwrap().stdout).unwrap().trim().to_string();
+        let d = dir.display();
+        let st = Command::new("openssl")
+            .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1"])
+            .args(["-keyout", &format!("{d}/key.pem"), "-out", &format!("{d}/cert.pem")])
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(st.success());
+        let hash = Command::new(format!("{VBMC}/python"))
+            .args(["-c", &format!("import bcrypt; print(bcrypt.hashpw(b'{password}', bcrypt.gensalt()).decode())")])
+            .output()
+            .unwrap();
+        std::fs::write(dir.join("htpasswd"), format!("admin:{}", String::from_utf8_lossy(&hash.stdout))).unwrap();
+        let conf = format!(
+            "SUSHY_EMULATOR_LISTEN_IP = '127.0.0.1'\nSUSHY_EMULATOR_LISTEN_PORT = {REDFISH_PORT}\nSUSHY_EMULATOR_SSL_CERT = '{d}/cert.pem'\n\
+             SUSHY_EMULATOR_SSL_KEY = '{d}/key.pem'\nSUSHY_EMULATOR_AUTH_FILE = '{d}/htpasswd'\nSUSHY_EMULATOR_LIBVIRT_URI = 'qemu:///system'\n\
+             SUSHY_EMULATOR_ALLOWED_INSTANCES = ['{uuid}']\n"
+        );
+        std::fs::write(dir.join("emulator.conf"), conf).unwrap();
+        let log = std::fs::File::create(dir.join("emulator.log")).unwrap();
+        let child = Command::new(format!("{VBMC}/sushy-emulator"))
+            .arg("--config")
+            .arg(dir.join("emulator.conf"))
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        eventually(30, "sushy-emulator listens", || std::net::TcpStream::connect(("127.0.0.1", REDFISH_PORT)).is_ok());
+        (RedfishBmc { child }, format!("/redfish/v1/Systems/{uuid}"))
+    }
+}
+
+impl Drop for RedfishBmc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn domstate(domain: &str) -> String {
+    String::from_utf8_lossy(&Command::new("virsh").args(["-c", "qemu:///system", "domstate", domain]).output().unwrap().stdout).trim().to_string()
+}
+
 fn rack_exec(host: &str, script: &str) -> String {
     ok(&["exec", RACK, host, "--", "sh", "-c", script])
 }
@@ -101,7 +162,9 @@ fn fw_pair_on_vms_powered_through_their_bmcs() {
     // The libvirt provider names a domain LAB-NODE.
     let domains: Vec<String> = hosts.iter().map(|h| format!("{RACK}-{h}")).collect();
     std::fs::write(dir.join("bmc.password"), "halab-test-bmc\n").unwrap();
+    // One IPMI BMC per VM (h3's is unused: its inventory entry names the Redfish one).
     let _bmcs = Bmcs::start(&dir.join("vbmc"), &domains, "halab-test-bmc");
+    let (_redfish, systems_uri) = RedfishBmc::start(&dir.join("redfish"), &domains[2], "halab-test-bmc");
 
     let mut y = String::from("name: vmrack\nhosts:\n");
     for (i, h) in hosts.iter().enumerate() {
@@ -120,18 +183,33 @@ fn fw_pair_on_vms_powered_through_their_bmcs() {
             };
             y += &format!("      {}: {net}\n", l["address"].as_str().unwrap());
         }
-        y += &format!("    never_touch: {{ nics: [ mgmt ], services: [ sshd ] }}\n    power: {{ driver: ipmi, address: 127.0.0.1, port: {}, user: admin, password_file: bmc.password }}\n", 6231 + i);
+        y += "    never_touch: { nics: [ mgmt ], services: [ sshd ] }\n";
+        y += &match *h {
+            "h3" => format!("    power: {{ driver: redfish, address: 127.0.0.1, port: {REDFISH_PORT}, user: admin, password_file: bmc.password, systems_uri: {systems_uri}, tls_insecure: true }}\n"),
+            _ => format!("    power: {{ driver: ipmi, address: 127.0.0.1, port: {}, user: admin, password_file: bmc.password }}\n", 6231 + i),
+        };
     }
     let inv = dir.join("inv.yaml");
     std::fs::write(&inv, y).unwrap();
     let inv_s = inv.to_str().unwrap();
     ok(&["hosts", "trust", "--inventory", inv_s]);
+    let health = ok(&["hosts", "check", "--inventory", inv_s]);
+    assert_eq!(health.matches(": healthy (").count(), 4, "every BMC answers and says on: {health}");
     let before: Vec<String> = hosts.iter().map(|h| host_state(h)).collect();
 
     let t = std::time::Instant::now();
     ok(&["up", "../topologies/fw-pair.yaml", "--provider", "hosts", "--inventory", inv_s]);
     eprintln!("figure: fw-pair + keepalived up on 4 VMs as hosts in {:.1} s", t.elapsed().as_secs_f64());
-    ok(&["down", "fw-pair"]);
+    // fw2 plays on h3 (bound by order); its BMC is the Redfish one.
+    assert_eq!(ok(&["exec", "fw-pair", "fw2", "--", "hostname"]).trim(), "h3");
+    ok(&["power", "fw-pair", "fw2", "off"]);
+    assert_eq!(domstate(&domains[2]), "shut off", "fence_redfish powered h3 off");
+    let o = halab(&["down", "fw-pair"]);
+    assert!(
+        o.status.success() && String::from_utf8_lossy(&o.stderr).contains("host `h3` was left powered off: powered on again"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     settles_to("down left every VM as it was", &before, 60, || hosts.iter().map(|h| host_state(h)).collect());
 
     let out = dir.join("run");

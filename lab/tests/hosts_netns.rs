@@ -60,14 +60,51 @@ impl Drop for Switch {
     }
 }
 
+/// Debian's PDUDaemon with one PDU, `rack-pdu`, whose outlet N powers rack host hN (its
+/// localcmdline driver runs `halab power rack hN`); HTTP on 127.0.0.1 only; killed by its
+/// PID when dropped.
+struct Pdu {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Pdu {
+    fn start(dir: &Path) -> Pdu {
+        use std::os::unix::process::CommandExt;
+        let conf = serde_json::json!({
+            "daemon": { "hostname": "127.0.0.1", "port": 16421, "logging_level": "INFO", "listener": "http" },
+            "pdus": { "rack-pdu": { "driver": "localcmdline", "cmd_on": format!("{HALAB} power {RACK} h%s on"), "cmd_off": format!("{HALAB} power {RACK} h%s off") } }
+        });
+        std::fs::write(dir.join("pdudaemon.conf"), conf.to_string()).unwrap();
+        let child = std::process::Command::new("pdudaemon")
+            .arg("--conf")
+            .arg(dir.join("pdudaemon.conf"))
+            .arg("--logfile")
+            .arg(dir.join("pdudaemon.log"))
+            .process_group(0)
+            .spawn()
+            .expect("pdudaemon (apt-get install pdudaemon)");
+        eventually(30, "PDUDaemon listens", || std::net::TcpStream::connect(("127.0.0.1", 16421)).is_ok());
+        Pdu { child, url: "http://127.0.0.1:16421".into() }
+    }
+}
+
+impl Drop for Pdu {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// The carrier a node's NIC sees (1 or 0), through halab on the lab.
 fn carrier(lab: &str, node: &str, nic: &str) -> String {
     ok(&["exec", lab, node, "--", "cat", &format!("/sys/class/net/{nic}/carrier")]).trim().to_string()
 }
 
-/// Each host's MACs per rack switch, and its management address. With `switch`, the members
-/// (h2, h3) have their cables pulled there: each NIC's switch port is its veth peer.
-fn inventory_at(dir: &Path, swap_lan_and_heartbeat_on: Option<&str>, switch: Option<&Switch>) -> PathBuf {
+/// Each host's MACs per rack switch, and its management address. With `gear`, the members
+/// (h2, h3) have their cables pulled at the switch (each NIC's switch port is its veth
+/// peer) and h4 is powered through the PDU.
+fn inventory_at(dir: &Path, swap_lan_and_heartbeat_on: Option<&str>, gear: Option<(&Switch, &Pdu)>) -> PathBuf {
     let mut y = String::from("name: rack\nhosts:\n");
     for h in ["h1", "h2", "h3", "h4"] {
         let links: serde_json::Value = serde_json::from_str(&rack_exec(h, "ip -j link")).unwrap();
@@ -86,12 +123,15 @@ fn inventory_at(dir: &Path, swap_lan_and_heartbeat_on: Option<&str>, switch: Opt
             y += &format!("      {}: {net}\n", l["address"].as_str().unwrap());
             ports += &format!("{}: {}, ", l["address"].as_str().unwrap(), l["link_index"]);
         }
-        if let (Some(sw), true) = (switch, ["h2", "h3"].contains(&h)) {
+        if let (Some((sw, _)), true) = (gear, ["h2", "h3"].contains(&h)) {
             y += &format!("    cable: {{ driver: snmp, agent: '{}', community_file: switch.community, ports: {{ {ports} }} }}\n", sw.agent);
         }
         y += "    never_touch: { nics: [ mgmt ], services: [ sshd ] }\n";
         // The controller runs these: halab by its full path (a CI job's PATH may lack it).
-        y += &format!("    power: {{ driver: command, off: '{HALAB} power {RACK} {h} off', on: '{HALAB} power {RACK} {h} on', status: '{HALAB} exec {RACK} {h} -- true' }}\n");
+        y += &match gear {
+            Some((_, pdu)) if h == "h4" => format!("    power: {{ driver: pdu, url: '{}', pdu: rack-pdu, outlet: 4 }}\n", pdu.url),
+            _ => format!("    power: {{ driver: command, off: '{HALAB} power {RACK} {h} off', on: '{HALAB} power {RACK} {h} on', status: '{HALAB} exec {RACK} {h} -- true' }}\n"),
+        };
     }
     let name = if swap_lan_and_heartbeat_on.is_some() { "miscabled.yaml" } else { "inv.yaml" };
     std::fs::write(dir.join(name), y).unwrap();
@@ -152,8 +192,8 @@ fn a_lab_on_existing_hosts_comes_up_survives_a_power_cut_and_leaves_them_as_they
         return;
     }
     let (_rack, dir, _) = rack("halab-test-hosts");
-    let switch = Switch::start(&dir);
-    let inv = inventory_at(&dir, None, Some(&switch));
+    let (switch, pdu) = (Switch::start(&dir), Pdu::start(&dir));
+    let inv = inventory_at(&dir, None, Some((&switch, &pdu)));
     let inv_s = inv.to_str().unwrap();
 
     // Bad input: exit 2 at file:line:col, nothing made.
@@ -238,7 +278,7 @@ fn a_lab_on_existing_hosts_comes_up_survives_a_power_cut_and_leaves_them_as_they
 
     // Leases: a second lab wanting the same hosts is refused while the first holds them.
     // (The power cut made h2 or h3 new veths: their switch ports have new ifIndexes.)
-    inventory_at(&dir, None, Some(&switch));
+    inventory_at(&dir, None, Some((&switch, &pdu)));
     ok(&["up", "../topologies/fw-pair.yaml", "--provider", "hosts", "--inventory", inv_s, "--lease-ttl", "15s"]);
     let fw_pair = LabGuard("fw-pair");
     let held = ok(&["hosts", "ls", "--inventory", inv_s]);
@@ -249,6 +289,12 @@ fn a_lab_on_existing_hosts_comes_up_survives_a_power_cut_and_leaves_them_as_they
         &["is leased to", "lab `fw-pair`", "no host of the lab was kept"],
         "other",
     );
+    // The end host powered off through the PDU (PDUDaemon queues it, its driver switches the
+    // outlet), and on again: halab waits for it and names and addresses its NICs again.
+    ok(&["power", "fw-pair", "server", "off"]);
+    eventually(20, "the PDU switched h4 off", || !halab(&["exec", RACK, "h4", "--", "true"]).status.success());
+    ok(&["power", "fw-pair", "server", "on"]);
+    assert!(ok(&["exec", "fw-pair", "server", "--", "ip", "-br", "addr", "show", "lan"]).contains("198.18."), "server's lan is addressed again");
     // A member's cable pulled at the switch by SNMP: its NIC loses carrier (not just the
     // host's view), and comes back when plugged.
     ok(&["link", "fw-pair", "fw1", "inet", "down"]);

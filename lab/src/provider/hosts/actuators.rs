@@ -98,7 +98,8 @@ impl Actuators for HostActuators<'_> {
     }
     fn running(&self) -> bool {
         match self.power() {
-            Ok(p) => power::status(p).unwrap_or(false),
+            // A PDU cannot tell: a host that answers SSH is on.
+            Ok(p) => power::status(p).ok().and_then(|s| s).unwrap_or_else(|| crate::transport::ready(&self.target)),
             Err(_) => crate::transport::ready(&self.target),
         }
     }

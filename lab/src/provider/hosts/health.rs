@@ -53,7 +53,9 @@ fn check_one(inv: &Inventory, h: &Host) -> Health {
     if let Some(p) = &h.power {
         match super::power::status(p) {
             Err(e) => failures.push(format!("power: the driver does not answer: {e:#}")),
-            Ok(false) if reached.is_some() => failures.push("power: the driver says off, but the host answers SSH: does it drive another machine?".into()),
+            Ok(Some(false)) if reached.is_some() => {
+                failures.push("power: the driver says off, but the host answers SSH: does it drive another machine?".into())
+            }
             Ok(_) => {}
         }
     }

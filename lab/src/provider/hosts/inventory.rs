@@ -192,12 +192,12 @@ mod tests {
 
     #[test]
     fn every_problem_with_its_line() {
-        let e = errors("name: r\nhosts:\n  h1:\n    address: 198.19.9.300\n    key: nokey\n    nics: { 52:54:00:zz:00:01: inet }\n    power: { driver: pdu }\n    cable: { driver: laser }\n");
+        let e = errors("name: r\nhosts:\n  h1:\n    address: 198.19.9.300\n    key: nokey\n    nics: { 52:54:00:zz:00:01: inet }\n    power: { driver: wol }\n    cable: { driver: laser }\n");
         assert_eq!(e.len(), 5, "{e:#?}");
         assert!(e[0].starts_with("/nonexistent/inv.yaml:4:14: hosts.h1.address: `198.19.9.300` is not an IPv4 address"), "{e:#?}");
         assert!(e[1].contains(":5:10: hosts.h1.key: no private key at /nonexistent/nokey"), "{e:#?}");
         assert!(e[2].contains(":6:13: hosts.h1.nics: `52:54:00:zz:00:01` is not a MAC address"), "{e:#?}");
-        assert!(e[3].contains("hosts.h1.power.driver: no power driver `pdu`"), "{e:#?}");
+        assert!(e[3].contains("hosts.h1.power.driver: no power driver `wol`"), "{e:#?}");
         assert!(e[4].contains("hosts.h1.cable.driver: no cable driver `laser`"), "{e:#?}");
     }
 
@@ -206,6 +206,17 @@ mod tests {
         let e = errors("name: r\nhosts:\n  h1:\n    address: 198.19.9.10\n    key: /etc/hostname\n    nics: { 52:54:00:00:00:01: inet }\n    never_touch: { nics: [ 52:54:00:00:00:01 ] }\n");
         assert_eq!(e.len(), 1, "{e:#?}");
         assert!(e[0].contains(":7:28: hosts.h1.never_touch.nics: 52:54:00:00:00:01 is also a lab NIC"), "{e:#?}");
+    }
+
+    #[test]
+    fn bmc_and_switch_drivers_name_what_they_miss() {
+        let e = errors(
+            "name: r\nhosts:\n  h1:\n    address: 198.19.9.10\n    key: /etc/hostname\n    nics: { 52:54:00:00:00:01: inet, 52:54:00:00:00:02: lan }\n    power: { driver: redfish, address: 198.19.9.200, user: admin, password_file: /etc/hostname }\n    cable: { driver: snmp, agent: 'udp:198.19.9.250:161', community_file: /etc/hostname, ports: { 52:54:00:00:00:01: 7, 52:54:00:00:00:09: 8 } }\n",
+        );
+        assert_eq!(e.len(), 3, "{e:#?}");
+        assert!(e[0].contains(":7:22: hosts.h1.power: the redfish driver needs `systems_uri`"), "{e:#?}");
+        assert!(e[1].contains(":8:121: hosts.h1.cable.ports: 52:54:00:00:00:09 is not one of the host's lab NICs"), "{e:#?}");
+        assert!(e[2].contains("hosts.h1.cable.ports: lab NIC 52:54:00:00:00:02 has no switch port"), "{e:#?}");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! A host's power, per the inventory's `power:` driver: a command on the controller, a BMC
 //! over IPMI (`fence_ipmilan`) or Redfish (`fence_redfish`): the fence agents a cluster
-//! fences with, so a lab's power cut and a cluster's fencing go the same way.
+//! fences with, so a lab's power cut and a cluster's fencing go the same way; or a PDU
+//! outlet through PDUDaemon's HTTP API, which queues requests per PDU and has no status.
 
 use std::path::{Path, PathBuf};
 
@@ -10,7 +11,7 @@ use serde::Deserialize;
 use crate::topology::validate::Checker;
 use crate::yaml::Spanned;
 
-const DRIVERS: &[&str] = &["command", "ipmi", "redfish"];
+const DRIVERS: &[&str] = &["command", "ipmi", "redfish", "pdu"];
 
 /// `power:` as written.
 #[derive(Debug, Deserialize)]
@@ -41,6 +42,13 @@ pub struct PowerSpec {
     /// redfish: accept the BMC's self-signed TLS certificate.
     #[serde(default)]
     tls_insecure: bool,
+    /// pdu: PDUDaemon's URL (`http://HOST:16421`), the PDU's name there and the outlet.
+    #[serde(default)]
+    url: Option<String>,
+    #[serde(default)]
+    pdu: Option<String>,
+    #[serde(default)]
+    outlet: Option<u32>,
 }
 
 /// How a host's power is switched.
@@ -53,6 +61,8 @@ pub enum Power {
     Ipmi { address: String, port: u16, user: String, password_file: PathBuf },
     /// A BMC over Redfish (HTTPS), through `fence_redfish`.
     Redfish { address: String, port: u16, user: String, password_file: PathBuf, systems_uri: String, tls_insecure: bool },
+    /// An outlet of a PDU behind PDUDaemon (`http://HOST:PORT`, no TLS, no auth).
+    Pdu { host: String, port: u16, pdu: String, outlet: u32 },
 }
 
 pub(crate) fn parse(c: &mut Checker, field: &str, p: &PowerSpec, rel: &dyn Fn(&str) -> PathBuf) -> Option<Power> {
@@ -89,6 +99,27 @@ pub(crate) fn parse(c: &mut Checker, field: &str, p: &PowerSpec, rel: &dyn Fn(&s
             let (address, user, password_file) = bmc(c)?;
             Some(Power::Redfish { address, port: p.port.unwrap_or(443), user, password_file, systems_uri: uri, tls_insecure: p.tls_insecure })
         }
+        "pdu" => {
+            let (Some(url), Some(pdu), Some(outlet)) = (&p.url, &p.pdu, p.outlet) else {
+                c.at(&p.driver, field, "the pdu driver needs `url`, `pdu` and `outlet`", "PDUDaemon's URL, the PDU's name there, the host's outlet");
+                return None;
+            };
+            let hp = url
+                .strip_prefix("http://")
+                .map(|r| r.trim_end_matches('/'))
+                .and_then(|r| r.rsplit_once(':'))
+                .and_then(|(h, p)| Some((h.to_string(), p.parse().ok()?)));
+            let Some((host, port)) = hp else {
+                c.at(
+                    &p.driver,
+                    &format!("{field}.url"),
+                    &format!("`{url}` is not http://HOST:PORT"),
+                    "PDUDaemon's HTTP listener, e.g. http://198.19.0.5:16421",
+                );
+                return None;
+            };
+            Some(Power::Pdu { host, port, pdu: pdu.clone(), outlet })
+        }
         other => {
             c.at(&p.driver, &format!("{field}.driver"), &format!("no power driver `{other}`"), &format!("one of {}", DRIVERS.join(", ")));
             None
@@ -96,15 +127,16 @@ pub(crate) fn parse(c: &mut Checker, field: &str, p: &PowerSpec, rel: &dyn Fn(&s
     }
 }
 
-/// Is the host on? An error when the driver does not answer.
-pub fn status(p: &Power) -> Result<bool> {
+/// Is the host on? None: the driver cannot tell (a PDU); an error when it does not answer.
+pub fn status(p: &Power) -> Result<Option<bool>> {
     match p {
-        Power::Command { status, .. } => Ok(local(status)? == 0),
+        Power::Command { status, .. } => Ok(Some(local(status)? == 0)),
+        Power::Pdu { .. } => pdu_request(p, None).map(|_| None),
         // The fence agents' status: 0 on, 2 off, anything else failed.
         _ => match agent(p, "status")? {
-            0 => Ok(true),
-            2 => Ok(false),
-            c => bail!("{} status exited {c}", agent_name(p)),
+            (0, _) => Ok(Some(true)),
+            (2, _) => Ok(Some(false)),
+            (c, why) => bail!("{} status exited {c}: {why}", agent_name(p)),
         },
     }
 }
@@ -112,12 +144,13 @@ pub fn status(p: &Power) -> Result<bool> {
 /// Power the host `on` or `off`.
 pub fn switch(p: &Power, on: bool) -> Result<()> {
     let action = if on { "on" } else { "off" };
-    let code = match p {
-        Power::Command { on: c_on, off, .. } => local(if on { c_on } else { off })?,
+    let (code, why) = match p {
+        Power::Command { on: c_on, off, .. } => (local(if on { c_on } else { off })?, String::new()),
+        Power::Pdu { .. } => (pdu_request(p, Some(action))?, String::new()),
         _ => agent(p, action)?,
     };
     if code != 0 {
-        bail!("powering {action} through the {} failed (exit {code})", describe(p));
+        bail!("powering {action} through the {} failed (exit {code}){}", describe(p), if why.is_empty() { why } else { format!(": {why}") });
     }
     Ok(())
 }
@@ -128,6 +161,34 @@ pub fn describe(p: &Power) -> String {
         Power::Command { off, .. } => format!("power command `{off}`"),
         Power::Ipmi { address, port, .. } => format!("IPMI BMC {address}:{port} (fence_ipmilan)"),
         Power::Redfish { address, port, systems_uri, .. } => format!("Redfish BMC https://{address}:{port}{systems_uri} (fence_redfish)"),
+        Power::Pdu { host, port, pdu, outlet } => {
+            format!("PDU {pdu} outlet {outlet} via PDUDaemon http://{host}:{port} (queued: the outlet switches shortly after the request is accepted)")
+        }
+    }
+}
+
+/// PDUDaemon: `GET /power/control/ACTION?hostname=PDU&port=OUTLET` queues the request (200);
+/// `None` only checks the daemon answers HTTP. Ok(0) when accepted.
+fn pdu_request(p: &Power, action: Option<&str>) -> Result<i32> {
+    use std::io::{Read, Write};
+    let Power::Pdu { host, port, pdu, outlet } = p else { bail!("not a PDU") };
+    let path = match action {
+        Some(a) => format!("/power/control/{a}?hostname={pdu}&port={outlet}"),
+        None => "/".to_string(),
+    };
+    let timeout = std::time::Duration::from_secs(10);
+    let addr = std::net::ToSocketAddrs::to_socket_addrs(&(host.as_str(), *port))?.next().with_context(|| format!("no address for {host}"))?;
+    let mut s = std::net::TcpStream::connect_timeout(&addr, timeout).with_context(|| format!("PDUDaemon at http://{host}:{port} does not answer"))?;
+    s.set_read_timeout(Some(timeout))?;
+    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n").as_bytes())?;
+    let mut resp = String::new();
+    let _ = s.read_to_string(&mut resp);
+    let status =
+        resp.split_whitespace().nth(1).and_then(|c| c.parse::<i32>().ok()).with_context(|| format!("PDUDaemon at http://{host}:{port} gave no HTTP answer"))?;
+    match (action, status) {
+        (None, _) => Ok(0),
+        (Some(_), 200) => Ok(0),
+        (Some(a), c) => bail!("PDUDaemon refused `{a}` for PDU {pdu} outlet {outlet}: HTTP {c} {}", resp.lines().last().unwrap_or("").trim()),
     }
 }
 
@@ -149,15 +210,15 @@ fn agent_name(p: &Power) -> &'static str {
 }
 
 /// A fence agent with its options on stdin: the password never on a command line others can
-/// read. Ok(exit code).
-fn agent(p: &Power, action: &str) -> Result<i32> {
+/// read. Ok((exit code, its last error line)).
+fn agent(p: &Power, action: &str) -> Result<(i32, String)> {
     let (address, port, user, pw_file, extra) = match p {
         // lanplus, cipher suite 3 (what every IPMI 2.0 BMC offers, VirtualBMC only that).
         Power::Ipmi { address, port, user, password_file } => (address, port, user, password_file, "lanplus=1\ncipher=3\n".to_string()),
         Power::Redfish { address, port, user, password_file, systems_uri, tls_insecure } => {
             (address, port, user, password_file, format!("ssl=1\nsystems_uri={systems_uri}\n{}", if *tls_insecure { "ssl_insecure=1\n" } else { "" }))
         }
-        Power::Command { .. } => bail!("a command driver has no fence agent"),
+        Power::Command { .. } | Power::Pdu { .. } => bail!("this power driver has no fence agent"),
     };
     let pw = read_password(pw_file)?;
     let input = format!("ip={address}\nipport={port}\nusername={user}\npassword={pw}\n{extra}action={action}\n");
@@ -165,11 +226,16 @@ fn agent(p: &Power, action: &str) -> Result<i32> {
     let mut child = std::process::Command::new(name)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .with_context(|| format!("{name} is needed for this power driver (apt-get install fence-agents)"))?;
     use std::io::Write;
     child.stdin.take().context("no stdin")?.write_all(input.as_bytes())?;
-    Ok(child.wait()?.code().unwrap_or(-1))
+    let o = child.wait_with_output()?;
+    let err = String::from_utf8_lossy(&o.stderr);
+    // "2026-… ERROR: Unable to …": the message without the agent's timestamp.
+    let why = err.lines().rev().find(|l| l.contains("ERROR:") && !l.contains("use '-h'")).map(|l| l.split("ERROR:").last().unwrap_or(l).trim().to_string());
+    Ok((o.status.code().unwrap_or(-1), why.unwrap_or_default()))
 }
 
 fn read_password(f: &Path) -> Result<String> {
