@@ -279,7 +279,7 @@ fn a_lab_on_existing_hosts_comes_up_survives_a_power_cut_and_leaves_them_as_they
     // Leases: a second lab wanting the same hosts is refused while the first holds them.
     // (The power cut made h2 or h3 new veths: their switch ports have new ifIndexes.)
     inventory_at(&dir, None, Some((&switch, &pdu)));
-    ok(&["up", "../topologies/fw-pair.yaml", "--provider", "hosts", "--inventory", inv_s, "--lease-ttl", "15s"]);
+    ok(&["up", "../topologies/fw-pair.yaml", "--provider", "hosts", "--inventory", inv_s, "--lease-ttl", "20s"]);
     let fw_pair = LabGuard("fw-pair");
     let held = ok(&["hosts", "ls", "--inventory", inv_s]);
     assert_eq!(held.matches("(lab fw-pair)").count(), 4, "{held}");
@@ -289,18 +289,14 @@ fn a_lab_on_existing_hosts_comes_up_survives_a_power_cut_and_leaves_them_as_they
         &["is leased to", "lab `fw-pair`", "no host of the lab was kept"],
         "other",
     );
-    // The end host powered off through the PDU (PDUDaemon queues it, its driver switches the
-    // outlet), and on again: halab waits for it and names and addresses its NICs again.
-    ok(&["power", "fw-pair", "server", "off"]);
-    eventually(20, "the PDU switched h4 off", || !halab(&["exec", RACK, "h4", "--", "true"]).status.success());
-    ok(&["power", "fw-pair", "server", "on"]);
-    assert!(ok(&["exec", "fw-pair", "server", "--", "ip", "-br", "addr", "show", "lan"]).contains("198.18."), "server's lan is addressed again");
-    // A member's cable pulled at the switch by SNMP: its NIC loses carrier (not just the
-    // host's view), and comes back when plugged.
-    ok(&["link", "fw-pair", "fw1", "inet", "down"]);
-    assert_eq!(carrier("fw-pair", "fw1", "inet"), "0", "the switch port is down: no carrier on fw1's inet");
-    ok(&["link", "fw-pair", "fw1", "inet", "up"]);
-    eventually(10, "fw1's inet has carrier again", || carrier("fw-pair", "fw1", "inet") == "1");
+    let t = std::time::Instant::now();
+    up_refused(
+        &["../topologies/fw-pair.yaml", "--name", "other", "--provider", "hosts", "--inventory", inv_s, "--lease-wait", "3s"],
+        3,
+        &["still held after waiting 3 s", "lab `fw-pair`"],
+        "other",
+    );
+    assert!(t.elapsed().as_secs() >= 3, "it waited");
     // Cables left pulled when the controller is lost heal by themselves: the switch port by
     // the controller's watchdog (the lab's state is gone), the end host's `ip link` by the
     // host's own watchdog once the lease expires, before any lab takes the host again.
@@ -314,18 +310,36 @@ fn a_lab_on_existing_hosts_comes_up_survives_a_power_cut_and_leaves_them_as_they
     // expires, the next lab takes the hosts and first undoes what fw-pair left.
     std::fs::remove_dir_all("/var/lib/halab/labs/fw-pair").unwrap();
     drop(fw_pair);
-    let left: u64 = held.split(" s left").next().and_then(|t| t.rsplit(", ").next()).and_then(|n| n.trim().parse().ok()).unwrap_or(15);
+    let left: u64 = held.split(" s left").next().and_then(|t| t.rsplit(", ").next()).and_then(|n| n.trim().parse().ok()).unwrap_or(20);
     eventually(10, "the switch port healed without its controller", || rack_exec(&fw2_host, "cat /sys/class/net/*/carrier").lines().all(|c| c == "1"));
-    std::thread::sleep(std::time::Duration::from_secs(left + 2));
-    assert!(
-        rack_exec(&server_host, "ip -br link").lines().filter(|l| !l.starts_with("lo")).all(|l| l.contains(" UP ")),
-        "the host healed its cable when the lease expired"
-    );
-    let o = halab(&["up", "../topologies/fw-pair.yaml", "--name", "other", "--provider", "hosts", "--inventory", inv_s]);
+    // A lab that waits gets the hosts once fw-pair's lease ends. The host heals the cable
+    // itself just before, while fw-pair still holds it: no lab's undo did it.
+    let inv_w = inv_s.to_string();
+    let waiter = std::thread::spawn(move || {
+        halab(&["up", "../topologies/fw-pair.yaml", "--name", "other", "--provider", "hosts", "--inventory", &inv_w, "--lease-wait", "60s"])
+    });
+    eventually(left + 10, "the host healed its cable", || {
+        rack_exec(&server_host, "ip -br link").lines().filter(|l| !l.starts_with("lo")).all(|l| l.contains(" UP "))
+    });
+    let ls = ok(&["hosts", "ls", "--inventory", inv_s]);
+    assert!(ls.lines().any(|l| l.starts_with(&server_host) && l.contains("(lab fw-pair)")), "healed while fw-pair held it: {ls}");
+    let o = waiter.join().unwrap();
     let _other = LabGuard("other");
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{err}");
-    assert!(err.contains("changes of lab `fw-pair` whose lease expired"), "{err}");
+    assert!(err.contains("waiting for the hosts") && err.contains("changes of lab `fw-pair` whose lease expired"), "{err}");
+    // The end host powered off through the PDU (PDUDaemon queues it, its driver switches the
+    // outlet), and on again: halab waits for it and names and addresses its NICs again.
+    ok(&["power", "other", "server", "off"]);
+    eventually(20, "the PDU switched h4 off", || !halab(&["exec", RACK, "h4", "--", "true"]).status.success());
+    ok(&["power", "other", "server", "on"]);
+    assert!(ok(&["exec", "other", "server", "--", "ip", "-br", "addr", "show", "lan"]).contains("198.18."), "server's lan is addressed again");
+    // A member's cable pulled at the switch by SNMP: its NIC loses carrier (not just the
+    // host's view), and comes back when plugged.
+    ok(&["link", "other", "fw1", "inet", "down"]);
+    assert_eq!(carrier("other", "fw1", "inet"), "0", "the switch port is down: no carrier on fw1's inet");
+    ok(&["link", "other", "fw1", "inet", "up"]);
+    eventually(10, "fw1's inet has carrier again", || carrier("other", "fw1", "inet") == "1");
     ok(&["down", "other"]);
     settles_to("after the recovery and down every host is as it was", &before, 10, all_states);
     assert_eq!(ok(&["hosts", "ls", "--inventory", inv_s]).matches(" free").count(), 4);

@@ -30,6 +30,9 @@ pub struct Where {
     /// hosts: how long the hosts' leases last unless renewed (e.g. 30m; default 60m).
     #[arg(long, value_parser = parse_duration)]
     pub lease_ttl: Option<std::time::Duration>,
+    /// hosts: wait this long for hosts another lab holds (e.g. 20m; default: refuse at once).
+    #[arg(long, value_parser = parse_duration)]
+    pub lease_wait: Option<std::time::Duration>,
 }
 
 fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
@@ -43,6 +46,7 @@ impl Where {
             libvirt_uri: self.libvirt_uri.clone(),
             inventory: self.inventory.clone(),
             lease_ttl: self.lease_ttl,
+            lease_wait: self.lease_wait,
         }
     }
 }

@@ -55,11 +55,13 @@ pub struct Options {
     pub inventory: Option<std::path::PathBuf>,
     /// hosts: how long a lease lasts unless renewed.
     pub lease_ttl: Option<std::time::Duration>,
+    /// hosts: how long `up` waits for hosts another lab holds.
+    pub lease_wait: Option<std::time::Duration>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { provider: "netns".into(), libvirt_uri: None, inventory: None, lease_ttl: None }
+        Options { provider: "netns".into(), libvirt_uri: None, inventory: None, lease_ttl: None, lease_wait: None }
     }
 }
 

@@ -39,6 +39,10 @@ pub trait HaStack: Sync {
     fn daemons(&self) -> &'static [&'static str];
     /// Log files inside a node of one of `daemons()`; empty for any other daemon.
     fn log_files(&self, daemon: &str) -> &'static [&'static str];
+    /// Directories where the stack keeps cluster state across restarts. A member must start
+    /// with them empty (an old CIB would join an old cluster); on an existing machine the
+    /// host's own copy is kept aside and put back at `down`.
+    fn state_dirs(&self) -> &'static [&'static str];
     /// The configuration file `remove_config` takes away from a member.
     fn config_file(&self) -> &'static str;
     /// Status lines with the settings that change the numbers (after `stack NAME`).
@@ -240,6 +244,11 @@ pub fn daemons(cl: &PlanCluster) -> Vec<&'static str> {
         d.push("conntrackd");
     }
     d
+}
+
+/// Where a cluster's stack keeps state across restarts (`HaStack::state_dirs`).
+pub fn state_dirs(cl: &PlanCluster) -> &'static [&'static str] {
+    of(cl.stack).state_dirs()
 }
 
 /// Log files of a daemon inside a node.

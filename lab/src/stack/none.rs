@@ -17,6 +17,9 @@ impl HaStack for NoStack {
     fn daemons(&self) -> &'static [&'static str] {
         &[]
     }
+    fn state_dirs(&self) -> &'static [&'static str] {
+        &[]
+    }
     fn log_files(&self, _daemon: &str) -> &'static [&'static str] {
         &[]
     }

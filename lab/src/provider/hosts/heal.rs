@@ -1,9 +1,9 @@
 //! Faults that undo themselves where they are made, so a lost controller never leaves a
 //! cluster cut. A pulled cable or a loss rule on a host gets a watchdog on the host; a switch
 //! port or a command cable one on the controller. The watchdog heals when the run's planned
-//! time is over (plus GRACE, so the run's own undo is the one measured) or when the lab no
-//! longer holds the host: its lease expired on the host (the controller stopped renewing) or
-//! the controller's mark of its last renewal is older than the lease. halab's own undo
+//! time is over (plus GRACE, so the run's own undo is the one measured) or when the lab is
+//! about to lose the host: its lease ends within 2 s on the host (the controller stopped
+//! renewing), or the controller's mark of its last renewal says so. halab's own undo
 //! disarms it first (SIGTERM: exit without healing); `down` makes the controller's heal now
 //! (SIGUSR1).
 
@@ -15,6 +15,9 @@ use super::cable::sh_quote;
 
 /// After the planned time, how long a watchdog leaves the run to undo the fault itself.
 const GRACE_S: u64 = 2;
+/// A watchdog heals this long before the lease ends, so no other lab can take the host with
+/// the fault still on (a renewed lease keeps 2/3 of its TTL, at least 3 s, ahead).
+const BEFORE_EXPIRY_S: u64 = 2;
 /// Watchdog pidfiles on a host, and on the controller.
 const HOST_DIR: &str = "/run/halab-heal";
 const CONTROLLER_DIR: &str = "/run/halab/heal";
@@ -55,7 +58,10 @@ pub fn key(lab: &str, node: &str, what: &str, ifname: &str) -> String {
 /// Shell, run on the host, that arms a watchdog there; its lab holds the host while the
 /// host's lease file names `owner` and has not expired.
 pub fn arm_on_host(key: &str, owner: &str, heal: &str, after: Option<Duration>) -> String {
-    let ours = format!("{{ read -r o l e s < /var/lib/halab-hosts/lease && [ \"$o\" = {} ] && [ \"$e\" -gt $now ]; }} 2>/dev/null", sh_quote(owner));
+    let ours = format!(
+        "{{ read -r o l e s < /var/lib/halab-hosts/lease && [ \"$o\" = {} ] && [ \"$e\" -gt $((now + {BEFORE_EXPIRY_S})) ]; }} 2>/dev/null",
+        sh_quote(owner)
+    );
     arm(HOST_DIR, key, &ours, heal, after)
 }
 
@@ -76,7 +82,7 @@ pub fn mark_renewed(lab: &str) {
 /// Arm a watchdog on the controller for a fault made from it (a switch port).
 pub fn arm_on_controller(lab: &str, key: &str, ttl_s: u64, heal: &str, after: Option<Duration>) -> Result<()> {
     let mark = sh_quote(&renewal_mark(lab).to_string_lossy());
-    let ours = format!("{{ m=$(stat -c %Y {mark}) && [ $((m + {ttl_s})) -gt $now ]; }} 2>/dev/null");
+    let ours = format!("{{ m=$(stat -c %Y {mark}) && [ $((m + {ttl_s})) -gt $((now + {BEFORE_EXPIRY_S})) ]; }} 2>/dev/null");
     run_local(&arm(CONTROLLER_DIR, key, &ours, heal, after))
 }
 

@@ -96,6 +96,43 @@ pub fn show(t: &Target) -> Result<Shown> {
     })
 }
 
+/// `take_all`, retried every 2 s for up to `wait` while another lab holds a host (a CI job
+/// queues behind another instead of failing). Holding none of the hosts while it waits,
+/// it cannot deadlock with a lab that waits for ours.
+pub fn take_all_waiting(
+    hosts: &[(String, Target)],
+    owner: &str,
+    lab: &str,
+    ttl: Duration,
+    wait: Duration,
+    step: &crate::progress::Step,
+) -> Result<Vec<Option<String>>> {
+    let t0 = std::time::Instant::now();
+    let mut said: Option<std::time::Instant> = None;
+    loop {
+        match take_all(hosts, owner, lab, ttl) {
+            Err(e) if e.downcast_ref::<Held>().is_some() && t0.elapsed() < wait => {
+                // Once, then every 30 s: plain output gets a line, not one per try.
+                if said.is_none_or(|t| t.elapsed() >= Duration::from_secs(30)) {
+                    step.message(&format!("waiting for the hosts ({} s of {} s): {e}", t0.elapsed().as_secs(), wait.as_secs()));
+                    said = Some(std::time::Instant::now());
+                }
+                for _ in 0..20 {
+                    crate::interrupt::check()?;
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            }
+            Err(e) if e.downcast_ref::<Held>().is_some() && !wait.is_zero() => return Err(e.context(format!("still held after waiting {} s", wait.as_secs()))),
+            r => return r,
+        }
+    }
+}
+
+/// A refusal because another lab holds a host (not an unreachable one).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Held(String);
+
 /// Take every host or none, in the given order (callers sort by host name, so two labs never
 /// wait on each other in a cycle). On a refusal the hosts taken are released and the
 /// holder is named. Returns, per host, the expired lab to clean up after.
@@ -103,18 +140,22 @@ pub fn take_all(hosts: &[(String, Target)], owner: &str, lab: &str, ttl: Duratio
     let mut got: Vec<(&Target, Option<String>)> = Vec::new();
     for (name, t) in hosts {
         let r = take(t, owner, lab, ttl);
-        let refusal = match r {
+        let (refusal, held) = match r {
             Ok(Taken::Yes { expired }) => {
                 got.push((t, expired));
                 continue;
             }
-            Ok(Taken::Held { owner: o, lab: l, left_s }) => format!("host `{name}` is leased to {o} (lab `{l}`) for {left_s} s more"),
-            Err(e) => format!("host `{name}`: {e:#}"),
+            Ok(Taken::Held { owner: o, lab: l, left_s }) => (format!("host `{name}` is leased to {o} (lab `{l}`) for {left_s} s more"), true),
+            Err(e) => (format!("host `{name}`: {e:#}"), false),
         };
         for (t, _) in &got {
             let _ = release(t, owner);
         }
-        bail!("{refusal}; no host of the lab was kept");
+        let msg = format!("{refusal}; no host of the lab was kept");
+        if held {
+            return Err(Held(msg).into());
+        }
+        bail!("{msg}");
     }
     Ok(got.into_iter().map(|(_, e)| e).collect())
 }

@@ -46,6 +46,9 @@ pub struct Settings {
     /// Who holds the leases: `controller/lab/id`.
     pub owner: String,
     pub ttl_s: u64,
+    /// How long `up` waits for hosts another lab holds (0: refuse at once).
+    #[serde(default)]
+    pub wait_s: u64,
     pub bindings: Vec<Binding>,
     /// Host name -> pinned host key, read once from the inventory's known_hosts.
     pub pins: BTreeMap<String, String>,
@@ -70,7 +73,7 @@ pub fn settings(st: &LabState) -> Result<Settings> {
 /// the lab is gone.
 pub fn renew_in_background(lab: String, s: Settings) {
     std::thread::spawn(move || loop {
-        std::thread::sleep(Duration::from_secs((s.ttl_s / 3).max(5)));
+        std::thread::sleep(Duration::from_secs((s.ttl_s / 3).max(1)));
         if !crate::ledger::lab_dir(&lab).exists() {
             return;
         }
@@ -159,7 +162,14 @@ impl Provider for Hosts {
         }
         let controller = nix::unistd::gethostname().map(|h| h.to_string_lossy().into_owned()).unwrap_or_else(|_| "controller".into());
         let ttl = opts.lease_ttl.unwrap_or(DEFAULT_TTL);
-        let s = Settings { inventory: file.clone(), owner: format!("{controller}/{}/{}", plan.lab, plan.id), ttl_s: ttl.as_secs().max(5), bindings, pins };
+        let s = Settings {
+            inventory: file.clone(),
+            owner: format!("{controller}/{}/{}", plan.lab, plan.id),
+            ttl_s: ttl.as_secs().max(5),
+            wait_s: opts.lease_wait.map(|w| w.as_secs()).unwrap_or(0),
+            bindings,
+            pins,
+        };
         Ok(serde_json::to_value(s)?)
     }
     fn management(&self, settings: &serde_json::Value) -> Result<Option<Management>> {

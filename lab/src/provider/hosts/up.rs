@@ -26,7 +26,7 @@ pub fn up(st: &LabState, ledger: &mut Ledger) -> Result<()> {
     hosts.sort_by(|a, b| a.0.cmp(&b.0));
     ledger.record_all(hosts.iter().map(|(name, t)| Object::Host { name: name.clone(), addr: t.addr.ip().to_string() }))?;
     step.message("leases");
-    let expired = lease::take_all(&hosts, &s.owner, &st.plan.lab, Duration::from_secs(s.ttl_s))?;
+    let expired = lease::take_all_waiting(&hosts, &s.owner, &st.plan.lab, Duration::from_secs(s.ttl_s), Duration::from_secs(s.wait_s), &step)?;
     super::heal::mark_renewed(&st.plan.lab);
     let lease_s = t0.elapsed().as_secs_f64();
     for ((name, t), old) in hosts.iter().zip(&expired) {
@@ -180,15 +180,16 @@ pub fn configure(st: &LabState, s: &Settings, node: &str) -> Result<()> {
             journal::change(&t, lab, &format!("sysctl -q -w {k}={new}"), &format!("sysctl -q -w {k}={old}"))?;
         }
     }
-    if st.plan.cluster.as_ref().is_some_and(|c| c.members.iter().any(|m| m == node)) {
+    if let Some(cl) = st.plan.cluster.as_ref().filter(|c| c.members.iter().any(|m| m == node)) {
         // The cluster starts from an empty state, once (a member that rejoins after a power
         // cycle keeps the lab's); the host's own state goes back at `down`.
         let keep = format!("{}/backup/{lab}/keep", journal::DIR);
+        let dirs = crate::stack::state_dirs(cl).join(" ");
         journal::change(
             &t,
             lab,
-            &format!("[ -d {keep} ] && exit 0; mkdir -p {keep}; for d in /var/lib/pacemaker/cib /var/lib/corosync; do [ -d $d ] && cp -a $d {keep}/ && find $d -mindepth 1 -delete; done; true"),
-            &format!("nft delete table inet halab 2>/dev/null; [ -d {keep} ] || exit 0; for d in /var/lib/pacemaker/cib /var/lib/corosync; do [ -d {keep}/$(basename $d) ] && rm -rf $d && cp -a {keep}/$(basename $d) $d; done; rm -rf {keep}; true"),
+            &format!("[ -d {keep} ] && exit 0; mkdir -p {keep}; for d in {dirs}; do [ -d $d ] && cp -a $d {keep}/ && find $d -mindepth 1 -delete; done; true"),
+            &format!("nft delete table inet halab 2>/dev/null; [ -d {keep} ] || exit 0; for d in {dirs}; do [ -d {keep}/$(basename $d) ] && rm -rf $d && cp -a {keep}/$(basename $d) $d; done; rm -rf {keep}; true"),
         )?;
     }
     Ok(())

@@ -48,6 +48,9 @@ impl HaStack for Keepalived {
     fn daemons(&self) -> &'static [&'static str] {
         &["keepalived"]
     }
+    fn state_dirs(&self) -> &'static [&'static str] {
+        &[]
+    }
     fn log_files(&self, daemon: &str) -> &'static [&'static str] {
         match daemon {
             "keepalived" => &["/var/log/halab/keepalived.log", "/var/log/halab/ha-notify.log", crate::stack::events::LOG],

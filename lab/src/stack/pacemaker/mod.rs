@@ -34,6 +34,9 @@ impl HaStack for Pacemaker {
     fn daemons(&self) -> &'static [&'static str] {
         &["corosync", "pacemaker"]
     }
+    fn state_dirs(&self) -> &'static [&'static str] {
+        &["/var/lib/pacemaker/cib", "/var/lib/corosync"]
+    }
     fn log_files(&self, daemon: &str) -> &'static [&'static str] {
         match daemon {
             "corosync" => &["/var/log/halab/corosync.log", "/var/log/halab/corosync-events.log"],
