@@ -7,6 +7,7 @@
 //! VM is as it was after each `down`.
 
 mod common;
+mod hosts_rack;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
@@ -134,7 +135,7 @@ fn domstate(domain: &str) -> String {
 }
 
 fn rack_exec(host: &str, script: &str) -> String {
-    ok(&["exec", RACK, host, "--", "sh", "-c", script])
+    hosts_rack::rack_exec(RACK, host, script)
 }
 
 fn host_state(h: &str) -> String {
@@ -168,22 +169,7 @@ fn fw_pair_on_vms_powered_through_their_bmcs() {
 
     let mut y = String::from("name: vmrack\nhosts:\n");
     for (i, h) in hosts.iter().enumerate() {
-        let links: serde_json::Value = serde_json::from_str(&rack_exec(h, "ip -j link")).unwrap();
-        let addrs: serde_json::Value = serde_json::from_str(&rack_exec(h, "ip -j -4 addr show mgmt")).unwrap();
-        y += &format!(
-            "  {h}:\n    address: {}\n    key: /var/lib/halab/labs/{RACK}/ssh/id_ed25519\n    nics:\n",
-            addrs[0]["addr_info"][0]["local"].as_str().unwrap()
-        );
-        for l in links.as_array().unwrap() {
-            let net = match l["ifname"].as_str().unwrap() {
-                "sw-a" => "inet",
-                "sw-b" => "lan",
-                "sw-c" => "heartbeat",
-                _ => continue,
-            };
-            y += &format!("      {}: {net}\n", l["address"].as_str().unwrap());
-        }
-        y += "    never_touch: { nics: [ mgmt ], services: [ sshd ] }\n";
+        y += &hosts_rack::host_entry(RACK, h, &format!("/var/lib/halab/labs/{RACK}/ssh/id_ed25519"), false).0;
         y += &match *h {
             "h3" => format!("    power: {{ driver: redfish, address: 127.0.0.1, port: {REDFISH_PORT}, user: admin, password_file: bmc.password, systems_uri: {systems_uri}, tls_insecure: true }}\n"),
             _ => format!("    power: {{ driver: ipmi, address: 127.0.0.1, port: {}, user: admin, password_file: bmc.password }}\n", 6231 + i),

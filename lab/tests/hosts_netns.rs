@@ -9,91 +9,18 @@
 //! by the host's `ip link`, infrastructure errors kept apart from failures.
 
 mod common;
+mod hosts_rack;
 
 use std::path::{Path, PathBuf};
 
 use common::*;
+use hosts_rack::{host_entry, Pdu, Switch};
 
 const RACK: &str = "rack";
 const KEY: &str = "/var/lib/halab/labs/rack/ssh/id_ed25519";
 
 fn rack_exec(host: &str, script: &str) -> String {
-    ok(&["exec", RACK, host, "--", "sh", "-c", script])
-}
-
-/// net-snmp's snmpd as the rack's managed switch: in the rack's fabric namespace, where the
-/// switch ports are, answering on a unix socket only; killed by its PID when dropped.
-struct Switch {
-    child: std::process::Child,
-    agent: String,
-}
-
-impl Switch {
-    fn start(dir: &Path) -> Switch {
-        use std::os::unix::process::CommandExt;
-        let sock = dir.join("switch.sock");
-        std::fs::write(dir.join("switch.community"), "halab-test-rw\n").unwrap();
-        let conf = format!(
-            "com2secunix rwsec {} halab-test-rw\ngroup rwgroup v2c rwsec\nview all included .1\naccess rwgroup \"\" any noauth exact all all none\n",
-            sock.display()
-        );
-        std::fs::write(dir.join("snmpd.conf"), conf).unwrap();
-        let child = std::process::Command::new("ip")
-            .args(["netns", "exec", &format!("{RACK}+fabric"), "snmpd", "-f", "-Lf"])
-            .arg(dir.join("snmpd.log"))
-            .args(["-C", "-c"])
-            .arg(dir.join("snmpd.conf"))
-            .arg(format!("unix:{}", sock.display()))
-            .env("MIBS", "")
-            .process_group(0)
-            .spawn()
-            .expect("snmpd (apt-get install snmpd)");
-        eventually(20, "snmpd listens", || sock.exists());
-        Switch { child, agent: format!("unix:{}", sock.display()) }
-    }
-}
-
-impl Drop for Switch {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Debian's PDUDaemon with one PDU, `rack-pdu`, whose outlet N powers rack host hN (its
-/// localcmdline driver runs `halab power rack hN`); HTTP on 127.0.0.1 only; killed by its
-/// PID when dropped.
-struct Pdu {
-    child: std::process::Child,
-    url: String,
-}
-
-impl Pdu {
-    fn start(dir: &Path) -> Pdu {
-        use std::os::unix::process::CommandExt;
-        let conf = serde_json::json!({
-            "daemon": { "hostname": "127.0.0.1", "port": 16421, "logging_level": "INFO", "listener": "http" },
-            "pdus": { "rack-pdu": { "driver": "localcmdline", "cmd_on": format!("{HALAB} power {RACK} h%s on"), "cmd_off": format!("{HALAB} power {RACK} h%s off") } }
-        });
-        std::fs::write(dir.join("pdudaemon.conf"), conf.to_string()).unwrap();
-        let child = std::process::Command::new("pdudaemon")
-            .arg("--conf")
-            .arg(dir.join("pdudaemon.conf"))
-            .arg("--logfile")
-            .arg(dir.join("pdudaemon.log"))
-            .process_group(0)
-            .spawn()
-            .expect("pdudaemon (apt-get install pdudaemon)");
-        eventually(30, "PDUDaemon listens", || std::net::TcpStream::connect(("127.0.0.1", 16421)).is_ok());
-        Pdu { child, url: "http://127.0.0.1:16421".into() }
-    }
-}
-
-impl Drop for Pdu {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    hosts_rack::rack_exec(RACK, host, script)
 }
 
 /// The carrier a node's NIC sees (1 or 0), through halab on the lab.
@@ -107,26 +34,11 @@ fn carrier(lab: &str, node: &str, nic: &str) -> String {
 fn inventory_at(dir: &Path, swap_lan_and_heartbeat_on: Option<&str>, gear: Option<(&Switch, &Pdu)>) -> PathBuf {
     let mut y = String::from("name: rack\nhosts:\n");
     for h in ["h1", "h2", "h3", "h4"] {
-        let links: serde_json::Value = serde_json::from_str(&rack_exec(h, "ip -j link")).unwrap();
-        let addrs: serde_json::Value = serde_json::from_str(&rack_exec(h, "ip -j -4 addr show mgmt")).unwrap();
-        let mgmt = addrs[0]["addr_info"][0]["local"].as_str().unwrap().to_string();
-        y += &format!("  {h}:\n    address: {mgmt}\n    key: {KEY}\n    nics:\n");
-        let swap = swap_lan_and_heartbeat_on == Some(h);
-        let mut ports = String::new();
-        for l in links.as_array().unwrap() {
-            let net = match (l["ifname"].as_str().unwrap(), swap) {
-                ("sw-a", _) => "inet",
-                ("sw-b", false) | ("sw-c", true) => "lan",
-                ("sw-c", false) | ("sw-b", true) => "heartbeat",
-                _ => continue,
-            };
-            y += &format!("      {}: {net}\n", l["address"].as_str().unwrap());
-            ports += &format!("{}: {}, ", l["address"].as_str().unwrap(), l["link_index"]);
-        }
+        let (entry, ports) = host_entry(RACK, h, KEY, swap_lan_and_heartbeat_on == Some(h));
+        y += &entry;
         if let (Some((sw, _)), true) = (gear, ["h2", "h3"].contains(&h)) {
             y += &format!("    cable: {{ driver: snmp, agent: '{}', community_file: switch.community, ports: {{ {ports} }} }}\n", sw.agent);
         }
-        y += "    never_touch: { nics: [ mgmt ], services: [ sshd ] }\n";
         // The controller runs these: halab by its full path (a CI job's PATH may lack it).
         y += &match gear {
             Some((_, pdu)) if h == "h4" => format!("    power: {{ driver: pdu, url: '{}', pdu: rack-pdu, outlet: 4 }}\n", pdu.url),
@@ -192,7 +104,7 @@ fn a_lab_on_existing_hosts_comes_up_survives_a_power_cut_and_leaves_them_as_they
         return;
     }
     let (_rack, dir, _) = rack("halab-test-hosts");
-    let (switch, pdu) = (Switch::start(&dir), Pdu::start(&dir));
+    let (switch, pdu) = (Switch::start(RACK, &dir), Pdu::start(RACK, &dir));
     let inv = inventory_at(&dir, None, Some((&switch, &pdu)));
     let inv_s = inv.to_str().unwrap();
 
