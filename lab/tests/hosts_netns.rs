@@ -5,8 +5,8 @@
 //! command driver, leases (refusal, expiry recovery), `down` leaving every host as it was;
 //! the members' cables pulled at the rack's switch over SNMP (net-snmp's snmpd in the rack's
 //! fabric namespace sets the port's ifAdminStatus: a real carrier loss), cables that heal
-//! themselves once their controller is lost; a nightly: health checks first, a cable pull
-//! by the host's `ip link`, infrastructure errors kept apart from failures.
+//! themselves once their controller is lost; a nightly on pacemaker: health checks first, a
+//! cable pull by the host's `ip link`, infrastructure errors kept apart from failures.
 
 mod common;
 mod hosts_rack;
@@ -60,8 +60,9 @@ fn host_state(h: &str) -> String {
     let s = rack_exec(
         h,
         "ip -br addr | sed 's/@if[0-9]*//; s/  */ /g'; ip route; sysctl -n net.ipv4.ip_forward; sysctl -n net.netfilter.nf_conntrack_tcp_loose 2>/dev/null || echo 1; \
-         ls /etc/keepalived /etc/conntrackd /etc/halab 2>&1; md5sum /etc/conntrackd/conntrackd.conf; ls /run/halab/svc 2>&1; \
-         nft list tables; ls /var/lib/halab-hosts/journal /var/lib/halab-hosts/backup /run/halab-heal 2>&1; pidof keepalived conntrackd || true",
+         ls /etc/keepalived /etc/conntrackd /etc/corosync /etc/halab /var/lib/pacemaker/cib /var/lib/corosync 2>&1; md5sum /etc/conntrackd/conntrackd.conf; \
+         ls /run/halab/svc 2>&1; nft list tables; ls /var/lib/halab-hosts/journal /var/lib/halab-hosts/backup /run/halab-heal 2>&1; \
+         pidof keepalived conntrackd corosync pacemakerd || true",
     );
     s
 }
@@ -272,7 +273,7 @@ fn a_nightly_checks_health_first_and_keeps_infrastructure_errors_apart() {
             "nightly",
             "../scenarios/cable-pull-inet.yaml",
             "--stacks",
-            "keepalived",
+            "pacemaker",
             "--repeat",
             "1",
             "--provider",
@@ -294,17 +295,20 @@ fn a_nightly_checks_health_first_and_keeps_infrastructure_errors_apart() {
     let with_spare = dir.join("spare.yaml");
     std::fs::write(&with_spare, format!("{text}  h5:\n    address: {spare_addr}\n    key: {KEY}\n    nics: {{ 02:00:00:00:00:55: inet }}\n")).unwrap();
     std::fs::copy(dir.join("inv.known_hosts"), dir.join("spare.known_hosts")).unwrap();
+    let before = all_states();
     let (o, health, junit) = nightly(&with_spare, "n1");
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(String::from_utf8_lossy(&o.stdout).contains("health h5: QUARANTINED: ssh: host `h5`"), "{}", String::from_utf8_lossy(&o.stdout));
     assert_eq!(health.matches("<testcase").count(), 5, "{health}");
     assert_eq!(health.matches("<error").count(), 1, "{health}");
     assert!(health.contains("health[h5]") && health.contains("quarantined: ssh:"), "{health}");
-    assert!(junit.contains("cable-pull-inet[keepalived]#1") && !junit.contains("<failure") && !junit.contains("<error"), "{junit}");
+    assert!(junit.contains("cable-pull-inet[pacemaker]#1") && !junit.contains("<failure") && !junit.contains("<error"), "{junit}");
     // The cable was pulled by the host's own `ip link`, and the run says it was no carrier loss.
     let runs = dir.join("n1/runs");
     let events: String = walk(&runs).into_iter().filter(|p| p.ends_with("events.jsonl")).map(|p| std::fs::read_to_string(p).unwrap()).collect();
     assert!(events.contains("`ip link set down` on the host itself (NOT a carrier loss"), "{events}");
+    // Pacemaker's state and files went back to the hosts' own.
+    settles_to("after the pacemaker nightly every host is as it was", &before, 10, all_states);
 
     // A member's host quarantined: no host can play fw2, so the run is an infrastructure
     // error (exit 3, JUnit error), not a failed expectation.
