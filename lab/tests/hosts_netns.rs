@@ -213,7 +213,9 @@ fn a_lab_on_existing_hosts_comes_up_survives_a_power_cut_and_leaves_them_as_they
     // Cables left pulled when the controller is lost heal by themselves: the switch port by
     // the controller's watchdog (the lab's state is gone), the end host's `ip link` by the
     // host's own watchdog once the lease expires, before any lab takes the host again.
+    let t = std::time::Instant::now();
     ok(&["link", "fw-pair", "fw2", "lan", "down"]);
+    eprintln!("figure: cable pull at the switch by SNMP (halab link, whole command): {:.2} s", t.elapsed().as_secs_f64());
     ok(&["link", "fw-pair", "server", "lan", "down"]);
     assert_eq!(carrier("fw-pair", "fw2", "lan"), "0");
     let server_nic_up = || ok(&["exec", "fw-pair", "server", "--", "ip", "-br", "link", "show", "lan"]).split_whitespace().nth(1) == Some("UP");
@@ -223,8 +225,10 @@ fn a_lab_on_existing_hosts_comes_up_survives_a_power_cut_and_leaves_them_as_they
     // expires, the next lab takes the hosts and first undoes what fw-pair left.
     std::fs::remove_dir_all("/var/lib/halab/labs/fw-pair").unwrap();
     drop(fw_pair);
+    let lost = std::time::Instant::now();
     let left: u64 = held.split(" s left").next().and_then(|t| t.rsplit(", ").next()).and_then(|n| n.trim().parse().ok()).unwrap_or(20);
     eventually(10, "the switch port healed without its controller", || rack_exec(&fw2_host, "cat /sys/class/net/*/carrier").lines().all(|c| c == "1"));
+    eprintln!("figure: controller lost -> switch port healed by the controller's watchdog: {:.2} s", lost.elapsed().as_secs_f64());
     // A lab that waits gets the hosts once fw-pair's lease ends. The host heals the cable
     // itself just before, while fw-pair still holds it: no lab's undo did it.
     let inv_w = inv_s.to_string();
@@ -234,6 +238,7 @@ fn a_lab_on_existing_hosts_comes_up_survives_a_power_cut_and_leaves_them_as_they
     eventually(left + 10, "the host healed its cable", || {
         rack_exec(&server_host, "ip -br link").lines().filter(|l| !l.starts_with("lo")).all(|l| l.contains(" UP "))
     });
+    eprintln!("figure: controller lost -> host healed its cable: {:.2} s (lease had {left} s left)", lost.elapsed().as_secs_f64());
     let ls = ok(&["hosts", "ls", "--inventory", inv_s]);
     assert!(ls.lines().any(|l| l.starts_with(&server_host) && l.contains("(lab fw-pair)")), "healed while fw-pair held it: {ls}");
     let o = waiter.join().unwrap();
@@ -243,9 +248,13 @@ fn a_lab_on_existing_hosts_comes_up_survives_a_power_cut_and_leaves_them_as_they
     assert!(err.contains("waiting for the hosts") && err.contains("changes of lab `fw-pair` whose lease expired"), "{err}");
     // The end host powered off through the PDU (PDUDaemon queues it, its driver switches the
     // outlet), and on again: halab waits for it and names and addresses its NICs again.
+    let t = std::time::Instant::now();
     ok(&["power", "other", "server", "off"]);
     eventually(20, "the PDU switched h4 off", || !halab(&["exec", RACK, "h4", "--", "true"]).status.success());
+    eprintln!("figure: PDU off request -> host gone: {:.2} s", t.elapsed().as_secs_f64());
+    let t = std::time::Instant::now();
     ok(&["power", "other", "server", "on"]);
+    eprintln!("figure: PDU on -> host answers, NICs named and addressed: {:.2} s", t.elapsed().as_secs_f64());
     assert!(ok(&["exec", "other", "server", "--", "ip", "-br", "addr", "show", "lan"]).contains("198.18."), "server's lan is addressed again");
     // A member's cable pulled at the switch by SNMP: its NIC loses carrier (not just the
     // host's view), and comes back when plugged.
