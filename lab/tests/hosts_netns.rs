@@ -264,6 +264,8 @@ fn a_lab_on_existing_hosts_comes_up_survives_a_power_cut_and_leaves_them_as_they
     eventually(10, "fw1's inet has carrier again", || carrier("other", "fw1", "inet") == "1");
     ok(&["down", "other"]);
     settles_to("after the recovery and down every host is as it was", &before, 10, all_states);
+    let watchdogs: Vec<_> = std::fs::read_dir("/run/halab/heal").into_iter().flatten().flatten().map(|e| e.file_name()).collect();
+    assert!(watchdogs.is_empty(), "no watchdog (or its pidfile) is left on the controller: {watchdogs:?}");
     assert_eq!(ok(&["hosts", "ls", "--inventory", inv_s]).matches(" free").count(), 4);
 }
 

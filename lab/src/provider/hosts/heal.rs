@@ -22,14 +22,15 @@ const BEFORE_EXPIRY_S: u64 = 2;
 const HOST_DIR: &str = "/run/halab-heal";
 const CONTROLLER_DIR: &str = "/run/halab/heal";
 
-/// The watchdog: waits while `ours` holds and the deadline is ahead, then runs `heal`. Its
-/// `$0` is `halab-heal`, which disarm checks before it signals a PID.
+/// The watchdog: waits while `ours` holds and the deadline is ahead, then runs `heal` (in a
+/// subshell: an `exit` in it must not skip the cleanup). Its `$0` is `halab-heal`, which
+/// disarm checks before it signals a PID.
 fn watchdog(dir: &str, pidfile: &str, ours: &str, heal: &str, after: Option<Duration>) -> String {
     let after = after.map(|d| d.as_secs() + GRACE_S).unwrap_or(0);
     format!(
         "now=$(date +%s); end=$((now + {after})); go=0; trap 'go=1' USR1; trap 'rm -f {pidfile}; exit 0' TERM\n\
          while [ $go = 0 ]; do now=$(date +%s); if [ {after} -gt 0 ] && [ $now -ge $end ]; then break; fi; {ours} || break; sleep 1; done\n\
-         {heal}\nrm -f {pidfile}; rmdir {dir} 2>/dev/null\n"
+         ( {heal} )\nrm -f {pidfile}; rmdir {dir} 2>/dev/null\n"
     )
 }
 
