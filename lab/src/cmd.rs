@@ -71,3 +71,8 @@ pub fn output_timeout(mut c: Command, input: Option<&[u8]>, timeout: std::time::
     };
     Ok(std::process::Output { status, stdout: out_t.join().unwrap_or_default(), stderr: err_t.join().unwrap_or_default() })
 }
+
+/// Single-quoted for sh.
+pub fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}

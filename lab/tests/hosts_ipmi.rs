@@ -78,7 +78,7 @@ impl Drop for Bmcs {
 /// sushy-tools' Redfish emulator in front of one VM: HTTPS with a self-signed certificate,
 /// basic auth (bcrypt htpasswd), only that VM exposed; killed by its PID when dropped.
 struct RedfishBmc {
-    child: Child,
+    _daemon: hosts_rack::Daemon,
 }
 
 const REDFISH_PORT: u16 = 8443;
@@ -118,15 +118,9 @@ impl RedfishBmc {
             .process_group(0)
             .spawn()
             .unwrap();
+        let daemon = hosts_rack::Daemon(child);
         eventually(30, "sushy-emulator listens", || std::net::TcpStream::connect(("127.0.0.1", REDFISH_PORT)).is_ok());
-        (RedfishBmc { child }, format!("/redfish/v1/Systems/{uuid}"))
-    }
-}
-
-impl Drop for RedfishBmc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        (RedfishBmc { _daemon: daemon }, format!("/redfish/v1/Systems/{uuid}"))
     }
 }
 

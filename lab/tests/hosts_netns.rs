@@ -30,7 +30,7 @@ fn carrier(lab: &str, node: &str, nic: &str) -> String {
 
 /// Each host's MACs per rack switch, and its management address. With `gear`, the members
 /// (h2, h3) have their cables pulled at the switch (each NIC's switch port is its veth
-/// peer) and h4 is powered through the PDU.
+/// peer), h1's by an nft drop rule, and h4 is powered through the PDU.
 fn inventory_at(dir: &Path, swap_lan_and_heartbeat_on: Option<&str>, gear: Option<(&Switch, &Pdu)>) -> PathBuf {
     let mut y = String::from("name: rack\nhosts:\n");
     for h in ["h1", "h2", "h3", "h4"] {
@@ -38,6 +38,9 @@ fn inventory_at(dir: &Path, swap_lan_and_heartbeat_on: Option<&str>, gear: Optio
         y += &entry;
         if let (Some((sw, _)), true) = (gear, ["h2", "h3"].contains(&h)) {
             y += &format!("    cable: {{ driver: snmp, agent: '{}', community_file: switch.community, ports: {{ {ports} }} }}\n", sw.agent);
+        }
+        if gear.is_some() && h == "h1" {
+            y += "    cable: { driver: drop }\n";
         }
         // The controller runs these: halab by its full path (a CI job's PATH may lack it).
         y += &match gear {
@@ -262,6 +265,21 @@ fn a_lab_on_existing_hosts_comes_up_survives_a_power_cut_and_leaves_them_as_they
     assert_eq!(carrier("other", "fw1", "inet"), "0", "the switch port is down: no carrier on fw1's inet");
     ok(&["link", "other", "fw1", "inet", "up"]);
     eventually(10, "fw1's inet has carrier again", || carrier("other", "fw1", "inet") == "1");
+    // The client's cable "pulled" by an nft drop rule on its host (the link stays up), then
+    // 100 % loss the same way: the client loses the server (through the VIPs), then has it
+    // again.
+    assert_eq!(bound_host("other", "client"), "h1");
+    let reaches = || halab(&["exec", "other", "client", "--", "ping", "-c1", "-W1", "198.18.2.10"]).status.success();
+    eventually(15, "the client reaches the server through the VIPs", || reaches());
+    ok(&["link", "other", "client", "inet", "down"]);
+    assert!(!reaches(), "the drop rule cuts the client off");
+    assert_eq!(carrier("other", "client", "inet"), "1", "a drop rule leaves the link up");
+    ok(&["link", "other", "client", "inet", "up"]);
+    eventually(10, "the client reaches the server again", || reaches());
+    ok(&["loss", "other", "client", "inet", "100"]);
+    assert!(!reaches(), "100 % loss cuts the client off");
+    ok(&["loss", "other", "client", "inet", "0"]);
+    eventually(10, "the client reaches the server after the loss", || reaches());
     ok(&["down", "other"]);
     settles_to("after the recovery and down every host is as it was", &before, 10, all_states);
     let watchdogs: Vec<_> = std::fs::read_dir("/run/halab/heal").into_iter().flatten().flatten().map(|e| e.file_name()).collect();

@@ -7,6 +7,8 @@ use crate::topology::{Plan, PlanCluster, PlanNode};
 
 /// corosync/knet and conntrackd ports.
 pub const KNET_PORTS: &str = "5405-5412";
+/// The nft table of the stack's firewall on every member.
+pub const TABLE: &str = "inet halab";
 pub const CONNTRACKD_PORT: u16 = 3780;
 
 fn ifname(plan: &Plan, network: &str) -> String {
@@ -57,9 +59,9 @@ pub fn ruleset(plan: &Plan, cl: &PlanCluster, node: &PlanNode) -> String {
     let policy = if cl.firewall.enabled { "drop" } else { "accept" };
     format!(
         "# halab: stateful firewall of {node} (generated)\n\
-         table inet halab\n\
-         delete table inet halab\n\
-         table inet halab {{\n    counter invalid {{ }}\n\n    chain input {{\n        type filter hook input priority filter; policy {policy};\n{input}    }}\n\n    chain forward {{\n        type filter hook forward priority filter; policy {policy};\n{forward}    }}\n}}\n",
+         table {TABLE}\n\
+         delete table {TABLE}\n\
+         table {TABLE} {{\n    counter invalid {{ }}\n\n    chain input {{\n        type filter hook input priority filter; policy {policy};\n{input}    }}\n\n    chain forward {{\n        type filter hook forward priority filter; policy {policy};\n{forward}    }}\n}}\n",
         node = node.name
     )
 }

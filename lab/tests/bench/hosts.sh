@@ -3,11 +3,11 @@
 # (lab/tests/data/hosts/rack.yaml) reached over SSH. Per run, alternating with the netns
 # provider on the same machine: fw-pair + keepalived up to ready and down; the lease
 # acquisition of 4 hosts (from up's own line); a health check of the 4 hosts, per host.
-# Usage: lab/tests/bench/hosts.sh [RUNS]   (default 5)
+# Usage: [HALAB=BUILD/halab] lab/tests/bench/hosts.sh [RUNS]   (default 5)
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 RUNS=${1:-5}
-H=$PWD/target/release/halab
+H=${HALAB:-$PWD/target/release/halab}   # HALAB=OTHER/halab: another build, same figures
 export HALAB_PLAIN=1
 source lab/tests/bench/common.sh
 work=$(mktemp -d /tmp/halab-bench-hosts.XXXXXX)

@@ -8,6 +8,16 @@ use std::path::Path;
 
 use super::common::*;
 
+/// A daemon this test started, killed by its PID when dropped.
+pub struct Daemon(pub std::process::Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 pub fn rack_exec(rack: &str, host: &str, script: &str) -> String {
     ok(&["exec", rack, host, "--", "sh", "-c", script])
 }
@@ -39,7 +49,7 @@ pub fn host_entry(rack: &str, host: &str, key: &str, swap: bool) -> (String, Str
 /// net-snmp's snmpd as the rack's managed switch: in the rack's fabric namespace, where the
 /// switch ports are, answering on a unix socket only; killed by its PID when dropped.
 pub struct Switch {
-    child: std::process::Child,
+    _daemon: Daemon,
     pub agent: String,
 }
 
@@ -63,15 +73,9 @@ impl Switch {
             .process_group(0)
             .spawn()
             .expect("snmpd (apt-get install snmpd)");
+        let daemon = Daemon(child);
         eventually(20, "snmpd listens", || sock.exists());
-        Switch { child, agent: format!("unix:{}", sock.display()) }
-    }
-}
-
-impl Drop for Switch {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        Switch { _daemon: daemon, agent: format!("unix:{}", sock.display()) }
     }
 }
 
@@ -79,7 +83,7 @@ impl Drop for Switch {
 /// localcmdline driver runs `halab power RACK hN`); HTTP on 127.0.0.1 only; killed by its
 /// PID when dropped.
 pub struct Pdu {
-    child: std::process::Child,
+    _daemon: Daemon,
     pub url: String,
 }
 
@@ -99,14 +103,8 @@ impl Pdu {
             .process_group(0)
             .spawn()
             .expect("pdudaemon (apt-get install pdudaemon)");
+        let daemon = Daemon(child);
         eventually(30, "PDUDaemon listens", || std::net::TcpStream::connect(("127.0.0.1", 16421)).is_ok());
-        Pdu { child, url: "http://127.0.0.1:16421".into() }
-    }
-}
-
-impl Drop for Pdu {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        Pdu { _daemon: daemon, url: "http://127.0.0.1:16421".into() }
     }
 }

@@ -36,10 +36,11 @@ impl<'a> HostActuators<'a> {
     fn cable(&self) -> Result<&Cable> {
         Ok(&self.s.binding(&self.node)?.host.cable)
     }
-    fn host_cmd(&self, script: &str) -> Result<()> {
+    /// Run `script` on the host; `what` names it in an error.
+    fn host_cmd(&self, what: &str, script: &str) -> Result<()> {
         let o = crate::transport::exec(&self.target, &["sh", "-c", script], None, Duration::from_secs(30))?;
         if !o.status.success() {
-            bail!("on host `{}`: `{script}` failed: {}", self.s.binding(&self.node)?.host.name, String::from_utf8_lossy(&o.stderr).trim());
+            bail!("on host `{}`: {what} failed: {}", self.s.binding(&self.node)?.host.name, String::from_utf8_lossy(&o.stderr).trim());
         }
         Ok(())
     }
@@ -104,6 +105,7 @@ impl Actuators for HostActuators<'_> {
         }
     }
     fn set_link(&self, ifname: &str, up: bool, heal_after: Option<Duration>) -> Result<()> {
+        let ifname = self.lab_nic(ifname)?;
         let lab = &self.st.plan.lab;
         let key = heal::key(lab, &self.node, "cable", ifname);
         let plug = match self.cable()? {
@@ -116,10 +118,8 @@ impl Actuators for HostActuators<'_> {
             return journal::change(&self.target, lab, &heal, &heal);
         }
         let pull = match self.cable()? {
-            Cable::Drop => format!(
-                "nft -f - <<'EOF'\ntable inet halab_cable_{ifname} {{ chain i {{ type filter hook prerouting priority -400; iifname \"{ifname}\" drop; }} chain o {{ type filter hook postrouting priority 400; oifname \"{ifname}\" drop; }} }}\nEOF"
-            ),
-            _ => format!("ip link set dev {ifname} down"),
+            Cable::Drop => drop_table(&format!("halab_cable_{ifname}"), ifname, ""),
+            _ => format!("ip link set dev {ifname} down || exit 1"),
         };
         journal::change(&self.target, lab, &format!("{pull}\n{}", heal::arm_on_host(&key, &self.s.owner, &plug, heal_after)), &heal)
     }
@@ -144,21 +144,40 @@ impl Actuators for HostActuators<'_> {
         bail!("halab cannot freeze a real host (node `{}`): use a power or cable fault", self.node)
     }
     fn set_loss(&self, ifname: &str, percent: u32, heal_after: Option<Duration>) -> Result<()> {
+        let ifname = self.lab_nic(ifname)?;
         let key = heal::key(&self.st.plan.lab, &self.node, "loss", ifname);
         let t = format!("halab_loss_{ifname}");
         let lift = format!("{}; nft delete table inet {t} 2>/dev/null; true", heal::disarm_on_host(&key));
         if percent == 0 {
-            return self.host_cmd(&lift);
+            return self.host_cmd(&format!("lifting the loss on {ifname}"), &lift);
         }
-        let rules = format!(
-            "table inet {t} {{ chain i {{ type filter hook prerouting priority -400; iifname \"{ifname}\" numgen random mod 100 < {percent} drop; }} chain o {{ type filter hook postrouting priority 400; oifname \"{ifname}\" numgen random mod 100 < {percent} drop; }} }}"
-        );
+        // 100 %: every frame (nft's `mod 100` ranges over 0-99 only).
+        let what = if percent >= 100 { String::new() } else { format!("numgen random mod 100 < {percent} ") };
+        let rules = drop_table(&t, ifname, &what);
         let arm = heal::arm_on_host(&key, &self.s.owner, &format!("nft delete table inet {t} 2>/dev/null"), heal_after);
-        journal::change(&self.target, &self.st.plan.lab, &format!("nft delete table inet {t} 2>/dev/null; nft -f - <<'EOF'\n{rules}\nEOF\n{arm}"), &lift)
+        journal::change(&self.target, &self.st.plan.lab, &format!("nft delete table inet {t} 2>/dev/null; {rules}\n{arm}"), &lift)
     }
 }
 
+/// Shell that loads an nft table of the lab's own dropping the NIC's frames both ways,
+/// those matching `what` (nothing: all), before anything else sees them; it fails the
+/// script when nft refuses it (the arm after it must not run for nothing).
+fn drop_table(table: &str, ifname: &str, what: &str) -> String {
+    format!(
+        "nft -f - <<'EOF' || exit 1\ntable inet {table} {{ chain i {{ type filter hook prerouting priority -400; iifname \"{ifname}\" {what}drop; }}; chain o {{ type filter hook postrouting priority 400; oifname \"{ifname}\" {what}drop; }}; }}\nEOF"
+    )
+}
+
 impl HostActuators<'_> {
+    /// A lab NIC of the node, by the plan's name: only those names reach a shell.
+    fn lab_nic<'n>(&self, ifname: &'n str) -> Result<&'n str> {
+        let b = self.s.binding(&self.node)?;
+        if b.nics.iter().any(|n| n.ifname == ifname) {
+            return Ok(ifname);
+        }
+        let names: Vec<&str> = b.nics.iter().map(|n| n.ifname.as_str()).collect();
+        bail!("node `{}` has no lab NIC `{ifname}` (it has: {})", self.node, names.join(", "))
+    }
     /// A cable pulled on the controller (the switch port by SNMP, or a command): its
     /// watchdog lives there too.
     fn set_port(&self, ifname: &str, key: &str, up: bool, heal_after: Option<Duration>) -> Result<()> {
@@ -173,17 +192,23 @@ impl HostActuators<'_> {
                 _ => bail!("not a controller-side cable driver"),
             })
         };
+        let what = match self.cable()? {
+            Cable::Snmp { agent, ports, .. } => format!("the SNMP set of ifAdminStatus of ifIndex {} at {agent}", cable::port_of(ports, &mac)?),
+            _ => "the cable command".to_string(),
+        };
+        let run = |up: bool| -> Result<()> {
+            match power::local(&format!("( {} ) >/dev/null", script(up)?))? {
+                0 => Ok(()),
+                c => bail!("{} {ifname} of node `{}` (host `{}`): {what} exited {c}", if up { "plugging" } else { "pulling" }, self.node, b.host.name),
+            }
+        };
+        // The watchdog is armed before the pull and disarmed after the plug: a cable is never
+        // out without one.
         if up {
-            heal::disarm_on_controller(key)?;
+            run(true)?;
+            return heal::disarm_on_controller(key);
         }
-        let cmd = script(up)?;
-        match power::local(&cmd)? {
-            0 => {}
-            c => bail!("pulling or plugging {ifname} of node `{}` (host `{}`): `{cmd}` exited {c}", self.node, b.host.name),
-        }
-        if !up {
-            heal::arm_on_controller(&self.st.plan.lab, key, self.s.ttl_s, &script(true)?, heal_after)?;
-        }
-        Ok(())
+        heal::arm_on_controller(&self.st.plan.lab, &b.host.name, key, self.s.ttl_s, &script(true)?, heal_after)?;
+        run(false)
     }
 }

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Result};
 use serde::Deserialize;
 
+use crate::cmd::sh_quote;
 use crate::topology::validate::Checker;
 use crate::yaml::{OrderedMap, Spanned};
 
@@ -102,11 +103,6 @@ pub(crate) fn parse(c: &mut Checker, field: &str, spec: Option<&CableSpec>, nics
             Cable::Iplink
         }
     }
-}
-
-/// Single-quoted for sh.
-pub fn sh_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
 }
 
 /// A shell script, run on the controller, that sets (`Some(up)`) or reads (`None`: prints

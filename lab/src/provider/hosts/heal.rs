@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use super::cable::sh_quote;
+use crate::cmd::sh_quote;
 
 /// After the planned time, how long a watchdog leaves the run to undo the fault itself.
 const GRACE_S: u64 = 2;
@@ -24,13 +24,15 @@ const CONTROLLER_DIR: &str = "/run/halab/heal";
 
 /// The watchdog: waits while `ours` holds and the deadline is ahead, then runs `heal` (in a
 /// subshell: an `exit` in it must not skip the cleanup). Its `$0` is `halab-heal`, which
-/// disarm checks before it signals a PID.
-fn watchdog(dir: &str, pidfile: &str, ours: &str, heal: &str, after: Option<Duration>) -> String {
+/// disarm checks before it signals a PID. Traps first (a signal may come at once); `wait` on
+/// its sleep so a signal acts at once; the pidfile goes only while it still names this
+/// watchdog (a re-arm may have written its successor's already).
+fn watchdog(pidfile: &str, ours: &str, heal: &str, after: Option<Duration>, rmdir: &str) -> String {
     let after = after.map(|d| d.as_secs() + GRACE_S).unwrap_or(0);
     format!(
-        "now=$(date +%s); end=$((now + {after})); go=0; trap 'go=1' USR1; trap 'rm -f {pidfile}; exit 0' TERM\n\
-         while [ $go = 0 ]; do now=$(date +%s); if [ {after} -gt 0 ] && [ $now -ge $end ]; then break; fi; {ours} || break; sleep 1; done\n\
-         ( {heal} )\nrm -f {pidfile}; rmdir {dir} 2>/dev/null\n"
+        "go=0; trap 'go=1' USR1; trap 'exit 0' TERM; now=$(date +%s); end=$((now + {after}))\n\
+         while [ $go = 0 ]; do now=$(date +%s); if [ {after} -gt 0 ] && [ $now -ge $end ]; then break; fi; {ours} || break; sleep 1 & wait $!; done\n\
+         ( {heal} )\n[ \"$(cat {pidfile} 2>/dev/null)\" = $$ ] && rm -f {pidfile}; {rmdir}true\n"
     )
 }
 
@@ -38,17 +40,37 @@ fn watchdog(dir: &str, pidfile: &str, ours: &str, heal: &str, after: Option<Dura
 /// that starts it.
 fn arm(dir: &str, key: &str, ours: &str, heal: &str, after: Option<Duration>) -> String {
     let pidfile = format!("{dir}/{key}.pid");
-    let w = watchdog(dir, &pidfile, ours, heal, after);
+    let w = watchdog(&pidfile, ours, heal, after, &rmdir(dir));
     format!(
         "{}\nmkdir -p {dir}\nw=$(cat <<'HALAB_HEAL'\n{w}HALAB_HEAL\n)\nsetsid sh -c \"$w\" halab-heal </dev/null >/dev/null 2>&1 &\necho $! > {pidfile}\n",
         disarm(dir, key, "TERM")
     )
 }
 
-/// Shell that signals the fault's watchdog, if it is ours and alive.
+/// Shell that signals the fault's watchdog, if it is ours and alive. SIGTERM (disarm) also
+/// waits for it to end (at most 2 s; a zombie has ended), so a heal already under way cannot
+/// undo a fault made right after.
 fn disarm(dir: &str, key: &str, signal: &str) -> String {
     let pidfile = format!("{dir}/{key}.pid");
-    format!("if [ -f {pidfile} ]; then p=$(cat {pidfile}); if grep -qa halab-heal /proc/$p/cmdline 2>/dev/null; then kill -{signal} $p; fi; rm -f {pidfile}; rmdir {dir} 2>/dev/null; fi; true")
+    let wait = if signal == "TERM" {
+        "i=0; while [ $i -lt 20 ] && [ -d /proc/$p ] && ! grep -q '^State:[[:space:]]*Z' /proc/$p/status 2>/dev/null; do sleep 0.1; i=$((i + 1)); done; "
+    } else {
+        ""
+    };
+    format!(
+        "if [ -f {pidfile} ]; then p=$(cat {pidfile}); if grep -qa halab-heal /proc/$p/cmdline 2>/dev/null; then kill -{signal} $p; {wait}fi; rm -f {pidfile}; {}fi; true",
+        rmdir(dir)
+    )
+}
+
+/// A host's watchdog directory goes with its last watchdog (the host is left as found); the
+/// controller's stays (labs share it: removing it could race another lab's arm).
+fn rmdir(dir: &str) -> String {
+    if dir == HOST_DIR {
+        format!("rmdir {dir} 2>/dev/null; ")
+    } else {
+        String::new()
+    }
 }
 
 /// A fault's key: lab, node, what, interface (names halab chose, safe in a file name).
@@ -70,19 +92,20 @@ pub fn disarm_on_host(key: &str) -> String {
     disarm(HOST_DIR, key, "TERM")
 }
 
-/// The controller's mark of the lab's last lease renewal: a watchdog on the controller heals
-/// once it is older than the lease (or gone with the lab's state).
-pub fn renewal_mark(lab: &str) -> std::path::PathBuf {
-    crate::ledger::lab_dir(lab).join("lease-renewed")
+/// The controller's mark of a host's last lease renewal, dated when the renewal was asked
+/// (never later than the host's own expiry): a watchdog on the controller heals once it is
+/// older than the lease (or gone with the lab's state).
+fn renewal_mark(lab: &str, host: &str) -> std::path::PathBuf {
+    crate::ledger::lab_dir(lab).join(format!("lease-renewed.{host}"))
 }
 
-pub fn mark_renewed(lab: &str) {
-    let _ = std::fs::write(renewal_mark(lab), b"");
+pub fn mark_renewed(lab: &str, host: &str, asked: std::time::SystemTime) {
+    let _ = std::fs::File::create(renewal_mark(lab, host)).and_then(|f| f.set_modified(asked));
 }
 
-/// Arm a watchdog on the controller for a fault made from it (a switch port).
-pub fn arm_on_controller(lab: &str, key: &str, ttl_s: u64, heal: &str, after: Option<Duration>) -> Result<()> {
-    let mark = sh_quote(&renewal_mark(lab).to_string_lossy());
+/// Arm a watchdog on the controller for a fault made from it (a switch port) on `host`.
+pub fn arm_on_controller(lab: &str, host: &str, key: &str, ttl_s: u64, heal: &str, after: Option<Duration>) -> Result<()> {
+    let mark = sh_quote(&renewal_mark(lab, host).to_string_lossy());
     let ours = format!("{{ m=$(stat -c %Y {mark}) && [ $((m + {ttl_s})) -gt $((now + {BEFORE_EXPIRY_S})) ]; }} 2>/dev/null");
     run_local(&arm(CONTROLLER_DIR, key, &ours, heal, after))
 }
@@ -118,6 +141,6 @@ pub fn heal_now_on_controller(lab: &str) -> Result<()> {
 fn run_local(script: &str) -> Result<()> {
     match super::power::local(script)? {
         0 => Ok(()),
-        c => anyhow::bail!("arming a heal on the controller exited {c}"),
+        c => anyhow::bail!("the cable watchdog on the controller could not be started or stopped (sh exited {c})"),
     }
 }

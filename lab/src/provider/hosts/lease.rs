@@ -98,7 +98,8 @@ pub fn show(t: &Target) -> Result<Shown> {
 
 /// `take_all`, retried every 2 s for up to `wait` while another lab holds a host (a CI job
 /// queues behind another instead of failing). Holding none of the hosts while it waits,
-/// it cannot deadlock with a lab that waits for ours.
+/// it cannot deadlock with a lab that waits for ours. Also returns when the successful try
+/// began (no lease it took expires before that plus the TTL).
 pub fn take_all_waiting(
     hosts: &[(String, Target)],
     owner: &str,
@@ -106,10 +107,11 @@ pub fn take_all_waiting(
     ttl: Duration,
     wait: Duration,
     step: &crate::progress::Step,
-) -> Result<Vec<Option<String>>> {
+) -> Result<(Vec<Option<String>>, std::time::SystemTime)> {
     let t0 = std::time::Instant::now();
     let mut said: Option<std::time::Instant> = None;
     loop {
+        let asked = std::time::SystemTime::now();
         match take_all(hosts, owner, lab, ttl) {
             Err(e) if e.downcast_ref::<Held>().is_some() && t0.elapsed() < wait => {
                 // Once, then every 30 s: plain output gets a line, not one per try.
@@ -123,7 +125,7 @@ pub fn take_all_waiting(
                 }
             }
             Err(e) if e.downcast_ref::<Held>().is_some() && !wait.is_zero() => return Err(e.context(format!("still held after waiting {} s", wait.as_secs()))),
-            r => return r,
+            r => return r.map(|got| (got, asked)),
         }
     }
 }

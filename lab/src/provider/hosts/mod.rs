@@ -77,15 +77,12 @@ pub fn renew_in_background(lab: String, s: Settings) {
         if !crate::ledger::lab_dir(&lab).exists() {
             return;
         }
-        let mut all = true;
         for b in &s.bindings {
-            if let Err(e) = s.target(&b.node).and_then(|t| lease::renew(&t, &s.owner, &lab, Duration::from_secs(s.ttl_s))) {
-                crate::progress::info(&format!("lab `{lab}`: lease on host `{}` not renewed: {e:#}", b.host.name));
-                all = false;
+            let asked = std::time::SystemTime::now();
+            match s.target(&b.node).and_then(|t| lease::renew(&t, &s.owner, &lab, Duration::from_secs(s.ttl_s))) {
+                Ok(()) => heal::mark_renewed(&lab, &b.host.name, asked),
+                Err(e) => crate::progress::info(&format!("lab `{lab}`: lease on host `{}` not renewed: {e:#}", b.host.name)),
             }
-        }
-        if all {
-            heal::mark_renewed(&lab);
         }
     });
 }

@@ -194,11 +194,8 @@ fn pdu_request(p: &Power, action: Option<&str>) -> Result<i32> {
 
 /// Run a command on the controller; Ok(exit code).
 pub fn local(script: &str) -> Result<i32> {
-    let st = std::process::Command::new("sh")
-        .args(["-c", script])
-        .stdin(std::process::Stdio::null())
-        .status()
-        .with_context(|| format!("failed to run `{script}`"))?;
+    let st =
+        std::process::Command::new("sh").args(["-c", script]).stdin(std::process::Stdio::null()).status().context("failed to start sh on the controller")?;
     Ok(st.code().unwrap_or(-1))
 }
 

@@ -26,8 +26,10 @@ pub fn up(st: &LabState, ledger: &mut Ledger) -> Result<()> {
     hosts.sort_by(|a, b| a.0.cmp(&b.0));
     ledger.record_all(hosts.iter().map(|(name, t)| Object::Host { name: name.clone(), addr: t.addr.ip().to_string() }))?;
     step.message("leases");
-    let expired = lease::take_all_waiting(&hosts, &s.owner, &st.plan.lab, Duration::from_secs(s.ttl_s), Duration::from_secs(s.wait_s), &step)?;
-    super::heal::mark_renewed(&st.plan.lab);
+    let (expired, asked) = lease::take_all_waiting(&hosts, &s.owner, &st.plan.lab, Duration::from_secs(s.ttl_s), Duration::from_secs(s.wait_s), &step)?;
+    for (name, _) in &hosts {
+        super::heal::mark_renewed(&st.plan.lab, name, asked);
+    }
     let lease_s = t0.elapsed().as_secs_f64();
     for ((name, t), old) in hosts.iter().zip(&expired) {
         // We hold the lease: every journal on the host but ours is a leftover.
@@ -99,9 +101,11 @@ fn refuse_foreign_daemons(st: &LabState, s: &Settings, node: &str) -> Result<()>
     let t = s.target(node)?;
     // halab's own nft table there already, in no journal: not ours to replace either.
     // A daemon by its program's name (`pacemaker` matches /usr/sbin/pacemakerd).
-    let script =
-        "for d; do p=$(pgrep -d, -f \"^([^ ]*/)?$d\") && echo \"$d $p\"; done; nft list table inet halab >/dev/null 2>&1 && echo 'nft table inet halab'; true";
-    let mut argv = vec!["sh", "-c", script, "sh"];
+    let table = crate::stack::firewall::TABLE;
+    let script = format!(
+        "for d; do p=$(pgrep -d, -f \"^([^ ]*/)?$d\") && echo \"$d $p\"; done; nft list table {table} >/dev/null 2>&1 && echo 'nft table {table}'; true"
+    );
+    let mut argv = vec!["sh", "-c", &script, "sh"];
     argv.extend_from_slice(&daemons);
     let o = crate::transport::exec(&t, &argv, None, Duration::from_secs(20))?;
     let found = String::from_utf8_lossy(&o.stdout).trim().to_string();
@@ -189,7 +193,10 @@ pub fn configure(st: &LabState, s: &Settings, node: &str) -> Result<()> {
             &t,
             lab,
             &format!("[ -d {keep} ] && exit 0; mkdir -p {keep}; for d in {dirs}; do [ -d $d ] && cp -a $d {keep}/ && find $d -mindepth 1 -delete; done; true"),
-            &format!("nft delete table inet halab 2>/dev/null; [ -d {keep} ] || exit 0; for d in {dirs}; do [ -d {keep}/$(basename $d) ] && rm -rf $d && cp -a {keep}/$(basename $d) $d; done; rm -rf {keep}; true"),
+            &format!(
+                "nft delete table {} 2>/dev/null; [ -d {keep} ] || exit 0; for d in {dirs}; do [ -d {keep}/$(basename $d) ] && rm -rf $d && cp -a {keep}/$(basename $d) $d; done; rm -rf {keep}; true",
+                crate::stack::firewall::TABLE
+            ),
         )?;
     }
     Ok(())

@@ -53,10 +53,6 @@ fn check(f: &mut Fields) -> Option<Arc<dyn Kind>> {
     }))
 }
 
-fn quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "'\\''"))
-}
-
 /// `{to}` (`to`'s address) and `{vip}` (the cluster's VIP on `from`'s network) filled in, for
 /// the request and its read-back alike; `{seq}` stays for the loop (`$tok`).
 fn fill(cmd: &str, lab: &crate::lab::Lab, from: &str, to: std::net::Ipv4Addr) -> String {
@@ -81,7 +77,7 @@ impl Kind for Service {
             "rm -f {log} {stop}; end=$(( $(date +%s) + {d} )); n=0\nwhile [ $(date +%s) -lt $end ] && [ ! -e {stop} ]; do\n  n=$((n+1)); tok=halab-$n; export tok; s=$(date +%s%N)\n  timeout {to:.3} sh -c {c} >/dev/null 2>&1; r=$?\n  echo \"$n $s $(date +%s%N) $r\" >> {log}\n  sleep {every:.3}\ndone\necho 0 > {rc}\n",
             d = self.duration.as_secs().max(1),
             to = self.timeout.as_secs_f64(),
-            c = quote(&cmd),
+            c = crate::cmd::sh_quote(&cmd),
             every = self.every.as_secs_f64(),
             rc = file(t, "rc"),
         );
@@ -135,7 +131,7 @@ impl Kind for Service {
 
 /// The read-back, tried for up to 30 s (the service may still be settling after the run).
 fn read_back(on: &crate::node::Node, read: &str, timeout: Duration) -> Option<String> {
-    let cmd = format!("timeout {:.3} sh -c {}", timeout.as_secs_f64() * 5.0, quote(read));
+    let cmd = format!("timeout {:.3} sh -c {}", timeout.as_secs_f64() * 5.0, crate::cmd::sh_quote(read));
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
         if let Ok(out) = on.run(&["sh", "-c", &cmd]) {
