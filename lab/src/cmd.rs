@@ -72,6 +72,12 @@ pub fn output_timeout(mut c: Command, input: Option<&[u8]>, timeout: std::time::
     Ok(std::process::Output { status, stdout: out_t.join().unwrap_or_default(), stderr: err_t.join().unwrap_or_default() })
 }
 
+/// Run a shell script on this machine (a user's power command, a watchdog); Ok(exit code).
+pub fn sh_status(script: &str) -> Result<i32> {
+    let st = Command::new("sh").args(["-c", script]).stdin(Stdio::null()).status().context("failed to start sh")?;
+    Ok(st.code().unwrap_or(-1))
+}
+
 /// Single-quoted for sh.
 pub fn sh_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))

@@ -105,13 +105,16 @@ impl Actuators for HostActuators<'_> {
         }
     }
     fn set_link(&self, ifname: &str, up: bool, heal_after: Option<Duration>) -> Result<()> {
-        let ifname = self.lab_nic(ifname)?;
+        let nic = self.lab_nic(ifname)?;
+        let ifname = nic.ifname.as_str();
         let lab = &self.st.plan.lab;
         let key = heal::key(lab, &self.node, "cable", ifname);
+        if self.cable()?.on_controller() {
+            return self.set_port(nic, &key, up, heal_after);
+        }
         let plug = match self.cable()? {
-            Cable::Iplink => format!("ip link set dev {ifname} up"),
             Cable::Drop => format!("nft delete table inet halab_cable_{ifname} 2>/dev/null; true"),
-            Cable::Command { .. } | Cable::Snmp { .. } => return self.set_port(ifname, &key, up, heal_after),
+            _ => format!("ip link set dev {ifname} up"),
         };
         let heal = format!("{}; {plug}", heal::disarm_on_host(&key));
         if up {
@@ -144,7 +147,7 @@ impl Actuators for HostActuators<'_> {
         bail!("halab cannot freeze a real host (node `{}`): use a power or cable fault", self.node)
     }
     fn set_loss(&self, ifname: &str, percent: u32, heal_after: Option<Duration>) -> Result<()> {
-        let ifname = self.lab_nic(ifname)?;
+        let ifname = self.lab_nic(ifname)?.ifname.as_str();
         let key = heal::key(&self.st.plan.lab, &self.node, "loss", ifname);
         let t = format!("halab_loss_{ifname}");
         let lift = format!("{}; nft delete table inet {t} 2>/dev/null; true", heal::disarm_on_host(&key));
@@ -170,20 +173,19 @@ fn drop_table(table: &str, ifname: &str, what: &str) -> String {
 
 impl HostActuators<'_> {
     /// A lab NIC of the node, by the plan's name: only those names reach a shell.
-    fn lab_nic<'n>(&self, ifname: &'n str) -> Result<&'n str> {
+    fn lab_nic(&self, ifname: &str) -> Result<&super::bind::Nic> {
         let b = self.s.binding(&self.node)?;
-        if b.nics.iter().any(|n| n.ifname == ifname) {
-            return Ok(ifname);
+        if let Some(n) = b.nics.iter().find(|n| n.ifname == ifname) {
+            return Ok(n);
         }
         let names: Vec<&str> = b.nics.iter().map(|n| n.ifname.as_str()).collect();
         bail!("node `{}` has no lab NIC `{ifname}` (it has: {})", self.node, names.join(", "))
     }
     /// A cable pulled on the controller (the switch port by SNMP, or a command): its
     /// watchdog lives there too.
-    fn set_port(&self, ifname: &str, key: &str, up: bool, heal_after: Option<Duration>) -> Result<()> {
+    fn set_port(&self, nic: &super::bind::Nic, key: &str, up: bool, heal_after: Option<Duration>) -> Result<()> {
         let b = self.s.binding(&self.node)?;
-        let mac =
-            b.nics.iter().find(|n| n.ifname == ifname).map(|n| n.mac.clone()).with_context(|| format!("node `{}` has no lab NIC `{ifname}`", self.node))?;
+        let (ifname, mac) = (nic.ifname.as_str(), &nic.mac);
         let script = |up: bool| -> Result<String> {
             let state = if up { "up" } else { "down" };
             Ok(match self.cable()? {
@@ -197,7 +199,7 @@ impl HostActuators<'_> {
             _ => "the cable command".to_string(),
         };
         let run = |up: bool| -> Result<()> {
-            match power::local(&format!("( {} ) >/dev/null", script(up)?))? {
+            match crate::cmd::sh_status(&format!("( {} ) >/dev/null", script(up)?))? {
                 0 => Ok(()),
                 c => bail!("{} {ifname} of node `{}` (host `{}`): {what} exited {c}", if up { "plugging" } else { "pulling" }, self.node, b.host.name),
             }

@@ -139,7 +139,7 @@ pub fn heal_now_on_controller(lab: &str) -> Result<()> {
 }
 
 fn run_local(script: &str) -> Result<()> {
-    match super::power::local(script)? {
+    match crate::cmd::sh_status(script)? {
         0 => Ok(()),
         c => anyhow::bail!("the cable watchdog on the controller could not be started or stopped (sh exited {c})"),
     }

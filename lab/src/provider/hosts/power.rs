@@ -130,7 +130,7 @@ pub(crate) fn parse(c: &mut Checker, field: &str, p: &PowerSpec, rel: &dyn Fn(&s
 /// Is the host on? None: the driver cannot tell (a PDU); an error when it does not answer.
 pub fn status(p: &Power) -> Result<Option<bool>> {
     match p {
-        Power::Command { status, .. } => Ok(Some(local(status)? == 0)),
+        Power::Command { status, .. } => Ok(Some(crate::cmd::sh_status(status)? == 0)),
         Power::Pdu { .. } => pdu_request(p, None).map(|_| None),
         // The fence agents' status: 0 on, 2 off, anything else failed.
         _ => match agent(p, "status")? {
@@ -145,7 +145,7 @@ pub fn status(p: &Power) -> Result<Option<bool>> {
 pub fn switch(p: &Power, on: bool) -> Result<()> {
     let action = if on { "on" } else { "off" };
     let (code, why) = match p {
-        Power::Command { on: c_on, off, .. } => (local(if on { c_on } else { off })?, String::new()),
+        Power::Command { on: c_on, off, .. } => (crate::cmd::sh_status(if on { c_on } else { off })?, String::new()),
         Power::Pdu { .. } => (pdu_request(p, Some(action))?, String::new()),
         _ => agent(p, action)?,
     };
@@ -190,13 +190,6 @@ fn pdu_request(p: &Power, action: Option<&str>) -> Result<i32> {
         (Some(_), 200) => Ok(0),
         (Some(a), c) => bail!("PDUDaemon refused `{a}` for PDU {pdu} outlet {outlet}: HTTP {c} {}", resp.lines().last().unwrap_or("").trim()),
     }
-}
-
-/// Run a command on the controller; Ok(exit code).
-pub fn local(script: &str) -> Result<i32> {
-    let st =
-        std::process::Command::new("sh").args(["-c", script]).stdin(std::process::Stdio::null()).status().context("failed to start sh on the controller")?;
-    Ok(st.code().unwrap_or(-1))
 }
 
 fn agent_name(p: &Power) -> &'static str {
