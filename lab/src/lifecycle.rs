@@ -177,10 +177,11 @@ pub fn garbage_reason(l: &Ledger) -> Option<String> {
 }
 
 /// Remove the labs whose halab process is gone (an interrupted or killed up/down/run, or a
-/// lab whose nodes died). Returns the labs removed.
-pub fn gc() -> Result<Vec<String>> {
+/// lab whose nodes died); only those of `only` when it names any (a named lab that is not
+/// garbage is left alone). Returns the labs removed.
+pub fn gc(only: &[String]) -> Result<Vec<String>> {
     let mut removed = Vec::new();
-    for lab in all_labs() {
+    for lab in all_labs().into_iter().filter(|l| only.is_empty() || only.contains(l)) {
         let Ok(l) = Ledger::open(&lab) else { continue };
         if let Some(why) = garbage_reason(&l) {
             info(&format!("gc: removing lab `{lab}`: {why}"));

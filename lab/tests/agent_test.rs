@@ -29,13 +29,15 @@ fn broken(tag: &str, from: &str, to: &str) -> PathBuf {
     broken_copy(GOOD, tag, from, to)
 }
 
-/// Run `halab agent test`; return its exit code and checks.json's checks (name -> passed).
+/// Run `halab agent test`; return its exit code and checks.json's checks (name -> passed),
+/// after checking that its lab (`agent-PID`) is gone.
 fn agent_test(path: &Path, extra: &[&str]) -> (Option<i32>, Vec<(String, bool)>, String) {
     let out = std::env::temp_dir().join(format!("halab-agent-out-{}", path.parent().and_then(|p| p.file_name()).unwrap().to_string_lossy()));
     let _ = std::fs::remove_dir_all(&out);
     let mut args = vec!["agent", "test", path.to_str().unwrap(), "-o", out.to_str().unwrap()];
     args.extend(extra);
-    let o = halab(&args);
+    let (pid, o) = halab_with_pid(&args);
+    assert!(!Path::new(&format!("/var/lib/halab/labs/agent-{pid}")).exists(), "the agent test's lab agent-{pid} is gone");
     let text = format!("{}\n{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
     let checks = std::fs::read_to_string(out.join("checks.json"))
         .map(|t| {
@@ -70,7 +72,6 @@ fn a_correct_agent_passes_every_check() {
     ] {
         assert!(checks.iter().any(|(n, _)| n == must), "`{must}` ran: {checks:?}");
     }
-    assert!(!Path::new("/var/lib/halab/labs").read_dir().unwrap().any(|e| e.unwrap().file_name().to_string_lossy().starts_with("agent-")), "the lab is gone");
     // The timings: in checks.json, tabled in report.md and plotted in report.html.
     let out = std::env::temp_dir().join("halab-agent-out-halab-agent-good");
     let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("checks.json")).unwrap()).unwrap();

@@ -56,12 +56,11 @@ fn without_drbd_the_survivor_forgets_the_leases_and_the_example_says_so() {
 #[cfg(feature = "libvirt")]
 #[test]
 fn on_vms_a_crash_of_the_active_loses_no_granted_lease() {
-    // ~3.5 min under TCG: behind HALAB_SLOW_VM_TESTS=1 since the hosts provider's VM test
-    // brought CI near its 45 minutes (the figures are in reports/dhcp-ha).
-    if !slow_vm_tests() || !libvirt_ready() {
+    // ~3.5 min under TCG, in the `vm` test group (one VM lab at a time).
+    if !libvirt_ready() {
         return;
     }
-    let out = std::env::temp_dir().join("halab-test-dhcp-ha");
+    let out = std::env::temp_dir().join(format!("halab-test-dhcp-ha-{}", std::process::id()));
     let (o, recs) = run_records("../examples/dhcp-ha/failover.yaml", &out, &["--provider", "libvirt"]);
     let r = recs.first().unwrap_or_else(|| panic!("no run: {}", String::from_utf8_lossy(&o.stderr)));
     assert_eq!(r["outcome"], "passed", "{:#}\n{}", r["expectations"], r["error"]);

@@ -179,16 +179,16 @@ fn fw_pair_on_vms_powered_through_their_bmcs() {
     let before: Vec<String> = hosts.iter().map(|h| host_state(h)).collect();
 
     let t = std::time::Instant::now();
-    ok(&["up", "../topologies/fw-pair.yaml", "--provider", "hosts", "--inventory", inv_s]);
+    ok(&["up", "../topologies/fw-pair.yaml", "--name", "vmfw", "--provider", "hosts", "--inventory", inv_s]);
     eprintln!("figure: fw-pair + keepalived up on 4 VMs as hosts in {:.1} s", t.elapsed().as_secs_f64());
     // fw2 plays on h3 (bound by order); its BMC is the Redfish one.
-    assert_eq!(ok(&["exec", "fw-pair", "fw2", "--", "hostname"]).trim(), "h3");
+    assert_eq!(ok(&["exec", "vmfw", "fw2", "--", "hostname"]).trim(), "h3");
     let t = std::time::Instant::now();
-    ok(&["power", "fw-pair", "fw2", "off"]);
+    ok(&["power", "vmfw", "fw2", "off"]);
     eprintln!("figure: Redfish power off (fence_redfish, polls until off): {:.2} s", t.elapsed().as_secs_f64());
     assert_eq!(domstate(&domains[2]), "shut off", "fence_redfish powered h3 off");
     let t = std::time::Instant::now();
-    let o = halab(&["down", "fw-pair"]);
+    let o = halab(&["down", "vmfw"]);
     eprintln!("figure: down with h3 powered on through Redfish and booted: {:.1} s", t.elapsed().as_secs_f64());
     assert!(
         o.status.success() && String::from_utf8_lossy(&o.stderr).contains("host `h3` was left powered off: powered on again"),

@@ -210,7 +210,7 @@ fn ctrl_c_or_sigkill_during_vm_up_leaves_nothing_after_rollback_or_gc() {
     let status = interrupt_vm_up(lab, nix::sys::signal::Signal::SIGKILL);
     assert!(!status.success());
     assert!(virsh_names("list").iter().any(|d| d.starts_with(&format!("{lab}-"))), "a killed up leaves its VMs for gc to find");
-    let gc = ok(&["gc"]);
-    assert!(gc.contains(lab), "gc removes the lab whose halab process is gone: {gc}");
+    let gc = ok(&["gc", lab]);
+    assert!(gc.starts_with("gc: 1 lab(s) removed: hlvmint"), "gc removes the lab whose halab process is gone: {gc}");
     assert_gone(lab, &id);
 }

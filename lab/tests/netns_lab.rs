@@ -7,14 +7,33 @@ use common::*;
 
 use std::collections::BTreeSet;
 use std::process::{Command, Stdio};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-static SERIAL: Mutex<()> = Mutex::new(());
 const TOPOLOGY: &str = "../topologies/fw-pair.yaml";
 
-/// What halab may leave on the host: namespaces, host links, mounts, processes, lab dirs.
-fn host_snapshot() -> BTreeSet<String> {
+/// Whether a host object's description belongs to one of `labs`: namespaces `<lab>.<node>`
+/// and `<lab>+fabric`, the host link `hl<id>`, mounts and helpers under the lab's folder,
+/// node processes whose root is the lab's overlay. Other tests' labs run beside these (the
+/// suite runs many at once), so a test looks only at what its own labs made.
+fn ours(labs: &[&str], item: &str) -> bool {
+    labs.iter().any(|lab| {
+        let id = halab::topology::validate::lab_id(lab);
+        item.contains(&format!("/labs/{lab}/"))
+            || item.ends_with(&format!("/labs/{lab}"))
+            || item.starts_with(&format!("netns {lab}."))
+            || item == format!("netns {lab}+fabric")
+            || item.starts_with(&format!("link hl{id}"))
+            || item.contains(&format!("/run/netns/{lab}."))
+            || item.contains(&format!("/run/netns/{lab}+fabric"))
+            || item == format!("labdir {lab}")
+            || (item.starts_with("process ") && item.contains("_fencer") && item.ends_with(&format!(" {lab} ")))
+    })
+}
+
+/// What halab may leave on the host for `labs`: namespaces, host links, mounts, processes
+/// (halab's helpers, and every process in another PID namespace, named by the overlay its
+/// root is), lab folders.
+fn host_snapshot(labs: &[&str]) -> BTreeSet<String> {
     let mut s = BTreeSet::new();
     for l in String::from_utf8_lossy(&Command::new("ip").args(["netns", "list"]).output().unwrap().stdout).lines() {
         s.insert(format!("netns {}", l.split_whitespace().next().unwrap_or("")));
@@ -41,8 +60,15 @@ fn host_snapshot() -> BTreeSet<String> {
         }
         let cmdline = std::fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap_or_default().replace('\0', " ");
         let other_ns = std::fs::read_link(format!("/proc/{pid}/ns/pid")).ok() != my_pidns;
-        if cmdline.contains("halab _") || (other_ns && !cmdline.is_empty()) {
+        // halab's helpers: `halab _helper ...`, or `/proc/PID/exe _helper ...` as halab
+        // re-executes itself.
+        if cmdline.split(' ').nth(1).is_some_and(|a| a.starts_with('_')) && (cmdline.starts_with("/proc/") || cmdline.contains("halab")) {
             s.insert(format!("process {pid} {cmdline}"));
+        } else if other_ns && !cmdline.is_empty() {
+            // A node's processes: their root is the overlay whose upper dir is the lab's.
+            let root = std::fs::read_to_string(format!("/proc/{pid}/mountinfo")).unwrap_or_default();
+            let upper = root.lines().find(|l| l.split_whitespace().nth(4) == Some("/")).and_then(|l| l.split("upperdir=").nth(1)).unwrap_or("?");
+            s.insert(format!("process {pid} {cmdline} (root {})", upper.split(',').next().unwrap_or("?")));
         }
     }
     if let Ok(rd) = std::fs::read_dir("/var/lib/halab/labs") {
@@ -50,11 +76,11 @@ fn host_snapshot() -> BTreeSet<String> {
             s.insert(format!("labdir {}", e.file_name().to_string_lossy()));
         }
     }
-    s
+    s.into_iter().filter(|i| ours(labs, i)).collect()
 }
 
-fn assert_no_leak(before: &BTreeSet<String>, what: &str) {
-    let after = host_snapshot();
+fn assert_no_leak(labs: &[&str], before: &BTreeSet<String>, what: &str) {
+    let after = host_snapshot(labs);
     let added: Vec<_> = after.difference(before).collect();
     let removed: Vec<_> = before.difference(&after).collect();
     assert!(added.is_empty() && removed.is_empty(), "{what}: host state changed\n added: {added:#?}\n removed: {removed:#?}");
@@ -72,13 +98,21 @@ fn node_pids(init_pid: i64) -> Vec<i32> {
 
 #[test]
 fn fw_pair_lifecycle_with_faults() {
-    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    const LABS: &[&str] = &["t-life"];
     if !privileged() {
         return;
     }
     let lab = "t-life";
-    let before = host_snapshot();
+    let before = host_snapshot(LABS);
     ok(&["up", TOPOLOGY, "--name", lab, "--stack", "none"]);
+    // The scoped snapshot sees the lab (else the leak checks below could not fail).
+    let up = host_snapshot(LABS);
+    for kind in
+        ["netns t-life.fw1", "netns t-life+fabric", "link hl", "mount /run/netns/t-life.", "labdir t-life", "_helper netns init /var/lib/halab/labs/t-life/"]
+    {
+        assert!(up.iter().any(|i| i.contains(kind)), "the snapshot of an up lab holds `{kind}`: {up:#?}");
+    }
+    assert!(up.iter().any(|i| i.contains("(root /var/lib/halab/labs/t-life/")), "and its nodes' processes: {up:#?}");
     assert!(pings(lab, "client", "198.18.2.10"), "client must reach server through fw1");
 
     // Cable pull on fw1's inet: the path breaks and fw1 sees NO-CARRIER.
@@ -122,16 +156,16 @@ fn fw_pair_lifecycle_with_faults() {
     assert!(web.contains(" 200 "), "the rebooted server serves again: {web}");
 
     ok(&["down", lab]);
-    assert_no_leak(&before, "after down");
+    assert_no_leak(LABS, &before, "after down");
 }
 
 #[test]
 fn two_labs_side_by_side() {
-    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    const LABS: &[&str] = &["t-one", "t-two", "t-three"];
     if !privileged() {
         return;
     }
-    let before = host_snapshot();
+    let before = host_snapshot(LABS);
     ok(&["up", TOPOLOGY, "--name", "t-one", "--stack", "none"]);
     ok(&["up", TOPOLOGY, "--name", "t-two", "--stack", "none"]);
     let (a, b) = (status_json("t-one"), status_json("t-two"));
@@ -147,7 +181,7 @@ fn two_labs_side_by_side() {
     // A management subnet that overlaps a host route (here t-one's) is refused, and nothing is made.
     let taken = a["management"].as_str().unwrap();
     let text = std::fs::read_to_string(TOPOLOGY).unwrap().replace("networks:", &format!("management: {{ subnet: {taken} }}\nnetworks:"));
-    let file = std::env::temp_dir().join("halab-overlap.yaml");
+    let file = std::env::temp_dir().join(format!("halab-overlap-{}.yaml", std::process::id()));
     std::fs::write(&file, text).unwrap();
     let o = halab(&["up", file.to_str().unwrap(), "--name", "t-three"]);
     let err = String::from_utf8_lossy(&o.stderr);
@@ -156,7 +190,7 @@ fn two_labs_side_by_side() {
     let _ = std::fs::remove_file(&file);
     ok(&["down", "t-one"]);
     ok(&["down", "t-two"]);
-    assert_no_leak(&before, "after two labs");
+    assert_no_leak(LABS, &before, "after two labs");
 }
 
 /// Start `up` slowed down, wait until it has created part of the lab, then signal it.
@@ -183,55 +217,56 @@ fn interrupt_up(lab: &str, signal: nix::sys::signal::Signal) -> std::process::Ex
 
 #[test]
 fn ctrl_c_during_up_rolls_back() {
-    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    const LABS: &[&str] = &["t-int"];
     if !privileged() {
         return;
     }
     ok(&["image", "build"]);
-    let before = host_snapshot();
+    let before = host_snapshot(LABS);
     let status = interrupt_up("t-int", nix::sys::signal::Signal::SIGINT);
     assert!(!status.success(), "an interrupted up must not report success");
-    assert_no_leak(&before, "after Ctrl-C during up (rollback)");
+    assert_no_leak(LABS, &before, "after Ctrl-C during up (rollback)");
     // down on the rolled-back lab has nothing left to remove.
     assert!(!halab(&["down", "t-int"]).status.success());
-    assert_no_leak(&before, "after Ctrl-C during up + down");
+    assert_no_leak(LABS, &before, "after Ctrl-C during up + down");
 }
 
 #[test]
 fn sigkill_during_up_then_down_or_gc_removes_everything() {
-    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    const LABS: &[&str] = &["t-kill", "t-gc"];
     if !privileged() {
         return;
     }
     ok(&["image", "build"]);
-    let before = host_snapshot();
+    let before = host_snapshot(LABS);
     let status = interrupt_up("t-kill", nix::sys::signal::Signal::SIGKILL);
     assert!(!status.success());
-    assert!(host_snapshot() != before, "a killed up leaves its objects for down to find");
+    assert!(host_snapshot(LABS) != before, "a killed up leaves its objects for down to find");
     let ls = ok(&["ls"]);
     assert!(ls.contains("t-kill") && ls.contains("stale"), "ls shows the stale lab: {ls}");
     ok(&["down", "t-kill"]);
-    assert_no_leak(&before, "after SIGKILL during up + down");
+    assert_no_leak(LABS, &before, "after SIGKILL during up + down");
 
     let status = interrupt_up("t-gc", nix::sys::signal::Signal::SIGKILL);
     assert!(!status.success());
-    let gc = ok(&["gc"]);
-    assert!(gc.contains("t-gc"), "gc removes the lab whose halab process is gone: {gc}");
-    assert_no_leak(&before, "after SIGKILL during up + gc");
+    // `gc LAB` looks at that lab only (other tests' labs run beside this one).
+    let gc = ok(&["gc", "t-gc"]);
+    assert!(gc.starts_with("gc: 1 lab(s) removed: t-gc"), "gc removes the lab whose halab process is gone: {gc}");
+    assert_no_leak(LABS, &before, "after SIGKILL during up + gc");
 }
 
 #[test]
 fn bad_topology_exits_2_and_creates_nothing() {
-    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    const LABS: &[&str] = &["x"];
     if !privileged() {
         return;
     }
-    let before = host_snapshot();
+    let before = host_snapshot(LABS);
     let o = halab(&["up", "tests/data/bad/duplicate-address.yaml"]);
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("duplicate-address.yaml:6:27"), "{err}");
-    assert_no_leak(&before, "after a refused up");
+    assert_no_leak(LABS, &before, "after a refused up");
 }
 
 /// The russh transport the libvirt and hosts providers use, exercised on netns nodes (their
@@ -241,12 +276,12 @@ fn bad_topology_exits_2_and_creates_nothing() {
 fn russh_transport_and_freeze_on_a_netns_lab() {
     use halab::provider::identity::ssh_target;
     use halab::transport;
-    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    const LABS: &[&str] = &["t-russh"];
     if !privileged() {
         return;
     }
     let lab = "t-russh";
-    let before = host_snapshot();
+    let before = host_snapshot(LABS);
     ok(&["up", TOPOLOGY, "--name", lab, "--stack", "none"]);
     let st = halab::labstate::LabState::load(lab).unwrap();
     let t = ssh_target(&st, st.node_index("server").unwrap()).unwrap();
@@ -291,5 +326,5 @@ fn russh_transport_and_freeze_on_a_netns_lab() {
     assert!(transport::ready(&t), "sshd answers again after thaw");
 
     ok(&["down", lab]);
-    assert_no_leak(&before, "after down");
+    assert_no_leak(LABS, &before, "after down");
 }

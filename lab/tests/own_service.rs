@@ -57,9 +57,10 @@ fn the_web_ha_example_measures_what_its_clients_suffer_through_a_crash() {
     assert_eq!(r["outcome"], "passed", "{:#}\n{}", r["expectations"], r["error"]);
     let m = &r["metrics"];
     let n = |k: &str| m[k].as_f64().unwrap_or_else(|| panic!("{k} missing: {m:#}"));
-    // Every 100 ms for ~10 s: dozens of attempts, some unanswered while the VIP and the server
-    // move, the last ones answered.
-    assert!(n("web.attempts") > 30.0, "{m:#}");
+    // Every 100 ms for ~17 s: some unanswered while the VIP and the server move, the last
+    // ones answered.
+    // Each attempt starts python3: 0.1 s on an idle box, up to ~0.7 s with labs beside it.
+    assert!(n("web.attempts") > 10.0, "{m:#}");
     assert!(n("web.ok") < n("web.attempts"), "the crash cost answers: {m:#}");
     assert!(n("web.availability") > 0.2 && n("web.availability") < 1.0, "{m:#}");
     assert_eq!(m["web.recovered"], true);

@@ -202,3 +202,35 @@ fn separated_runs_are_said_to_be_so_and_overlapping_ones_are_not() {
     );
     let _ = std::fs::remove_dir_all(&root);
 }
+
+/// A run whose ab used a full core is left out like a starved one: the load generator, not
+/// the cluster, set its rate. The threshold is `AB_SATURATED` of a core, not a hair less.
+#[test]
+fn a_run_whose_load_generator_saturated_is_left_out() {
+    let sat = halab::scenario::traffic::AB_SATURATED;
+    for (cpu, out) in [(0.5, false), (sat - 0.001, false), (sat, true), (1.0, true)] {
+        let mut r = record("crash", "probe", crash_report(), RUNS[0]);
+        r.metrics.insert("web.client_cpu".into(), json!(cpu));
+        let why = halab::report::starved(&r);
+        assert_eq!(why.is_some(), out, "web.client_cpu = {cpu}: {why:?}");
+        if let Some(w) = why {
+            assert!(w.starts_with("web.client_cpu = ") && w.contains("saturated"), "{w}");
+        }
+    }
+    // And the statistics of a cell leave it out: a keepalived run that counted, saturated.
+    let root = tempdir(&format!("saturated-{}", std::process::id()));
+    write_runs(&root, "crash", "probe", &crash_report());
+    let used = |root: &Path| analyse(root).cells.iter().find(|c| c.stack == "keepalived").map(|c| c.used).unwrap();
+    let before = used(&root);
+    let dir = std::fs::read_dir(&root)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.to_string_lossy().contains("keepalived") && halab::report::starved(&halab::scenario::results::RunRecord::load(p).unwrap()).is_none())
+        .unwrap();
+    let mut r = halab::scenario::results::RunRecord::load(&dir).unwrap();
+    r.metrics.insert("web.client_cpu".into(), json!(1.0));
+    r.write(&dir).unwrap();
+    assert_eq!(used(&root), before - 1, "the saturated run is out of the statistics");
+    let _ = std::fs::remove_dir_all(&root);
+}

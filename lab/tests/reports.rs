@@ -14,7 +14,7 @@ use common::*;
 use fixture::*;
 use halab::report::Analysis;
 use halab::scenario::plan::{Headline, Report, Step};
-use halab::scenario::results::{Outcome, RunRecord};
+use halab::scenario::results::Outcome;
 use halab::scenario::schedule::{draw, run_seed, Drawn};
 
 fn analyse(dirs: &[PathBuf]) -> Analysis {
@@ -255,7 +255,7 @@ fn html_shows_each_stacks_ecdf_and_the_number_against_the_fault_phase() {
     }
     // The phase of a run is the wait drawn last before its first fault (step 4).
     for r in &a.runs {
-        assert_eq!(halab::report::phase::Phase::DrawnWait.of(r), Some(r.record.drawn[0].value_ms));
+        assert_eq!(halab::report::phase::of(r), Some(r.record.drawn[0].value_ms));
     }
     let mut r = a.runs[0].clone();
     r.record.drawn.insert(0, Drawn { step: 1, min_ms: 0.0, max_ms: 9.0, value_ms: 5.0, slice: [1, 1] });
@@ -282,26 +282,6 @@ fn ecdf_from_8_runs_and_phase_plots_only_with_a_phase() {
     let _ = std::fs::remove_dir_all(&root);
     let html = halab::report::html::render(&analysis());
     assert!(!html.contains("class=\"plot phase\"") && !html.contains("class=\"plot ecdf\""));
-}
-
-/// A measured phase (`phase.since_advert_ms`, time from the last VRRP advert on the wire to the
-/// fault) is preferred to the drawn wait: only the runs that measured it are plotted.
-#[test]
-fn the_measured_phase_is_preferred_to_the_drawn_wait() {
-    let root = tempdir(&format!("phase-advert-{}", std::process::id()));
-    phase_runs(&root, 10, 10);
-    for repeat in 1..=10 {
-        let dir = root.join(format!("scp-survives-failover-keepalived-{repeat}"));
-        let mut r = RunRecord::load(&dir).unwrap();
-        let since = (r.drawn[0].value_ms - 250.0).rem_euclid(1000.0);
-        r.metrics.insert("phase.since_advert_ms".into(), serde_json::json!(since));
-        r.write(&dir).unwrap();
-    }
-    let html = halab::report::html::render(&analyse(std::slice::from_ref(&root)));
-    let phase = plot(&html, "class=\"plot phase\" data-metric=\"probe.gap\"").expect("a phase plot");
-    assert!(phase.contains("since the last VRRP advert (s)") && !phase.contains("drawn wait"));
-    assert_eq!(phase.matches("<circle").count(), 10, "keepalived's runs, which measured it");
-    let _ = std::fs::remove_dir_all(&root);
 }
 
 /// Every run's seed and drawn wait are in its row of report.md, and each cell gives the range

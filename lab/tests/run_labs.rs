@@ -10,8 +10,14 @@ use std::time::Duration;
 
 use common::*;
 
-fn run_labs() -> Vec<String> {
-    ok(&["ls"]).lines().filter(|l| l.starts_with("run-")).map(str::to_string).collect()
+/// The `ls` lines of the labs the `halab run` processes `pids` made (`run-STACK-SC-PIDHEX-REP`):
+/// other tests run scenarios beside this one.
+fn run_labs(pids: &[u32]) -> Vec<String> {
+    ok(&["ls"]).lines().filter(|l| l.starts_with("run-") && mine(pids, l)).map(str::to_string).collect()
+}
+
+fn mine(pids: &[u32], name: &str) -> bool {
+    pids.iter().any(|p| name.split_whitespace().next().unwrap_or("").contains(&format!("-{p:x}-")))
 }
 
 /// A short scenario on fw-pair with keepalived (a probe, then a wait), written next to the
@@ -35,7 +41,6 @@ fn a_killed_run_leaves_a_lab_gc_removes_and_two_runs_never_collide() {
     }
     let dir = std::env::temp_dir().join(format!("halab-test-runlabs-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    assert!(run_labs().is_empty(), "no run lab before the test: {:?}", run_labs());
     // 1. SIGKILL mid-run (the lab is up, the scenario waits).
     let sc = scenario(&dir.join("a"), "60s");
     let mut child = Command::new(HALAB)
@@ -45,21 +50,27 @@ fn a_killed_run_leaves_a_lab_gc_removes_and_two_runs_never_collide() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    eventually(60, "the run's lab is up", || run_labs().iter().any(|l| l.contains(" up ")));
+    let me = [child.id()];
+    eventually(60, "the run's lab is up", || run_labs(&me).iter().any(|l| l.contains(" up ")));
     child.kill().unwrap();
     child.wait().unwrap();
-    let left = run_labs();
+    let left = run_labs(&me);
     assert_eq!(left.len(), 1, "the killed run left its lab: {left:?}");
     assert!(left[0].contains("stale"), "ls says the lab is stale: {}", left[0]);
-    let gc = ok(&["gc"]);
-    assert!(gc.starts_with("gc: 1 lab(s) removed"), "gc removes the killed run's lab: {gc}");
-    assert!(run_labs().is_empty(), "nothing left: {:?}", run_labs());
-    assert!(ip_netns().iter().all(|n| !n.starts_with("run-")), "no namespace left: {:?}", ip_netns());
+    let name = left[0].split_whitespace().next().unwrap();
+    // A lab that is alive is left alone even when named: an `up` of this test's own.
+    ok(&["up", "../topologies/fw-pair.yaml", "--name", "t-alive", "--stack", "none"]);
+    let _alive = LabGuard("t-alive");
+    let gc = ok(&["gc", name, "t-alive"]);
+    assert_eq!(gc.trim(), format!("gc: 1 lab(s) removed: {name}"), "gc removes the killed run's lab, not the live one");
+    assert!(ok(&["ls"]).lines().any(|l| l.starts_with("t-alive ")), "the live lab stays");
+    ok(&["down", "t-alive"]);
+    assert!(run_labs(&me).is_empty(), "nothing left: {:?}", run_labs(&me));
+    assert!(ip_netns().iter().all(|n| !mine(&me, n)), "no namespace left: {:?}", ip_netns());
     // 2. The same scenario twice at once: each run gets its own lab, both pass.
     let sc = scenario(&dir.join("b"), "2s");
-    let spawn =
-        |out: &str| Command::new(HALAB).args(["run", sc.to_str().unwrap(), "-o", dir.join(out).to_str().unwrap()]).env("HALAB_PLAIN", "1").output().unwrap();
-    let (o1, o2) = std::thread::scope(|s| {
+    let spawn = |out: &str| halab_with_pid(&["run", sc.to_str().unwrap(), "-o", dir.join(out).to_str().unwrap()]);
+    let ((p1, o1), (p2, o2)) = std::thread::scope(|s| {
         let h1 = s.spawn(|| spawn("b/out1"));
         std::thread::sleep(Duration::from_millis(300));
         let h2 = s.spawn(|| spawn("b/out2"));
@@ -75,7 +86,7 @@ fn a_killed_run_leaves_a_lab_gc_removes_and_two_runs_never_collide() {
     };
     assert_ne!(lab("b/out1"), lab("b/out2"), "two runs, two labs");
     assert!(dir.join("b/out1/junit.xml").is_file(), "halab run writes junit.xml");
-    assert!(run_labs().is_empty(), "both runs took their labs down: {:?}", run_labs());
+    assert!(run_labs(&[p1, p2]).is_empty(), "both runs took their labs down: {:?}", run_labs(&[p1, p2]));
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -107,12 +118,13 @@ fn ctrl_c_during_a_run_records_it_interrupted_takes_the_lab_down_and_exits_130()
             c.env("HALAB_STEP_DELAY_MS", ms);
         }
         let mut child = c.spawn().unwrap();
+        let me = [child.id()];
         match case {
             "steps" => {
-                eventually(60, "the run's lab is up", || run_labs().iter().any(|l| l.contains(" up ")));
+                eventually(60, "the run's lab is up", || run_labs(&me).iter().any(|l| l.contains(" up ")));
                 std::thread::sleep(Duration::from_secs(3));
             }
-            _ => eventually(30, "the run's lab is being created", || run_labs().iter().any(|l| l.contains(" creating "))),
+            _ => eventually(30, "the run's lab is being created", || run_labs(&me).iter().any(|l| l.contains(" creating "))),
         }
         nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGINT).unwrap();
         let t = std::time::Instant::now();
@@ -131,8 +143,8 @@ fn ctrl_c_during_a_run_records_it_interrupted_takes_the_lab_down_and_exits_130()
             assert!(samples > 0, "the interrupted run kept its samples");
             assert!(r["metrics"]["tick.gap"].is_number(), "and measured them: {:#}", r["metrics"]);
         }
-        assert!(run_labs().is_empty(), "{case}: the lab went down: {:?}", run_labs());
-        assert!(ip_netns().iter().all(|n| !n.starts_with("run-")), "{case}: no namespace left: {:?}", ip_netns());
+        assert!(run_labs(&me).is_empty(), "{case}: the lab went down: {:?}", run_labs(&me));
+        assert!(ip_netns().iter().all(|n| !mine(&me, n)), "{case}: no namespace left: {:?}", ip_netns());
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -76,6 +76,18 @@ fn conntrackd_off_stalls_the_stream_and_exits_1_with_evidence() {
         assert!(ev.contains("### nft list ruleset") && ev.contains("### ip addr"), "evidence was collected: {ev}");
         assert!(dir.join("samples/probe.probe.json").is_file());
     }
+    // The report of these real records (not hand-made ones): failed runs are listed with
+    // the expectations that failed, and kept out of the statistics.
+    let report = out.join("report");
+    let dirs: Vec<String> = ["keepalived", "pacemaker"].iter().map(|s| out.join(format!("conntrackd-off-{s}-1")).display().to_string()).collect();
+    ok(&["report", &dirs[0], &dirs[1], "-o", report.to_str().unwrap()]);
+    let md = std::fs::read_to_string(report.join("report.md")).unwrap();
+    for stack in ["keepalived", "pacemaker"] {
+        let cell = md.split(&format!("### conntrackd-off on {stack}")).nth(1).unwrap_or_else(|| panic!("no cell for {stack}:\n{md}"));
+        assert!(cell.trim_start().starts_with("1 runs, 0 passed, 0 infrastructure errors, 0 used in the statistics."), "{stack}:\n{cell}");
+        let row = md.lines().find(|l| l.starts_with(&format!("| conntrackd-off | {stack} | 1 | failed |"))).unwrap_or_else(|| panic!("no run row:\n{md}"));
+        assert!(row.contains("probe.tcp.survived") && row.contains("bulk.completed"), "{row}");
+    }
 }
 
 #[test]
@@ -184,4 +196,36 @@ fn the_probe_measures_a_known_cut() {
     // One 10 ms tick of resolution on either side of the cut.
     assert!(gap >= shortest - 10.0 && gap <= longest + 20.0, "measured gap {gap} ms for a cut of {shortest:.1}-{longest:.1} ms");
     eprintln!("known cut {shortest:.1}-{longest:.1} ms, measured gap {gap} ms");
+}
+
+/// Partial loss, for real (netns, nftables' numgen in the fabric): 30 % of the frames of the
+/// client's cable dropped each way, so an echo comes back with probability 0.7 x 0.7 = 0.49.
+/// The share of n ticks echoed is binomial: within 4 standard deviations (sqrt(0.49 x 0.51 /
+/// n), 0.025 for 400 ticks) of 0.49, which a wrong rule (no loss, loss one way only: 0.7, or
+/// 100 %) misses by far. Block (100 %) and its removal (0 %) are in the known-cut test.
+#[test]
+fn partial_loss_drops_the_share_it_says() {
+    if !privileged() {
+        return;
+    }
+    let dir = out_dir("partial-loss");
+    std::fs::create_dir_all(&dir).unwrap();
+    let topo = std::fs::canonicalize("../topologies/fw-pair.yaml").unwrap();
+    let sc = dir.join("partial-loss.yaml");
+    std::fs::write(
+        &sc,
+        format!(
+            "name: partial-loss\ntopology: {}\nstacks: [ none ]\nsteps:\n  - fault: {{ kind: loss, node: client, iface: inet, percent: 30 }}\n  - traffic: {{ name: probe, kind: probe, from: client, to: server, every: 10ms, duration: 10s }}\n  - wait: 4s\n  - stop: probe\nexpect: []\n",
+            topo.display()
+        ),
+    )
+    .unwrap();
+    let (code, recs) = run(sc.to_str().unwrap(), &dir.join("out"));
+    assert_eq!(code, 0, "{:#}", recs.first().map(|r| r["error"].clone()).unwrap_or_default());
+    let r = &recs[0];
+    let (sent, got) = (metric(r, "probe.udp.sent").as_f64().unwrap(), metric(r, "probe.udp.received").as_f64().unwrap());
+    assert!(sent >= 50.0, "the probe ticked for ~4 s: {sent} sent");
+    let (share, sd) = (got / sent, (0.49f64 * 0.51 / sent).sqrt());
+    assert!((share - 0.49).abs() <= 4.0 * sd, "{got} of {sent} echoes came back ({share:.3}); 30 % loss each way gives 0.49 +- {:.3}", 4.0 * sd);
+    eprintln!("figure: 30 % loss each way: {got} of {sent} echoes ({share:.3}, expected 0.49)");
 }

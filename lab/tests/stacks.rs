@@ -81,6 +81,21 @@ fn stack_pair(lab: &'static str, stack: &str, active_role: &str, standby_role: &
     eventually(15, "the stream keeps flowing after the switchover", || received(lab) >= before + 10);
     let status = ok(&["status", lab]);
     assert!(status.contains("conntrackd:up"), "{status}");
+
+    // `switchover --to` names the member: back to the first holder, the stream still flowing.
+    ok(&["switchover", lab, "--to", &active]);
+    assert_eq!(holder(lab), active, "every VIP moved back to {active}");
+    let before = received(lab);
+    eventually(15, "the stream keeps flowing after the switchover back", || received(lab) >= before + 10);
+    let o = halab(&["switchover", lab, "--to", "laptop"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("laptop"), "a node that is no member is refused by name: {err}");
+    // `logs`: the daemons a member has logs of, then one of them.
+    let daemons = ok(&["logs", lab, &active]);
+    let daemon = if stack == "keepalived" { "keepalived" } else { "pacemaker" };
+    assert!(daemons.contains(&format!("{daemon}.log")) && daemons.contains("conntrackd"), "{daemons}");
+    let log = ok(&["logs", lab, &active, daemon]);
+    assert!(log.starts_with(&format!("==> {active}:")) && log.lines().count() > 3, "{daemon}'s log on {active}: {log}");
 }
 
 #[test]
@@ -131,10 +146,9 @@ fn pacemaker_with_three_firewalls_keeps_quorum() {
     let says = |node: &str| String::from_utf8_lossy(&halab(&["exec", lab, node, "--", "corosync-quorumtool", "-s"]).stdout).into_owned();
     eventually(60, "the last member loses quorum", || quorate_no(&says(&last)));
     // Its peer's VIPs went down with it: what matters is that the last member does not take
-    // them. With quorum ignored it would within ~10 s (token 3 s + consensus 3.6 s + start).
-    std::thread::sleep(std::time::Duration::from_secs(15));
-    let m = members(lab);
-    assert!(m.iter().all(|(_, _, v)| *v == 0), "without quorum no member holds a VIP: {m:?}");
+    // them. With quorum ignored it would within ~10 s (token 3 s + consensus 3.6 s + start):
+    // watched for 15 s, no member may hold a VIP at any poll.
+    stays(15, "without quorum no member holds a VIP", || members(lab).iter().all(|(_, _, v)| *v == 0));
 }
 
 fn quorate_no(q: &str) -> bool {

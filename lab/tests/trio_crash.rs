@@ -3,12 +3,24 @@
 //! cluster. A run whose standbys held every flow before the crash (parity) must keep every
 //! flow, with no packet dropped as invalid. conntrackd (FTFW) itself, rarely, leaves one
 //! established flow out of both standbys' external caches (1 run in ~20 here, no send error,
-//! no lost message counted): such a run must name the flow, and only probes whose flows were
-//! missing may break. One of the two runs must hold parity.
+//! no lost message counted): such a run must name the flow, and only the probes whose own
+//! flows were missing may break. One of the two runs must hold parity (the cause is being
+//! chased; until it is known, this is exactly what the test tolerates).
 
 mod common;
 
 use common::*;
+
+/// The probes of tests/data/trio-crash.yaml: name, from, to (addresses in fw-trio-5net.yaml).
+const PROBES: [(&str, &str, &str); 3] = [("out", "198.18.1.10", "198.18.2.10"), ("in", "198.18.4.10", "198.18.1.10"), ("side", "198.18.2.10", "198.18.4.10")];
+
+/// Whether a missing flow (`tcp 198.18.1.10:40000 -> 198.18.2.10:7 not on fw2`) is the one
+/// between `from` and `to`.
+fn flow_between(flow: &str, from: &str, to: &str) -> bool {
+    let w: Vec<&str> = flow.split_whitespace().collect();
+    let host = |i: usize| w.get(i).and_then(|a| a.rsplit_once(':')).map(|(h, _)| h);
+    host(1) == Some(from) && host(3) == Some(to)
+}
 
 #[test]
 fn every_flow_survives_a_crash_of_one_of_three_firewalls() {
@@ -32,11 +44,16 @@ fn every_flow_survives_a_crash_of_one_of_three_firewalls() {
                 assert_eq!(m[format!("{p}.tcp.survived")], true, "{p}: {m:#}");
             }
         } else {
-            // The record explains the failure: each broken probe's TCP flow was missing.
+            // What a run without parity may lose, exactly: the TCP probes whose own flow the
+            // record names as missing (and `ct.parity`, `nft.invalid` for their packets).
+            // Every other probe survives.
             assert!(!missing.is_empty(), "{m:#}");
-            let tcp_missing = missing.iter().filter(|f| f.starts_with("tcp ")).count();
-            let broken = ["out", "in", "side"].iter().filter(|p| m[format!("{p}.tcp.survived")] != true).count();
-            assert!(broken <= tcp_missing, "{broken} TCP probes broke but {tcp_missing} TCP flows were missing: {m:#}");
+            for (p, from, to) in PROBES {
+                let explained = missing.iter().any(|f| f.starts_with("tcp ") && flow_between(f, from, to));
+                if !explained {
+                    assert_eq!(m[format!("{p}.tcp.survived")], true, "run {}: {p} broke but its flow was not missing ({missing:?}): {m:#}", r["repeat"]);
+                }
+            }
             eprintln!("run {}: conntrackd left flows out of the standbys: {missing:?}", r["repeat"]);
         }
     }

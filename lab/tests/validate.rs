@@ -17,7 +17,7 @@ fn problems(file: &str) -> String {
 /// (file, the position and words that must appear)
 const CASES: &[(&str, &str, &str)] = &[
     ("empty.yaml", "empty.yaml:1:1:", "the file is empty"),
-    ("syntax.yaml", "syntax.yaml:4:", ""),
+    ("syntax.yaml", "syntax.yaml:4:6:", "did not find expected ',' or '}'"),
     ("unknown-field.yaml", "unknown-field.yaml:3:", "unknown field `mtu`"),
     ("duplicate-node.yaml", "duplicate-node.yaml:6:3:", "node `a` is defined twice"),
     ("duplicate-network.yaml", "duplicate-network.yaml:4:3:", "network `lan` is defined twice"),

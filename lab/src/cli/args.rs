@@ -177,8 +177,9 @@ pub enum Cmd {
         #[arg(short, long)]
         out: PathBuf,
     },
-    /// Remove the leftovers of labs whose halab process is gone.
-    Gc,
+    /// Remove the leftovers of labs whose halab process is gone (all such labs, or only the
+    /// ones named).
+    Gc { labs: Vec<String> },
     /// Images: build, list, remove.
     #[command(subcommand)]
     Image(ImageCmd),

@@ -166,8 +166,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             crate::report::write_all(&a, &out)?;
             println!("report of {} runs: {}", a.runs.len(), out.join("report.md").display());
         }
-        Cmd::Gc => {
-            let removed = crate::lifecycle::gc()?;
+        Cmd::Gc { labs } => {
+            let removed = crate::lifecycle::gc(&labs)?;
             println!("gc: {} lab(s) removed{}", removed.len(), if removed.is_empty() { String::new() } else { format!(": {}", removed.join(", ")) });
         }
         Cmd::Image(c) => super::image::run(c)?,

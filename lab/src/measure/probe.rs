@@ -95,14 +95,25 @@ fn echo_tcp(mut s: TcpStream, deadline: Instant) {
     }
 }
 
-/// How late the prober's ticks left (scheduling delay), p99 in ms, nearest rank: each echoed
-/// tick's send time against the schedule the earliest echoed tick sets. A starved host shows
-/// here; ticks never echoed say nothing about it.
-pub fn tick_late_p99(s: &ProbeSamples) -> Option<f64> {
-    let &(seq0, sent0, _) = s.udp.iter().min_by_key(|x| x.0)?;
+/// How late the prober's ticks left (scheduling delay), in ms: each echoed tick's send time
+/// against the schedule the earliest echoed tick sets. A starved host shows here; ticks never
+/// echoed say nothing about it.
+fn tick_lateness(s: &ProbeSamples) -> Vec<f64> {
+    let Some(&(seq0, sent0, _)) = s.udp.iter().min_by_key(|x| x.0) else { return Vec::new() };
     let step = s.interval_ns as f64;
-    let late: Vec<f64> = s.udp.iter().map(|&(q, t, _)| (t as f64 - (sent0 as f64 + q.saturating_sub(seq0) as f64 * step)) / 1e6).collect();
-    super::stats::percentile(&late, 99.0)
+    s.udp.iter().map(|&(q, t, _)| (t as f64 - (sent0 as f64 + q.saturating_sub(seq0) as f64 * step)) / 1e6).collect()
+}
+
+/// Tick lateness p99 (nearest rank), ms: the starvation guard's figure.
+pub fn tick_late_p99(s: &ProbeSamples) -> Option<f64> {
+    super::stats::percentile(&tick_lateness(s), 99.0)
+}
+
+/// The latest tick, ms: how late a woken process ran on this host in this run at worst, the
+/// bound on any stamp taken by a process woken for it (the probe's own receive times, a
+/// stack hook's stamp).
+pub fn tick_late_max(s: &ProbeSamples) -> Option<f64> {
+    tick_lateness(s).into_iter().reduce(f64::max)
 }
 
 /// Tick `server:port` every `interval` for `duration`; return the echoes.
@@ -233,5 +244,8 @@ mod tests {
         let on_time = ProbeSamples { interval_ns: 10_000_000, udp: (0..50).map(|k| (k, 7_000_000 + k * 10_000_000, 0)).collect(), ..Default::default() };
         assert_eq!(tick_late_p99(&on_time), Some(0.0));
         assert_eq!(tick_late_p99(&ProbeSamples::default()), None, "no echo, no lateness");
+        assert!((tick_late_max(&s).unwrap() - 9.95).abs() < 1e-9, "the latest tick, 199: 9.95 ms");
+        assert_eq!(tick_late_max(&on_time), Some(0.0));
+        assert_eq!(tick_late_max(&ProbeSamples::default()), None);
     }
 }

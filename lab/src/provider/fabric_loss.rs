@@ -31,3 +31,26 @@ pub fn update(path: &std::path::Path, table: &str, port: &str, percent: u32) -> 
         "table bridge {table}\ndelete table bridge {table}\ntable bridge {table} {{\n    chain forward {{\n        type filter hook forward priority filter; policy accept;\n{rules}    }}\n}}\n"
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::update;
+
+    #[test]
+    fn the_table_holds_every_lossy_port_and_0_removes_one() {
+        let path = std::env::temp_dir().join(format!("halab-loss-table-{}.json", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let s = update(&path, "halab_loss", "p1", 30).unwrap();
+        assert!(s.starts_with("table bridge halab_loss\ndelete table bridge halab_loss\n"), "replaces the table whole: {s}");
+        assert!(s.contains("iifname \"p1\" numgen random mod 100 < 30 drop\n") && s.contains("oifname \"p1\" numgen random mod 100 < 30 drop\n"), "{s}");
+        // 100 % is a plain drop (`mod 100 < 100` would be true always, but say it plainly).
+        let s = update(&path, "halab_loss", "p2", 100).unwrap();
+        assert!(s.contains("iifname \"p1\" numgen") && s.contains("iifname \"p2\" drop\n") && s.contains("oifname \"p2\" drop\n"), "{s}");
+        let s = update(&path, "halab_loss", "p1", 0).unwrap();
+        assert!(!s.contains("\"p1\"") && s.contains("\"p2\""), "0 % takes the port out: {s}");
+        let s = update(&path, "halab_loss", "p2", 0).unwrap();
+        assert!(s.contains("policy accept;\n    }\n}\n") && !s.contains("drop"), "an empty table drops nothing: {s}");
+        assert!(update(&path, "halab_loss", "p1", 101).is_err());
+        let _ = std::fs::remove_file(&path);
+    }
+}

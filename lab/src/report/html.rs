@@ -7,7 +7,7 @@ use std::fmt::Write;
 
 use plotters::prelude::*;
 
-use super::phase::Phase;
+use super::phase;
 use super::plots::{self, COLORS};
 use super::{Analysis, Headline, Run};
 use crate::measure::dip::Timeline;
@@ -107,10 +107,12 @@ fn distribution(h: &mut String, a: &Analysis, hl: &Headline) {
         let _ = writeln!(h, "<div class=\"plot ecdf\" data-metric=\"{metric}\">{svg}</div>");
     }
     let runs: Vec<&Run> = per_stack.iter().flatten().map(|(r, _)| *r).collect();
-    let Some(phase) = Phase::of_runs(&runs) else { return };
+    if !runs.iter().any(|r| phase::of(r).is_some()) {
+        return;
+    }
     let pts: Vec<(usize, f64, f64)> =
-        per_stack.iter().enumerate().flat_map(|(i, rs)| rs.iter().filter_map(move |(r, v)| Some((i, phase.of(r)? / 1000.0, shown(*v))))).collect();
-    let svg = plots::phase_scatter(&format!("{title} vs fault phase"), phase.axis(), unit, &a.stacks, &pts);
+        per_stack.iter().enumerate().flat_map(|(i, rs)| rs.iter().filter_map(move |(r, v)| Some((i, phase::of(r)? / 1000.0, shown(*v))))).collect();
+    let svg = plots::phase_scatter(&format!("{title} vs fault phase"), phase::AXIS, unit, &a.stacks, &pts);
     let _ = writeln!(h, "<div class=\"plot phase\" data-metric=\"{metric}\">{svg}</div>");
 }
 

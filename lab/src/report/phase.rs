@@ -9,38 +9,14 @@ use super::Run;
 use crate::scenario::events::What;
 use crate::scenario::schedule::Drawn;
 
-/// Time from the last VRRP advert seen on the wire to the fault, when the run measured it.
-pub const SINCE_ADVERT: &str = "phase.since_advert_ms";
+/// The x axis of a phase plot: the ranged wait each run drew before its fault. (A phase
+/// measured on the wire, such as the time since the last VRRP advert, would be better; no
+/// run measures one yet.)
+pub const AXIS: &str = "drawn wait before the fault (s)";
 
-/// What a phase plot puts on its x axis.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Phase {
-    /// `phase.since_advert_ms`: measured, preferred.
-    SinceAdvert,
-    /// The ranged wait drawn just before the first fault.
-    DrawnWait,
-}
-
-impl Phase {
-    pub fn axis(self) -> &'static str {
-        match self {
-            Phase::SinceAdvert => "since the last VRRP advert (s)",
-            Phase::DrawnWait => "drawn wait before the fault (s)",
-        }
-    }
-
-    /// This run's phase in ms, if it has one of this kind.
-    pub fn of(self, r: &Run) -> Option<f64> {
-        match self {
-            Phase::SinceAdvert => r.record.metrics.get(SINCE_ADVERT).and_then(|v| v.as_f64()),
-            Phase::DrawnWait => wait_before_fault(r).map(|d| d.value_ms),
-        }
-    }
-
-    /// The phase the runs give: the measured one if any run has it, else the drawn wait.
-    pub fn of_runs(runs: &[&Run]) -> Option<Phase> {
-        [Phase::SinceAdvert, Phase::DrawnWait].into_iter().find(|p| runs.iter().any(|r| p.of(r).is_some()))
-    }
+/// A run's phase in ms: the wait it drew before its first fault, if it drew one.
+pub fn of(r: &Run) -> Option<f64> {
+    wait_before_fault(r).map(|d| d.value_ms)
 }
 
 /// The ranged wait drawn last before the run's first fault step.

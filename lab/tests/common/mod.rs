@@ -64,7 +64,21 @@ pub fn up_refused(args: &[&str], code: i32, words: &[&str], lab: &str) -> String
 }
 
 pub fn halab(args: &[&str]) -> Output {
-    Command::new(HALAB).args(args).env("HALAB_PLAIN", "1").output().expect("run halab")
+    halab_with_pid(args).1
+}
+
+/// Run halab and also return its PID: the labs it names after itself (`agent-PID`,
+/// `run-...-PID-...`) are this test's, whatever other tests run beside it.
+pub fn halab_with_pid(args: &[&str]) -> (u32, Output) {
+    let child = Command::new(HALAB)
+        .args(args)
+        .env("HALAB_PLAIN", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run halab");
+    let pid = child.id();
+    (pid, child.wait_with_output().expect("run halab"))
 }
 
 /// Run halab; panic with its output unless it exits 0.
@@ -88,6 +102,17 @@ pub fn eventually(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
     while !f() {
         assert!(t.elapsed() < Duration::from_secs(secs), "{what} (waited {secs} s)");
         std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A negative check: `f` stays true for `secs`, polled every 200 ms, and the test fails at
+/// the first poll where it does not (a single look after a sleep would miss a VIP taken and
+/// dropped again). `secs` is the stack's own deadline for what must not happen, with margin.
+pub fn stays(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_secs(secs) {
+        assert!(f(), "{what} (broken after {:.1} s of {secs} s)", t.elapsed().as_secs_f64());
+        std::thread::sleep(Duration::from_millis(200));
     }
 }
 
@@ -174,14 +199,4 @@ pub fn settles_to(what: &str, before: &[String], secs: u64, now: impl Fn() -> Ve
         }
         std::thread::sleep(Duration::from_secs(1));
     }
-}
-
-/// Slow VM checks run only with HALAB_SLOW_VM_TESTS=1 (README: keeps CI under 45 minutes);
-/// not a skip: CI leaves them out on purpose.
-pub fn slow_vm_tests() -> bool {
-    let on = std::env::var("HALAB_SLOW_VM_TESTS").as_deref() == Ok("1");
-    if !on {
-        eprintln!("a slow VM check, left out: HALAB_SLOW_VM_TESTS=1 runs it");
-    }
-    on
 }

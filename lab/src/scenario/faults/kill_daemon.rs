@@ -50,12 +50,16 @@ impl Fault for KillDaemon {
 }
 
 /// kill -9 every process called `daemon` on the node, inside its own PID namespace, by PID:
-/// nothing outside the node is touched. pidof matches whole program names; pgrep -x stops at
-/// 15 characters (pacemaker-controld).
+/// nothing outside the node is touched. Every process is stopped first, then all are killed:
+/// killed one by one, a parent could still react to its child's death (keepalived's parent
+/// respawns its VRRP child, or a child cleans up after its parent), and the outcome would be
+/// a race. pidof matches whole program names; pgrep -x stops at 15 characters
+/// (pacemaker-controld).
 pub(super) fn kill9(n: &crate::node::Node, daemon: &str) -> Result<()> {
     let pids = n.run(&["pidof", daemon]).with_context(|| format!("no `{daemon}` runs on {}", n.name))?;
-    for pid in pids.split_whitespace() {
-        n.run(&["kill", "-9", pid])?;
+    let pids: Vec<&str> = pids.split_whitespace().collect();
+    for signal in ["-STOP", "-KILL"] {
+        n.run(&[&["kill", signal][..], &pids].concat())?;
     }
     Ok(())
 }

@@ -10,7 +10,7 @@ use serde_json::json;
 use super::{file, round, Collect, Ends, Fields, Kind, KindDef, Running, Traffic};
 use crate::measure::clock::now_ns;
 use crate::measure::gap::{longest_gap, GapOutcome};
-use crate::measure::probe::{tick_late_p99, ProbeSamples};
+use crate::measure::probe::{tick_late_max, tick_late_p99, ProbeSamples};
 
 /// Probe samples on the host's clock are `samples/<traffic><PROBE_SAMPLES>`; reports find every
 /// probe of a run by this ending, whatever the traffic is called.
@@ -92,6 +92,9 @@ impl Kind for Probe {
         c.put(name, "udp.sent", json!(s.udp_sent));
         if let Some(late) = tick_late_p99(&s) {
             c.put(name, "tick_late_p99", json!(round(late)));
+        }
+        if let Some(late) = tick_late_max(&s) {
+            c.put(name, "tick_late_max", json!(round(late)));
         }
         c.put(name, "udp.received", json!(s.udp.len()));
         if let Some(l) = c.last_fault_ns {

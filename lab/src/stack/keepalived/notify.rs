@@ -38,7 +38,7 @@ pub fn script(unit: &str, user: Option<&str>) -> String {
     let user =
         user.map(|u| format!("    name=$(echo \"$name\" | tr -d '\"')\n    {u} \"$kind\" \"$name\" \"$state\" $prio >> {USER_LOG} 2>&1\n")).unwrap_or_default();
     format!(
-        r#"#!/bin/sh
+        r#"#!/bin/bash
 # halab: keepalived notify FIFO reader (generated). keepalived starts it with the FIFO as $1
 # and writes one line per transition, in order: GROUP "halab" MASTER / INSTANCE "vi_lan" BACKUP 100
 mkdir -p /run/halab /var/log/halab
@@ -60,8 +60,12 @@ own() {{
         fault) ct -t ;;
     esac
 }}
+# Stamped the moment the line is read, by bash itself ($EPOCHREALTIME, microseconds): a
+# `date` forked per line made the stamp late by a process start. What is left is this
+# reader's wake-up after keepalived's write, as late as any woken process on the host.
 while read -r kind name state prio; do
-    echo "$(date +%s%N) $kind $name $state $prio" >> {EVENTS}
+    t=${{EPOCHREALTIME/./}}
+    echo "${{t}}000 $kind $name $state $prio" >> {EVENTS}
     own "$kind" "$name" "$state"
 {user}done < "$1"
 "#
