@@ -104,6 +104,7 @@ fn fw_pair_lifecycle_with_faults() {
     }
     let lab = "t-life";
     let before = host_snapshot(LABS);
+    let _g = LabGuard(lab);
     ok(&["up", TOPOLOGY, "--name", lab, "--stack", "none"]);
     // The scoped snapshot sees the lab (else the leak checks below could not fail).
     let up = host_snapshot(LABS);
@@ -166,6 +167,7 @@ fn two_labs_side_by_side() {
         return;
     }
     let before = host_snapshot(LABS);
+    let _g = (LabGuard("t-one"), LabGuard("t-two"));
     ok(&["up", TOPOLOGY, "--name", "t-one", "--stack", "none"]);
     ok(&["up", TOPOLOGY, "--name", "t-two", "--stack", "none"]);
     let (a, b) = (status_json("t-one"), status_json("t-two"));
@@ -282,6 +284,7 @@ fn russh_transport_and_freeze_on_a_netns_lab() {
     }
     let lab = "t-russh";
     let before = host_snapshot(LABS);
+    let _g = LabGuard(lab);
     ok(&["up", TOPOLOGY, "--name", lab, "--stack", "none"]);
     let st = halab::labstate::LabState::load(lab).unwrap();
     let t = ssh_target(&st, st.node_index("server").unwrap()).unwrap();

@@ -39,9 +39,12 @@ impl Fault for Fence {
             bail!("this lab does not fence (stack {}, fencing {})", cl.stack, cl.fencing.method.map(|m| m.name()).unwrap_or("off"));
         }
         let asker = cl.members.iter().find(|m| **m != node && lab.running(m)).context("no other member is running to fence from")?;
-        let o = lab.node(asker)?.exec(&["stonith_admin", "--fence", &node, "--timeout", "120"], None, Duration::from_secs(150))?;
+        // stonith_admin's `--fence` is always `off`, whatever the cluster's stonith-action:
+        // the lab's fencing action picks the request, as pacemaker itself would.
+        let request = if cl.fencing.action == "reboot" { "--reboot" } else { "--fence" };
+        let o = lab.node(asker)?.exec(&["stonith_admin", request, &node, "--timeout", "120"], None, Duration::from_secs(150))?;
         if !o.status.success() {
-            bail!("stonith_admin --fence {node} on {asker} failed ({}): {}", o.status, String::from_utf8_lossy(&o.stderr).trim());
+            bail!("stonith_admin {request} {node} on {asker} failed ({}): {}", o.status, String::from_utf8_lossy(&o.stderr).trim());
         }
         Ok(Applied::on(node))
     }
