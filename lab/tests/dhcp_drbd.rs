@@ -55,7 +55,7 @@ fn without_drbd_the_survivor_forgets_the_leases_and_the_example_says_so() {
 
 #[cfg(feature = "libvirt")]
 #[test]
-#[ignore = "beside the netns labs of a concurrent suite, pacemaker on these 3 TCG VMs was not ready in 360 s (twice); run it alone: cargo nextest run --release --run-ignored only -E 'test(on_vms_a_crash)'"]
+#[ignore = "broken: alone on an idle box the VIP does not move within 120 s after the crash (isc-dhcp-server fails to start on dhcp1's console); beside other labs pacemaker was not even ready in 360 s. Run it with: cargo nextest run --release --run-ignored only -E 'test(on_vms_a_crash)'"]
 fn on_vms_a_crash_of_the_active_loses_no_granted_lease() {
     // ~3.5 min under TCG when the box is its own (reports/dhcp-ha).
     if !libvirt_ready() {
