@@ -167,6 +167,16 @@ fn fault_event(r: &serde_json::Value, what: &str, kind: &str) -> f64 {
     e["t_ns"].as_f64().unwrap()
 }
 
+/// A scenario on fw-pair without a stack, written into a fresh test folder: (folder, file).
+fn fw_pair_scenario(name: &str, steps_and_expect: &str) -> (PathBuf, PathBuf) {
+    let dir = out_dir(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    let topo = std::fs::canonicalize("../topologies/fw-pair.yaml").unwrap();
+    let sc = dir.join(format!("{name}.yaml"));
+    std::fs::write(&sc, format!("name: {name}\ntopology: {}\nstacks: [ none ]\n{steps_and_expect}", topo.display())).unwrap();
+    (dir, sc)
+}
+
 #[test]
 fn the_probe_measures_a_known_cut() {
     if !privileged() {
@@ -175,18 +185,10 @@ fn the_probe_measures_a_known_cut() {
     // The production path: `halab run` with a fabric-side block of the client's cable (no
     // carrier change, so no kernel link-watch delay) lifted by a second fault 500 ms later;
     // the gap is computed by the runner (fault time as start, slack, end trim, host clock).
-    let dir = out_dir("known-cut");
-    std::fs::create_dir_all(&dir).unwrap();
-    let topo = std::fs::canonicalize("../topologies/fw-pair.yaml").unwrap();
-    let sc = dir.join("known-cut.yaml");
-    std::fs::write(
-        &sc,
-        format!(
-            "name: known-cut\ntopology: {}\nstacks: [ none ]\nsteps:\n  - traffic: {{ name: probe, kind: probe, from: client, to: server, every: 10ms, duration: 20s }}\n  - wait: 2s\n  - fault: {{ kind: block, node: client, iface: inet }}\n  - wait: 500ms\n  - fault: {{ kind: loss, node: client, iface: inet, percent: 0 }}\n  - wait: 1s\n  - stop: probe\nexpect: [ probe.recovered ]\n",
-            topo.display()
-        ),
-    )
-    .unwrap();
+    let (dir, sc) = fw_pair_scenario(
+        "known-cut",
+        "steps:\n  - traffic: { name: probe, kind: probe, from: client, to: server, every: 10ms, duration: 20s }\n  - wait: 2s\n  - fault: { kind: block, node: client, iface: inet }\n  - wait: 500ms\n  - fault: { kind: loss, node: client, iface: inet, percent: 0 }\n  - wait: 1s\n  - stop: probe\nexpect: [ probe.recovered ]\n",
+    );
     let (code, recs) = run(sc.to_str().unwrap(), &dir.join("out"));
     assert_eq!(code, 0, "{:#}", recs.first().map(|r| r["expectations"].clone()).unwrap_or_default());
     let r = &recs[0];
@@ -212,18 +214,10 @@ fn partial_loss_drops_the_share_it_says() {
     if !privileged() {
         return;
     }
-    let dir = out_dir("partial-loss");
-    std::fs::create_dir_all(&dir).unwrap();
-    let topo = std::fs::canonicalize("../topologies/fw-pair.yaml").unwrap();
-    let sc = dir.join("partial-loss.yaml");
-    std::fs::write(
-        &sc,
-        format!(
-            "name: partial-loss\ntopology: {}\nstacks: [ none ]\nsteps:\n  - traffic: {{ name: probe, kind: probe, from: client, to: server, every: 10ms, duration: 10s }}\n  - wait: 1s\n  - fault: {{ kind: loss, node: client, iface: inet, percent: 30 }}\n  - wait: 4s\n  - stop: probe\nexpect: []\n",
-            topo.display()
-        ),
-    )
-    .unwrap();
+    let (dir, sc) = fw_pair_scenario(
+        "partial-loss",
+        "steps:\n  - traffic: { name: probe, kind: probe, from: client, to: server, every: 10ms, duration: 10s }\n  - wait: 1s\n  - fault: { kind: loss, node: client, iface: inet, percent: 30 }\n  - wait: 4s\n  - stop: probe\nexpect: []\n",
+    );
     let (code, recs) = run(sc.to_str().unwrap(), &dir.join("out"));
     assert_eq!(code, 0, "{:#}", recs.first().map(|r| r["error"].clone()).unwrap_or_default());
     let r = &recs[0];
