@@ -200,7 +200,8 @@ fn fw_pair_on_vms_powered_through_their_bmcs() {
     let out = dir.join("run");
     let (o, recs) = run_records("../scenarios/scp-survives-failover.yaml", &out, &["--stack", "keepalived", "--provider", "hosts", "--inventory", inv_s]);
     assert_eq!(recs.len(), 1, "{}", String::from_utf8_lossy(&o.stderr));
-    assert_eq!(recs[0]["outcome"], "passed", "{:#}", recs[0]["expectations"]);
+    assert_eq!(recs[0]["outcome"], "passed", "{:#}\n{}", recs[0]["expectations"], recs[0]["error"]);
+    assert_gap_around_the_fault(&recs[0], 1000.0);
     let m = &recs[0]["metrics"];
     eprintln!("figure: IPMI power cut: probe.gap {} ms, failover {} ms", m["probe.gap"], m["failover"]);
     let run_dir = std::fs::read_dir(&out).unwrap().flatten().find(|e| e.path().is_dir()).unwrap().path();

@@ -182,7 +182,8 @@ fn a_lab_on_existing_hosts_comes_up_survives_a_power_cut_and_leaves_them_as_they
     let out = dir.join("run");
     let (o, recs) = run_records("../scenarios/scp-survives-failover.yaml", &out, &["--stack", "keepalived", "--provider", "hosts", "--inventory", inv_s]);
     assert_eq!(recs.len(), 1, "{}", String::from_utf8_lossy(&o.stderr));
-    assert_eq!(recs[0]["outcome"], "passed", "{:#}", recs[0]["expectations"]);
+    assert_eq!(recs[0]["outcome"], "passed", "{:#}\n{}", recs[0]["expectations"], recs[0]["error"]);
+    assert_gap_around_the_fault(&recs[0], 1000.0);
     let events = std::fs::read_to_string(std::fs::read_dir(&out).unwrap().flatten().find(|e| e.path().is_dir()).unwrap().path().join("events.jsonl")).unwrap();
     let applied = events.lines().find(|l| l.contains("\"fault_applied\"")).expect("a fault_applied event");
     assert!(

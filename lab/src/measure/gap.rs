@@ -13,6 +13,9 @@ pub enum GapOutcome {
     NeverRecovered,
     /// No echo at all.
     NoData,
+    /// The samples end before the fault: nothing around it was measured (a probe whose
+    /// `duration` ran out on a slow bench). Never a gap of 0.
+    NotCovered,
 }
 
 impl std::fmt::Display for GapOutcome {
@@ -21,6 +24,7 @@ impl std::fmt::Display for GapOutcome {
             GapOutcome::Recovered => "recovered",
             GapOutcome::NeverRecovered => "never recovered",
             GapOutcome::NoData => "no data",
+            GapOutcome::NotCovered => "not covered",
         })
     }
 }
@@ -36,11 +40,15 @@ pub struct Gap {
 
 /// Longest silence between consecutive echo receive times (`times` need not be sorted) that
 /// ends after `after_ns` (silences that ended before the fault are noise of another cause),
-/// or from the last echo to `end_ns` when that is longer than `tail_slack_ms`.
+/// or from the last echo to `end_ns` when that is longer than `tail_slack_ms`. Samples that
+/// end (`end_ns`) before `after_ns` did not cover the fault.
 pub fn longest_gap(times: &[u64], after_ns: u64, end_ns: u64, tail_slack_ms: f64) -> Gap {
     let mut t: Vec<u64> = times.to_vec();
     t.sort_unstable();
     t.dedup();
+    if end_ns <= after_ns {
+        return Gap { outcome: GapOutcome::NotCovered, gap_ms: 0.0, from_ns: end_ns, to_ns: after_ns };
+    }
     if t.is_empty() {
         return Gap { outcome: GapOutcome::NoData, gap_ms: 0.0, from_ns: after_ns, to_ns: end_ns };
     }
@@ -64,6 +72,8 @@ pub fn longest_gap(times: &[u64], after_ns: u64, end_ns: u64, tail_slack_ms: f64
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const MS: u64 = 1_000_000;
 
     fn ticks(from_ms: u64, to_ms: u64) -> Vec<u64> {
         (from_ms..to_ms).step_by(10).map(|ms| ms * 1_000_000).collect()
@@ -94,5 +104,13 @@ mod tests {
         let g = longest_gap(&t, 2_500_000_000, 3_000_000_000, 200.0);
         assert!(g.gap_ms <= 10.0 + 1e-9, "{g:?}");
         assert_eq!(longest_gap(&[], 0, 1, 1.0).outcome, GapOutcome::NoData);
+    }
+
+    #[test]
+    fn samples_that_end_before_the_fault_cover_nothing() {
+        // 40 s of clean echoes, the fault 8 s after their end: not a gap of 0.
+        let g = longest_gap(&ticks(0, 40_000), 48_000 * MS, 40_000 * MS, 200.0);
+        assert_eq!(g.outcome, GapOutcome::NotCovered);
+        assert_eq!(longest_gap(&ticks(0, 40_000), 39_000 * MS, 45_000 * MS, 200.0).outcome, GapOutcome::NeverRecovered);
     }
 }

@@ -138,6 +138,17 @@ pub fn run_records(scenario: &str, out: &std::path::Path, args: &[&str]) -> (Out
     (o, recs)
 }
 
+/// A crash of the active measured where it happened: the probe's longest silence is a real,
+/// recovered gap of at least `min_ms` that starts around the fault (not a clean probe that
+/// ended before it, which once read as a gap of 0 and passed).
+pub fn assert_gap_around_the_fault(r: &serde_json::Value, min_ms: f64) {
+    let m = &r["metrics"];
+    assert_eq!(m["probe.gap_outcome"], "recovered", "{m:#}");
+    let (gap, start) = (m["probe.gap"].as_f64().unwrap_or(0.0), m["probe.gap_start_after_fault"].as_f64().unwrap_or(f64::NAN));
+    assert!(gap >= min_ms, "a crash of the active left a gap of only {gap} ms (< {min_ms} ms)");
+    assert!((-1000.0..15_000.0).contains(&start), "the gap starts {start} ms after the fault: not the fault's");
+}
+
 /// Debian's chromium, if installed (the HTML reports are checked in it).
 pub fn chromium() -> Option<std::path::PathBuf> {
     ["/usr/bin/chromium", "/usr/bin/chromium-browser"].iter().map(std::path::PathBuf::from).find(|p| p.exists())

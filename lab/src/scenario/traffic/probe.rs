@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use serde_json::json;
 
 use super::{file, round, Collect, Ends, Fields, Kind, KindDef, Running, Traffic};
@@ -19,7 +19,7 @@ pub const PROBE_SAMPLES: &str = ".probe.json";
 pub const KIND: KindDef = KindDef {
     name: "probe",
     doc: "halab's gap probe: a tick over UDP and over one TCP connection, echoed back; the gap is the longest silence around the fault",
-    fields: &[("every", "tick interval (default 10ms)"), ("duration", "how long at most (default 60s)")],
+    fields: &[("every", "tick interval (default 10ms)"), ("duration", "how long at most (default 60s); `stop` ends it sooner; a probe that ended before the fault is an error, never a gap of 0")],
     example: "{ name: ping, kind: probe, from: client, to: server, every: 10ms, duration: 30s }",
     check,
 };
@@ -112,6 +112,15 @@ impl Kind for Probe {
             c.put(name, "recovered_after_fault", json!(round((g.to_ns as f64 - f as f64) / 1e6)));
         }
         let _ = c.lab.node(&r.t.to)?.service_stop(&format!("probe-srv-{name}"));
+        if g.outcome == GapOutcome::NotCovered {
+            // A slow bench (TCG VMs, real hosts) spent the probe's time on the steps before
+            // the fault: no gap was measured, which is not a gap of 0.
+            bail!(
+                "the probe `{name}` ended {:.1} s before the fault, so it measured nothing around it: its `duration: {}s` is too short for this bench",
+                (g.to_ns - g.from_ns) as f64 / 1e9,
+                self.duration.as_secs()
+            );
+        }
         Ok(())
     }
 }
