@@ -116,6 +116,13 @@ pub fn tick_late_max(s: &ProbeSamples) -> Option<f64> {
     tick_lateness(s).into_iter().reduce(f64::max)
 }
 
+/// Block until `s` has data (or was closed), at most `ms`.
+fn readable(s: &TcpStream, ms: u16) {
+    use nix::poll::{poll, PollFd, PollFlags};
+    use std::os::fd::AsFd;
+    let _ = poll(&mut [PollFd::new(s.as_fd(), PollFlags::POLLIN)], ms);
+}
+
 /// Tick `server:port` every `interval` for `duration`; return the echoes.
 pub fn run_client(server: SocketAddr, interval: Duration, duration: Duration) -> Result<ProbeSamples> {
     let interval = interval.max(MIN_INTERVAL);
@@ -168,7 +175,9 @@ pub fn run_client(server: SocketAddr, interval: Duration, duration: Duration) ->
                         }
                     }
                 }
-                Err(e) if e.kind() == ErrorKind::WouldBlock || e.kind() == ErrorKind::TimedOut => {}
+                // The sender made the shared socket non-blocking (read timeouts no longer
+                // apply): wait for data instead of spinning, which took a whole core.
+                Err(e) if e.kind() == ErrorKind::WouldBlock || e.kind() == ErrorKind::TimedOut => readable(&tcp_rx, 50),
                 Err(e) => {
                     if let Ok(mut s) = s2.lock() {
                         s.tcp_error.get_or_insert_with(|| e.to_string());
