@@ -67,18 +67,42 @@ fn forget_init(ledger: &mut Ledger, what: &str) -> Result<()> {
 pub fn freeze(st: &LabState, node: &str, frozen: bool) -> Result<()> {
     let Some(init) = init_pid(&st.plan.lab, node) else { bail!("node `{node}` is not running") };
     let ns = std::fs::read_link(format!("/proc/{init}/ns/pid"))?;
+    let node_pids = || -> Result<Vec<i32>> {
+        Ok(std::fs::read_dir("/proc")?
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+            .filter(|p| std::fs::read_link(format!("/proc/{p}/ns/pid")).is_ok_and(|n| n == ns))
+            .collect())
+    };
     let sig = if frozen { Signal::SIGSTOP } else { Signal::SIGCONT };
-    let mut pids: Vec<i32> = std::fs::read_dir("/proc")?
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|p| std::fs::read_link(format!("/proc/{p}/ns/pid")).is_ok_and(|n| n == ns))
-        .collect();
+    let mut pids = node_pids()?;
     // Thaw init first, stop it last, so it never sees a half-frozen node.
     pids.sort_by_key(|p| (*p == init) == frozen);
-    for p in pids {
-        let _ = kill(Pid::from_raw(p), sig);
+    for p in &pids {
+        let _ = kill(Pid::from_raw(*p), sig);
     }
-    Ok(())
+    if !frozen {
+        return Ok(());
+    }
+    // A process stops only when it next runs (later on a loaded box), and a child forked
+    // meanwhile got no signal: frozen means every process of the node shows stopped.
+    crate::stack::ready::until(
+        Duration::from_secs(10),
+        || {
+            let running: Vec<i32> = node_pids()?.into_iter().filter(|p| !matches!(proc_state(*p), Some('T' | 't' | 'Z' | 'X') | None)).collect();
+            for p in &running {
+                let _ = kill(Pid::from_raw(*p), Signal::SIGSTOP);
+            }
+            Ok(running.is_empty())
+        },
+        || format!("node `{node}` did not freeze: some of its processes kept running"),
+    )
+}
+
+/// A process's state letter (R, S, T, Z, ...), None when it is gone.
+fn proc_state(pid: i32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit(") ").next()?.chars().next()
 }
 
 /// One netns node's actuators.
