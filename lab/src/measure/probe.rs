@@ -237,6 +237,29 @@ pub fn run_client(server: SocketAddr, interval: Duration, duration: Duration) ->
 mod tests {
     use super::*;
 
+    /// This process's CPU time (user + system), s.
+    fn cpu_s() -> f64 {
+        // SAFETY: getrusage fills the zeroed struct it is given.
+        let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+        assert_eq!(unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) }, 0);
+        let t = |v: libc::timeval| v.tv_sec as f64 + v.tv_usec as f64 / 1e6;
+        t(u.ru_utime) + t(u.ru_stime)
+    }
+
+    #[test]
+    fn a_probe_on_loopback_sleeps_between_ticks() {
+        // Once its TCP reader spun on a non-blocking socket: a whole core per probe, in every
+        // lab and VM. Two seconds of 10 ms ticks (client and server here) cost a few ms.
+        let port = TcpListener::bind(("127.0.0.1", 0)).unwrap().local_addr().unwrap().port();
+        std::thread::spawn(move || serve(port, Duration::from_secs(5)));
+        std::thread::sleep(Duration::from_millis(200));
+        let before = cpu_s();
+        let s = run_client(SocketAddr::from(([127, 0, 0, 1], port)), Duration::from_millis(10), Duration::from_secs(2)).unwrap();
+        let used = cpu_s() - before;
+        assert!(s.udp.len() > 150 && s.tcp.len() > 150, "{} udp, {} tcp echoes", s.udp.len(), s.tcp.len());
+        assert!(used < 0.5, "2 s of probing took {used:.2} s of CPU");
+    }
+
     #[test]
     fn tick_lateness_p99_on_known_samples() {
         // 200 ticks of 10 ms from seq 5, out of order; tick k leaves k/20 ms late (0..9.95),
