@@ -19,7 +19,10 @@ pub const PROBE_SAMPLES: &str = ".probe.json";
 pub const KIND: KindDef = KindDef {
     name: "probe",
     doc: "halab's gap probe: a tick over UDP and over one TCP connection, echoed back; the gap is the longest silence around the fault",
-    fields: &[("every", "tick interval (default 10ms)"), ("duration", "how long at most (default 60s); `stop` ends it sooner; a probe that ended before the fault is an error, never a gap of 0")],
+    fields: &[
+        ("every", "tick interval (default 10ms)"),
+        ("duration", "how long at most (default 60s); `stop` ends it sooner; a probe that ended before the fault is an error, never a gap of 0"),
+    ],
     example: "{ name: ping, kind: probe, from: client, to: server, every: 10ms, duration: 30s }",
     check,
 };
