@@ -123,6 +123,8 @@ fn readable(s: &TcpStream, ms: u16) {
     let _ = poll(&mut [PollFd::new(s.as_fd(), PollFlags::POLLIN)], ms);
 }
 
+type Shared = Arc<Mutex<ProbeSamples>>;
+
 /// Tick `server:port` every `interval` for `duration`; return the echoes.
 pub fn run_client(server: SocketAddr, interval: Duration, duration: Duration) -> Result<ProbeSamples> {
     let interval = interval.max(MIN_INTERVAL);
@@ -134,68 +136,85 @@ pub fn run_client(server: SocketAddr, interval: Duration, duration: Duration) ->
     tcp.set_nodelay(true)?;
     let samples = Arc::new(Mutex::new(ProbeSamples { interval_ns: interval.as_nanos() as u64, start_ns: now_ns(), ..Default::default() }));
     let stop = Arc::new(AtomicBool::new(false));
+    let readers = [
+        {
+            let (rx, s, stop) = (udp.try_clone()?, samples.clone(), stop.clone());
+            std::thread::spawn(move || read_udp(rx, s, stop))
+        },
+        {
+            let (rx, s, stop) = (tcp.try_clone()?, samples.clone(), stop.clone());
+            std::thread::spawn(move || read_tcp(rx, s, stop))
+        },
+    ];
+    let sent = send_ticks(&udp, tcp, interval, duration)?;
+    // Let the last echoes arrive.
+    std::thread::sleep(Duration::from_millis(200));
+    stop.store(true, Ordering::Relaxed);
+    for r in readers {
+        let _ = r.join();
+    }
+    let mut s = samples.lock().map(|s| s.clone()).unwrap_or_default();
+    s.end_ns = now_ns();
+    (s.udp_sent, s.tcp_sent, s.tcp_skipped) = sent;
+    Ok(s)
+}
 
-    let udp_rx = udp.try_clone()?;
-    let (s1, stop1) = (samples.clone(), stop.clone());
-    let udp_thread = std::thread::spawn(move || {
-        let mut buf = [0u8; 64];
-        while !stop1.load(Ordering::Relaxed) {
-            if let Ok(n) = udp_rx.recv(&mut buf) {
-                if n >= FRAME {
-                    let (seq, sent) = unframe(&buf);
-                    if let Ok(mut s) = s1.lock() {
-                        s.udp.push((seq, sent, now_ns()));
-                    }
+/// Stamp every UDP echo as it arrives.
+fn read_udp(rx: UdpSocket, samples: Shared, stop: Arc<AtomicBool>) {
+    let mut buf = [0u8; 64];
+    while !stop.load(Ordering::Relaxed) {
+        if let Ok(n) = rx.recv(&mut buf) {
+            if n >= FRAME {
+                let (seq, sent) = unframe(&buf);
+                if let Ok(mut s) = samples.lock() {
+                    s.udp.push((seq, sent, now_ns()));
                 }
             }
         }
-    });
-    let mut tcp_rx = tcp.try_clone()?;
-    tcp_rx.set_read_timeout(Some(Duration::from_millis(50)))?;
-    let (s2, stop2) = (samples.clone(), stop.clone());
-    let tcp_thread = std::thread::spawn(move || {
-        let mut pending: Vec<u8> = Vec::new();
-        let mut buf = [0u8; 4096];
-        while !stop2.load(Ordering::Relaxed) {
-            match tcp_rx.read(&mut buf) {
-                Ok(0) => {
-                    if let Ok(mut s) = s2.lock() {
-                        s.tcp_error.get_or_insert_with(|| "closed by the peer".into());
+    }
+}
+
+/// Stamp every TCP echo frame as it arrives; a closed or broken stream is recorded.
+fn read_tcp(mut rx: TcpStream, samples: Shared, stop: Arc<AtomicBool>) {
+    let fail = |why: String| {
+        if let Ok(mut s) = samples.lock() {
+            s.tcp_error.get_or_insert(why);
+        }
+    };
+    let mut pending: Vec<u8> = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !stop.load(Ordering::Relaxed) {
+        match rx.read(&mut buf) {
+            Ok(0) => return fail("closed by the peer".into()),
+            Ok(n) => {
+                pending.extend_from_slice(&buf[..n]);
+                let t = now_ns();
+                while pending.len() >= FRAME {
+                    let (seq, sent) = unframe(&pending[..FRAME]);
+                    pending.drain(..FRAME);
+                    if let Ok(mut s) = samples.lock() {
+                        s.tcp.push((seq, sent, t));
                     }
-                    return;
-                }
-                Ok(n) => {
-                    pending.extend_from_slice(&buf[..n]);
-                    let t = now_ns();
-                    while pending.len() >= FRAME {
-                        let (seq, sent) = unframe(&pending[..FRAME]);
-                        pending.drain(..FRAME);
-                        if let Ok(mut s) = s2.lock() {
-                            s.tcp.push((seq, sent, t));
-                        }
-                    }
-                }
-                // The sender made the shared socket non-blocking (read timeouts no longer
-                // apply): wait for data instead of spinning, which took a whole core.
-                Err(e) if e.kind() == ErrorKind::WouldBlock || e.kind() == ErrorKind::TimedOut => readable(&tcp_rx, 50),
-                Err(e) => {
-                    if let Ok(mut s) = s2.lock() {
-                        s.tcp_error.get_or_insert_with(|| e.to_string());
-                    }
-                    return;
                 }
             }
+            // The sender made the shared socket non-blocking (read timeouts do not apply):
+            // wait for data instead of spinning, which took a whole core.
+            Err(e) if e.kind() == ErrorKind::WouldBlock || e.kind() == ErrorKind::TimedOut => readable(&rx, 50),
+            Err(e) => return fail(e.to_string()),
         }
-    });
+    }
+}
 
-    let mut tcp_tx = tcp;
-    tcp_tx.set_nonblocking(true)?;
+/// Send a tick over UDP and TCP every `interval` on schedule until `duration` or SIGTERM (the
+/// runner stopping the probe); returns (UDP sent, TCP sent, TCP skipped behind a full stream).
+fn send_ticks(udp: &UdpSocket, mut tcp: TcpStream, interval: Duration, duration: Duration) -> Result<(u64, u64, u64)> {
+    // Non-blocking: a stalled stream must not hold up the UDP ticks.
+    tcp.set_nonblocking(true)?;
     let start = Instant::now();
     let mut seq = 0u64;
     let (mut udp_sent, mut tcp_sent, mut tcp_skipped) = (0u64, 0u64, 0u64);
     // A partly written frame must be finished before the next one, or the stream desyncs.
     let mut partial: Vec<u8> = Vec::new();
-    // SIGTERM (the runner stopping the probe) ends the run early, results still written.
     while start.elapsed() < duration && !crate::interrupt::interrupted() {
         let f = frame(seq, now_ns());
         if udp.send(&f).is_ok() {
@@ -207,30 +226,15 @@ pub fn run_client(server: SocketAddr, interval: Duration, duration: Duration) ->
         } else {
             tcp_skipped += 1;
         }
-        match tcp_tx.write(&partial) {
-            Ok(n) => {
-                partial.drain(..n);
-            }
-            Err(e) if e.kind() == ErrorKind::WouldBlock => {}
-            Err(_) => {}
+        if let Ok(n) = tcp.write(&partial) {
+            partial.drain(..n);
         }
         seq += 1;
-        let next = start + interval * seq as u32;
-        if let Some(wait) = next.checked_duration_since(Instant::now()) {
+        if let Some(wait) = (start + interval * seq as u32).checked_duration_since(Instant::now()) {
             std::thread::sleep(wait);
         }
     }
-    // Let the last echoes arrive.
-    std::thread::sleep(Duration::from_millis(200));
-    stop.store(true, Ordering::Relaxed);
-    let _ = udp_thread.join();
-    let _ = tcp_thread.join();
-    let mut s = samples.lock().map(|s| s.clone()).unwrap_or_default();
-    s.end_ns = now_ns();
-    s.udp_sent = udp_sent;
-    s.tcp_sent = tcp_sent;
-    s.tcp_skipped = tcp_skipped;
-    Ok(s)
+    Ok((udp_sent, tcp_sent, tcp_skipped))
 }
 
 #[cfg(test)]
