@@ -192,6 +192,12 @@ pub fn proc_start_time(pid: i32) -> Option<u64> {
     after.split_whitespace().nth(19)?.parse().ok()
 }
 
+/// A process's state letter (R, S, T, Z, ...) from /proc/PID/stat; None when it is gone.
+pub fn proc_state(pid: i32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat[stat.rfind(')')? + 1..].trim_start().chars().next()
+}
+
 /// True when `pid` runs and is the same process as recorded (zombies count as gone).
 pub fn process_alive(pid: i32, start_time: u64) -> bool {
     let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {

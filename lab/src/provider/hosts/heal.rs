@@ -127,8 +127,7 @@ pub fn heal_now_on_controller(lab: &str) -> Result<()> {
         // It heals after its current `sleep 1`; a finished one may stay a zombie (PID 1 here
         // may not reap), which counts as done.
         for _ in 0..100 {
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-            let alive = stat.rsplit(") ").next().is_some_and(|r| !r.is_empty() && !r.starts_with('Z'));
+            let alive = pid.parse().ok().and_then(crate::ledger::proc_state).is_some_and(|c| c != 'Z');
             if !alive {
                 break;
             }

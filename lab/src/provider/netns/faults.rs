@@ -89,7 +89,7 @@ pub fn freeze(st: &LabState, node: &str, frozen: bool) -> Result<()> {
     crate::stack::ready::until(
         Duration::from_secs(10),
         || {
-            let running: Vec<i32> = node_pids()?.into_iter().filter(|p| !matches!(proc_state(*p), Some('T' | 't' | 'Z' | 'X') | None)).collect();
+            let running: Vec<i32> = node_pids()?.into_iter().filter(|p| !matches!(crate::ledger::proc_state(*p), Some('T' | 't' | 'Z' | 'X') | None)).collect();
             for p in &running {
                 let _ = kill(Pid::from_raw(*p), Signal::SIGSTOP);
             }
@@ -97,12 +97,6 @@ pub fn freeze(st: &LabState, node: &str, frozen: bool) -> Result<()> {
         },
         || format!("node `{node}` did not freeze: some of its processes kept running"),
     )
-}
-
-/// A process's state letter (R, S, T, Z, ...), None when it is gone.
-fn proc_state(pid: i32) -> Option<char> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    stat.rsplit(") ").next()?.chars().next()
 }
 
 /// One netns node's actuators.
