@@ -3,103 +3,39 @@
 
 use std::io::Write;
 use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
-use super::args::{Cli, Cmd, LinkState, PowerAction};
+use super::args::{Cli, Cmd, LinkState, Matrix, PowerAction};
 use crate::bench::{self, Verdict};
 use crate::lab::Lab;
 use crate::scenario::results::RunRecord;
 use crate::scenario::runner::Options;
+use crate::topology::Stack;
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.cmd {
         Cmd::Validate { file } => println!("{}", crate::inputs::validate(&file)?),
         Cmd::Vocabulary => print!("{}", crate::scenario::vocabulary::markdown()),
-        Cmd::Plan { file, name, json } => {
-            let plan = crate::topology::load(&file, name.as_deref())?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&plan)?);
-            } else {
-                print!("{}", crate::yaml::to_string(&plan)?);
-            }
-        }
+        Cmd::Plan { file, name, json } => plan(&file, name.as_deref(), json)?,
         Cmd::Up { file, name, place, stack, keep_on_failure } => {
-            crate::interrupt::install();
-            let mut plan = crate::topology::load(&file, name.as_deref())?;
-            if let Some(s) = stack {
-                plan.set_stack(s)?;
-            }
-            let t = Instant::now();
             let opts = crate::lifecycle::UpOptions { provider: place.options(), keep_on_failure, held: false };
-            let lab = crate::lifecycle::up(&plan, &opts)?;
-            println!(
-                "lab {} is up ({} nodes on {}, {:.2} s); management {} ; try: halab status {}",
-                lab.plan.lab,
-                lab.plan.nodes.len(),
-                lab.provider.kind,
-                t.elapsed().as_secs_f64(),
-                lab.management,
-                lab.plan.lab
-            );
+            up(&file, name.as_deref(), stack, &opts)?
         }
         Cmd::Down { lab } => {
             crate::interrupt::install();
             crate::lifecycle::down(&lab)?;
         }
-        Cmd::Status { lab, json } => {
-            for lab in lab.map(|l| vec![l]).unwrap_or_else(crate::ledger::all_labs) {
-                let s = crate::status::lab_status(&lab)?;
-                if json {
-                    println!("{}", serde_json::to_string_pretty(&s)?);
-                } else {
-                    print!("{}", crate::status::render(&s));
-                }
-            }
-        }
+        Cmd::Status { lab, json } => status(lab, json)?,
         Cmd::Ls => crate::status::list().iter().for_each(|l| println!("{l}")),
-        Cmd::Exec { lab, node, cmd } => {
-            let lab = Lab::open(&lab)?;
-            if let Some(mut c) = lab.provider().interactive(&lab, &node, &cmd)? {
-                // The terminal goes straight through.
-                let status = c.status().context("failed to run the command")?;
-                return Ok(ExitCode::from(status.code().unwrap_or(255).clamp(0, 255) as u8));
-            }
-            let argv: Vec<&str> = cmd.iter().map(String::as_str).collect();
-            let o = lab.node(&node)?.exec(&argv, None, Duration::from_secs(600))?;
-            std::io::stdout().write_all(&o.stdout)?;
-            std::io::stderr().write_all(&o.stderr)?;
-            return Ok(ExitCode::from(o.status.code().unwrap_or(255).clamp(0, 255) as u8));
-        }
-        Cmd::Ssh { lab, node, cmd } => {
-            let st = crate::labstate::LabState::load(&lab)?;
-            let dir = crate::ledger::lab_dir(&lab).join("ssh");
-            let err = std::process::Command::new("ssh")
-                .arg("-i")
-                .arg(dir.join("id_ed25519"))
-                .arg("-o")
-                .arg(format!("UserKnownHostsFile={}", dir.join("known_hosts").display()))
-                .args(["-o", "StrictHostKeyChecking=yes", "-o", "ConnectTimeout=5", "-o", "BatchMode=yes"])
-                .arg(format!("root@{}", st.mgmt_addr(&node)?))
-                .args(&cmd)
-                .exec();
-            return Err(anyhow::Error::new(err).context("failed to run ssh (apt-get install openssh-client)"));
-        }
+        Cmd::Exec { lab, node, cmd } => return exec(&lab, &node, &cmd),
+        Cmd::Ssh { lab, node, cmd } => return ssh(&lab, &node, &cmd),
         Cmd::Link { lab, node, iface, state } => Lab::open(&lab)?.actuators(&node)?.set_link(&iface, matches!(state, LinkState::Up), None)?,
         Cmd::Loss { lab, node, iface, percent } => Lab::open(&lab)?.actuators(&node)?.set_loss(&iface, percent, None)?,
-        Cmd::Power { lab, node, action } => {
-            let lab = Lab::open(&lab)?;
-            match action {
-                PowerAction::Off => lab.actuators(&node)?.power_off()?,
-                PowerAction::On => lab.power_on(&node)?,
-                PowerAction::Reboot => lab.reboot(&node)?,
-                PowerAction::Freeze => lab.actuators(&node)?.freeze(true)?,
-                PowerAction::Thaw => lab.actuators(&node)?.freeze(false)?,
-            }
-        }
+        Cmd::Power { lab, node, action } => power(&lab, &node, action)?,
         Cmd::Switchover { lab, to } => {
             crate::interrupt::install();
             let lab = Lab::open(&lab)?;
@@ -107,60 +43,19 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let holder = crate::stack::switchover::switchover(&lab, to.as_deref())?;
             println!("{holder} holds every VIP ({:.2} s)", t.elapsed().as_secs_f64());
         }
-        Cmd::Logs { lab, node, daemon } => {
-            let n = Lab::open(&lab)?.node(&node)?;
-            match daemon {
-                None => print!("{}", n.run(&["sh", "-c", "ls /var/log/halab/ /var/log/pacemaker/ 2>/dev/null"])?),
-                Some(d) => {
-                    for path in crate::stack::log_files(&d) {
-                        if n.succeeds(&["test", "-f", path]) {
-                            println!("==> {node}:{path} <==");
-                            print!("{}", n.run(&["cat", path])?);
-                        }
-                    }
-                }
-            }
-        }
+        Cmd::Logs { lab, node, daemon } => logs(&lab, &node, daemon.as_deref())?,
         Cmd::Run { scenario, stack, matrix, keep, out } => {
-            crate::interrupt::install();
-            let sc = crate::scenario::load(&scenario)?;
-            let out = out.unwrap_or_else(|| bench::default_run_dir(&sc));
             let stacks = (!stack.is_empty()).then_some(stack);
-            let opts = Options { stacks, repeat: matrix.repeat.unwrap_or(1), seed: matrix.seed, keep, out: out.clone(), provider: matrix.place.options() };
-            let recs = bench::run(&sc, &opts)?;
-            recs.iter().for_each(print_record);
-            println!("run folder: {}", out.display());
-            return Ok(ExitCode::from(Verdict::of(&recs).exit_code()));
+            return run_scenario(&scenario, stacks, &matrix, keep, out);
         }
         Cmd::Nightly { scenarios, stacks, matrix, out } => {
             crate::interrupt::install();
             std::fs::create_dir_all(&out)?;
             let opts = matrix.place.options();
             crate::provider::get(&opts.provider)?.check_machines(&opts, &out)?;
-            return run(Cli { cmd: Cmd::Bench { scenarios, stacks, matrix, out } });
+            return bench(scenarios, &stacks, &matrix, out);
         }
-        Cmd::Bench { scenarios, stacks, matrix, out } => {
-            crate::interrupt::install();
-            let files = if scenarios.is_empty() { crate::scenario::benched(&PathBuf::from("scenarios"))? } else { scenarios };
-            // Everything is validated before anything runs.
-            let loaded: Vec<_> = files.iter().map(|f| crate::scenario::load(f)).collect::<Result<_, _>>()?;
-            let t = Instant::now();
-            let opts = Options {
-                stacks: None,
-                repeat: matrix.repeat.unwrap_or(3),
-                seed: matrix.seed,
-                keep: false,
-                out: out.clone(),
-                provider: matrix.place.options(),
-            };
-            let (a, verdict) = bench::bench(&loaded, &stacks, &opts)?;
-            println!("bench: {} runs in {:.0} s; report: {}", a.runs.len(), t.elapsed().as_secs_f64(), out.join("report.md").display());
-            for h in &a.headlines {
-                let cells: Vec<String> = a.stacks.iter().map(|s| format!("{s}: {}", h.cells.get(s).cloned().unwrap_or_else(|| "-".into()))).collect();
-                println!("  {}: {}", h.row, cells.join(" | "));
-            }
-            return Ok(ExitCode::from(verdict.exit_code()));
-        }
+        Cmd::Bench { scenarios, stacks, matrix, out } => return bench(scenarios, &stacks, &matrix, out),
         Cmd::Report { runs, out } => {
             let a = crate::report::analyse(crate::report::load_runs(&runs)?);
             crate::report::write_all(&a, &out)?;
@@ -181,6 +76,133 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Cmd::Fencer { lab } => crate::fence::server::serve(&lab)?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A process's exit status as halab's own exit code (a signal: 255).
+fn exit_code(status: std::process::ExitStatus) -> ExitCode {
+    ExitCode::from(status.code().unwrap_or(255).clamp(0, 255) as u8)
+}
+
+fn plan(file: &Path, name: Option<&str>, json: bool) -> Result<()> {
+    let plan = crate::topology::load(file, name)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&plan)?);
+    } else {
+        print!("{}", crate::yaml::to_string(&plan)?);
+    }
+    Ok(())
+}
+
+fn up(file: &Path, name: Option<&str>, stack: Option<Stack>, opts: &crate::lifecycle::UpOptions) -> Result<()> {
+    crate::interrupt::install();
+    let mut plan = crate::topology::load(file, name)?;
+    if let Some(s) = stack {
+        plan.set_stack(s)?;
+    }
+    let t = Instant::now();
+    let lab = crate::lifecycle::up(&plan, opts)?;
+    let (name, n) = (&lab.plan.lab, lab.plan.nodes.len());
+    println!(
+        "lab {name} is up ({n} nodes on {}, {:.2} s); management {} ; try: halab status {name}",
+        lab.provider.kind,
+        t.elapsed().as_secs_f64(),
+        lab.management
+    );
+    Ok(())
+}
+
+fn status(lab: Option<String>, json: bool) -> Result<()> {
+    for lab in lab.map(|l| vec![l]).unwrap_or_else(crate::ledger::all_labs) {
+        let s = crate::status::lab_status(&lab)?;
+        if json {
+            println!("{}", serde_json::to_string_pretty(&s)?);
+        } else {
+            print!("{}", crate::status::render(&s));
+        }
+    }
+    Ok(())
+}
+
+fn exec(lab: &str, node: &str, cmd: &[String]) -> Result<ExitCode> {
+    let lab = Lab::open(lab)?;
+    if let Some(mut c) = lab.provider().interactive(&lab, node, cmd)? {
+        // The terminal goes straight through.
+        return Ok(exit_code(c.status().context("failed to run the command")?));
+    }
+    let argv: Vec<&str> = cmd.iter().map(String::as_str).collect();
+    let o = lab.node(node)?.exec(&argv, None, Duration::from_secs(600))?;
+    std::io::stdout().write_all(&o.stdout)?;
+    std::io::stderr().write_all(&o.stderr)?;
+    Ok(exit_code(o.status))
+}
+
+fn ssh(lab: &str, node: &str, cmd: &[String]) -> Result<ExitCode> {
+    let st = crate::labstate::LabState::load(lab)?;
+    let dir = crate::ledger::lab_dir(lab).join("ssh");
+    let err = std::process::Command::new("ssh")
+        .arg("-i")
+        .arg(dir.join("id_ed25519"))
+        .arg("-o")
+        .arg(format!("UserKnownHostsFile={}", dir.join("known_hosts").display()))
+        .args(["-o", "StrictHostKeyChecking=yes", "-o", "ConnectTimeout=5", "-o", "BatchMode=yes"])
+        .arg(format!("root@{}", st.mgmt_addr(node)?))
+        .args(cmd)
+        .exec();
+    Err(anyhow::Error::new(err).context("failed to run ssh (apt-get install openssh-client)"))
+}
+
+fn power(lab: &str, node: &str, action: PowerAction) -> Result<()> {
+    let lab = Lab::open(lab)?;
+    match action {
+        PowerAction::Off => lab.actuators(node)?.power_off(),
+        PowerAction::On => lab.power_on(node),
+        PowerAction::Reboot => lab.reboot(node),
+        PowerAction::Freeze => lab.actuators(node)?.freeze(true),
+        PowerAction::Thaw => lab.actuators(node)?.freeze(false),
+    }
+}
+
+/// `halab logs`: the node's log folders, or every log file of one daemon.
+fn logs(lab: &str, node: &str, daemon: Option<&str>) -> Result<()> {
+    let n = Lab::open(lab)?.node(node)?;
+    let Some(d) = daemon else {
+        print!("{}", n.run(&["sh", "-c", "ls /var/log/halab/ /var/log/pacemaker/ 2>/dev/null"])?);
+        return Ok(());
+    };
+    for path in crate::stack::log_files(d) {
+        if n.succeeds(&["test", "-f", path]) {
+            println!("==> {node}:{path} <==");
+            print!("{}", n.run(&["cat", path])?);
+        }
+    }
+    Ok(())
+}
+
+fn run_scenario(scenario: &Path, stacks: Option<Vec<Stack>>, matrix: &Matrix, keep: bool, out: Option<PathBuf>) -> Result<ExitCode> {
+    crate::interrupt::install();
+    let sc = crate::scenario::load(scenario)?;
+    let out = out.unwrap_or_else(|| bench::default_run_dir(&sc));
+    let opts = Options { stacks, repeat: matrix.repeat.unwrap_or(1), seed: matrix.seed, keep, out: out.clone(), provider: matrix.place.options() };
+    let recs = bench::run(&sc, &opts)?;
+    recs.iter().for_each(print_record);
+    println!("run folder: {}", out.display());
+    Ok(ExitCode::from(Verdict::of(&recs).exit_code()))
+}
+
+fn bench(scenarios: Vec<PathBuf>, stacks: &[Stack], matrix: &Matrix, out: PathBuf) -> Result<ExitCode> {
+    crate::interrupt::install();
+    let files = if scenarios.is_empty() { crate::scenario::benched(&PathBuf::from("scenarios"))? } else { scenarios };
+    // Everything is validated before anything runs.
+    let loaded: Vec<_> = files.iter().map(|f| crate::scenario::load(f)).collect::<Result<_, _>>()?;
+    let t = Instant::now();
+    let opts = Options { stacks: None, repeat: matrix.repeat.unwrap_or(3), seed: matrix.seed, keep: false, out: out.clone(), provider: matrix.place.options() };
+    let (a, verdict) = bench::bench(&loaded, stacks, &opts)?;
+    println!("bench: {} runs in {:.0} s; report: {}", a.runs.len(), t.elapsed().as_secs_f64(), out.join("report.md").display());
+    for h in &a.headlines {
+        let cells: Vec<String> = a.stacks.iter().map(|s| format!("{s}: {}", h.cells.get(s).cloned().unwrap_or_else(|| "-".into()))).collect();
+        println!("  {}: {}", h.row, cells.join(" | "));
+    }
+    Ok(ExitCode::from(verdict.exit_code()))
 }
 
 fn print_record(r: &RunRecord) {

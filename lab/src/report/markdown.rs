@@ -9,6 +9,15 @@ use super::Analysis;
 
 pub fn render(a: &Analysis) -> String {
     let mut s = String::new();
+    headlines(&mut s, a);
+    basis(&mut s, a);
+    cells(&mut s, a);
+    runs(&mut s, a);
+    s
+}
+
+/// The title and the headline table, with each comparison under it.
+fn headlines(s: &mut String, a: &Analysis) {
     let _ = writeln!(s, "# {}\n", super::title(a));
     let _ = writeln!(s, "Every number is a median over independent runs (fresh lab each), with min–max and n (and p5–p95 from 20 runs on); raw samples are in each run's folder.\n");
     if a.headlines.is_empty() {
@@ -27,6 +36,10 @@ pub fn render(a: &Analysis) -> String {
             let _ = writeln!(s, "- {}: {c}", h.row);
         }
     }
+}
+
+/// What the numbers rest on: revisions, versions, settings, methods, seeds, left-out runs.
+fn basis(s: &mut String, a: &Analysis) {
     let _ = writeln!(s, "\n## What the numbers rest on\n");
     let _ = writeln!(s, "- git revision: {}", a.git_revisions.join(", "));
     let v: Vec<String> = a.versions.iter().map(|(k, v)| format!("{k} {v}")).collect();
@@ -68,6 +81,10 @@ pub fn render(a: &Analysis) -> String {
             let _ = writeln!(s, "  - {x}");
         }
     }
+}
+
+/// Each scenario and stack: its runs, its ranged waits, every metric's distribution.
+fn cells(s: &mut String, a: &Analysis) {
     let _ = writeln!(s, "\n## Cells\n");
     for c in &a.cells {
         let _ = writeln!(s, "### {} on {}\n", c.scenario, c.stack);
@@ -97,6 +114,10 @@ pub fn render(a: &Analysis) -> String {
         }
         let _ = writeln!(s);
     }
+}
+
+/// Every run with its seed and drawn waits, so any run can be replayed.
+fn runs(s: &mut String, a: &Analysis) {
     let _ = writeln!(
         s,
         "## Runs\n\n| scenario | stack | # | outcome | wall s | run seed | drawn waits | failed expectations | folder |\n|---|---|---|---|---|---|---|---|---|"
@@ -122,7 +143,6 @@ pub fn render(a: &Analysis) -> String {
             r.dir.display()
         );
     }
-    s
 }
 
 fn num(x: f64) -> String {

@@ -21,6 +21,8 @@ use crate::stack;
 use crate::stack::ctstate;
 use crate::topology::{ConntrackdMode, Stack};
 
+type Metrics = BTreeMap<String, serde_json::Value>;
+
 #[derive(Clone)]
 pub struct Options {
     pub stacks: Option<Vec<Stack>>,
@@ -78,45 +80,9 @@ pub fn run(sc: &Scenario, opts: &Options) -> Result<Vec<RunRecord>> {
 }
 
 fn run_once(sc: &Scenario, stack: Stack, rep: u32, opts: &Options, dir: &Path) -> RunRecord {
-    let (seed, keep) = (opts.seed, opts.keep);
-    let run_seed = super::schedule::run_seed(seed, &sc.name, &stack.to_string(), rep);
     let started = Instant::now();
-    let load_start = super::results::loadavg();
     let planned = lab_plan(sc, stack, rep);
-    let plan = planned.as_ref().unwrap_or(&sc.plan);
-    let mut rec = RunRecord {
-        schema: SCHEMA.into(),
-        scenario: sc.name.clone(),
-        scenario_file: sc.file.display().to_string(),
-        stack: stack.to_string(),
-        repeat: rep,
-        seed,
-        run_seed,
-        drawn: super::schedule::draw(&sc.steps, run_seed, rep, opts.repeat),
-        lab: plan.lab.clone(),
-        outcome: Outcome::Error,
-        error: None,
-        started_unix: std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
-        wall_s: 0.0,
-        t0_ns: now_ns(),
-        git_revision: super::results::git_revision(&sc.file),
-        versions: BTreeMap::new(),
-        settings: plan
-            .cluster
-            .as_ref()
-            .map(stack::status::settings)
-            .unwrap_or_default()
-            .into_iter()
-            .chain([format!("provider {}", opts.provider.provider)])
-            .collect(),
-        host_load: (load_start, String::new()),
-        metrics: BTreeMap::new(),
-        expectations: Vec::new(),
-        vip_timeline: Vec::new(),
-        stack_events: Vec::new(),
-        events: Vec::new(),
-        report: sc.report.clone(),
-    };
+    let mut rec = new_record(sc, stack, rep, opts, planned.as_ref().unwrap_or(&sc.plan));
     let _ = std::fs::remove_dir_all(dir);
     let plan = match planned {
         Ok(p) => p,
@@ -125,7 +91,7 @@ fn run_once(sc: &Scenario, stack: Stack, rep: u32, opts: &Options, dir: &Path) -
             return rec;
         }
     };
-    let up = crate::lifecycle::UpOptions { provider: opts.provider.clone(), keep_on_failure: false, held: !keep };
+    let up = crate::lifecycle::UpOptions { provider: opts.provider.clone(), keep_on_failure: false, held: !opts.keep };
     let st = match crate::lifecycle::up(&plan, &up) {
         Ok(st) => st,
         Err(e) => {
@@ -148,83 +114,16 @@ fn run_once(sc: &Scenario, stack: Stack, rep: u32, opts: &Options, dir: &Path) -
     ctx.event(What::RunStarted { scenario: sc.name.clone(), stack: stack.to_string(), repeat: rep, lab: st.plan.lab.clone() });
     let watcher = Watcher::start(&st);
     let end = execute::run_steps(sc, &mut ctx, &watcher);
-    // Collect every traffic, even after a failed step: the samples are the evidence.
-    let samples = dir.join("samples");
     let mut metrics = BTreeMap::new();
-    let mut collect_err = None;
-    let faults = (ctx.first_fault_ns, ctx.last_fault_ns);
-    for r in ctx.traffics.iter_mut() {
-        if let Err(e) = traffic::collect(&st, r, faults, &samples, &mut metrics) {
-            collect_err.get_or_insert(format!("collecting {}: {e:#}", r.t.name));
-        }
-    }
-    // A load generator that hit a limit of its own (ports, descriptors, a full conntrack
-    // table) says nothing about the stack: the run is an infrastructure error naming it.
-    if let Some((k, v)) = metrics.iter().find(|(k, v)| k.ends_with(".load_limit") && v.is_string()) {
-        let traffic = k.trim_end_matches(".load_limit");
-        collect_err.get_or_insert(format!("the load generator, not the cluster, limited {traffic}: {}", v.as_str().unwrap_or_default()));
-    }
+    let collect_err = collect_traffics(&st, &mut ctx, &dir.join("samples"), &mut metrics);
     ctx.undo_all();
-    if let (Some((before, parity)), Some(cl)) = (ctx.ct_before.take(), st.plan.cluster.as_ref()) {
-        ctstate::put(&mut metrics, "before", &before);
-        ctstate::put(&mut metrics, "after", &ctstate::counters(&st, cl));
-        if let Some(p) = parity {
-            p.put(&mut metrics);
-        }
-    }
-    let mut confirmations = Vec::new();
-    if let Some(cl) = &st.plan.cluster {
-        let evs = crate::stack::events::collect(&st, cl);
-        confirmations = evs.iter().filter_map(|e| crate::fence::confirmed(&e.what).map(|t| (e.t_ns, t))).collect();
-        // Detection: the fault to the stack's first own reaction, on any member (the
-        // survivor's VRRP transition, pacemaker's membership change). The first event after
-        // the fault: the stacks are quiet in steady state.
-        if let Some(e) = faults.0.and_then(|f| evs.iter().find(|e| e.t_ns > f).map(|e| (e, f))).map(|(e, f)| (e, e.t_ns - f)) {
-            metrics.insert("detection".into(), json!(traffic::round(e.1 as f64 / 1e6)));
-            metrics.insert("detection_event".into(), json!(format!("{}: {}", e.0.node, e.0.what)));
-        }
-        rec.stack_events = evs.iter().map(|e| (e.t_ns.saturating_sub(rec.t0_ns) as f64 / 1e6, e.node.clone(), e.what.clone())).collect();
-    }
+    conntrack_metrics(&st, &mut ctx, &mut metrics);
+    let fault = ctx.first_fault_ns;
+    let confirmations = stack_event_metrics(&st, &mut rec, fault, &mut metrics);
     let timeline = watcher.finish();
-    metrics.insert("vip_overlap_ms".into(), json!(traffic::round(timeline.max_overlap_ms())));
-    metrics.insert("split_brain".into(), json!(timeline.max_overlap_ms() > super::watch::SPLIT_BRAIN_MS));
-    // When one member other than the fault-time holder alone held the VIPs (polled).
-    let moved = faults
-        .0
-        .zip(ctx.holder_at_fault.as_ref())
-        .map(|(f, h)| (f, timeline.holders.iter().find(|(t, hs)| *t > f && hs.len() == 1 && &hs[0] != h).map(|x| x.0)));
-    if let Some((f, t)) = moved {
-        metrics.insert("vip_moved".into(), json!(t.is_some()));
-        if let Some(t) = t {
-            metrics.insert("failover".into(), json!(traffic::round((t - f) as f64 / 1e6)));
-        }
-    }
-    let moved = moved.and_then(|m| m.1);
-    if let Some(cl) = st.plan.cluster.as_ref().filter(|c| c.fencing.on(c.stack)) {
-        let acts = crate::fence::actions(&st.plan.lab);
-        // Pacemaker confirms each fencing on every member that saw it: one per target and time.
-        confirmations.sort();
-        confirmations.dedup_by(|a, b| a.1 == b.1 && a.0.abs_diff(b.0) < 2_000_000_000);
-        for (k, v) in crate::fence::metrics(&acts, &confirmations, &cl.members, faults.0, ctx.holder_at_fault.as_deref(), moved) {
-            metrics.insert(k, v);
-        }
-        for a in acts.iter().filter(|a| a.powers()) {
-            let what = format!(
-                "{} {} (asked by {}): {}",
-                a.action,
-                a.target,
-                a.from,
-                match (a.ok, a.done_ns > a.t_ns) {
-                    // fence_virtd logs requests only: pacemaker's confirmation is their answer.
-                    (true, false) => "asked".to_string(),
-                    (true, true) => "done".to_string(),
-                    (false, _) => a.error.clone().unwrap_or_default(),
-                }
-            );
-            rec.stack_events.push((a.t_ns.saturating_sub(rec.t0_ns) as f64 / 1e6, "fencer".into(), what));
-        }
-        rec.stack_events.sort_by(|a, b| a.0.total_cmp(&b.0));
-    }
+    let holder = ctx.holder_at_fault.clone();
+    let moved = vip_metrics(&timeline, fault, holder.as_deref(), &mut metrics);
+    fencing_metrics(&st, &mut rec, confirmations, (fault, holder.as_deref(), moved), &mut metrics);
     super::results::split_gap(&mut metrics);
     rec.vip_timeline = timeline.holders.iter().map(|(t, h)| ((t.saturating_sub(rec.t0_ns)) as f64 / 1e6, h.clone())).collect();
     let verdict = verdict::decide(&end, collect_err, &sc.expect, &metrics);
@@ -239,13 +138,133 @@ fn run_once(sc: &Scenario, stack: Stack, rep: u32, opts: &Options, dir: &Path) -
     rec.metrics = metrics;
     rec.events = std::mem::take(&mut ctx.log.events);
     rec.host_load.1 = super::results::loadavg();
-    if !keep {
+    if !opts.keep {
         if let Err(e) = crate::lifecycle::down(&st.plan.lab) {
             rec.error.get_or_insert(format!("down failed: {e:#}"));
         }
     }
     rec.wall_s = started.elapsed().as_secs_f64();
     rec
+}
+
+/// The record of a run before its lab exists: what was asked, drawn and known up front.
+fn new_record(sc: &Scenario, stack: Stack, rep: u32, opts: &Options, plan: &crate::topology::Plan) -> RunRecord {
+    let run_seed = super::schedule::run_seed(opts.seed, &sc.name, &stack.to_string(), rep);
+    let settings = plan.cluster.as_ref().map(stack::status::settings).unwrap_or_default();
+    RunRecord {
+        schema: SCHEMA.into(),
+        scenario: sc.name.clone(),
+        scenario_file: sc.file.display().to_string(),
+        stack: stack.to_string(),
+        repeat: rep,
+        seed: opts.seed,
+        run_seed,
+        drawn: super::schedule::draw(&sc.steps, run_seed, rep, opts.repeat),
+        lab: plan.lab.clone(),
+        outcome: Outcome::Error,
+        error: None,
+        started_unix: std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
+        wall_s: 0.0,
+        t0_ns: now_ns(),
+        git_revision: super::results::git_revision(&sc.file),
+        versions: BTreeMap::new(),
+        settings: settings.into_iter().chain([format!("provider {}", opts.provider.provider)]).collect(),
+        host_load: (super::results::loadavg(), String::new()),
+        metrics: BTreeMap::new(),
+        expectations: Vec::new(),
+        vip_timeline: Vec::new(),
+        stack_events: Vec::new(),
+        events: Vec::new(),
+        report: sc.report.clone(),
+    }
+}
+
+/// Every traffic's samples and metrics, even after a failed step: the samples are the
+/// evidence. Returns why the run cannot be judged, if it cannot.
+fn collect_traffics(st: &Lab, ctx: &mut Ctx, samples: &Path, metrics: &mut Metrics) -> Option<String> {
+    let mut err = None;
+    let faults = (ctx.first_fault_ns, ctx.last_fault_ns);
+    for r in ctx.traffics.iter_mut() {
+        if let Err(e) = traffic::collect(st, r, faults, samples, metrics) {
+            err.get_or_insert(format!("collecting {}: {e:#}", r.t.name));
+        }
+    }
+    // A load generator that hit a limit of its own (ports, descriptors, a full conntrack
+    // table) says nothing about the stack: the run is an infrastructure error naming it.
+    if let Some((k, v)) = metrics.iter().find(|(k, v)| k.ends_with(".load_limit") && v.is_string()) {
+        let traffic = k.trim_end_matches(".load_limit");
+        err.get_or_insert(format!("the load generator, not the cluster, limited {traffic}: {}", v.as_str().unwrap_or_default()));
+    }
+    err
+}
+
+/// The conntrack counters before the fault and now, and the parity of the tables.
+fn conntrack_metrics(st: &Lab, ctx: &mut Ctx, metrics: &mut Metrics) {
+    if let (Some((before, parity)), Some(cl)) = (ctx.ct_before.take(), st.plan.cluster.as_ref()) {
+        ctstate::put(metrics, "before", &before);
+        ctstate::put(metrics, "after", &ctstate::counters(st, cl));
+        if let Some(p) = parity {
+            p.put(metrics);
+        }
+    }
+}
+
+/// The stack's own events into the record, and detection from them. Returns pacemaker's
+/// fencing confirmations among them (time, target).
+fn stack_event_metrics(st: &Lab, rec: &mut RunRecord, fault: Option<u64>, metrics: &mut Metrics) -> Vec<(u64, String)> {
+    let Some(cl) = &st.plan.cluster else { return Vec::new() };
+    let evs = crate::stack::events::collect(st, cl);
+    // Detection: the fault to the stack's first own reaction, on any member (the survivor's
+    // VRRP transition, pacemaker's membership change). The first event after the fault: the
+    // stacks are quiet in steady state.
+    if let Some((e, f)) = fault.and_then(|f| evs.iter().find(|e| e.t_ns > f).map(|e| (e, f))) {
+        metrics.insert("detection".into(), json!(traffic::round((e.t_ns - f) as f64 / 1e6)));
+        metrics.insert("detection_event".into(), json!(format!("{}: {}", e.node, e.what)));
+    }
+    rec.stack_events = evs.iter().map(|e| (e.t_ns.saturating_sub(rec.t0_ns) as f64 / 1e6, e.node.clone(), e.what.clone())).collect();
+    evs.iter().filter_map(|e| crate::fence::confirmed(&e.what).map(|t| (e.t_ns, t))).collect()
+}
+
+/// Split brain, and when one member other than the fault-time holder alone held the VIPs
+/// (polled). Returns that time.
+fn vip_metrics(timeline: &super::watch::Timeline, fault: Option<u64>, holder: Option<&str>, metrics: &mut Metrics) -> Option<u64> {
+    metrics.insert("vip_overlap_ms".into(), json!(traffic::round(timeline.max_overlap_ms())));
+    metrics.insert("split_brain".into(), json!(timeline.max_overlap_ms() > super::watch::SPLIT_BRAIN_MS));
+    let (f, h) = fault.zip(holder)?;
+    let t = timeline.holders.iter().find(|(t, hs)| *t > f && hs.len() == 1 && hs[0] != h).map(|x| x.0);
+    metrics.insert("vip_moved".into(), json!(t.is_some()));
+    let t = t?;
+    metrics.insert("failover".into(), json!(traffic::round((t - f) as f64 / 1e6)));
+    Some(t)
+}
+
+/// The fencing metrics, and each power action as a stack event of the fencer.
+/// `at_fault`: the first fault, the holder then, and when the VIPs moved.
+fn fencing_metrics(
+    st: &Lab,
+    rec: &mut RunRecord,
+    mut confirmations: Vec<(u64, String)>,
+    at_fault: (Option<u64>, Option<&str>, Option<u64>),
+    metrics: &mut Metrics,
+) {
+    let Some(cl) = st.plan.cluster.as_ref().filter(|c| c.fencing.on(c.stack)) else { return };
+    let acts = crate::fence::actions(&st.plan.lab);
+    // Pacemaker confirms each fencing on every member that saw it: one per target and time.
+    confirmations.sort();
+    confirmations.dedup_by(|a, b| a.1 == b.1 && a.0.abs_diff(b.0) < 2_000_000_000);
+    let (fault, holder, moved) = at_fault;
+    metrics.extend(crate::fence::metrics(&acts, &confirmations, &cl.members, fault, holder, moved));
+    for a in acts.iter().filter(|a| a.powers()) {
+        let how = match (a.ok, a.done_ns > a.t_ns) {
+            // fence_virtd logs requests only: pacemaker's confirmation is their answer.
+            (true, false) => "asked".to_string(),
+            (true, true) => "done".to_string(),
+            (false, _) => a.error.clone().unwrap_or_default(),
+        };
+        let what = format!("{} {} (asked by {}): {how}", a.action, a.target, a.from);
+        rec.stack_events.push((a.t_ns.saturating_sub(rec.t0_ns) as f64 / 1e6, "fencer".into(), what));
+    }
+    rec.stack_events.sort_by(|a, b| a.0.total_cmp(&b.0));
 }
 
 fn image_versions(st: &Lab) -> BTreeMap<String, String> {

@@ -27,17 +27,51 @@ fn check(path: &Path, f: &ScenarioFile) -> Result<Scenario, InputError> {
     let plan = match topology::load(&topo_path, None) {
         Ok(p) => p,
         Err(e) => {
-            v.at(
-                &f.topology,
-                "topology",
-                &format!("the topology {} is not usable ({} problem(s))", topo_path.display(), e.diagnostics.len()),
-                "run `halab validate` on it",
-            );
+            let msg = format!("the topology {} is not usable ({} problem(s))", topo_path.display(), e.diagnostics.len());
+            v.at(&f.topology, "topology", &msg, "run `halab validate` on it");
             let mut out = v.out;
             out.extend(e.diagnostics);
             return Err(InputError { diagnostics: out });
         }
     };
+    let stacks = stacks(&mut v, f, &plan);
+    let mut off = |s: Option<&Spanned<String>>, field: &str| match s {
+        None => false,
+        Some(s) if s.value == "off" => true,
+        Some(s) => {
+            v.at(s, field, &format!("`{}` is not an override", s.value), "only `off` is");
+            false
+        }
+    };
+    let conntrackd_off = off(f.overrides.as_ref().and_then(|o| o.conntrackd.as_ref()), "overrides.conntrackd");
+    let fencing_off = off(f.overrides.as_ref().and_then(|o| o.fencing.as_ref()), "overrides.fencing");
+    let timeout = v.duration(&f.timeout, "timeout", Duration::from_secs(300));
+    let mut traffic_names: HashSet<String> = HashSet::new();
+    let mut steps = Vec::new();
+    for (i, step) in f.steps.iter().enumerate() {
+        steps.extend(self::step(&mut v, &plan, step, &format!("steps[{i}]"), &mut traffic_names));
+    }
+    let mut expect = Vec::new();
+    for e in &f.expect {
+        match super::expect::parse(&e.value) {
+            Ok(x) => {
+                known_metric(&mut v, e, "expect", &x.metric, &traffic_names);
+                expect.push(x);
+            }
+            Err(msg) => v.at(e, "expect", &msg, ""),
+        }
+    }
+    let report = report(&mut v, f, &traffic_names);
+    if !v.out.is_empty() {
+        v.out.sort_by_key(|d| (d.line, d.col));
+        return Err(InputError { diagnostics: v.out });
+    }
+    let name = f.name.value.clone();
+    Ok(Scenario { name, file: path.to_path_buf(), topology: topo_path, plan, stacks, conntrackd_off, fencing_off, timeout, steps, expect, report })
+}
+
+/// The stacks to run: those named that the topology's cluster can run, else the cluster's own.
+fn stacks(v: &mut V, f: &ScenarioFile, plan: &topology::Plan) -> Vec<Stack> {
     let mut stacks = Vec::new();
     for s in &f.stacks {
         match (Stack::parse(&s.value), plan.cluster.as_ref()) {
@@ -52,94 +86,38 @@ fn check(path: &Path, f: &ScenarioFile) -> Result<Scenario, InputError> {
     if stacks.is_empty() {
         stacks.push(plan.cluster.as_ref().map(|c| c.stack).unwrap_or(Stack::None));
     }
-    let mut off = |s: Option<&Spanned<String>>, field: &str| match s {
-        None => false,
-        Some(s) if s.value == "off" => true,
-        Some(s) => {
-            v.at(s, field, &format!("`{}` is not an override", s.value), "only `off` is");
-            false
+    stacks
+}
+
+/// One step, checked against the plan and the traffics started before it (`traffic_names`).
+fn step(v: &mut V, plan: &topology::Plan, step: &model::Step, field: &str, traffic_names: &mut HashSet<String>) -> Option<Step> {
+    let started = |v: &mut V, n: &Spanned<String>, field: &str| {
+        if !traffic_names.contains(&n.value) {
+            v.at(n, field, &format!("no traffic `{}` was started before this step", n.value), "");
         }
     };
-    let conntrackd_off = off(f.overrides.as_ref().and_then(|o| o.conntrackd.as_ref()), "overrides.conntrackd");
-    let fencing_off = off(f.overrides.as_ref().and_then(|o| o.fencing.as_ref()), "overrides.fencing");
-    let timeout = v.duration(&f.timeout, "timeout", Duration::from_secs(300));
-    let target = |v: &mut V, s: &Spanned<String>, field: &str| target::check(v, &plan, s, field);
-    let mut traffic_names: HashSet<String> = HashSet::new();
-    let mut steps = Vec::new();
-    for (i, step) in f.steps.iter().enumerate() {
-        let field = format!("steps[{i}]");
-        match step {
-            model::Step::Traffic(t) => {
-                if let Some(t) = traffic::check(&mut v, &plan, t, &field, &mut traffic_names) {
-                    steps.push(Step::Traffic(t));
-                }
-            }
-            model::Step::Wait(d) => steps.extend(wait_range(&mut v, d, &field)),
-            model::Step::WaitUntil(w) => {
-                let timeout = v.duration(&w.timeout, &format!("{field}.timeout"), Duration::from_secs(60));
-                let condition = conditions::parse(&mut v, &plan, &w.condition, &field);
-                if let Some(condition) = condition {
-                    steps.push(Step::WaitUntil { condition, timeout });
-                }
-            }
-            model::Step::WaitFor(w) => {
-                if !traffic_names.contains(&w.traffic.value) {
-                    v.at(&w.traffic, &format!("{field}.traffic"), &format!("no traffic `{}` was started before this step", w.traffic.value), "");
-                }
-                steps.push(Step::WaitFor {
-                    traffic: w.traffic.value.clone(),
-                    timeout: v.duration(&w.timeout, &format!("{field}.timeout"), Duration::from_secs(300)),
-                });
-            }
-            model::Step::Stop(n) => {
-                if !traffic_names.contains(&n.value) {
-                    v.at(n, &field, &format!("no traffic `{}` was started before this step", n.value), "");
-                }
-                steps.push(Step::Stop(n.value.clone()));
-            }
-            model::Step::Succeed(c) | model::Step::Fail(c) => {
-                let node = target(&mut v, &c.node, &format!("{field}.node"));
-                let timeout = v.duration(&c.timeout, &format!("{field}.timeout"), Duration::from_secs(30));
-                if let Some(node) = node {
-                    let cmd = c.cmd.value.clone();
-                    steps.push(if matches!(step, model::Step::Succeed(_)) { Step::Succeed { node, cmd, timeout } } else { Step::Fail { node, cmd, timeout } });
-                }
-            }
-            model::Step::Fault(fs) => {
-                if let Some(f) = faults::check(&mut v, &plan, fs, &field) {
-                    steps.push(Step::Fault(f));
-                }
-            }
+    match step {
+        model::Step::Traffic(t) => traffic::check(v, plan, t, field, traffic_names).map(Step::Traffic),
+        model::Step::Wait(d) => wait_range(v, d, field),
+        model::Step::WaitUntil(w) => {
+            let timeout = v.duration(&w.timeout, &format!("{field}.timeout"), Duration::from_secs(60));
+            conditions::parse(v, plan, &w.condition, field).map(|condition| Step::WaitUntil { condition, timeout })
         }
-    }
-    let mut expect = Vec::new();
-    for e in &f.expect {
-        match super::expect::parse(&e.value) {
-            Ok(x) => {
-                known_metric(&mut v, e, "expect", &x.metric, &traffic_names);
-                expect.push(x);
-            }
-            Err(msg) => v.at(e, "expect", &msg, ""),
+        model::Step::WaitFor(w) => {
+            started(v, &w.traffic, &format!("{field}.traffic"));
+            Some(Step::WaitFor { traffic: w.traffic.value.clone(), timeout: v.duration(&w.timeout, &format!("{field}.timeout"), Duration::from_secs(300)) })
         }
-    }
-    let report = report(&mut v, f, &traffic_names);
-    if v.out.is_empty() {
-        Ok(Scenario {
-            name: f.name.value.clone(),
-            file: path.to_path_buf(),
-            topology: topo_path,
-            plan,
-            stacks,
-            conntrackd_off,
-            fencing_off,
-            timeout,
-            steps,
-            expect,
-            report,
-        })
-    } else {
-        v.out.sort_by_key(|d| (d.line, d.col));
-        Err(InputError { diagnostics: v.out })
+        model::Step::Stop(n) => {
+            started(v, n, field);
+            Some(Step::Stop(n.value.clone()))
+        }
+        model::Step::Succeed(c) | model::Step::Fail(c) => {
+            let node = target::check(v, plan, &c.node, &format!("{field}.node"));
+            let timeout = v.duration(&c.timeout, &format!("{field}.timeout"), Duration::from_secs(30));
+            let (node, cmd) = (node?, c.cmd.value.clone());
+            Some(if matches!(step, model::Step::Succeed(_)) { Step::Succeed { node, cmd, timeout } } else { Step::Fail { node, cmd, timeout } })
+        }
+        model::Step::Fault(fs) => faults::check(v, plan, fs, field).map(Step::Fault),
     }
 }
 

@@ -33,6 +33,56 @@ fn network(c: &mut Checker, s: &Spanned<String>, field: &str, networks: &[PlanNe
 }
 
 pub(super) fn check(c: &mut Checker, cl: &ClusterSpec, networks: &[PlanNetwork], nodes: &[PlanNode], used: &HashMap<Ipv4Addr, String>) -> Option<PlanCluster> {
+    let members = members(c, cl, nodes);
+    let vips = vips(c, cl, networks, nodes, &members, used);
+    let stack = match &cl.stack {
+        None => Stack::None,
+        Some(s) => Stack::parse(&s.value).unwrap_or_else(|| {
+            c.at(s, "cluster.stack", &format!("unknown stack `{}`", s.value), &format!("one of: {}", Stack::names().join(", ")));
+            Stack::None
+        }),
+    };
+    let sync = match &cl.sync {
+        None => SyncSettings {
+            network: None,
+            conntrackd: ConntrackdMode::Off,
+            transport: SyncTransport::Multicast,
+            agent: stock_conntrackd_agent(),
+            agent_at: None,
+        },
+        Some(s) => sync(c, s, networks, nodes, &members),
+    };
+    let keepalived = super::keepalived::check(c, cl.keepalived.as_ref(), &members);
+    let corosync = corosync(c, cl.corosync.as_ref(), sync.network.as_ref(), networks, nodes, &members);
+    if let (Some(why), Some(s)) = (super::plan::stack_unfit(stack, &corosync.links), &cl.stack) {
+        c.at(s, "cluster.stack", why, "");
+    }
+    let pacemaker = pacemaker(c, cl.pacemaker.as_ref(), &members);
+    let firewall = match &cl.firewall {
+        None => FirewallSettings { enabled: false, new_connections: Vec::new() },
+        Some(f) => firewall(c, f, networks, nodes, &members),
+    };
+    let rejoin = c.choice(cl.rejoin.as_ref(), "cluster.rejoin", "rejoin", &[("auto", Rejoin::Auto), ("manual", Rejoin::Manual)], Rejoin::Auto);
+    let fencing = fencing(c, cl.fencing.as_ref(), members.len());
+    let mut recipe = vec!["vips".to_string()];
+    if sync.conntrackd != ConntrackdMode::Off {
+        recipe.push("conntrackd-clone".into());
+    }
+    let mut service = super::resources::check(c, cl, &members, &recipe);
+    for (i, p) in cl.prepare.iter().enumerate() {
+        if p.value.trim().is_empty() {
+            c.at(p, &format!("cluster.prepare[{i}]"), "an empty command", "a shell command, e.g. `/usr/local/sbin/make-backing`");
+        }
+        service.prepare.push(p.value.clone());
+    }
+    if members.is_empty() {
+        return None;
+    }
+    Some(PlanCluster { members, vips, stack, keepalived, corosync, pacemaker, sync, firewall, rejoin, fencing, service })
+}
+
+/// The members: known nodes, each once.
+fn members(c: &mut Checker, cl: &ClusterSpec, nodes: &[PlanNode]) -> Vec<String> {
     let mut members = Vec::new();
     for m in &cl.members {
         if members.contains(&m.value) {
@@ -43,6 +93,11 @@ pub(super) fn check(c: &mut Checker, cl: &ClusterSpec, networks: &[PlanNetwork],
             members.push(m.value.clone());
         }
     }
+    members
+}
+
+/// The VIPs: a free host address of a network every member is attached to.
+fn vips(c: &mut Checker, cl: &ClusterSpec, networks: &[PlanNetwork], nodes: &[PlanNode], members: &[String], used: &HashMap<Ipv4Addr, String>) -> Vec<PlanVip> {
     let mut vips = Vec::new();
     for (net_name, addr_s) in cl.vips.iter() {
         let f = format!("cluster.vips.{}", net_name.value);
@@ -59,106 +114,75 @@ pub(super) fn check(c: &mut Checker, cl: &ClusterSpec, networks: &[PlanNetwork],
             c.at(addr_s, &f, &format!("VIP {addr} collides with the address of {owner}"), "a VIP must be an address no node has");
             continue;
         }
-        for m in &members {
-            let node = nodes.iter().find(|n| &n.name == m);
-            if node.is_some_and(|n| !n.interfaces.iter().any(|i| i.network == net.name)) {
-                c.at(
-                    net_name,
-                    &f,
-                    &format!("cluster member `{m}` is not attached to network `{}`", net.name),
-                    "every member needs an interface on each VIP network",
-                );
+        for m in members {
+            if nodes.iter().find(|n| &n.name == m).is_some_and(|n| !n.interfaces.iter().any(|i| i.network == net.name)) {
+                let msg = format!("cluster member `{m}` is not attached to network `{}`", net.name);
+                c.at(net_name, &f, &msg, "every member needs an interface on each VIP network");
             }
         }
         vips.push(PlanVip { network: net.name.clone(), ifname: net.ifname.clone(), address: addr, prefix_len: net.subnet.prefix_len() });
     }
-    let stack = match &cl.stack {
-        None => Stack::None,
-        Some(s) => Stack::parse(&s.value).unwrap_or_else(|| {
-            c.at(s, "cluster.stack", &format!("unknown stack `{}`", s.value), &format!("one of: {}", Stack::names().join(", ")));
-            Stack::None
-        }),
-    };
+    vips
+}
 
-    // sync (conntrackd)
-    let sync = match &cl.sync {
-        None => SyncSettings {
-            network: None,
-            conntrackd: ConntrackdMode::Off,
-            transport: SyncTransport::Multicast,
-            agent: stock_conntrackd_agent(),
-            agent_at: None,
-        },
-        Some(s) => {
-            let network = network(c, &s.network, "cluster.sync.network", networks, &members, nodes);
-            let conntrackd = match s.conntrackd.as_ref().map(|m| m.value.as_str()) {
-                None | Some("ftfw") => ConntrackdMode::Ftfw,
-                Some("alarm") => ConntrackdMode::Alarm,
-                Some("notrack") => ConntrackdMode::Notrack,
-                Some("off") => ConntrackdMode::Off,
-                Some(other) => {
-                    if let Some(m) = &s.conntrackd {
-                        c.at(m, "cluster.sync.conntrackd", &format!("unknown conntrackd mode `{other}`"), "one of: ftfw, alarm, notrack, off");
-                    }
-                    ConntrackdMode::Off
-                }
-            };
-            let transport = match s.transport.as_ref().map(|t| t.value.as_str()) {
-                None | Some("multicast") => SyncTransport::Multicast,
-                Some("udp") => {
-                    if members.len() != 2 {
-                        if let Some(t) = &s.transport {
-                            c.at(t, "cluster.sync.transport", "udp sync needs exactly two members", "use multicast for more");
-                        }
-                    }
-                    SyncTransport::Udp
-                }
-                Some(other) => {
-                    if let Some(t) = &s.transport {
-                        c.at(t, "cluster.sync.transport", &format!("unknown transport `{other}`"), "one of: multicast, udp");
-                    }
-                    SyncTransport::Multicast
-                }
-            };
-            let agent = match s.agent.as_ref().map(|a| (a, a.value.split(':').collect::<Vec<_>>())) {
-                None => stock_conntrackd_agent(),
-                Some((_, parts)) if parts.len() == 3 && parts[0] == "ocf" && !parts[1].is_empty() && !parts[2].is_empty() => {
-                    (parts[1].to_string(), parts[2].to_string())
-                }
-                Some((a, _)) => {
-                    c.at(a, "cluster.sync.agent", &format!("`{}` is not an OCF agent", a.value), "write it as ocf:PROVIDER:TYPE");
-                    stock_conntrackd_agent()
-                }
-            };
-            let agent_at = s.agent.as_ref().map(|a| {
-                let (l, col) = crate::yaml::pos(a);
-                (c.file.to_path_buf(), l, col)
-            });
-            SyncSettings { network, conntrackd, transport, agent, agent_at }
+/// `sync:`: conntrackd's network, mode, transport and the agent that runs it.
+fn sync(c: &mut Checker, s: &super::model::SyncSpec, networks: &[PlanNetwork], nodes: &[PlanNode], members: &[String]) -> SyncSettings {
+    let network = network(c, &s.network, "cluster.sync.network", networks, members, nodes);
+    let modes = [("ftfw", ConntrackdMode::Ftfw), ("alarm", ConntrackdMode::Alarm), ("notrack", ConntrackdMode::Notrack), ("off", ConntrackdMode::Off)];
+    // Absent: ftfw; unknown: reported, and off.
+    let conntrackd = if s.conntrackd.is_none() {
+        ConntrackdMode::Ftfw
+    } else {
+        c.choice(s.conntrackd.as_ref(), "cluster.sync.conntrackd", "conntrackd mode", &modes, ConntrackdMode::Off)
+    };
+    let transports = [("multicast", SyncTransport::Multicast), ("udp", SyncTransport::Udp)];
+    let transport = c.choice(s.transport.as_ref(), "cluster.sync.transport", "transport", &transports, SyncTransport::Multicast);
+    if let (SyncTransport::Udp, Some(t)) = (transport, &s.transport) {
+        if members.len() != 2 {
+            c.at(t, "cluster.sync.transport", "udp sync needs exactly two members", "use multicast for more");
+        }
+    }
+    let agent = match s.agent.as_ref().map(|a| (a, a.value.split(':').collect::<Vec<_>>())) {
+        None => stock_conntrackd_agent(),
+        Some((_, parts)) if parts.len() == 3 && parts[0] == "ocf" && !parts[1].is_empty() && !parts[2].is_empty() => {
+            (parts[1].to_string(), parts[2].to_string())
+        }
+        Some((a, _)) => {
+            c.at(a, "cluster.sync.agent", &format!("`{}` is not an OCF agent", a.value), "write it as ocf:PROVIDER:TYPE");
+            stock_conntrackd_agent()
         }
     };
+    let agent_at = s.agent.as_ref().map(|a| {
+        let (l, col) = crate::yaml::pos(a);
+        (c.file.to_path_buf(), l, col)
+    });
+    SyncSettings { network, conntrackd, transport, agent, agent_at }
+}
 
-    let keepalived = super::keepalived::check(c, cl.keepalived.as_ref(), &members);
-
-    // corosync
-    let co = cl.corosync.as_ref();
+/// `corosync:`: its links (default: the sync network) and timers.
+fn corosync(
+    c: &mut Checker,
+    co: Option<&super::model::CorosyncSpec>,
+    sync_network: Option<&String>,
+    networks: &[PlanNetwork],
+    nodes: &[PlanNode],
+    members: &[String],
+) -> CorosyncSettings {
     let mut links = Vec::new();
     match co.and_then(|k| k.link.as_ref()) {
-        Some(l) => links.extend(network(c, l, "cluster.corosync.link", networks, &members, nodes)),
-        None => links.extend(sync.network.clone()),
+        Some(l) => links.extend(network(c, l, "cluster.corosync.link", networks, members, nodes)),
+        None => links.extend(sync_network.cloned()),
     }
     if let Some(l) = co.and_then(|k| k.second_link.as_ref()) {
-        links.extend(network(c, l, "cluster.corosync.second_link", networks, &members, nodes));
+        links.extend(network(c, l, "cluster.corosync.second_link", networks, members, nodes));
     }
     let token_ms = ms(c, &co.and_then(|k| k.token.clone()), "cluster.corosync.token", 3000, 200);
     let consensus_ms = ms(c, &co.and_then(|k| k.consensus.clone()), "cluster.corosync.consensus", token_ms * 6 / 5, 200);
-    let corosync = CorosyncSettings { links, token_ms, consensus_ms };
-    if let (Some(why), Some(s)) = (super::plan::stack_unfit(stack, &corosync.links), &cl.stack) {
-        c.at(s, "cluster.stack", why, "");
-    }
+    CorosyncSettings { links, token_ms, consensus_ms }
+}
 
-    // pacemaker
-    let pm = cl.pacemaker.as_ref();
+/// `pacemaker:`: the preferred member (default: the first), stickiness, timers.
+fn pacemaker(c: &mut Checker, pm: Option<&super::model::PacemakerSpec>, members: &[String]) -> PacemakerSettings {
     let preferred = match pm.and_then(|p| p.preferred.as_ref()) {
         Some(p) if members.contains(&p.value) => p.value.clone(),
         Some(p) => {
@@ -167,75 +191,33 @@ pub(super) fn check(c: &mut Checker, cl: &ClusterSpec, networks: &[PlanNetwork],
         }
         None => members.first().cloned().unwrap_or_default(),
     };
-    let pacemaker = PacemakerSettings {
+    PacemakerSettings {
         dc_deadtime_ms: ms(c, &pm.and_then(|p| p.dc_deadtime.clone()), "cluster.pacemaker.dc_deadtime", 2000, 0),
         stickiness: pm.and_then(|p| p.stickiness).unwrap_or(100),
         preferred,
         link_monitor: pm.and_then(|p| p.link_monitor).unwrap_or(true),
-    };
-
-    // firewall
-    let firewall = match &cl.firewall {
-        None => FirewallSettings { enabled: false, new_connections: Vec::new() },
-        Some(f) => {
-            let mut dirs = Vec::new();
-            for (i, d) in f.new_connections.iter().enumerate() {
-                let field = format!("cluster.firewall.new_connections[{i}]");
-                let from = network(c, &d.from, &format!("{field}.from"), networks, &members, nodes);
-                let to = network(c, &d.to, &format!("{field}.to"), networks, &members, nodes);
-                if let (Some(from), Some(to)) = (from, to) {
-                    dirs.push((from, to));
-                }
-            }
-            FirewallSettings { enabled: true, new_connections: dirs }
-        }
-    };
-
-    let rejoin = match cl.rejoin.as_ref().map(|r| (r, r.value.as_str())) {
-        None | Some((_, "auto")) => Rejoin::Auto,
-        Some((_, "manual")) => Rejoin::Manual,
-        Some((r, other)) => {
-            c.at(r, "cluster.rejoin", &format!("unknown rejoin `{other}`"), "one of: auto, manual");
-            Rejoin::Auto
-        }
-    };
-
-    let fencing = fencing(c, cl.fencing.as_ref(), members.len());
-    let mut recipe = vec!["vips".to_string()];
-    if sync.conntrackd != ConntrackdMode::Off {
-        recipe.push("conntrackd-clone".into());
     }
-    let mut service = super::resources::check(c, &cl.resources, &cl.constraints, &cl.cib, &cl.agents, &cl.files, &members, &recipe);
-    for (i, p) in cl.prepare.iter().enumerate() {
-        if p.value.trim().is_empty() {
-            c.at(p, &format!("cluster.prepare[{i}]"), "an empty command", "a shell command, e.g. `/usr/local/sbin/make-backing`");
-        }
-        service.prepare.push(p.value.clone());
-    }
+}
 
-    if members.is_empty() {
-        return None;
+/// `firewall:`: the directions new connections may take, between known networks.
+fn firewall(c: &mut Checker, f: &super::model::FirewallSpec, networks: &[PlanNetwork], nodes: &[PlanNode], members: &[String]) -> FirewallSettings {
+    let mut dirs = Vec::new();
+    for (i, d) in f.new_connections.iter().enumerate() {
+        let field = format!("cluster.firewall.new_connections[{i}]");
+        let from = network(c, &d.from, &format!("{field}.from"), networks, members, nodes);
+        let to = network(c, &d.to, &format!("{field}.to"), networks, members, nodes);
+        if let (Some(from), Some(to)) = (from, to) {
+            dirs.push((from, to));
+        }
     }
-    Some(PlanCluster { members, vips, stack, keepalived, corosync, pacemaker, sync, firewall, rejoin, fencing, service })
+    FirewallSettings { enabled: true, new_connections: dirs }
 }
 
 fn fencing(c: &mut Checker, f: Option<&super::model::FencingSpec>, members: usize) -> FencingSettings {
-    let method = f.and_then(|f| f.method.as_ref()).and_then(|m| match FenceMethod::ALL.iter().find(|x| x.name() == m.value) {
-        Some(x) => Some(*x),
-        None => {
-            let all: Vec<&str> = FenceMethod::ALL.iter().map(|x| x.name()).collect();
-            c.at(m, "cluster.fencing.method", &format!("unknown fencing method `{}`", m.value), &format!("one of: {}", all.join(", ")));
-            None
-        }
-    });
-    let action = match f.and_then(|f| f.action.as_ref()) {
-        None => "reboot".to_string(),
-        Some(a) if a.value == "reboot" || a.value == "off" => a.value.clone(),
-        Some(a) => {
-            c.at(a, "cluster.fencing.action", &format!("unknown fence action `{}`", a.value), "reboot or off");
-            "reboot".into()
-        }
-    };
+    let methods: Vec<(&str, Option<FenceMethod>)> = FenceMethod::ALL.iter().map(|x| (x.name(), Some(*x))).collect();
+    let method = c.choice(f.and_then(|f| f.method.as_ref()), "cluster.fencing.method", "fencing method", &methods, None);
+    let action =
+        c.choice(f.and_then(|f| f.action.as_ref()), "cluster.fencing.action", "fence action", &[("reboot", "reboot"), ("off", "off")], "reboot").to_string();
     // Two members race to fence each other on a partition: by default the one running the
     // VIPs wins (its fencing is delayed), as real two-node clusters are set up.
     // 2 s: far more than the lab's fencer takes to power a node off (~0.1 s on netns), and

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::model::{ConstraintSpec, FileSpec, ResourceSpec};
+use super::model::{ClusterSpec, ConstraintSpec, FileSpec, ResourceSpec};
 
 use super::validate::{known, valid_name, Checker};
 use crate::yaml::{OrderedMap, Spanned};
@@ -174,173 +174,151 @@ fn score(c: &mut Checker, s: &Option<Spanned<String>>, field: &str) -> String {
 
 /// `recipe`: the ids halab's own resources have (`vips`, `conntrackd-clone`), which
 /// constraints may name too.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn check(
-    c: &mut Checker,
-    resources: &OrderedMap<ResourceSpec>,
-    constraints: &[ConstraintSpec],
-    cib: &Option<Spanned<String>>,
-    agents: &OrderedMap<Spanned<String>>,
-    member_files: &[FileSpec],
-    members: &[String],
-    recipe: &[String],
-) -> PlanService {
+pub(super) fn check(c: &mut Checker, cl: &ClusterSpec, members: &[String], recipe: &[String]) -> PlanService {
     let mut out = PlanService::default();
-    let ids: Vec<&str> = resources.iter().map(|(k, _)| k.value.as_str()).collect();
+    let ids: Vec<&str> = cl.resources.iter().map(|(k, _)| k.value.as_str()).collect();
     let mut seen = std::collections::HashSet::new();
-    for (id, r) in resources.iter() {
+    for (id, r) in cl.resources.iter() {
         let f = format!("cluster.resources.{}", id.value);
         if !valid_name(&id.value) || recipe.contains(&id.value) || id.value.starts_with("fence-") {
-            c.at(
-                id,
-                &f,
-                &format!("`{}` cannot name a resource", id.value),
-                "letters, digits and dashes; not vips, conntrackd-clone, link-*, fence-* (halab's own)",
-            );
+            let hint = "letters, digits and dashes; not vips, conntrackd-clone, link-*, fence-* (halab's own)";
+            c.at(id, &f, &format!("`{}` cannot name a resource", id.value), hint);
         }
         if !seen.insert(id.value.clone()) {
             c.at(id, &f, &format!("resource `{}` is defined twice", id.value), "");
             continue;
         }
-        let kind = match (&r.agent, &r.group) {
-            (Some(a), None) => {
-                let parts: Vec<&str> = a.value.split(':').collect();
-                match parts.as_slice() {
-                    ["ocf", p, t] if !p.is_empty() && !t.is_empty() => {
-                        Kind::Primitive { class: "ocf".into(), provider: Some(p.to_string()), kind: t.to_string() }
-                    }
-                    [cls @ ("systemd" | "lsb" | "service"), t] if !t.is_empty() => {
-                        Kind::Primitive { class: cls.to_string(), provider: None, kind: t.to_string() }
-                    }
-                    _ => {
-                        c.at(a, &format!("{f}.agent"), &format!("`{}` is not an agent", a.value), "ocf:PROVIDER:TYPE, systemd:UNIT or lsb:SCRIPT");
-                        continue;
-                    }
-                }
-            }
-            (None, Some(g)) => {
-                for m in g {
-                    let inner = resources.iter().find(|(k, _)| k.value == m.value);
-                    match inner {
-                        None => c.at(m, &format!("{f}.group"), &format!("unknown resource `{}`", m.value), &known("resources", ids.iter().copied())),
-                        Some((_, ir)) if ir.agent.is_none() || ir.clone.is_some() => {
-                            c.at(m, &format!("{f}.group"), &format!("`{}` cannot be in a group", m.value), "a group holds primitives that are not cloned")
-                        }
-                        _ => {}
-                    }
-                }
-                Kind::Group(g.iter().map(|m| m.value.clone()).collect())
-            }
-            _ => {
-                c.at(id, &f, "a resource needs either `agent` (a primitive) or `group` (its members)", "");
-                continue;
-            }
-        };
-        let mut ops = Vec::new();
-        for (name, op) in r.ops.iter() {
-            let of = format!("{f}.ops.{}", name.value);
-            let interval = c.duration(&op.interval, &format!("{of}.interval"), std::time::Duration::ZERO);
-            let timeout = c.duration(&op.timeout, &format!("{of}.timeout"), std::time::Duration::from_secs(20));
-            let role = op.role.as_ref().map(|r| {
-                if !matches!(r.value.as_str(), "Promoted" | "Unpromoted" | "Started") {
-                    c.at(r, &format!("{of}.role"), &format!("unknown role `{}`", r.value), "Promoted, Unpromoted or Started");
-                }
-                r.value.clone()
-            });
-            let op_name = op.name.as_ref().unwrap_or(name);
-            if !valid_name(&op_name.value) {
-                c.at(op_name, &format!("{of}.name"), &format!("`{}` cannot name an operation", op_name.value), "e.g. monitor, start, stop, promote");
-            }
-            ops.push((op_name.value.clone(), format!("{}ms", interval.as_millis()), format!("{}ms", timeout.as_millis()), role));
-        }
-        let clone = match r.clone.as_ref().map(|x| x.value.as_str()) {
-            None | Some("false") => None,
-            Some("true") => Some("clone".to_string()),
-            Some("promotable") => Some("promotable".to_string()),
-            Some(other) => {
-                c.at(r.clone.as_ref().unwrap_or(id), &format!("{f}.clone"), &format!("unknown clone `{other}`"), "true or promotable");
-                None
-            }
-        };
+        let Some(kind) = kind(c, id, r, &cl.resources, &ids) else { continue };
+        let ops = ops(c, r, &f);
+        let clones = [("false", None), ("true", Some("clone")), ("promotable", Some("promotable"))];
+        let clone = c.choice(r.clone.as_ref(), &format!("{f}.clone"), "clone", &clones, None).map(str::to_string);
         let at = r.agent.as_ref().or(r.group.as_ref().and_then(|g| g.first())).unwrap_or(id);
         let (l, col) = crate::yaml::pos(at);
         let kv = |m: &OrderedMap<Spanned<String>>| m.iter().map(|(k, v)| (k.value.clone(), v.value.clone())).collect();
-        out.resources.push(PlanResource {
-            id: id.value.clone(),
-            kind,
-            params: kv(&r.params),
-            ops,
-            meta: kv(&r.meta),
-            clone,
-            at: (c.file.to_path_buf(), l, col),
-        });
+        let (params, meta) = (kv(&r.params), kv(&r.meta));
+        out.resources.push(PlanResource { id: id.value.clone(), kind, params, ops, meta, clone, at: (c.file.to_path_buf(), l, col) });
     }
     let names: Vec<&str> = ids.iter().copied().chain(recipe.iter().map(String::as_str)).collect();
+    for (i, k) in cl.constraints.iter().enumerate() {
+        if let Some(k) = constraint(c, k, &format!("cluster.constraints[{i}]"), &names, members) {
+            out.constraints.push(k);
+        }
+    }
+    out.cib = cl.cib.as_ref().and_then(|s| host_path(c, s, "cluster.cib", false));
+    for (provider, dir) in cl.agents.iter() {
+        let field = format!("cluster.agents.{}", provider.value);
+        if !valid_name(&provider.value) {
+            c.at(provider, &field, &format!("`{}` cannot name an OCF provider", provider.value), "letters, digits and dashes");
+        }
+        if let Some(d) = host_path(c, dir, &field, true) {
+            out.agents.push((provider.value.clone(), d));
+        }
+    }
+    out.files = files(c, &cl.files, "cluster.files");
+    out
+}
+
+/// A resource is a primitive (`agent`) or a group of primitives that are not cloned.
+fn kind(c: &mut Checker, id: &Spanned<String>, r: &ResourceSpec, resources: &OrderedMap<ResourceSpec>, ids: &[&str]) -> Option<Kind> {
+    let f = format!("cluster.resources.{}", id.value);
+    match (&r.agent, &r.group) {
+        (Some(a), None) => match a.value.split(':').collect::<Vec<_>>().as_slice() {
+            ["ocf", p, t] if !p.is_empty() && !t.is_empty() => {
+                Some(Kind::Primitive { class: "ocf".into(), provider: Some(p.to_string()), kind: t.to_string() })
+            }
+            [cls @ ("systemd" | "lsb" | "service"), t] if !t.is_empty() => {
+                Some(Kind::Primitive { class: cls.to_string(), provider: None, kind: t.to_string() })
+            }
+            _ => {
+                c.at(a, &format!("{f}.agent"), &format!("`{}` is not an agent", a.value), "ocf:PROVIDER:TYPE, systemd:UNIT or lsb:SCRIPT");
+                None
+            }
+        },
+        (None, Some(g)) => {
+            for m in g {
+                match resources.iter().find(|(k, _)| k.value == m.value) {
+                    None => c.at(m, &format!("{f}.group"), &format!("unknown resource `{}`", m.value), &known("resources", ids.iter().copied())),
+                    Some((_, ir)) if ir.agent.is_none() || ir.clone.is_some() => {
+                        c.at(m, &format!("{f}.group"), &format!("`{}` cannot be in a group", m.value), "a group holds primitives that are not cloned")
+                    }
+                    _ => {}
+                }
+            }
+            Some(Kind::Group(g.iter().map(|m| m.value.clone()).collect()))
+        }
+        _ => {
+            c.at(id, &f, "a resource needs either `agent` (a primitive) or `group` (its members)", "");
+            None
+        }
+    }
+}
+
+/// A resource's operations: (name, interval, timeout, role), durations in pacemaker's `Nms`.
+fn ops(c: &mut Checker, r: &ResourceSpec, f: &str) -> Vec<(String, String, String, Option<String>)> {
+    let mut ops = Vec::new();
+    for (name, op) in r.ops.iter() {
+        let of = format!("{f}.ops.{}", name.value);
+        let interval = c.duration(&op.interval, &format!("{of}.interval"), std::time::Duration::ZERO);
+        let timeout = c.duration(&op.timeout, &format!("{of}.timeout"), std::time::Duration::from_secs(20));
+        let role = op.role.as_ref().map(|r| {
+            if !matches!(r.value.as_str(), "Promoted" | "Unpromoted" | "Started") {
+                c.at(r, &format!("{of}.role"), &format!("unknown role `{}`", r.value), "Promoted, Unpromoted or Started");
+            }
+            r.value.clone()
+        });
+        let op_name = op.name.as_ref().unwrap_or(name);
+        if !valid_name(&op_name.value) {
+            c.at(op_name, &format!("{of}.name"), &format!("`{}` cannot name an operation", op_name.value), "e.g. monitor, start, stop, promote");
+        }
+        ops.push((op_name.value.clone(), format!("{}ms", interval.as_millis()), format!("{}ms", timeout.as_millis()), role));
+    }
+    ops
+}
+
+const CONSTRAINT_FORMS: &str = "one of: { colocate, with }, { order, then }, { locate, on }";
+
+/// One constraint, in one of its three forms, naming known resources (`names`) and members.
+fn constraint(c: &mut Checker, k: &ConstraintSpec, f: &str, names: &[&str], members: &[String]) -> Option<Constraint> {
     let rsc = |c: &mut Checker, s: &Spanned<String>, field: &str| -> String {
         if !names.contains(&s.value.as_str()) {
             c.at(s, field, &format!("unknown resource `{}`", s.value), &known("resources", names.iter().copied()));
         }
         s.value.clone()
     };
-    for (i, k) in constraints.iter().enumerate() {
-        let f = format!("cluster.constraints[{i}]");
-        let action = |c: &mut Checker, a: &Option<Spanned<String>>, field: &str| match a {
-            None => "start".to_string(),
-            Some(a) if matches!(a.value.as_str(), "start" | "stop" | "promote" | "demote") => a.value.clone(),
-            Some(a) => {
-                c.at(a, field, &format!("unknown action `{}`", a.value), "start, stop, promote or demote");
-                "start".into()
+    let action = |c: &mut Checker, a: &Option<Spanned<String>>, field: &str| match a {
+        None => "start".to_string(),
+        Some(a) if matches!(a.value.as_str(), "start" | "stop" | "promote" | "demote") => a.value.clone(),
+        Some(a) => {
+            c.at(a, field, &format!("unknown action `{}`", a.value), "start, stop, promote or demote");
+            "start".into()
+        }
+    };
+    match (&k.colocate, &k.with, &k.order, &k.then, &k.locate, &k.on) {
+        (Some(a), Some(b), None, None, None, None) => {
+            let (rsc_a, with) = (rsc(c, a, &format!("{f}.colocate")), rsc(c, b, &format!("{f}.with")));
+            let score = score(c, &k.score, &format!("{f}.score"));
+            Some(Constraint::Colocate { rsc: rsc_a, with, role: k.with_role.as_ref().map(|r| r.value.clone()), score })
+        }
+        (None, None, Some(a), Some(b), None, None) => {
+            let (first, then) = (rsc(c, a, &format!("{f}.order")), rsc(c, b, &format!("{f}.then")));
+            let (fa, ta) = (action(c, &k.first_action, &format!("{f}.first_action")), action(c, &k.then_action, &format!("{f}.then_action")));
+            Some(Constraint::Order { first, then, first_action: fa, then_action: ta })
+        }
+        (None, None, None, None, Some(a), Some(n)) => {
+            let r = rsc(c, a, &format!("{f}.locate"));
+            if !members.contains(&n.value) {
+                c.at(n, &format!("{f}.on"), &format!("`{}` is not a cluster member", n.value), &known("members", members.iter().map(String::as_str)));
             }
-        };
-        match (&k.colocate, &k.with, &k.order, &k.then, &k.locate, &k.on) {
-            (Some(a), Some(b), None, None, None, None) => {
-                let (rsc_a, with) = (rsc(c, a, &format!("{f}.colocate")), rsc(c, b, &format!("{f}.with")));
-                let score = score(c, &k.score, &format!("{f}.score"));
-                out.constraints.push(Constraint::Colocate { rsc: rsc_a, with, role: k.with_role.as_ref().map(|r| r.value.clone()), score });
+            let score = score(c, &k.score, &format!("{f}.score"));
+            Some(Constraint::Locate { rsc: r, node: n.value.clone(), score, role: None })
+        }
+        _ => {
+            let at = k.colocate.as_ref().or(k.order.as_ref()).or(k.locate.as_ref()).or(k.with.as_ref()).or(k.then.as_ref()).or(k.on.as_ref());
+            match at {
+                Some(at) => c.at(at, f, &format!("a constraint is {CONSTRAINT_FORMS}"), ""),
+                None => c.out.push(crate::diag::Diagnostic::new(c.file, 1, 1, f, "an empty constraint", CONSTRAINT_FORMS)),
             }
-            (None, None, Some(a), Some(b), None, None) => {
-                let (first, then) = (rsc(c, a, &format!("{f}.order")), rsc(c, b, &format!("{f}.then")));
-                let (fa, ta) = (action(c, &k.first_action, &format!("{f}.first_action")), action(c, &k.then_action, &format!("{f}.then_action")));
-                out.constraints.push(Constraint::Order { first, then, first_action: fa, then_action: ta });
-            }
-            (None, None, None, None, Some(a), Some(n)) => {
-                let r = rsc(c, a, &format!("{f}.locate"));
-                if !members.contains(&n.value) {
-                    c.at(n, &format!("{f}.on"), &format!("`{}` is not a cluster member", n.value), &known("members", members.iter().map(String::as_str)));
-                }
-                let score = score(c, &k.score, &format!("{f}.score"));
-                out.constraints.push(Constraint::Locate { rsc: r, node: n.value.clone(), score, role: None });
-            }
-            _ => {
-                let at = k.colocate.as_ref().or(k.order.as_ref()).or(k.locate.as_ref()).or(k.with.as_ref()).or(k.then.as_ref()).or(k.on.as_ref());
-                match at {
-                    Some(at) => c.at(at, &f, "a constraint is one of: { colocate, with }, { order, then }, { locate, on }", ""),
-                    None => c.out.push(crate::diag::Diagnostic::new(
-                        c.file,
-                        1,
-                        1,
-                        &f,
-                        "an empty constraint",
-                        "one of: { colocate, with }, { order, then }, { locate, on }",
-                    )),
-                }
-            }
+            None
         }
     }
-    out.cib = cib.as_ref().and_then(|s| host_path(c, s, "cluster.cib", false));
-    for (provider, dir) in agents.iter() {
-        if !valid_name(&provider.value) {
-            c.at(
-                provider,
-                &format!("cluster.agents.{}", provider.value),
-                &format!("`{}` cannot name an OCF provider", provider.value),
-                "letters, digits and dashes",
-            );
-        }
-        if let Some(d) = host_path(c, dir, &format!("cluster.agents.{}", provider.value), true) {
-            out.agents.push((provider.value.clone(), d));
-        }
-    }
-    out.files = files(c, member_files, "cluster.files");
-    out
 }

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use ipnet::Ipv4Net;
 
-use super::model::TopologyFile;
+use super::model::{NodeSpec, TopologyFile, VmSpec};
 use super::plan::*;
 use crate::diag::{Diagnostic, InputError};
 use crate::yaml::{pos, Spanned};
@@ -39,6 +39,17 @@ impl Checker<'_> {
                 default
             }
         }
+    }
+    /// A field that names one of `options`: its value, or `default` when absent or unknown
+    /// (unknown is reported as "unknown WHAT `x`" with every allowed name).
+    pub(crate) fn choice<T: Copy>(&mut self, s: Option<&Spanned<String>>, field: &str, what: &str, options: &[(&str, T)], default: T) -> T {
+        let Some(s) = s else { return default };
+        if let Some((_, v)) = options.iter().find(|(n, _)| *n == s.value) {
+            return *v;
+        }
+        let names: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
+        self.at(s, field, &format!("unknown {what} `{}`", s.value), &format!("one of: {}", names.join(", ")));
+        default
     }
     pub(super) fn net(&mut self, s: &Spanned<String>, field: &str) -> Option<Ipv4Net> {
         match s.value.parse::<Ipv4Net>() {
@@ -96,8 +107,23 @@ pub fn check(file: &Path, t: &TopologyFile, lab_override: Option<&str>) -> Resul
         c.out.push(Diagnostic::new(file, 1, 1, "--name", &format!("lab name `{lab}` is not allowed"), NAME_RULE));
     }
     let management = t.management.as_ref().and_then(|m| c.net(&m.subnet, "management.subnet"));
+    let networks = networks(&mut c, t, management);
+    let mut used: HashMap<Ipv4Addr, String> = HashMap::new();
+    let nodes = nodes(&mut c, t, &networks, &lab, &mut used);
+    let cluster = t.cluster.as_ref().and_then(|cl| super::cluster::check(&mut c, cl, &networks, &nodes, &used));
+    let image = t.image.as_ref().map(|s| s.value.clone()).unwrap_or_else(|| "debian-bookworm-ha".into());
+    let packages = packages(&mut c, &t.packages);
+    if c.out.is_empty() {
+        Ok(Plan { id: lab_id(&lab), lab, topology: file.to_path_buf(), image, packages, management, networks, nodes, cluster })
+    } else {
+        c.out.sort_by_key(|d| (d.line, d.col));
+        Err(InputError { diagnostics: c.out })
+    }
+}
 
-    // Networks.
+/// The networks: names, interface names, subnets that overlap neither each other nor the
+/// management network.
+fn networks(c: &mut Checker, t: &TopologyFile, management: Option<Ipv4Net>) -> Vec<PlanNetwork> {
     let mut networks: Vec<PlanNetwork> = Vec::new();
     let mut seen = HashSet::new();
     let mut ifnames: HashMap<String, String> = HashMap::new();
@@ -124,32 +150,39 @@ pub fn check(file: &Path, t: &TopologyFile, lab_override: Option<&str>) -> Resul
         let Some(subnet) = c.net(&spec.subnet, &format!("{field}.subnet")) else {
             continue;
         };
-        if let Some(o) = networks.iter().find(|o| o.subnet.contains(&subnet) || subnet.contains(&o.subnet)) {
-            let msg = format!("subnet {subnet} overlaps network `{}` ({})", o.name, o.subnet);
-            c.at(&spec.subnet, &format!("{field}.subnet"), &msg, "give every network its own subnet");
+        if subnet_clashes(c, &spec.subnet, &field, subnet, &networks, management) {
             continue;
-        }
-        if let Some(m) = management.filter(|m| m.contains(&subnet) || subnet.contains(m)) {
-            c.at(&spec.subnet, &format!("{field}.subnet"), &format!("subnet {subnet} overlaps the management subnet {m}"), "");
-        }
-        // Without `management:` a free /24 of the pool is chosen, avoiding the lab's subnets:
-        // a subnet covering the whole pool leaves none (and would shadow the host's routes).
-        let pool: ipnet::Ipv4Net = super::MGMT_POOL.parse().unwrap_or_default();
-        if management.is_none() && subnet.contains(&pool) {
-            c.at(
-                &spec.subnet,
-                &format!("{field}.subnet"),
-                &format!("subnet {subnet} covers {pool}, the pool management networks are chosen from"),
-                "use another subnet of 198.18.0.0/15, or set `management.subnet` outside this network",
-            );
         }
         networks.push(PlanNetwork { name: name.value.clone(), subnet, ifname });
     }
+    networks
+}
 
-    // Nodes.
+/// A network's subnet against the networks before it, the management network and the pool
+/// management networks are chosen from. True if it overlaps an earlier network.
+fn subnet_clashes(c: &mut Checker, at: &Spanned<String>, field: &str, subnet: Ipv4Net, networks: &[PlanNetwork], management: Option<Ipv4Net>) -> bool {
+    let field = format!("{field}.subnet");
+    if let Some(o) = networks.iter().find(|o| o.subnet.contains(&subnet) || subnet.contains(&o.subnet)) {
+        c.at(at, &field, &format!("subnet {subnet} overlaps network `{}` ({})", o.name, o.subnet), "give every network its own subnet");
+        return true;
+    }
+    if let Some(m) = management.filter(|m| m.contains(&subnet) || subnet.contains(m)) {
+        c.at(at, &field, &format!("subnet {subnet} overlaps the management subnet {m}"), "");
+    }
+    // Without `management:` a free /24 of the pool is chosen, avoiding the lab's subnets: a
+    // subnet covering the whole pool leaves none (and would shadow the host's routes).
+    let pool: ipnet::Ipv4Net = super::MGMT_POOL.parse().unwrap_or_default();
+    if management.is_none() && subnet.contains(&pool) {
+        let msg = format!("subnet {subnet} covers {pool}, the pool management networks are chosen from");
+        c.at(at, &field, &msg, "use another subnet of 198.18.0.0/15, or set `management.subnet` outside this network");
+    }
+    false
+}
+
+/// The nodes; `used` collects every address and who has it.
+fn nodes(c: &mut Checker, t: &TopologyFile, networks: &[PlanNetwork], lab: &str, used: &mut HashMap<Ipv4Addr, String>) -> Vec<PlanNode> {
     let mut nodes: Vec<PlanNode> = Vec::new();
     let mut seen = HashSet::new();
-    let mut used: HashMap<Ipv4Addr, String> = HashMap::new();
     if t.nodes.is_empty() {
         c.at(&t.name, "nodes", "the topology has no node", "add at least one under `nodes:`");
     }
@@ -160,101 +193,107 @@ pub fn check(file: &Path, t: &TopologyFile, lab_override: Option<&str>) -> Resul
             continue;
         }
         c.name(name, &field, "node");
-        if spec.interfaces.is_empty() {
-            c.at(
-                name,
-                &format!("{field}.interfaces"),
-                &format!("node `{}` has no interface", name.value),
-                "attach it to a network: `interfaces: { lan: 198.18.2.20 }`",
-            );
-        }
-        let mut ifaces = Vec::new();
-        let mut attached = HashSet::new();
-        for (net_name, addr_s) in spec.interfaces.iter() {
-            let f = format!("{field}.interfaces.{}", net_name.value);
-            if !attached.insert(net_name.value.clone()) {
-                c.at(net_name, &f, &format!("node `{}` is attached to `{}` twice", name.value, net_name.value), "");
-                continue;
-            }
-            let net = networks.iter().find(|n| n.name == net_name.value).cloned();
-            if net.is_none() && !t.networks.iter().any(|(k, _)| k.value == net_name.value) {
-                c.at(net_name, &f, &format!("unknown network `{}`", net_name.value), &known("networks", t.networks.iter().map(|(k, _)| k.value.as_str())));
-            }
-            let Some(addr) = c.addr(addr_s, &f) else {
-                continue;
-            };
-            let Some(net) = net else { continue };
-            if !net.subnet.contains(&addr) || addr == net.subnet.network() || addr == net.subnet.broadcast() {
-                let msg = format!("address {addr} is not a host address of network `{}` ({})", net.name, net.subnet);
-                c.at(addr_s, &f, &msg, &format!("pick an address in {}", net.subnet));
-                continue;
-            }
-            if let Some(other) = used.insert(addr, format!("node `{}`", name.value)) {
-                c.at(addr_s, &f, &format!("address {addr} is already used by {other}"), "every address must be unique");
-            }
-            ifaces.push(PlanInterface {
-                network: net.name.clone(),
-                ifname: net.ifname.clone(),
-                address: addr,
-                prefix_len: net.subnet.prefix_len(),
-                mac: mac_for(&lab, &name.value, &net.ifname),
-            });
-        }
-        let mut routes = Vec::new();
-        for (i, r) in spec.routes.iter().enumerate() {
-            let f = format!("{field}.routes[{i}]");
-            let to = c.net(&r.to, &format!("{f}.to"));
-            let via = c.addr(&r.via, &format!("{f}.via"));
-            if let (Some(to), Some(via)) = (to, via) {
-                let reachable = ifaces.iter().any(|i| Ipv4Net::new(i.address, i.prefix_len).is_ok_and(|n| n.contains(&via)));
-                if !reachable && !ifaces.is_empty() {
-                    let msg = format!("gateway {via} is not on any network of node `{}`", name.value);
-                    c.at(&r.via, &format!("{f}.via"), &msg, "the gateway must be in a subnet the node is attached to");
-                }
-                routes.push(PlanRoute { to, via });
-            }
-        }
+        let interfaces = interfaces(c, t, name, spec, networks, lab, used);
+        let routes = routes(c, &name.value, spec, &interfaces);
         let mut services = Vec::new();
         for s in &spec.services {
-            if KNOWN_SERVICES.contains(&s.value.as_str()) {
-                if s.value != "sshd" {
-                    services.push(s.value.clone());
-                }
-            } else {
+            if !KNOWN_SERVICES.contains(&s.value.as_str()) {
                 c.at(s, &format!("{field}.services"), &format!("unknown service `{}`", s.value), &known("services", KNOWN_SERVICES.iter().copied()));
+            } else if s.value != "sshd" {
+                services.push(s.value.clone());
             }
         }
-        let forwarding = spec.forwarding.unwrap_or(ifaces.len() >= 2);
-        let mut vm = VmSize::default();
-        if let Some(v) = &spec.vm {
-            if let Some(m) = &v.memory_mib {
-                if (256..=65536).contains(&m.value) {
-                    vm.memory_mib = m.value;
-                } else {
-                    c.at(m, &format!("{field}.vm.memory_mib"), &format!("{} MiB is out of range", m.value), "between 256 and 65536");
-                }
-            }
-            if let Some(n) = &v.vcpus {
-                if (1..=64).contains(&n.value) {
-                    vm.vcpus = n.value;
-                } else {
-                    c.at(n, &format!("{field}.vm.vcpus"), &format!("{} vCPUs is out of range", n.value), "between 1 and 64");
-                }
-            }
-        }
-        let files = super::resources::files(&mut c, &spec.files, &format!("nodes.{}.files", name.value));
-        nodes.push(PlanNode { name: name.value.clone(), interfaces: ifaces, routes, services, forwarding, vm, files });
+        let forwarding = spec.forwarding.unwrap_or(interfaces.len() >= 2);
+        let vm = vm_size(c, spec.vm.as_ref(), &field);
+        let files = super::resources::files(c, &spec.files, &format!("nodes.{}.files", name.value));
+        nodes.push(PlanNode { name: name.value.clone(), interfaces, routes, services, forwarding, vm, files });
     }
+    nodes
+}
 
-    let cluster = t.cluster.as_ref().and_then(|cl| super::cluster::check(&mut c, cl, &networks, &nodes, &used));
-    let image = t.image.as_ref().map(|s| s.value.clone()).unwrap_or_else(|| "debian-bookworm-ha".into());
-    let packages = packages(&mut c, &t.packages);
-    if c.out.is_empty() {
-        Ok(Plan { id: lab_id(&lab), lab, topology: file.to_path_buf(), image, packages, management, networks, nodes, cluster })
-    } else {
-        c.out.sort_by_key(|d| (d.line, d.col));
-        Err(InputError { diagnostics: c.out })
+/// A node's interfaces: each on a known network, at a unique host address of its subnet.
+fn interfaces(
+    c: &mut Checker,
+    t: &TopologyFile,
+    name: &Spanned<String>,
+    spec: &NodeSpec,
+    networks: &[PlanNetwork],
+    lab: &str,
+    used: &mut HashMap<Ipv4Addr, String>,
+) -> Vec<PlanInterface> {
+    let field = format!("nodes.{}", name.value);
+    if spec.interfaces.is_empty() {
+        let msg = format!("node `{}` has no interface", name.value);
+        c.at(name, &format!("{field}.interfaces"), &msg, "attach it to a network: `interfaces: { lan: 198.18.2.20 }`");
     }
+    let mut ifaces = Vec::new();
+    let mut attached = HashSet::new();
+    for (net_name, addr_s) in spec.interfaces.iter() {
+        let f = format!("{field}.interfaces.{}", net_name.value);
+        if !attached.insert(net_name.value.clone()) {
+            c.at(net_name, &f, &format!("node `{}` is attached to `{}` twice", name.value, net_name.value), "");
+            continue;
+        }
+        let net = networks.iter().find(|n| n.name == net_name.value);
+        if net.is_none() && !t.networks.iter().any(|(k, _)| k.value == net_name.value) {
+            c.at(net_name, &f, &format!("unknown network `{}`", net_name.value), &known("networks", t.networks.iter().map(|(k, _)| k.value.as_str())));
+        }
+        let Some(addr) = c.addr(addr_s, &f) else {
+            continue;
+        };
+        let Some(net) = net else { continue };
+        if !net.subnet.contains(&addr) || addr == net.subnet.network() || addr == net.subnet.broadcast() {
+            let msg = format!("address {addr} is not a host address of network `{}` ({})", net.name, net.subnet);
+            c.at(addr_s, &f, &msg, &format!("pick an address in {}", net.subnet));
+            continue;
+        }
+        if let Some(other) = used.insert(addr, format!("node `{}`", name.value)) {
+            c.at(addr_s, &f, &format!("address {addr} is already used by {other}"), "every address must be unique");
+        }
+        let mac = mac_for(lab, &name.value, &net.ifname);
+        ifaces.push(PlanInterface { network: net.name.clone(), ifname: net.ifname.clone(), address: addr, prefix_len: net.subnet.prefix_len(), mac });
+    }
+    ifaces
+}
+
+/// A node's static routes, each through a gateway on one of its networks.
+fn routes(c: &mut Checker, node: &str, spec: &NodeSpec, ifaces: &[PlanInterface]) -> Vec<PlanRoute> {
+    let mut routes = Vec::new();
+    for (i, r) in spec.routes.iter().enumerate() {
+        let f = format!("nodes.{node}.routes[{i}]");
+        let to = c.net(&r.to, &format!("{f}.to"));
+        let via = c.addr(&r.via, &format!("{f}.via"));
+        if let (Some(to), Some(via)) = (to, via) {
+            let reachable = ifaces.iter().any(|i| Ipv4Net::new(i.address, i.prefix_len).is_ok_and(|n| n.contains(&via)));
+            if !reachable && !ifaces.is_empty() {
+                let msg = format!("gateway {via} is not on any network of node `{node}`");
+                c.at(&r.via, &format!("{f}.via"), &msg, "the gateway must be in a subnet the node is attached to");
+            }
+            routes.push(PlanRoute { to, via });
+        }
+    }
+    routes
+}
+
+/// A node's VM size (libvirt), within what qemu and the host can give.
+fn vm_size(c: &mut Checker, v: Option<&VmSpec>, field: &str) -> VmSize {
+    let mut vm = VmSize::default();
+    let Some(v) = v else { return vm };
+    if let Some(m) = &v.memory_mib {
+        if (256..=65536).contains(&m.value) {
+            vm.memory_mib = m.value;
+        } else {
+            c.at(m, &format!("{field}.vm.memory_mib"), &format!("{} MiB is out of range", m.value), "between 256 and 65536");
+        }
+    }
+    if let Some(n) = &v.vcpus {
+        if (1..=64).contains(&n.value) {
+            vm.vcpus = n.value;
+        } else {
+            c.at(n, &format!("{field}.vm.vcpus"), &format!("{} vCPUs is out of range", n.value), "between 1 and 64");
+        }
+    }
+    vm
 }
 
 const NAME_RULE: &str = "use 1-32 characters: a-z first, then a-z, 0-9, - or _";
