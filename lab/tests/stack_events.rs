@@ -39,10 +39,12 @@ fn detection_comes_from_the_stack_and_the_wire_agrees_with_the_probe() {
         // of wake-up on the same host). Traffic cannot flow before the stack acted by more.
         let late = f(r, "probe.tick_late_max");
         assert!(tk >= -(late + 1.0), "{stack}: traffic flowed {} ms before the stack's first event, beyond the bound {late} ms", -tk);
-        // The wire agrees with the probe: every echo captured, the same longest silence, up
-        // to the probe's receive stamps, taken by a woken thread (tcpdump's are the kernel's).
+        // The wire agrees with the probe: every echo captured, the same longest silence. Both
+        // read the kernel's receive stamp (SO_TIMESTAMPNS, tcpdump's), so they differ by no
+        // more than the 0.1 ms both are rounded to. (Stamped when the reader woke, the probe's
+        // gap was up to 5 ms longer at a keepalived takeover.)
         let (wire, probe) = (f(r, "wire.gap"), f(r, "probe.gap"));
-        assert!((wire - probe).abs() <= late + 1.0, "{stack}: wire gap {wire} ms, probe gap {probe} ms, latest tick {late} ms");
+        assert!((wire - probe).abs() <= 0.15, "{stack}: wire gap {wire} ms, probe gap {probe} ms");
         eprintln!("figure: {stack}: detection {det} ms, takeover {tk} ms, wire gap {wire} ms, probe gap {probe} ms, latest tick {late} ms");
         let (pk, rx) = (f(r, "wire.packets"), f(r, "probe.udp.received"));
         assert!((pk - rx).abs() <= 2.0, "{stack}: {pk} packets on the wire, {rx} echoes received");

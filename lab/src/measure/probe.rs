@@ -29,7 +29,7 @@ pub struct ProbeSamples {
     pub tcp_sent: u64,
     /// Ticks the TCP send buffer had no room for (the connection was stalled).
     pub tcp_skipped: u64,
-    /// (seq, sent_ns, received_ns) of each echo.
+    /// (seq, sent_ns, received_ns) of each echo; a UDP echo's receipt is the kernel's stamp.
     pub udp: Vec<(u64, u64, u64)>,
     pub tcp: Vec<(u64, u64, u64)>,
     /// Why the TCP connection ended early, if it did (reset, closed).
@@ -159,16 +159,36 @@ pub fn run_client(server: SocketAddr, interval: Duration, duration: Duration) ->
     Ok(s)
 }
 
-/// Stamp every UDP echo as it arrives.
+/// Stamp every UDP echo with the time the kernel received it (SO_TIMESTAMPNS, the stamp
+/// tcpdump reads too), not when this thread woke to read it: at a takeover the machine is
+/// busy and a wake-up came 5 ms late. The kernel's stamp is wall-clock time, moved onto
+/// CLOCK_MONOTONIC by the offset between the two clocks read just after; without the stamp
+/// (not enabled), the wake-up time.
 fn read_udp(rx: UdpSocket, samples: Shared, stop: Arc<AtomicBool>) {
+    use nix::sys::socket::{recvmsg, setsockopt, sockopt, ControlMessageOwned, MsgFlags};
+    use std::os::fd::AsRawFd;
+    let stamped = setsockopt(&rx, sockopt::ReceiveTimestampns, &true).is_ok();
     let mut buf = [0u8; 64];
+    let mut cmsg = nix::cmsg_space!(nix::sys::time::TimeSpec);
     while !stop.load(Ordering::Relaxed) {
-        if let Ok(n) = rx.recv(&mut buf) {
-            if n >= FRAME {
-                let (seq, sent) = unframe(&buf);
-                if let Ok(mut s) = samples.lock() {
-                    s.udp.push((seq, sent, now_ns()));
-                }
+        let mut iov = [std::io::IoSliceMut::new(&mut buf)];
+        let Ok(msg) = recvmsg::<()>(rx.as_raw_fd(), &mut iov, Some(&mut cmsg), MsgFlags::empty()) else { continue };
+        let (n, now) = (msg.bytes, now_ns());
+        let kernel = msg.cmsgs().ok().and_then(|mut c| {
+            c.find_map(|c| match c {
+                ControlMessageOwned::ScmTimestampns(ts) => Some(ts.tv_sec() as i128 * 1_000_000_000 + ts.tv_nsec() as i128),
+                _ => None,
+            })
+        });
+        let at = match kernel.filter(|_| stamped) {
+            // The kernel's wall-clock stamp minus the wall clock's lead over the monotonic one.
+            Some(wall) => u64::try_from(wall - (super::clock::realtime_ns() as i128 - now as i128)).unwrap_or(now).min(now),
+            None => now,
+        };
+        if n >= FRAME {
+            let (seq, sent) = unframe(&buf);
+            if let Ok(mut s) = samples.lock() {
+                s.udp.push((seq, sent, at));
             }
         }
     }
