@@ -18,6 +18,10 @@ impl Diagnostic {
     pub fn new(file: &Path, line: usize, col: usize, field: &str, message: &str, hint: &str) -> Self {
         Diagnostic { file: file.to_path_buf(), line, col, field: field.to_string(), message: message.to_string(), hint: hint.to_string() }
     }
+    /// A problem of the whole file (unreadable, empty): at 1:1, where an editor can jump.
+    pub fn whole_file(file: &Path, field: &str, message: &str, hint: &str) -> Self {
+        Self::new(file, 1, 1, field, message, hint)
+    }
 }
 
 impl fmt::Display for Diagnostic {

@@ -86,10 +86,10 @@ pub use crate::topology::MGMT_POOL;
 /// Subnets routed on the host (except the default route), from `ip -j route show table all`.
 pub fn host_routes() -> Result<Vec<Ipv4Net>> {
     let out = crate::cmd::run("ip", &["-j", "-4", "route", "show", "table", "all"])?;
-    let routes: Vec<serde_json::Value> = serde_json::from_str(&out).context("failed to parse `ip -j route`")?;
+    let routes = crate::iproute::routes(out.as_bytes(), "ip -j route show table all")?;
     Ok(routes
         .iter()
-        .filter_map(|r| r.get("dst")?.as_str())
+        .filter_map(|r| r.dst.as_deref())
         .filter(|d| *d != "default")
         .filter_map(|d| if d.contains('/') { d.parse().ok() } else { format!("{d}/32").parse().ok() })
         .collect())

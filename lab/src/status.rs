@@ -45,7 +45,8 @@ pub fn lab_status(lab: &str) -> anyhow::Result<LabStatus> {
         let pid = st.provider().host_pid(&st, &n.name);
         let node = st.node(&n.name)?;
         let running = st.running(&n.name);
-        let links = if running { node.run(&["ip", "-j", "addr", "show"]).map(|o| links_of(&o)).unwrap_or_default() } else { Vec::new() };
+        // A node that does not answer shows no links; its state column says why.
+        let links = if running { node.run(&["ip", "-j", "addr", "show"]).and_then(|o| links_of(&o, &node.name)).unwrap_or_default() } else { Vec::new() };
         nodes.push(NodeStatus {
             name: n.name.clone(),
             state: if running { "running" } else { "off" }.into(),
@@ -74,19 +75,13 @@ pub fn lab_status(lab: &str) -> anyhow::Result<LabStatus> {
 }
 
 /// Links from `ip -j addr show` run in the node.
-fn links_of(out: &str) -> Vec<LinkStatus> {
-    let v: Vec<serde_json::Value> = serde_json::from_str(out).unwrap_or_default();
-    v.iter()
-        .filter(|l| l["ifname"] != "lo")
-        .map(|l| LinkStatus {
-            ifname: l["ifname"].as_str().unwrap_or("").into(),
-            addresses: l["addr_info"]
-                .as_array()
-                .map(|a| a.iter().filter(|x| x["family"] == "inet").map(|x| format!("{}/{}", x["local"].as_str().unwrap_or(""), x["prefixlen"])).collect())
-                .unwrap_or_default(),
-            carrier: !l["flags"].as_array().is_some_and(|f| f.iter().any(|x| x == "NO-CARRIER")) && l["operstate"] != "DOWN",
-        })
-        .collect()
+fn links_of(out: &str, node: &str) -> anyhow::Result<Vec<LinkStatus>> {
+    let links = crate::iproute::links(out.as_bytes(), &format!("ip -j addr on {node}"))?;
+    Ok(links
+        .iter()
+        .filter(|l| l.ifname != "lo")
+        .map(|l| LinkStatus { ifname: l.ifname.clone(), addresses: l.ipv4().map(|(a, p)| format!("{a}/{p}")).collect(), carrier: l.carrier() })
+        .collect())
 }
 
 pub fn render(s: &LabStatus) -> String {

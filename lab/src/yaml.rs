@@ -12,7 +12,7 @@ use crate::diag::{Diagnostic, InputError};
 /// Parse `text` (read from `file`) into `T`; syntax and type errors carry file:line:col.
 pub fn parse<T: serde::de::DeserializeOwned>(file: &Path, text: &str) -> Result<T, InputError> {
     if text.trim().is_empty() {
-        return Err(InputError::one(Diagnostic::new(file, 1, 1, "", "the file is empty", "write at least a `name:` and the required sections")));
+        return Err(InputError::one(Diagnostic::whole_file(file, "", "the file is empty", "write at least a `name:` and the required sections")));
     }
     let mut options = serde_saphyr::options::Options::default();
     // Duplicate names are reported by our own validation, together with every other problem.

@@ -257,6 +257,30 @@ fn readme_vocabulary_is_the_registrys() {
     );
 }
 
+/// The README's Layout names every module of lab/src in a line, and nothing that is not one.
+#[test]
+fn readme_layout_lists_every_module() {
+    let readme = std::fs::read_to_string("../README.md").unwrap();
+    let layout = readme.split("\n## Layout\n").nth(1).expect("README.md has a Layout section");
+    let listed: std::collections::BTreeSet<String> =
+        layout.lines().filter_map(|l| l.strip_prefix("- `")).filter_map(|l| l.split_once("`: ")).map(|(p, _)| p.to_string()).collect();
+    let mut modules = std::collections::BTreeSet::new();
+    let mut dirs = vec![std::path::PathBuf::from("src")];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                modules.insert(p.strip_prefix("src").unwrap().to_string_lossy().into_owned());
+            }
+        }
+    }
+    let missing: Vec<&String> = modules.difference(&listed).collect();
+    let gone: Vec<&String> = listed.difference(&modules).collect();
+    assert!(missing.is_empty() && gone.is_empty(), "README.md's Layout: not listed {missing:?}; listed but not in lab/src {gone:?}");
+}
+
 /// Every example the vocabulary shows validates: steps, traffic kinds and conditions.
 #[test]
 fn every_vocabulary_example_validates() {

@@ -6,7 +6,7 @@
 //! promoted and unpromoted instances are after each step, and the notifications around every
 //! promote and demote (`recorder.rs`).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::agent::{Agent, INSTANCE};
 use super::Check;
@@ -44,14 +44,7 @@ fn holders(lab: &Lab, from: &str, promotable: bool) -> Vec<String> {
 
 /// Poll until `ok` or the timeout; how long it took.
 fn until(timeout: Duration, mut ok: impl FnMut() -> bool) -> Option<Duration> {
-    let t = Instant::now();
-    while t.elapsed() < timeout {
-        if ok() {
-            return Some(t.elapsed());
-        }
-        std::thread::sleep(POLL);
-    }
-    None
+    crate::wait::settle(timeout, POLL, || Ok(ok()), String::new).ok()
 }
 
 fn crm_mon(lab: &Lab, from: &str) -> Vec<String> {

@@ -96,7 +96,7 @@ fn check_input(o: &Options) -> Result<String, InputError> {
     }
     for (host, _) in &o.files {
         if !host.is_file() {
-            return Err(InputError { diagnostics: vec![Diagnostic::new(host, 0, 0, "--files", "no such file", "HOST_PATH:NODE_PATH, the host file first")] });
+            return Err(InputError { diagnostics: vec![Diagnostic::whole_file(host, "--files", "no such file", "HOST_PATH:NODE_PATH, the host file first")] });
         }
     }
     for (k, _) in &o.params {

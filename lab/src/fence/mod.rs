@@ -106,19 +106,24 @@ pub fn start(lab: &Lab, ledger: &mut Ledger) -> Result<()> {
     let child = c.spawn().context("failed to start the lab's fencer")?;
     let pid = child.id() as i32;
     ledger.record(Object::Process { pid, start_time: proc_start_time(pid).unwrap_or(0), what: WHAT.into() })?;
+    // Not waited for: the fencer outlives this `halab up` (its own session); `down` stops it
+    // by the PID in the ledger. (Dropping a Child neither kills nor reaps: this only says so.)
     std::mem::forget(child);
     let port = listen_port(method);
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let why = || format!("the lab's fencer does not answer on {}:{port}; see {}", lab.host_addr, lab_dir(name).join("fencer.out").display());
     let answers = || match method {
         FenceMethod::Halab => ask(lab.host_addr, &key, "monitor").is_ok(),
         _ => TcpStream::connect_timeout(&(lab.host_addr, port).into(), Duration::from_millis(200)).is_ok(),
     };
-    while !answers() {
-        if Instant::now() > deadline || !process_alive(pid, proc_start_time(pid).unwrap_or(0)) {
-            bail!("the lab's fencer does not answer on {}:{port}; see {}", lab.host_addr, lab_dir(name).join("fencer.out").display());
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    crate::wait::until(
+        Duration::from_secs(10),
+        Duration::from_millis(20),
+        || match answers() {
+            false if !process_alive(pid, proc_start_time(pid).unwrap_or(0)) => bail!("{} (it has exited)", why()),
+            up => Ok(up),
+        },
+        why,
+    )?;
     Ok(())
 }
 

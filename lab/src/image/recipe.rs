@@ -42,7 +42,7 @@ const BUILDER_VERSION: &str = "halab-image-1";
 impl Recipe {
     pub fn load(path: &Path) -> Result<Recipe, InputError> {
         let text = std::fs::read_to_string(path).map_err(|e| {
-            InputError::one(crate::diag::Diagnostic::new(path, 0, 0, "", &format!("cannot read the image recipe: {e}"), "see images/ for the shipped recipes"))
+            InputError::one(crate::diag::Diagnostic::whole_file(path, "", &format!("cannot read the image recipe: {e}"), "see images/ for the shipped recipes"))
         })?;
         crate::yaml::parse(path, &text)
     }

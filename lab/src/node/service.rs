@@ -4,9 +4,9 @@
 
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
@@ -69,17 +69,11 @@ pub fn stop(name: &str) -> Result<()> {
     let Some((pid, st)) = pid_of(name) else { return Ok(()) };
     if process_alive(pid, st) {
         let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while process_alive(pid, st) {
-            if Instant::now() > deadline {
-                let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
-                std::thread::sleep(Duration::from_millis(50));
-                if process_alive(pid, st) {
-                    bail!("service {name} (pid {pid}) does not stop");
-                }
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(10));
+        // 10 s to end cleanly, then SIGKILL.
+        let gone = || Ok(!process_alive(pid, st));
+        if crate::wait::settle(Duration::from_secs(10), Duration::from_millis(10), gone, String::new).is_err() {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+            crate::wait::settle(Duration::from_secs(1), Duration::from_millis(10), gone, || format!("service {name} (pid {pid}) does not stop"))?;
         }
     }
     let _ = std::fs::remove_file(format!("{PID_DIR}/{name}.pid"));

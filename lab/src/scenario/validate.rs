@@ -16,7 +16,7 @@ type V<'a> = crate::topology::validate::Checker<'a>;
 
 pub fn load(path: &Path) -> Result<Scenario, InputError> {
     let text = std::fs::read_to_string(path)
-        .map_err(|e| InputError::one(Diagnostic::new(path, 0, 0, "", &format!("cannot read the scenario: {e}"), "check the path")))?;
+        .map_err(|e| InputError::one(Diagnostic::whole_file(path, "", &format!("cannot read the scenario: {e}"), "check the path")))?;
     let file: ScenarioFile = crate::yaml::parse(path, &text)?;
     check(path, &file)
 }

@@ -5,54 +5,20 @@
 //! started, the promoted conntrackd on the VIP holder, the controller idle.
 
 use std::net::Ipv4Addr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 
 use super::conntrackd;
 use crate::lab::Lab;
 use crate::node::Node;
 use crate::topology::PlanCluster;
 
-/// Like `until`, but not cut short by Ctrl-C: for the clean-up after a run (collecting its
-/// samples), which must finish so an interrupted run keeps what it measured.
-pub fn settle(timeout: Duration, mut check: impl FnMut() -> Result<bool>, why: impl Fn() -> String) -> Result<()> {
-    let deadline = Instant::now() + timeout;
-    while !check()? {
-        if Instant::now() > deadline {
-            bail!("{} (waited {:.0} s)", why(), timeout.as_secs_f64());
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Ok(())
-}
-
-/// Poll `check` every 50 ms until it says true; on timeout fail with `why()`.
-pub fn until(timeout: Duration, mut check: impl FnMut() -> Result<bool>, why: impl Fn() -> String) -> Result<()> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        crate::interrupt::check()?;
-        if check()? {
-            return Ok(());
-        }
-        if Instant::now() > deadline {
-            bail!("{} (waited {:.0} s)", why(), timeout.as_secs_f64());
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 /// The cluster's VIPs this node holds now.
 pub fn vips_held(node: &Node, cl: &PlanCluster) -> Result<Vec<Ipv4Addr>> {
     let out = node.run(&["ip", "-j", "-4", "addr", "show"])?;
-    let v: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap_or_default();
-    let held: Vec<Ipv4Addr> = v
-        .iter()
-        .flat_map(|l| l["addr_info"].as_array().cloned().unwrap_or_default())
-        .filter_map(|a| a["local"].as_str().and_then(|s| s.parse().ok()))
-        .filter(|a| cl.vips.iter().any(|v| v.address == *a))
-        .collect();
-    Ok(held)
+    let links = crate::iproute::links(out.as_bytes(), &format!("ip -j addr on {}", node.name))?;
+    Ok(links.iter().flat_map(|l| l.ipv4()).map(|(a, _)| a).filter(|a| cl.vips.iter().any(|v| v.address == *a)).collect())
 }
 
 /// The node holding every VIP when the stack is ready, else None.
@@ -86,8 +52,9 @@ pub fn check(st: &Lab, cl: &PlanCluster) -> Result<Option<String>> {
 /// Wait until ready; the error shows the state that was not reached.
 pub fn wait(st: &Lab, cl: &PlanCluster, timeout: Duration) -> Result<String> {
     let mut holder = None;
-    until(
+    crate::wait::until(
         timeout,
+        crate::wait::EVERY,
         || {
             holder = check(st, cl)?;
             Ok(holder.is_some())

@@ -20,8 +20,9 @@ pub fn switchover(st: &Lab, to: Option<&str>) -> Result<String> {
         return Ok(target);
     }
     super::of(cl.stack).switchover(st, cl, &current, &target)?;
-    ready::until(
+    crate::wait::until(
         super::ready_timeout(st),
+        crate::wait::EVERY,
         || Ok(ready::check(st, cl)?.as_deref() == Some(target.as_str())),
         || format!("the switchover to `{target}` did not complete:\n{}", ready::diagnose(st, cl)),
     )?;

@@ -22,8 +22,8 @@ use crate::diag::{Diagnostic, InputError};
 pub const MGMT_POOL: &str = "198.19.0.0/16";
 
 pub fn load(path: &Path, lab: Option<&str>) -> Result<Plan, InputError> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| InputError::one(Diagnostic::new(path, 0, 0, "", &format!("cannot read the file: {e}"), "check the path")))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| InputError::one(Diagnostic::whole_file(path, "", &format!("cannot read the file: {e}"), "check the path")))?;
     load_str(path, &text, lab)
 }
 

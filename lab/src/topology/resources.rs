@@ -316,7 +316,7 @@ fn constraint(c: &mut Checker, k: &ConstraintSpec, f: &str, names: &[&str], memb
             let at = k.colocate.as_ref().or(k.order.as_ref()).or(k.locate.as_ref()).or(k.with.as_ref()).or(k.then.as_ref()).or(k.on.as_ref());
             match at {
                 Some(at) => c.at(at, f, &format!("a constraint is {CONSTRAINT_FORMS}"), ""),
-                None => c.out.push(crate::diag::Diagnostic::new(c.file, 1, 1, f, "an empty constraint", CONSTRAINT_FORMS)),
+                None => c.out.push(crate::diag::Diagnostic::whole_file(c.file, f, "an empty constraint", CONSTRAINT_FORMS)),
             }
             None
         }

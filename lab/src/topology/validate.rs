@@ -104,7 +104,7 @@ pub fn check(file: &Path, t: &TopologyFile, lab_override: Option<&str>) -> Resul
     c.name(&t.name, "name", "lab");
     let lab = lab_override.map(str::to_string).unwrap_or_else(|| t.name.value.clone());
     if lab_override.is_some_and(|l| !valid_name(l)) {
-        c.out.push(Diagnostic::new(file, 1, 1, "--name", &format!("lab name `{lab}` is not allowed"), NAME_RULE));
+        c.out.push(Diagnostic::whole_file(file, "--name", &format!("lab name `{lab}` is not allowed"), NAME_RULE));
     }
     let management = t.management.as_ref().and_then(|m| c.net(&m.subnet, "management.subnet"));
     let networks = networks(&mut c, t, management);

@@ -219,6 +219,22 @@ pub fn ready(t: &Target) -> bool {
     exec(t, &["true"], None, Duration::from_secs(5)).is_ok_and(|o| o.status.success())
 }
 
+/// The one wait for a machine's SSH (a VM booting, a host powered on): every 250 ms its port,
+/// then a command over the pinned key. `alive` fails the wait early (a VM that stopped).
+pub fn wait_ssh(t: &Target, timeout: Duration, mut alive: impl FnMut() -> Result<()>, what: impl Fn() -> String) -> Result<Duration> {
+    disconnect(t);
+    let answers = || std::net::TcpStream::connect_timeout(&t.addr, Duration::from_millis(500)).is_ok() && ready(t);
+    crate::wait::until(
+        timeout,
+        Duration::from_millis(250),
+        || {
+            alive()?;
+            Ok(answers())
+        },
+        what,
+    )
+}
+
 /// Drop every cached connection to these targets (a node was powered off or the lab goes down).
 pub fn disconnect(t: &Target) {
     let c = cache().lock().ok().and_then(|mut c| c.remove(t));

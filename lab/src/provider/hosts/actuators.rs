@@ -2,7 +2,7 @@
 //! (`cable`), loss by an nft rule on the host. Every cable or loss change is journaled, so
 //! `down` undoes what a run left, and gets a watchdog (`heal`), so a lost controller does too.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 
@@ -58,15 +58,8 @@ impl<'a> HostActuators<'a> {
         power::switch(self.power()?, action == "on").with_context(|| format!("node `{}`", self.node))
     }
     fn wait_ssh(&self) -> Result<()> {
-        let deadline = Instant::now() + BOOT_TIMEOUT;
-        crate::transport::disconnect(&self.target);
-        while !crate::transport::ready(&self.target) {
-            crate::interrupt::check()?;
-            if Instant::now() > deadline {
-                bail!("host of node `{}` did not answer SSH within {} s of its power-on", self.node, BOOT_TIMEOUT.as_secs());
-            }
-            std::thread::sleep(Duration::from_millis(250));
-        }
+        let what = || format!("host of node `{}` did not answer SSH after its power-on", self.node);
+        crate::transport::wait_ssh(&self.target, BOOT_TIMEOUT, || Ok(()), what)?;
         Ok(())
     }
     /// Wait for SSH after a boot, then name and address the lab NICs again (a power cycle

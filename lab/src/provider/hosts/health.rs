@@ -40,12 +40,18 @@ fn check_one(inv: &Inventory, h: &Host) -> Health {
                 failures.push(format!("ssh: {e:#}"));
                 None
             }
-            Ok(o) => Some(String::from_utf8_lossy(&o.stdout).to_ascii_lowercase()),
+            Ok(o) => match crate::iproute::links(&o.stdout, "ip -j link") {
+                Ok(l) => Some(l.iter().filter_map(|l| l.address.as_deref().map(str::to_ascii_lowercase)).collect::<Vec<String>>()),
+                Err(e) => {
+                    failures.push(format!("nics: {e:#}"));
+                    None
+                }
+            },
         },
     };
-    if let Some(links) = &reached {
+    if let Some(macs) = &reached {
         for (mac, net) in &h.nics {
-            if !links.contains(&format!("\"address\":\"{mac}\"")) {
+            if !macs.iter().any(|m| m.eq_ignore_ascii_case(mac)) {
                 failures.push(format!("nics: no NIC with MAC {mac} (cabled to {net}, says the inventory)"));
             }
         }

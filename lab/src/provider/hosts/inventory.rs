@@ -97,7 +97,7 @@ fn is_mac(s: &str) -> bool {
 /// Read and check an inventory; every problem at once, nothing touched.
 pub fn load(path: &Path) -> Result<Inventory, InputError> {
     let text = std::fs::read_to_string(path).map_err(|e| {
-        InputError::one(crate::diag::Diagnostic::new(path, 1, 1, "", &format!("cannot read the inventory: {e}"), "give the path of an inventory YAML file"))
+        InputError::one(crate::diag::Diagnostic::whole_file(path, "", &format!("cannot read the inventory: {e}"), "give the path of an inventory YAML file"))
     })?;
     load_str(path, &text)
 }

@@ -124,18 +124,11 @@ impl Shell for HostShell {
 
 /// This controller's address toward `addr` and that network (`ip route get`, `ip addr`).
 fn source_toward(addr: std::net::Ipv4Addr) -> Result<(std::net::Ipv4Addr, ipnet::Ipv4Net)> {
-    let out = crate::cmd::run("ip", &["-j", "route", "get", &addr.to_string()])?;
-    let v: serde_json::Value = serde_json::from_str(&out)?;
-    let src: std::net::Ipv4Addr = v[0]["prefsrc"].as_str().and_then(|s| s.parse().ok()).with_context(|| format!("no route from this machine to {addr}"))?;
-    let addrs: serde_json::Value = serde_json::from_str(&crate::cmd::run("ip", &["-j", "-4", "addr"])?)?;
-    let prefix = addrs
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|l| l["addr_info"].as_array().cloned().unwrap_or_default())
-        .find(|a| a["local"].as_str() == Some(&src.to_string()))
-        .and_then(|a| a["prefixlen"].as_u64())
-        .unwrap_or(32) as u8;
+    let route = crate::iproute::routes(crate::cmd::run("ip", &["-j", "route", "get", &addr.to_string()])?.as_bytes(), "ip -j route get")?;
+    let src: std::net::Ipv4Addr =
+        route.first().and_then(|r| r.prefsrc.as_deref()?.parse().ok()).with_context(|| format!("no route from this machine to {addr}"))?;
+    let links = crate::iproute::links(crate::cmd::run("ip", &["-j", "-4", "addr"])?.as_bytes(), "ip -j addr")?;
+    let prefix = links.iter().flat_map(|l| l.ipv4()).find(|(a, _)| *a == src).map(|(_, p)| p).unwrap_or(32);
     Ok((src, ipnet::Ipv4Net::new(src, prefix)?.trunc()))
 }
 

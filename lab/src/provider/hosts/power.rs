@@ -199,6 +199,10 @@ fn agent_name(p: &Power) -> &'static str {
     }
 }
 
+/// A fence agent's whole run, `reboot` included: pacemaker's default fencing timeout. The
+/// agent's own login (5 s) and power (20 s) waits fit in it; a BMC that hangs does not hang us.
+const FENCE_AGENT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// A fence agent with its options on stdin: the password never on a command line others can
 /// read. Ok((exit code, its last error line)).
 fn agent(p: &Power, action: &str) -> Result<(i32, String)> {
@@ -213,15 +217,8 @@ fn agent(p: &Power, action: &str) -> Result<(i32, String)> {
     let pw = read_password(pw_file)?;
     let input = format!("ip={address}\nipport={port}\nusername={user}\npassword={pw}\n{extra}action={action}\n");
     let name = agent_name(p);
-    let mut child = std::process::Command::new(name)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .with_context(|| format!("{name} is needed for this power driver (apt-get install fence-agents)"))?;
-    use std::io::Write;
-    child.stdin.take().context("no stdin")?.write_all(input.as_bytes())?;
-    let o = child.wait_with_output()?;
+    let o = crate::cmd::output_timeout(std::process::Command::new(name), Some(input.as_bytes()), FENCE_AGENT_TIMEOUT)
+        .with_context(|| format!("{name} (apt-get install fence-agents if it is missing)"))?;
     let err = String::from_utf8_lossy(&o.stderr);
     // "2026-… ERROR: Unable to …": the message without the agent's timestamp.
     let why = err.lines().rev().find(|l| l.contains("ERROR:") && !l.contains("use '-h'")).map(|l| l.split("ERROR:").last().unwrap_or(l).trim().to_string());

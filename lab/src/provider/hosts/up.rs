@@ -122,8 +122,8 @@ fn refuse_foreign_daemons(st: &LabState, s: &Settings, node: &str) -> Result<()>
 /// The host's name of each lab NIC, by MAC.
 fn nic_names(t: &crate::transport::Target) -> Result<Vec<(String, String)>> {
     let o = crate::transport::exec(t, &["ip", "-j", "link"], None, Duration::from_secs(20))?;
-    let links: Vec<serde_json::Value> = serde_json::from_slice(&o.stdout).context("failed to parse `ip -j link` of the host")?;
-    Ok(links.iter().filter_map(|l| Some((l.get("address")?.as_str()?.to_ascii_lowercase(), l.get("ifname")?.as_str()?.to_string()))).collect())
+    let links = crate::iproute::links(&o.stdout, &format!("ip -j link on {}", t.addr.ip()))?;
+    Ok(links.iter().filter_map(|l| Some((l.address.as_deref()?.to_ascii_lowercase(), l.ifname.clone()))).collect())
 }
 
 /// Name, address and route the node's NICs on its host (journaled); again after a power cycle.

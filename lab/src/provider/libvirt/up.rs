@@ -139,12 +139,9 @@ fn wait_one(st: &LabState, ni: usize, deadline: Instant) -> Result<()> {
         let lines: Vec<&str> = text.lines().collect();
         lines[lines.len().saturating_sub(15)..].join("\n")
     };
+    // Every 5 s: is the VM still running?
     let mut last_check = Instant::now();
-    loop {
-        interrupt::check()?;
-        if std::net::TcpStream::connect_timeout(&target.addr, Duration::from_millis(500)).is_ok() && crate::transport::ready(&target) {
-            return Ok(());
-        }
+    let alive = || {
         if last_check.elapsed() > Duration::from_secs(5) {
             last_check = Instant::now();
             let d = dom.clone();
@@ -152,9 +149,9 @@ fn wait_one(st: &LabState, ni: usize, deadline: Instant) -> Result<()> {
                 bail!("VM `{node}` stopped while booting; its console ends with:\n{}", tail());
             }
         }
-        if Instant::now() > deadline {
-            bail!("VM `{node}` did not answer SSH on {} in time; its console ({}) ends with:\n{}", target.addr, console.display(), tail());
-        }
-        std::thread::sleep(Duration::from_millis(250));
-    }
+        Ok(())
+    };
+    let what = || format!("VM `{node}` did not answer SSH on {} in time; its console ({}) ends with:\n{}", target.addr, console.display(), tail());
+    crate::transport::wait_ssh(&target, deadline.saturating_duration_since(Instant::now()), alive, what)?;
+    Ok(())
 }

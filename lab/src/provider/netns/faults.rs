@@ -1,6 +1,6 @@
 //! What breaks a netns node: cable pull, power cut, power on, reboot, freeze, loss.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{bail, Result};
 use nix::sys::signal::{kill, Signal};
@@ -49,10 +49,8 @@ pub fn reboot(st: &LabState, node: &str) -> Result<()> {
     let Some(pid) = init_pid(&st.plan.lab, node) else { bail!("node `{node}` is not running") };
     let start = crate::ledger::proc_start_time(pid).unwrap_or(0);
     let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while process_alive(pid, start) && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    // A grace period for a clean shutdown; then the power goes anyway.
+    let _ = crate::wait::settle(Duration::from_secs(5), Duration::from_millis(10), || Ok(!process_alive(pid, start)), String::new);
     power_off(st, node)?;
     power_on(st, node)
 }
@@ -86,8 +84,9 @@ pub fn freeze(st: &LabState, node: &str, frozen: bool) -> Result<()> {
     }
     // A process stops only when it next runs (later on a loaded box), and a child forked
     // meanwhile got no signal: frozen means every process of the node shows stopped.
-    crate::stack::ready::until(
+    crate::wait::until(
         Duration::from_secs(10),
+        crate::wait::EVERY,
         || {
             let running: Vec<i32> = node_pids()?.into_iter().filter(|p| !matches!(crate::ledger::proc_state(*p), Some('T' | 't' | 'Z' | 'X') | None)).collect();
             for p in &running {
@@ -96,7 +95,8 @@ pub fn freeze(st: &LabState, node: &str, frozen: bool) -> Result<()> {
             Ok(running.is_empty())
         },
         || format!("node `{node}` did not freeze: some of its processes kept running"),
-    )
+    )?;
+    Ok(())
 }
 
 /// One netns node's actuators.

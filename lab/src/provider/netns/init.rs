@@ -7,7 +7,7 @@ use std::fs;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
@@ -157,12 +157,10 @@ fn supervise(signals: &SigSet, services: &[Pid]) {
     for pid in services {
         let _ = kill(*pid, Signal::SIGTERM);
     }
-    let deadline = Instant::now() + Duration::from_secs(3);
-    while Instant::now() < deadline {
+    // A grace period: what has not ended by then goes with the namespace.
+    let all_reaped = || {
         reap_all();
-        if matches!(waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)), Err(nix::errno::Errno::ECHILD)) {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+        Ok(matches!(waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)), Err(nix::errno::Errno::ECHILD)))
+    };
+    let _ = crate::wait::settle(Duration::from_secs(3), Duration::from_millis(20), all_reaped, String::new);
 }

@@ -15,7 +15,7 @@ pub mod wiring;
 
 use std::process::Command;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use nix::sys::signal::{kill, Signal};
@@ -110,15 +110,9 @@ pub fn kill_processes(ledger: &Ledger, filter: impl Fn(&str) -> bool) -> Result<
             }
         }
     }
-    let deadline = Instant::now() + Duration::from_secs(10);
-    for (pid, st, what) in waiting {
-        while process_alive(pid, st) {
-            if Instant::now() > deadline {
-                bail!("process {pid} ({what}) did not die after SIGKILL");
-            }
-            std::thread::sleep(Duration::from_millis(2));
-        }
-    }
+    let alive = || waiting.iter().filter(|(pid, st, _)| process_alive(*pid, *st)).map(|(pid, _, what)| format!("{pid} ({what})")).collect::<Vec<_>>();
+    let why = || format!("process(es) {} did not die after SIGKILL", alive().join(", "));
+    crate::wait::settle(Duration::from_secs(10), Duration::from_millis(2), || Ok(alive().is_empty()), why)?;
     Ok(())
 }
 

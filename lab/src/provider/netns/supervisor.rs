@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
@@ -103,22 +103,24 @@ fn boot(netns: &str, config: &Path, pid_file: &Path, console: &Path) -> Result<i
         .context("failed to start nsenter/unshare")?;
     // Reap the holder whenever it ends (power off, reboot, down).
     let holder = child.id();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let pid = loop {
-        if let Ok(text) = std::fs::read_to_string(pid_file) {
-            if let Ok(pid) = text.trim().parse::<i32>() {
-                break pid;
+    let mut pid = None;
+    let started = crate::wait::settle(
+        Duration::from_secs(10),
+        Duration::from_millis(2),
+        || {
+            pid = std::fs::read_to_string(pid_file).ok().and_then(|t| t.trim().parse::<i32>().ok());
+            if let (None, Ok(Some(status))) = (pid, child.try_wait()) {
+                bail!("the node's init exited at once ({status}); see {}", console.display());
             }
-        }
-        if let Ok(Some(status)) = child.try_wait() {
-            bail!("the node's init exited at once ({status}); see {}", console.display());
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            bail!("the node's init did not start within 10 s (holder pid {holder})");
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    };
+            Ok(pid.is_some())
+        },
+        || format!("the node's init did not start (holder pid {holder})"),
+    );
+    if let Err(e) = started {
+        let _ = child.kill();
+        return Err(e);
+    }
+    let Some(pid) = pid else { bail!("the node's init wrote no pid (holder pid {holder})") };
     std::thread::spawn(move || {
         let _ = child.wait();
     });

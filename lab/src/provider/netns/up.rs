@@ -91,13 +91,8 @@ fn start_supervisor(dir: &Path, ledger: &mut Ledger) -> Result<()> {
     let pid = child.id() as i32;
     ledger.record(Object::Process { pid, start_time: proc_start_time(pid).unwrap_or(0), what: "supervisor".into() })?;
     let sock = supervisor::socket_path(dir);
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while !sock.exists() {
-        if Instant::now() > deadline {
-            bail!("the lab supervisor did not start; see {}", dir.join("supervisor.log").display());
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
+    let why = || format!("the lab supervisor did not start; see {}", dir.join("supervisor.log").display());
+    crate::wait::settle(Duration::from_secs(5), Duration::from_millis(2), || Ok(sock.exists()), why)?;
     Ok(())
 }
 

@@ -139,10 +139,8 @@ impl Kind for Ab {
     fn stop(&self, r: &Running, from: &crate::node::Node) -> Result<()> {
         from.sh(&format!("touch {}", file(&r.t, "stop")))?;
         let service = format!("traffic-{}", r.t.name);
-        let deadline = std::time::Instant::now() + Duration::from_secs(15);
-        while from.service_running(&service) && std::time::Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        // ab prints its statistics on the guard's SIGINT: a grace period, then it is stopped.
+        let _ = crate::wait::settle(Duration::from_secs(15), Duration::from_millis(100), || Ok(!from.service_running(&service)), String::new);
         from.service_stop(&service)
     }
 

@@ -44,11 +44,13 @@ impl Kind for Capture {
             file(t, "rc")
         );
         e.from.service_start(&format!("traffic-{}", t.name), &["sh", "-c", &cmd])?;
-        crate::stack::ready::settle(
+        crate::wait::settle(
             Duration::from_secs(5),
+            crate::wait::EVERY,
             || Ok(e.from.succeeds(&["grep", "-q", "listening on", &log])),
             || format!("tcpdump on `{}` did not start listening", t.from),
-        )
+        )?;
+        Ok(())
     }
 
     fn collect(&self, r: &Running, c: &mut Collect) -> Result<()> {

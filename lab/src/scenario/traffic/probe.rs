@@ -65,8 +65,9 @@ impl Kind for Probe {
     fn collect(&self, r: &Running, c: &mut Collect) -> Result<()> {
         let name = r.t.name.as_str();
         let path = file(&r.t, "json");
-        crate::stack::ready::settle(
+        crate::wait::settle(
             Duration::from_secs(5),
+            crate::wait::EVERY,
             || Ok(c.from.succeeds(&["test", "-s", &path])),
             || format!("the probe on {} wrote no samples", r.t.from),
         )?;

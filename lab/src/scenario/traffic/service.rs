@@ -132,16 +132,17 @@ impl Kind for Service {
 /// The read-back, tried for up to 30 s (the service may still be settling after the run).
 fn read_back(on: &crate::node::Node, read: &str, timeout: Duration) -> Option<String> {
     let cmd = format!("timeout {:.3} sh -c {}", timeout.as_secs_f64() * 5.0, crate::cmd::sh_quote(read));
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(out) = on.run(&["sh", "-c", &cmd]) {
-            return Some(out);
-        }
-        if std::time::Instant::now() > deadline {
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(500));
-    }
+    let mut out = None;
+    let _ = crate::wait::settle(
+        Duration::from_secs(30),
+        Duration::from_millis(500),
+        || {
+            out = on.run(&["sh", "-c", &cmd]).ok();
+            Ok(out.is_some())
+        },
+        String::new,
+    );
+    out
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
-use super::{conntrackd, ready, HaStack, Roles};
+use super::{conntrackd, HaStack, Roles};
 use crate::lab::Lab;
 use crate::node::Node;
 use crate::topology::PlanCluster;
@@ -84,8 +84,9 @@ impl HaStack for Keepalived {
         // conntrackd first: keepalived's first notify runs conntrackd commands against it.
         if conntrackd::enabled(cl) {
             node.service_start("conntrackd", &["/usr/sbin/conntrackd", "-C", conntrackd::CONFIG])?;
-            ready::until(
+            crate::wait::until(
                 Duration::from_secs(10) * st.time_scale(),
+                crate::wait::EVERY,
                 || Ok(conntrackd::answers(node)),
                 || format!("conntrackd does not answer on `{}`", node.name),
             )?;

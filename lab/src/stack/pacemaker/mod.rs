@@ -115,8 +115,9 @@ impl HaStack for Pacemaker {
         node.sh(&alert::prepare())?;
         node.service_start("corosync", &["/usr/sbin/corosync", "-f"])?;
         // pacemakerd gives up when corosync does not answer yet (systemd orders them; we wait).
-        ready::until(
+        crate::wait::until(
             Duration::from_secs(20) * st.time_scale(),
+            crate::wait::EVERY,
             || Ok(node.succeeds(&["corosync-cfgtool", "-s"])),
             || format!("corosync does not answer on `{}`", node.name),
         )?;
@@ -179,8 +180,9 @@ impl HaStack for Pacemaker {
     fn switchover(&self, st: &Lab, cl: &PlanCluster, current: &str, target: &str) -> Result<()> {
         let n = st.node(current)?;
         n.run(&["crm_resource", "--move", "--resource", "vips", "--node", target])?;
-        ready::until(
+        crate::wait::until(
             super::ready_timeout(st),
+            crate::wait::EVERY,
             || Ok(ready::check(st, cl)?.as_deref() == Some(target)),
             || format!("the VIPs did not move to `{target}`:\n{}", ready::diagnose(st, cl)),
         )?;
