@@ -167,7 +167,8 @@ pub fn run_client(server: SocketAddr, interval: Duration, duration: Duration) ->
 fn read_udp(rx: UdpSocket, samples: Shared, stop: Arc<AtomicBool>) {
     use nix::sys::socket::{recvmsg, setsockopt, sockopt, ControlMessageOwned, MsgFlags};
     use std::os::fd::AsRawFd;
-    let stamped = setsockopt(&rx, sockopt::ReceiveTimestampns, &true).is_ok();
+    // Refused, there is no stamp to read: the wake-up time stands in.
+    let _ = setsockopt(&rx, sockopt::ReceiveTimestampns, &true);
     let mut buf = [0u8; 64];
     let mut cmsg = nix::cmsg_space!(nix::sys::time::TimeSpec);
     while !stop.load(Ordering::Relaxed) {
@@ -180,11 +181,8 @@ fn read_udp(rx: UdpSocket, samples: Shared, stop: Arc<AtomicBool>) {
                 _ => None,
             })
         });
-        let at = match kernel.filter(|_| stamped) {
-            // The kernel's wall-clock stamp minus the wall clock's lead over the monotonic one.
-            Some(wall) => u64::try_from(wall - (super::clock::realtime_ns() as i128 - now as i128)).unwrap_or(now).min(now),
-            None => now,
-        };
+        // The kernel's wall-clock stamp minus the wall clock's lead over the monotonic one.
+        let at = kernel.and_then(|wall| u64::try_from(wall - (super::clock::realtime_ns() as i128 - now as i128)).ok()).unwrap_or(now);
         if n >= FRAME {
             let (seq, sent) = unframe(&buf);
             if let Ok(mut s) = samples.lock() {
