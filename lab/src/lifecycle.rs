@@ -68,7 +68,7 @@ pub fn up(plan: &Plan, opts: &UpOptions) -> Result<Lab> {
             rootfs: img.rootfs(),
             layers: img.layers(),
         };
-        let scale = prov.time_scale(&st);
+        let scale = prov.fence_delay_scale(&st);
         if let Some(cl) = st.plan.cluster.as_mut() {
             cl.fencing.scale_default_delay(scale);
         }

@@ -93,6 +93,11 @@ pub trait Provider: Sync {
     fn time_scale(&self, _st: &LabState) -> u32 {
         1
     }
+    /// How many times halab's default priority-fencing-delay (2 s) this lab's members need:
+    /// the time a member that lost the DC takes to elect itself and ask for the fence.
+    fn fence_delay_scale(&self, st: &LabState) -> u32 {
+        self.time_scale(st)
+    }
     /// The provider as `status` shows it (e.g. `libvirt, qemu:///system, TCG`).
     fn describe(&self, _st: &LabState) -> String {
         self.name().to_string()
