@@ -1,9 +1,49 @@
-//! Running host tools (ip, nsenter, ssh-keygen): stderr goes into the error, never lost.
+//! Running commands: host tools (ip, nsenter, ssh-keygen) with stderr in the error, never
+//! lost; a command's time limit by what it is (`limit`); helper daemons started detached.
 
 use std::io::Write;
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 use anyhow::{bail, Context, Result};
+
+/// How long a command on a node or host may run, by what it is: every call site takes its
+/// limit from here. A limit is what a healthy machine takes many times over (a TCG guest on a
+/// loaded box included); reaching it means the machine or the link is stuck.
+pub mod limit {
+    use std::time::Duration;
+    /// Reading state: `ip -j`, `sysctl -n`, a checksum, a process list, evidence for a report.
+    pub const QUERY: Duration = Duration::from_secs(15);
+    /// A small script that changes or probes something: a lease, an actuator's command, a
+    /// connectivity matrix (1 s pings in parallel), an agent's meta-data, xmllint.
+    pub const SCRIPT: Duration = Duration::from_secs(30);
+    /// Moving or scanning much data: copying halab's binary, the journal since boot,
+    /// shellcheck over an agent.
+    pub const BULK: Duration = Duration::from_secs(60);
+    /// A fence agent's whole run, `reboot` included: pacemaker's default fencing timeout. The
+    /// agent's own login (5 s) and power (20 s) waits fit in it; a BMC that hangs does not
+    /// hang us.
+    pub const FENCE_AGENT: Duration = Duration::from_secs(60);
+}
+
+/// Start a helper daemon (the lab's supervisor or fencer, a node's service) in its own session,
+/// so a Ctrl-C on the terminal that started it does not reach it; stdin from /dev/null, stdout
+/// and stderr appended to `log`. Not waited for: it outlives this process, and whoever owns
+/// its PID (`down` by the ledger, the node's init) stops and reaps it. Returns its PID and
+/// start time (what the ledger keeps to never signal a recycled PID).
+pub fn spawn_daemon(mut c: Command, log: &Path) -> Result<(i32, u64)> {
+    use std::os::unix::process::CommandExt;
+    let out = std::fs::OpenOptions::new().create(true).append(true).open(log).with_context(|| format!("failed to open {}", log.display()))?;
+    c.stdin(Stdio::null()).stdout(out.try_clone()?).stderr(out);
+    unsafe {
+        c.pre_exec(|| nix::unistd::setsid().map(|_| ()).map_err(std::io::Error::from));
+    }
+    let child = c.spawn().with_context(|| format!("failed to start `{}`", c.get_program().to_string_lossy()))?;
+    let pid = child.id() as i32;
+    // Dropping a Child neither kills nor reaps it: forgetting it only says so.
+    std::mem::forget(child);
+    Ok((pid, crate::ledger::proc_start_time(pid).unwrap_or(0)))
+}
 
 /// Run a command to completion; fail with its stderr when it exits non-zero.
 pub fn run(program: &str, args: &[&str]) -> Result<String> {

@@ -30,7 +30,7 @@ fn resource_xml(a: &Agent, promotable: bool, members: usize) -> String {
         ops,
         meta: vec![],
         clone: promotable.then(|| "promotable".into()),
-        at: Default::default(),
+        at: crate::diag::Span::made_by("halab agent test's live layer"),
     };
     let svc = PlanService { resources: vec![r], ..PlanService::default() };
     crate::stack::pacemaker::resources::resources(&svc, members)

@@ -128,7 +128,7 @@ fn plan(o: &Options, work: &Path, lab: &str) -> Result<crate::topology::Plan> {
             p.set_stack(crate::topology::Stack::Pacemaker)?;
             for name in ["libxml2-utils", "shellcheck"].into_iter().map(String::from).chain(o.packages.iter().cloned()) {
                 if !p.packages.iter().any(|x| x.name == name) {
-                    p.packages.push(crate::topology::PlanPackage { name, at: (t.clone(), 1, 1) });
+                    p.packages.push(crate::topology::PlanPackage { name, at: crate::diag::Span::whole_file(t) });
                 }
             }
             p

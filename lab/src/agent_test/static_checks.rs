@@ -65,7 +65,7 @@ pub fn run(a: &Agent, promotable: bool) -> (Vec<Check>, Option<Meta>) {
     let mut out = Vec::new();
     // Pacemaker asks for meta-data with no instance at all: no parameters, nothing but OCF_ROOT.
     let argv = ["env", "-i", "PATH=/usr/sbin:/usr/bin:/sbin:/bin", &format!("OCF_ROOT={OCF_ROOT}"), &a.path(), "meta-data"];
-    let md = a.node.exec(&argv, None, std::time::Duration::from_secs(30));
+    let md = a.node.exec(&argv, None, crate::cmd::limit::SCRIPT);
     let (rc, text) = match &md {
         Ok(o) => (o.status.code(), String::from_utf8_lossy(&o.stdout).into_owned()),
         Err(e) => (None, format!("{e:#}")),
@@ -81,7 +81,7 @@ pub fn run(a: &Agent, promotable: bool) -> (Vec<Check>, Option<Meta>) {
     if !ok {
         return (out, None);
     }
-    let lint = |args: &[&str]| a.node.exec(&[&["xmllint"], args].concat(), Some(text.as_bytes()), std::time::Duration::from_secs(30));
+    let lint = |args: &[&str]| a.node.exec(&[&["xmllint"], args].concat(), Some(text.as_bytes()), crate::cmd::limit::SCRIPT);
     // Well-formed, whatever the schema.
     let wf = lint(&["--noout", "-"]);
     let wf_ok = wf.as_ref().is_ok_and(|o| o.status.success());
@@ -151,7 +151,7 @@ fn shellcheck(a: &Agent) -> Option<Check> {
         h if h.starts_with("#!") && (h.ends_with("/sh") || h.contains("/sh ") || h.contains("dash")) => "sh",
         _ => return None,
     };
-    let o = a.node.exec(&["shellcheck", "-s", shell, "-f", "gcc", "-x", "-e", SHELLCHECK_EXCLUDE, &a.path()], None, std::time::Duration::from_secs(60));
+    let o = a.node.exec(&["shellcheck", "-s", shell, "-f", "gcc", "-x", "-e", SHELLCHECK_EXCLUDE, &a.path()], None, crate::cmd::limit::BULK);
     let text = match o {
         Ok(o) => String::from_utf8_lossy(&o.stdout).into_owned(),
         Err(e) => return Some(Check::new(LAYER, "shellcheck finds no error", false, vec![format!("{e:#}")])),

@@ -18,7 +18,7 @@ pub fn run(cmd: ImageCmd) -> Result<()> {
             let t = std::time::Instant::now();
             let (mut img, mut hit) = load(recipe)?;
             if !packages.is_empty() {
-                let at = (std::path::PathBuf::from("--packages"), 1, 1);
+                let at = crate::diag::Span::whole_file(std::path::Path::new("--packages"));
                 let list: Vec<_> = packages.into_iter().map(|name| crate::topology::PlanPackage { name, at: at.clone() }).collect();
                 (img, hit) = image::layer::ensure(&img, &list)?;
             }

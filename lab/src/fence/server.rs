@@ -7,7 +7,7 @@
 //! power switch: that is the fence race the delays prevent.
 
 use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -94,5 +94,20 @@ fn act(lab: &Lab, power: &Mutex<()>, action: &str, target: &str) -> Result<Strin
             Ok(on(true))
         }
         other => bail!("unknown action `{other}`"),
+    }
+}
+
+/// One request to a fencer, as the agent sends it: `KEY WORDS...`, answered `ok ...` or
+/// `error ...`.
+pub fn ask(host: Ipv4Addr, key: &str, words: &str) -> Result<Vec<String>> {
+    let s = TcpStream::connect_timeout(&(host, PORT).into(), Duration::from_secs(2))?;
+    s.set_read_timeout(Some(Duration::from_secs(120)))?;
+    (&s).write_all(format!("{key} {words}\n").as_bytes())?;
+    let mut line = String::new();
+    BufReader::new(&s).read_line(&mut line)?;
+    let mut w: Vec<String> = line.split_whitespace().map(str::to_string).collect();
+    match w.first().map(String::as_str) {
+        Some("ok") => Ok(w.split_off(1)),
+        _ => bail!("the fencer answered `{}`", line.trim()),
     }
 }

@@ -107,10 +107,8 @@ fn unknown_packages(packages: &[PlanPackage], missing: &[String]) -> InputError 
         .iter()
         .filter(|p| missing.contains(&p.name))
         .map(|p| {
-            Diagnostic::new(
-                &p.at.0,
-                p.at.1,
-                p.at.2,
+            Diagnostic::at(
+                &p.at,
                 "packages",
                 &format!("no Debian package `{}` in the image's mirrors", p.name),
                 "check the name with `apt-cache policy NAME` on a Debian 12 machine",

@@ -55,14 +55,14 @@ pub fn longest_gap(times: &[u64], after_ns: u64, end_ns: u64, tail_slack_ms: f64
     let mut best = Gap { outcome: GapOutcome::Recovered, gap_ms: 0.0, from_ns: t[0], to_ns: t[0] };
     for w in t.windows(2) {
         if w[1] > after_ns {
-            let g = (w[1] - w[0]) as f64 / 1e6;
+            let g = super::clock::ms_between(w[0], w[1]);
             if g > best.gap_ms {
                 best = Gap { outcome: GapOutcome::Recovered, gap_ms: g, from_ns: w[0], to_ns: w[1] };
             }
         }
     }
     let last = *t.last().unwrap_or(&0);
-    let tail = end_ns.saturating_sub(last) as f64 / 1e6;
+    let tail = super::clock::ms_between(last, end_ns);
     if tail > tail_slack_ms && tail > best.gap_ms {
         best = Gap { outcome: GapOutcome::NeverRecovered, gap_ms: tail, from_ns: last, to_ns: end_ns };
     }

@@ -15,9 +15,6 @@ use anyhow::{bail, Context, Result};
 
 pub use shell::Shell;
 
-/// Default time a command inside a node may take.
-pub const EXEC_TIMEOUT: Duration = Duration::from_secs(30);
-
 #[derive(Clone)]
 pub struct Node {
     pub name: String,
@@ -36,7 +33,7 @@ impl Node {
 
     /// Run argv; fail (naming node, command and stderr) unless it exits 0.
     pub fn run(&self, argv: &[&str]) -> Result<String> {
-        let o = self.exec(argv, None, EXEC_TIMEOUT)?;
+        let o = self.exec(argv, None, crate::cmd::limit::SCRIPT)?;
         if !o.status.success() {
             bail!("on node `{}`: `{}` failed ({}): {}", self.name, argv.join(" "), o.status, String::from_utf8_lossy(&o.stderr).trim());
         }
@@ -50,7 +47,7 @@ impl Node {
 
     /// True when argv exits 0 (a check, not an error).
     pub fn succeeds(&self, argv: &[&str]) -> bool {
-        self.exec(argv, None, EXEC_TIMEOUT).is_ok_and(|o| o.status.success())
+        self.exec(argv, None, crate::cmd::limit::SCRIPT).is_ok_and(|o| o.status.success())
     }
 
     /// Write a file inside the node (parent dirs made), with a mode and owner.

@@ -2,15 +2,15 @@
 //! session, its PID (and start time, against PID reuse) in /run/halab/svc/NAME.pid, its output
 //! in /var/log/halab/NAME.log. Orphaned services are reaped by the node's init.
 
-use std::os::unix::process::CommandExt;
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
-use crate::ledger::{proc_start_time, process_alive};
+use crate::ledger::process_alive;
 
 /// A service a topology can name (`services: [web]`): its name and command line inside a node,
 /// the same on every provider.
@@ -50,18 +50,12 @@ pub fn start(name: &str, argv: &[String]) -> Result<()> {
     }
     std::fs::create_dir_all(PID_DIR)?;
     std::fs::create_dir_all(LOG_DIR)?;
-    let log = std::fs::OpenOptions::new().create(true).append(true).open(format!("{LOG_DIR}/{name}.log"))?;
     let (prog, args) = argv.split_first().context("no command given")?;
     let mut c = Command::new(prog);
-    c.args(args).stdin(Stdio::null()).stdout(log.try_clone()?).stderr(log);
-    unsafe {
-        c.pre_exec(|| nix::unistd::setsid().map(|_| ()).map_err(std::io::Error::from));
-    }
-    let child = c.spawn().with_context(|| format!("failed to start {prog}"))?;
-    let pid = child.id() as i32;
-    std::fs::write(format!("{PID_DIR}/{name}.pid"), format!("{pid} {}\n", proc_start_time(pid).unwrap_or(0)))?;
-    // Not waited for: when this process exits, the node's init adopts and reaps it.
-    std::mem::forget(child);
+    c.args(args);
+    // When this process exits, the node's init adopts and reaps it.
+    let (pid, start) = crate::cmd::spawn_daemon(c, Path::new(&format!("{LOG_DIR}/{name}.log")))?;
+    std::fs::write(format!("{PID_DIR}/{name}.pid"), format!("{pid} {start}\n"))?;
     Ok(())
 }
 

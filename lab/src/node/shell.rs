@@ -17,7 +17,7 @@ pub trait Shell: Send + Sync {
     /// Write a file on the node (parent dirs made), with a mode and owner.
     fn put(&self, path: &str, content: &[u8], mode: u32, owner: &str) -> Result<()> {
         let script = format!("set -e; mkdir -p \"$(dirname \"$1\")\"; cat > \"$1\"; chmod {mode:o} \"$1\"; chown {owner} \"$1\"");
-        let o = self.exec(&["sh", "-c", &script, "sh", path], Some(content), super::EXEC_TIMEOUT)?;
+        let o = self.exec(&["sh", "-c", &script, "sh", path], Some(content), crate::cmd::limit::SCRIPT)?;
         if !o.status.success() {
             bail!("failed to write {path}: {}", String::from_utf8_lossy(&o.stderr).trim());
         }

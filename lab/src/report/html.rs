@@ -120,7 +120,7 @@ fn distribution(h: &mut String, a: &Analysis, hl: &Headline) {
 /// stack did and when, on the host clock.
 fn stack_timeline(r: &Run) -> Option<String> {
     let rec = &r.record;
-    let origin = fault_ns(r).map(|f| f.saturating_sub(rec.t0_ns) as f64 / 1e6)?;
+    let origin = fault_ns(r).map(|f| crate::measure::clock::ms_between(rec.t0_ns, f))?;
     let rows: Vec<String> = rec
         .stack_events
         .iter()

@@ -2,7 +2,6 @@
 //! statistics and the firewall counters, written into the run folder.
 
 use std::path::Path;
-use std::time::Duration;
 
 use crate::lab::Lab;
 
@@ -30,7 +29,7 @@ pub fn collect(st: &Lab, dir: &Path) {
                     continue;
                 }
                 let text = n
-                    .exec(&["sh", "-c", cmd], None, Duration::from_secs(10))
+                    .exec(&["sh", "-c", cmd], None, crate::cmd::limit::QUERY)
                     .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
                     .unwrap_or_else(|e| format!("({e:#})"));
                 out.push_str(&format!("### {title}\n{text}\n"));

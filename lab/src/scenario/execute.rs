@@ -219,7 +219,7 @@ fn steps(sc: &Scenario, ctx: &mut Ctx, watcher: &Watcher) -> Result<StepsEnd> {
                 }
             }
         }
-        ctx.event(What::StepFinished { step: i + 1, ms: (started.elapsed().as_secs_f64() * 1e5).round() / 100.0 });
+        ctx.event(What::StepFinished { step: i + 1, ms: crate::measure::clock::figure(started.elapsed().as_secs_f64() * 1e3) });
     }
     Ok(StepsEnd::Done)
 }

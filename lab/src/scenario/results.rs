@@ -136,11 +136,10 @@ pub fn split_gap(m: &mut BTreeMap<String, serde_json::Value>) {
     }
     let recovered = m.iter().filter(|(k, _)| k.ends_with(".recovered_after_fault")).filter_map(|(_, v)| v.as_f64()).reduce(f64::max);
     let outcome = outcomes.iter().find(|(_, o)| o.as_str() != Some("recovered")).or(outcomes.first()).map(|(_, o)| o.clone());
-    let round = |x: f64| (x * 10.0).round() / 10.0;
     for (from, det_key, tk_key) in [("detection", "detection", "takeover"), ("failover", "detection_polled", "takeover_polled")] {
         if let (Some(det), Some(rec)) = (m.get(from).and_then(|v| v.as_f64()), recovered) {
             m.insert(det_key.into(), serde_json::json!(det));
-            m.insert(tk_key.into(), serde_json::json!(round(rec - det)));
+            m.insert(tk_key.into(), serde_json::json!(crate::measure::clock::figure(rec - det)));
             if let Some(o) = &outcome {
                 m.insert(format!("{tk_key}_outcome"), o.clone());
             }

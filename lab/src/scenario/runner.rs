@@ -16,7 +16,7 @@ use super::traffic;
 use super::watch::Watcher;
 use super::{evidence, verdict};
 use crate::lab::Lab;
-use crate::measure::clock::now_ns;
+use crate::measure::clock::{figure, ms_between, now_ns};
 use crate::stack;
 use crate::stack::ctstate;
 use crate::topology::{ConntrackdMode, Stack};
@@ -123,9 +123,10 @@ fn run_once(sc: &Scenario, stack: Stack, rep: u32, opts: &Options, dir: &Path) -
     let timeline = watcher.finish();
     let holder = ctx.holder_at_fault.clone();
     let moved = vip_metrics(&timeline, fault, holder.as_deref(), &mut metrics);
-    fencing_metrics(&st, &mut rec, confirmations, (fault, holder.as_deref(), moved), &mut metrics);
+    let fence_err = fencing_metrics(&st, &mut rec, confirmations, (fault, holder.as_deref(), moved), &mut metrics).err();
+    let collect_err = collect_err.or(fence_err.map(|e| format!("{e:#}")));
     super::results::split_gap(&mut metrics);
-    rec.vip_timeline = timeline.holders.iter().map(|(t, h)| ((t.saturating_sub(rec.t0_ns)) as f64 / 1e6, h.clone())).collect();
+    rec.vip_timeline = timeline.holders.iter().map(|(t, h)| (ms_between(rec.t0_ns, *t), h.clone())).collect();
     let verdict = verdict::decide(&end, collect_err, &sc.expect, &metrics);
     for e in &verdict.expectations {
         ctx.event(What::ExpectationEvaluated { expect: e.expect.clone(), held: e.held, actual: e.actual.clone() });
@@ -218,23 +219,23 @@ fn stack_event_metrics(st: &Lab, rec: &mut RunRecord, fault: Option<u64>, metric
     // VRRP transition, pacemaker's membership change). The first event after the fault: the
     // stacks are quiet in steady state.
     if let Some((e, f)) = fault.and_then(|f| evs.iter().find(|e| e.t_ns > f).map(|e| (e, f))) {
-        metrics.insert("detection".into(), json!(traffic::round((e.t_ns - f) as f64 / 1e6)));
+        metrics.insert("detection".into(), json!(figure(ms_between(f, e.t_ns))));
         metrics.insert("detection_event".into(), json!(format!("{}: {}", e.node, e.what)));
     }
-    rec.stack_events = evs.iter().map(|e| (e.t_ns.saturating_sub(rec.t0_ns) as f64 / 1e6, e.node.clone(), e.what.clone())).collect();
+    rec.stack_events = evs.iter().map(|e| (ms_between(rec.t0_ns, e.t_ns), e.node.clone(), e.what.clone())).collect();
     evs.iter().filter_map(|e| crate::fence::confirmed(&e.what).map(|t| (e.t_ns, t))).collect()
 }
 
 /// Split brain, and when one member other than the fault-time holder alone held the VIPs
 /// (polled). Returns that time.
 fn vip_metrics(timeline: &super::watch::Timeline, fault: Option<u64>, holder: Option<&str>, metrics: &mut Metrics) -> Option<u64> {
-    metrics.insert("vip_overlap_ms".into(), json!(traffic::round(timeline.max_overlap_ms())));
+    metrics.insert("vip_overlap_ms".into(), json!(figure(timeline.max_overlap_ms())));
     metrics.insert("split_brain".into(), json!(timeline.max_overlap_ms() > super::watch::SPLIT_BRAIN_MS));
     let (f, h) = fault.zip(holder)?;
     let t = timeline.holders.iter().find(|(t, hs)| *t > f && hs.len() == 1 && hs[0] != h).map(|x| x.0);
     metrics.insert("vip_moved".into(), json!(t.is_some()));
     let t = t?;
-    metrics.insert("failover".into(), json!(traffic::round((t - f) as f64 / 1e6)));
+    metrics.insert("failover".into(), json!(figure(ms_between(f, t))));
     Some(t)
 }
 
@@ -246,9 +247,9 @@ fn fencing_metrics(
     mut confirmations: Vec<(u64, String)>,
     at_fault: (Option<u64>, Option<&str>, Option<u64>),
     metrics: &mut Metrics,
-) {
-    let Some(cl) = st.plan.cluster.as_ref().filter(|c| c.fencing.on(c.stack)) else { return };
-    let acts = crate::fence::actions(&st.plan.lab);
+) -> anyhow::Result<()> {
+    let Some(cl) = st.plan.cluster.as_ref().filter(|c| c.fencing.on(c.stack)) else { return Ok(()) };
+    let acts = crate::fence::actions(&st.plan.lab)?;
     // Pacemaker confirms each fencing on every member that saw it: one per target and time.
     confirmations.sort();
     confirmations.dedup_by(|a, b| a.1 == b.1 && a.0.abs_diff(b.0) < 2_000_000_000);
@@ -262,9 +263,10 @@ fn fencing_metrics(
             (false, _) => a.error.clone().unwrap_or_default(),
         };
         let what = format!("{} {} (asked by {}): {how}", a.action, a.target, a.from);
-        rec.stack_events.push((a.t_ns.saturating_sub(rec.t0_ns) as f64 / 1e6, "fencer".into(), what));
+        rec.stack_events.push((ms_between(rec.t0_ns, a.t_ns), "fencer".into(), what));
     }
     rec.stack_events.sort_by(|a, b| a.0.total_cmp(&b.0));
+    Ok(())
 }
 
 fn image_versions(st: &Lab) -> BTreeMap<String, String> {

@@ -27,7 +27,7 @@ pub const SPLIT_BRAIN_MS: f64 = 1000.0;
 impl Timeline {
     /// The longest time a VIP was held by two members at once, in ms.
     pub fn max_overlap_ms(&self) -> f64 {
-        self.overlaps.iter().map(|(a, b)| (b - a) as f64 / 1e6).fold(0.0, f64::max)
+        self.overlaps.iter().map(|(a, b)| crate::measure::clock::ms_between(*a, *b)).fold(0.0, f64::max)
     }
 }
 

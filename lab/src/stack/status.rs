@@ -61,7 +61,7 @@ pub fn members(st: &Lab, cl: &PlanCluster) -> Vec<MemberStatus> {
         let vips: Vec<String> = ready::vips_held(&n, cl).unwrap_or_default().iter().map(|a| a.to_string()).collect();
         let role = role_of(&n, &vips);
         let stats = if conntrackd::enabled(cl) {
-            n.exec(&["/usr/sbin/conntrackd", "-C", conntrackd::CONFIG, "-s"], None, crate::node::EXEC_TIMEOUT).ok().filter(|o| o.status.success())
+            n.exec(&["/usr/sbin/conntrackd", "-C", conntrackd::CONFIG, "-s"], None, crate::cmd::limit::QUERY).ok().filter(|o| o.status.success())
         } else {
             None
         };

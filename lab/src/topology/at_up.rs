@@ -40,25 +40,18 @@ pub fn agent_exists(svc: &PlanService, r: &PlanResource, roots: &[PathBuf]) -> b
 /// every agent a resource names, in the user's directories or the lab's image (`roots`: its
 /// packages layer and base).
 pub fn check_at_up(plan: &super::Plan, roots: &[PathBuf]) -> Result<(), crate::diag::InputError> {
-    use crate::diag::{Diagnostic, InputError};
+    use crate::diag::{Diagnostic, InputError, Span};
     let Some(cl) = &plan.cluster else { return Ok(()) };
     let svc = &cl.service;
     let mut out = Vec::new();
     super::keepalived::check_at_up(plan, &mut out);
     if cl.stack != super::Stack::Pacemaker && (!svc.resources.is_empty() || svc.cib.is_some() || !svc.constraints.is_empty()) {
-        let (file, line, col) = svc.resources.first().map(|r| r.at.clone()).unwrap_or((plan.topology.clone(), 1, 1));
-        out.push(Diagnostic::new(
-            &file,
-            line,
-            col,
-            "cluster.resources",
-            &format!("resources need the pacemaker stack, not {}", cl.stack),
-            "run it with --stack pacemaker",
-        ));
+        let at = svc.resources.first().map(|r| r.at.clone()).unwrap_or_else(|| Span::whole_file(&plan.topology));
+        out.push(Diagnostic::at(&at, "cluster.resources", &format!("resources need the pacemaker stack, not {}", cl.stack), "run it with --stack pacemaker"));
     }
-    let no_agent = |at: &(PathBuf, usize, usize), field: &str, name: &str| {
+    let no_agent = |at: &Span, field: &str, name: &str| {
         let hint = "ship it with `cluster.agents: { PROVIDER: DIR }`";
-        Diagnostic::new(&at.0, at.1, at.2, field, &format!("no agent `{name}` in the image `{}` or in cluster.agents", plan.image), hint)
+        Diagnostic::at(at, field, &format!("no agent `{name}` in the image `{}` or in cluster.agents", plan.image), hint)
     };
     for r in &svc.resources {
         if !agent_exists(svc, r, roots) {
@@ -68,7 +61,7 @@ pub fn check_at_up(plan: &super::Plan, roots: &[PathBuf]) -> Result<(), crate::d
     }
     let (p, kind) = &cl.sync.agent;
     if cl.stack == super::Stack::Pacemaker && cl.sync.conntrackd != super::ConntrackdMode::Off && !ocf_exists(svc, roots, p, kind) {
-        let at = cl.sync.agent_at.clone().unwrap_or((plan.topology.clone(), 1, 1));
+        let at = cl.sync.agent_at.clone().unwrap_or_else(|| Span::whole_file(&plan.topology));
         out.push(no_agent(&at, "cluster.sync.agent", &format!("ocf:{p}:{kind}")));
     }
     if out.is_empty() {

@@ -152,10 +152,7 @@ fn sync(c: &mut Checker, s: &super::model::SyncSpec, networks: &[PlanNetwork], n
             stock_conntrackd_agent()
         }
     };
-    let agent_at = s.agent.as_ref().map(|a| {
-        let (l, col) = crate::yaml::pos(a);
-        (c.file.to_path_buf(), l, col)
-    });
+    let agent_at = s.agent.as_ref().map(|a| c.span(a));
     SyncSettings { network, conntrackd, transport, agent, agent_at }
 }
 
@@ -230,9 +227,6 @@ fn fencing(c: &mut Checker, f: Option<&super::model::FencingSpec>, members: usiz
         delay_max_ms: ms(c, &f.and_then(|f| f.delay.clone()), "cluster.fencing.delay", 0, 0),
         priority_delay_ms: ms(c, &f.and_then(|f| f.priority_delay.clone()), "cluster.fencing.priority_delay", priority_default, 0),
         priority_delay_given: f.is_some_and(|f| f.priority_delay.is_some()),
-        at: f.and_then(|f| f.method.as_ref()).map(|m| {
-            let (l, col) = crate::yaml::pos(m);
-            (c.file.to_path_buf(), l, col)
-        }),
+        at: f.and_then(|f| f.method.as_ref()).map(|m| c.span(m)),
     }
 }

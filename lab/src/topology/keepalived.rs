@@ -1,15 +1,12 @@
 //! Validation of `cluster.keepalived`: VRRP timing and priorities, and the user's hooks into
 //! keepalived (track scripts that move the VIPs, a notify command told of every transition).
 
-use std::path::PathBuf;
-
 use serde::{Deserialize, Serialize};
 
 use super::cluster::ms;
 use super::model::KeepalivedSpec;
 use super::plan::KeepalivedSettings;
 use super::validate::{valid_name, Checker};
-use crate::yaml::pos;
 
 /// A `vrrp_script` every VRRP instance tracks: on failure keepalived lowers the member's
 /// priority by `weight`, or (weight 0) puts the member in FAULT.
@@ -23,7 +20,7 @@ pub struct TrackScript {
     pub weight: Option<i32>,
     pub fall: Option<u32>,
     pub rise: Option<u32>,
-    pub at: (PathBuf, usize, usize),
+    pub at: crate::diag::Span,
 }
 
 fn seconds(c: &mut Checker, s: &Option<crate::yaml::Spanned<String>>, field: &str, default_s: u32) -> u32 {
@@ -71,7 +68,26 @@ pub(crate) fn check(c: &mut Checker, ka: Option<&KeepalivedSpec>, members: &[Str
             }
         }
     }
-    let mut track_scripts = Vec::new();
+    let track_scripts = track_scripts(c, ka);
+    let notify = ka.and_then(|k| k.notify.as_ref()).map(|n| (absolute_command(c, n, "cluster.keepalived.notify"), c.span(n)));
+    KeepalivedSettings {
+        advert_int_ms,
+        version,
+        priorities,
+        preempt: ka.and_then(|k| k.preempt).unwrap_or(true),
+        garp_master_delay_s: ka
+            .and_then(|k| k.garp_master_delay.clone())
+            .map(|d| ms(c, &Some(d), "cluster.keepalived.garp_master_delay", 5000, 0).div_ceil(1000)),
+        garp_master_repeat: ka.and_then(|k| k.garp_master_repeat),
+        track_scripts,
+        notify: notify.as_ref().map(|(n, _)| n.clone()),
+        notify_at: notify.map(|(_, at)| at),
+    }
+}
+
+/// `cluster.keepalived.track_scripts`: each script's command, timing, weight and counts.
+fn track_scripts(c: &mut Checker, ka: Option<&KeepalivedSpec>) -> Vec<TrackScript> {
+    let mut out = Vec::new();
     for (name, t) in ka.map(|k| k.track_scripts.iter().collect::<Vec<_>>()).unwrap_or_default() {
         let f = format!("cluster.keepalived.track_scripts.{}", name.value);
         if !valid_name(&name.value) {
@@ -100,23 +116,10 @@ pub(crate) fn check(c: &mut Checker, ka: Option<&KeepalivedSpec>, members: &[Str
             })
         };
         let (fall, rise) = (count(c, &t.fall, "fall"), count(c, &t.rise, "rise"));
-        let (l, col) = pos(name);
-        track_scripts.push(TrackScript { name: name.value.clone(), script, interval_s, timeout_s, weight, fall, rise, at: (c.file.to_path_buf(), l, col) });
+        let at = c.span(name);
+        out.push(TrackScript { name: name.value.clone(), script, interval_s, timeout_s, weight, fall, rise, at });
     }
-    let notify = ka.and_then(|k| k.notify.as_ref()).map(|n| (absolute_command(c, n, "cluster.keepalived.notify"), pos(n)));
-    KeepalivedSettings {
-        advert_int_ms,
-        version,
-        priorities,
-        preempt: ka.and_then(|k| k.preempt).unwrap_or(true),
-        garp_master_delay_s: ka
-            .and_then(|k| k.garp_master_delay.clone())
-            .map(|d| ms(c, &Some(d), "cluster.keepalived.garp_master_delay", 5000, 0).div_ceil(1000)),
-        garp_master_repeat: ka.and_then(|k| k.garp_master_repeat),
-        track_scripts,
-        notify: notify.as_ref().map(|(n, _)| n.clone()),
-        notify_at: notify.map(|(_, (l, col))| (c.file.to_path_buf(), l, col)),
-    }
+    out
 }
 
 /// What only `up` knows (`--stack` may change the stack): the hooks need keepalived.
@@ -125,10 +128,8 @@ pub fn check_at_up(plan: &super::Plan, out: &mut Vec<crate::diag::Diagnostic>) {
     let k = &cl.keepalived;
     let at = k.track_scripts.first().map(|t| t.at.clone()).or(k.notify_at.clone());
     if let (Some(at), true) = (at, cl.stack != super::Stack::Keepalived) {
-        out.push(crate::diag::Diagnostic::new(
-            &at.0,
-            at.1,
-            at.2,
+        out.push(crate::diag::Diagnostic::at(
+            &at,
             "cluster.keepalived",
             &format!("track scripts and notify are keepalived's, and this lab runs {}", cl.stack),
             "run it with --stack keepalived; pacemaker watches a service with a resource's monitor",

@@ -16,11 +16,8 @@ pub fn check(plan: &super::Plan, provider: &str, own_kernel: bool) -> Result<(),
     for r in &cl.service.resources {
         let Some(agent) = r.agent() else { continue };
         if let Some((_, why)) = KERNEL_AGENTS.iter().find(|(a, _)| *a == agent) {
-            let (file, line, col) = &r.at;
-            out.push(Diagnostic::new(
-                file,
-                *line,
-                *col,
+            out.push(Diagnostic::at(
+                &r.at,
                 &format!("cluster.resources.{}.agent", r.id),
                 &format!("the {provider} provider cannot run `{agent}`: {why}"),
                 "run it with --provider libvirt: each VM has its own kernel, with drbd.ko",

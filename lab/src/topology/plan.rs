@@ -28,7 +28,7 @@ pub struct Plan {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct PlanPackage {
     pub name: String,
-    pub at: (PathBuf, usize, usize),
+    pub at: crate::diag::Span,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -166,13 +166,13 @@ pub struct FencingSettings {
     pub priority_delay_given: bool,
     /// Where the topology named the method (file, line, column): a provider that cannot use it
     /// says so there.
-    pub at: Option<(std::path::PathBuf, usize, usize)>,
+    pub at: Option<crate::diag::Span>,
 }
 
 impl FencingSettings {
-    /// halab's default priority delay on nodes `scale` times slower than netns (TCG VMs: 4):
+    /// halab's default priority delay times the provider's `fence_delay_scale` (TCG VMs: 10):
     /// the member that lost the DC must elect itself and run the scheduler before it can ask
-    /// to fence, and 2 s was not enough on TCG (the VIP holder lost 2 of 2 partitions).
+    /// to fence (on TCG, 2 s and then 8 s were not enough: the VIP holder lost the race).
     pub fn scale_default_delay(&mut self, scale: u32) {
         if !self.priority_delay_given {
             self.priority_delay_ms *= scale.max(1);
@@ -225,7 +225,7 @@ pub struct KeepalivedSettings {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notify: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub notify_at: Option<(std::path::PathBuf, usize, usize)>,
+    pub notify_at: Option<crate::diag::Span>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -281,7 +281,7 @@ pub struct SyncSettings {
     pub agent: (String, String),
     /// Where the topology named it (a missing agent is said there at `up`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub agent_at: Option<(PathBuf, usize, usize)>,
+    pub agent_at: Option<crate::diag::Span>,
 }
 
 pub fn stock_conntrackd_agent() -> (String, String) {

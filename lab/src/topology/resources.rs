@@ -44,7 +44,7 @@ pub struct PlanResource {
     /// None, `clone` or `promotable`.
     pub clone: Option<String>,
     /// Where the topology wrote the agent (file, line, column): a missing agent is said there.
-    pub at: (PathBuf, usize, usize),
+    pub at: crate::diag::Span,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -196,7 +196,7 @@ pub(super) fn check(c: &mut Checker, cl: &ClusterSpec, members: &[String], recip
         let (l, col) = crate::yaml::pos(at);
         let kv = |m: &OrderedMap<Spanned<String>>| m.iter().map(|(k, v)| (k.value.clone(), v.value.clone())).collect();
         let (params, meta) = (kv(&r.params), kv(&r.meta));
-        out.resources.push(PlanResource { id: id.value.clone(), kind, params, ops, meta, clone, at: (c.file.to_path_buf(), l, col) });
+        out.resources.push(PlanResource { id: id.value.clone(), kind, params, ops, meta, clone, at: crate::diag::Span::new(c.file, l, col) });
     }
     let names: Vec<&str> = ids.iter().copied().chain(recipe.iter().map(String::as_str)).collect();
     for (i, k) in cl.constraints.iter().enumerate() {

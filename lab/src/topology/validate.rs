@@ -25,6 +25,11 @@ pub(crate) struct Checker<'a> {
 }
 
 impl Checker<'_> {
+    /// Where `s` was written in this file.
+    pub(crate) fn span<T>(&self, s: &Spanned<T>) -> crate::diag::Span {
+        let (l, c) = pos(s);
+        crate::diag::Span::new(self.file, l, c)
+    }
     pub(crate) fn at<T>(&mut self, s: &Spanned<T>, field: &str, msg: &str, hint: &str) {
         let (l, c) = pos(s);
         self.out.push(Diagnostic::new(self.file, l, c, field, msg, hint));
@@ -325,7 +330,7 @@ fn packages(c: &mut Checker, list: &[Spanned<String>]) -> Vec<PlanPackage> {
             c.at(p, "packages", &format!("package `{n}` is listed twice"), "");
         } else {
             let (l, col) = pos(p);
-            out.push(PlanPackage { name: n.clone(), at: (c.file.to_path_buf(), l, col) });
+            out.push(PlanPackage { name: n.clone(), at: crate::diag::Span::new(c.file, l, col) });
         }
     }
     out

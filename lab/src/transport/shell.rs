@@ -7,8 +7,9 @@ use std::time::Duration;
 use anyhow::{bail, Result};
 
 use super::Target;
+use crate::cmd::limit::SCRIPT as EXEC_TIMEOUT;
 use crate::node::shell::LOG_DIR;
-use crate::node::{Shell, EXEC_TIMEOUT};
+use crate::node::Shell;
 
 /// Stop a service halab started: its transient systemd unit, or the process of its pidfile
 /// whose start time still matches (never a reused PID), TERM then KILL after 5 s.

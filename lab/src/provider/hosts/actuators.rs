@@ -38,7 +38,7 @@ impl<'a> HostActuators<'a> {
     }
     /// Run `script` on the host; `what` names it in an error.
     fn host_cmd(&self, what: &str, script: &str) -> Result<()> {
-        let o = crate::transport::exec(&self.target, &["sh", "-c", script], None, Duration::from_secs(30))?;
+        let o = crate::transport::exec(&self.target, &["sh", "-c", script], None, crate::cmd::limit::SCRIPT)?;
         if !o.status.success() {
             bail!("on host `{}`: {what} failed: {}", self.s.binding(&self.node)?.host.name, String::from_utf8_lossy(&o.stderr).trim());
         }

@@ -35,7 +35,7 @@ fn check_one(inv: &Inventory, h: &Host) -> Health {
             failures.push(format!("ssh: {e:#}"));
             None
         }
-        Ok(t) => match crate::transport::exec(&t, &["ip", "-j", "link"], None, Duration::from_secs(15)) {
+        Ok(t) => match crate::transport::exec(&t, &["ip", "-j", "link"], None, crate::cmd::limit::QUERY) {
             Err(e) => {
                 failures.push(format!("ssh: {e:#}"));
                 None

@@ -3,8 +3,6 @@
 //! expiry) runs the undos newest first and the host is as it was, even when the controller
 //! that made the changes is gone. Replaced files are kept in `backup/LAB/`.
 
-use std::time::Duration;
-
 use anyhow::{bail, Result};
 
 use crate::transport::Target;
@@ -21,7 +19,7 @@ fn paths(lab: &str) -> (String, String) {
 fn run(t: &Target, script: &str, args: &[&str]) -> Result<String> {
     let mut argv = vec!["sh", "-c", script, "journal"];
     argv.extend_from_slice(args);
-    let o = crate::transport::exec(t, &argv, None, Duration::from_secs(60))?;
+    let o = crate::transport::exec(t, &argv, None, crate::cmd::limit::BULK)?;
     if !o.status.success() {
         bail!("on {}: {}", t.addr, String::from_utf8_lossy(&o.stderr).trim());
     }

@@ -56,7 +56,7 @@ pub enum Shown {
 
 fn call(t: &Target, op: &str, owner: &str, lab: &str, ttl: Duration) -> Result<String> {
     let ttl = ttl.as_secs().to_string();
-    let o = crate::transport::exec(t, &["sh", "-c", SCRIPT, "lease", op, owner, lab, &ttl], None, Duration::from_secs(20))?;
+    let o = crate::transport::exec(t, &["sh", "-c", SCRIPT, "lease", op, owner, lab, &ttl], None, crate::cmd::limit::SCRIPT)?;
     if !o.status.success() {
         bail!("lease {op} on {} failed: {}", t.addr, String::from_utf8_lossy(&o.stderr).trim());
     }

@@ -35,7 +35,7 @@ pub fn check(st: &LabState, s: &Settings) -> Result<Duration> {
         }
         let script: String =
             mine.iter().enumerate().map(|(i, p)| format!("ping -n -q -c 1 -W 1 {} >/dev/null 2>&1 || echo {i} &\n", p.3)).collect::<String>() + "wait\n";
-        let o = crate::transport::exec(&s.target(from)?, &["sh", "-c", &script], None, Duration::from_secs(30))?;
+        let o = crate::transport::exec(&s.target(from)?, &["sh", "-c", &script], None, crate::cmd::limit::SCRIPT)?;
         let lost: Vec<String> = String::from_utf8_lossy(&o.stdout)
             .lines()
             .filter_map(|l| l.trim().parse::<usize>().ok())

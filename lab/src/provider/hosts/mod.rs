@@ -14,6 +14,7 @@ pub mod inventory;
 pub mod journal;
 pub mod lease;
 pub mod matrix;
+pub mod pdu;
 pub mod power;
 pub mod trust;
 pub mod up;

@@ -131,7 +131,7 @@ pub(crate) fn parse(c: &mut Checker, field: &str, p: &PowerSpec, rel: &dyn Fn(&s
 pub fn status(p: &Power) -> Result<Option<bool>> {
     match p {
         Power::Command { status, .. } => Ok(Some(crate::cmd::sh_status(status)? == 0)),
-        Power::Pdu { .. } => pdu_request(p, None).map(|_| None),
+        Power::Pdu { host, port, .. } => super::pdu::request(host, *port, None).map(|_| None),
         // The fence agents' status: 0 on, 2 off, anything else failed.
         _ => match agent(p, "status")? {
             (0, _) => Ok(Some(true)),
@@ -146,7 +146,7 @@ pub fn switch(p: &Power, on: bool) -> Result<()> {
     let action = if on { "on" } else { "off" };
     let (code, why) = match p {
         Power::Command { on: c_on, off, .. } => (crate::cmd::sh_status(if on { c_on } else { off })?, String::new()),
-        Power::Pdu { .. } => (pdu_request(p, Some(action))?, String::new()),
+        Power::Pdu { host, port, pdu, outlet } => (super::pdu::request(host, *port, Some((action, pdu, *outlet)))?, String::new()),
         _ => agent(p, action)?,
     };
     if code != 0 {
@@ -167,41 +167,12 @@ pub fn describe(p: &Power) -> String {
     }
 }
 
-/// PDUDaemon: `GET /power/control/ACTION?hostname=PDU&port=OUTLET` queues the request (200);
-/// `None` only checks the daemon answers HTTP. Ok(0) when accepted.
-fn pdu_request(p: &Power, action: Option<&str>) -> Result<i32> {
-    use std::io::{Read, Write};
-    let Power::Pdu { host, port, pdu, outlet } = p else { bail!("not a PDU") };
-    let path = match action {
-        Some(a) => format!("/power/control/{a}?hostname={pdu}&port={outlet}"),
-        None => "/".to_string(),
-    };
-    let timeout = std::time::Duration::from_secs(10);
-    let addr = std::net::ToSocketAddrs::to_socket_addrs(&(host.as_str(), *port))?.next().with_context(|| format!("no address for {host}"))?;
-    let mut s = std::net::TcpStream::connect_timeout(&addr, timeout).with_context(|| format!("PDUDaemon at http://{host}:{port} does not answer"))?;
-    s.set_read_timeout(Some(timeout))?;
-    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n").as_bytes())?;
-    let mut resp = String::new();
-    let _ = s.read_to_string(&mut resp);
-    let status =
-        resp.split_whitespace().nth(1).and_then(|c| c.parse::<i32>().ok()).with_context(|| format!("PDUDaemon at http://{host}:{port} gave no HTTP answer"))?;
-    match (action, status) {
-        (None, _) => Ok(0),
-        (Some(_), 200) => Ok(0),
-        (Some(a), c) => bail!("PDUDaemon refused `{a}` for PDU {pdu} outlet {outlet}: HTTP {c} {}", resp.lines().last().unwrap_or("").trim()),
-    }
-}
-
 fn agent_name(p: &Power) -> &'static str {
     match p {
         Power::Redfish { .. } => "fence_redfish",
         _ => "fence_ipmilan",
     }
 }
-
-/// A fence agent's whole run, `reboot` included: pacemaker's default fencing timeout. The
-/// agent's own login (5 s) and power (20 s) waits fit in it; a BMC that hangs does not hang us.
-const FENCE_AGENT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// A fence agent with its options on stdin: the password never on a command line others can
 /// read. Ok((exit code, its last error line)).
@@ -217,7 +188,7 @@ fn agent(p: &Power, action: &str) -> Result<(i32, String)> {
     let pw = read_password(pw_file)?;
     let input = format!("ip={address}\nipport={port}\nusername={user}\npassword={pw}\n{extra}action={action}\n");
     let name = agent_name(p);
-    let o = crate::cmd::output_timeout(std::process::Command::new(name), Some(input.as_bytes()), FENCE_AGENT_TIMEOUT)
+    let o = crate::cmd::output_timeout(std::process::Command::new(name), Some(input.as_bytes()), crate::cmd::limit::FENCE_AGENT)
         .with_context(|| format!("{name} (apt-get install fence-agents if it is missing)"))?;
     let err = String::from_utf8_lossy(&o.stderr);
     // "2026-… ERROR: Unable to …": the message without the agent's timestamp.

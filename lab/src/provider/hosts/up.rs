@@ -58,8 +58,9 @@ pub fn up(st: &LabState, ledger: &mut Ledger) -> Result<()> {
         let node = &st.plan.nodes[ni].name;
         let shell = super::HostShell { target: s.target(node)?, lab: st.plan.lab.clone() };
         // The same binary there already (a netns node playing a host has it mounted) stays.
-        let same = crate::node::Shell::exec(&shell, &["sh", "-c", "sha256sum /usr/local/bin/halab 2>/dev/null | cut -d' ' -f1"], None, Duration::from_secs(30))
-            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == sum);
+        let same =
+            crate::node::Shell::exec(&shell, &["sh", "-c", "sha256sum /usr/local/bin/halab 2>/dev/null | cut -d' ' -f1"], None, crate::cmd::limit::QUERY)
+                .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == sum);
         if !same {
             crate::node::Shell::put(&shell, "/usr/local/bin/halab", &exe, 0o755, "root:root")?;
         }
@@ -107,7 +108,7 @@ fn refuse_foreign_daemons(st: &LabState, s: &Settings, node: &str) -> Result<()>
     );
     let mut argv = vec!["sh", "-c", &script, "sh"];
     argv.extend_from_slice(&daemons);
-    let o = crate::transport::exec(&t, &argv, None, Duration::from_secs(20))?;
+    let o = crate::transport::exec(&t, &argv, None, crate::cmd::limit::QUERY)?;
     let found = String::from_utf8_lossy(&o.stdout).trim().to_string();
     if !found.is_empty() {
         bail!(
@@ -121,7 +122,7 @@ fn refuse_foreign_daemons(st: &LabState, s: &Settings, node: &str) -> Result<()>
 
 /// The host's name of each lab NIC, by MAC.
 fn nic_names(t: &crate::transport::Target) -> Result<Vec<(String, String)>> {
-    let o = crate::transport::exec(t, &["ip", "-j", "link"], None, Duration::from_secs(20))?;
+    let o = crate::transport::exec(t, &["ip", "-j", "link"], None, crate::cmd::limit::QUERY)?;
     let links = crate::iproute::links(&o.stdout, &format!("ip -j link on {}", t.addr.ip()))?;
     Ok(links.iter().filter_map(|l| Some((l.address.as_deref()?.to_ascii_lowercase(), l.ifname.clone()))).collect())
 }
@@ -171,7 +172,7 @@ pub fn configure(st: &LabState, s: &Settings, node: &str) -> Result<()> {
         journal::change(&t, lab, &format!("ip route replace {} via {}", r.to, r.via), &format!("ip route del {} via {} 2>/dev/null || true", r.to, r.via))?;
     }
     for (k, default) in SYSCTLS {
-        let old = crate::transport::exec(&t, &["sysctl", "-n", k], None, Duration::from_secs(10))
+        let old = crate::transport::exec(&t, &["sysctl", "-n", k], None, crate::cmd::limit::QUERY)
             .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
             .unwrap_or_default();
         if old.is_empty() {

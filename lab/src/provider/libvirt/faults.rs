@@ -3,9 +3,9 @@
 //! the guest's own (`systemctl reboot`, like the netns SIGTERM to init), with a hard reset when
 //! the guest no longer answers.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 
 use super::{conn, up, xml};
 use crate::labstate::LabState;
@@ -74,20 +74,17 @@ pub fn reboot(st: &LabState, node: &str) -> Result<()> {
         let dom = xml::domain_name(&st.plan, node);
         conn::with_conn(&uri(st)?, move |c| conn::reset(c, &dom))?;
     }
-    let deadline = Instant::now() + up::boot_timeout(st, 1);
-    loop {
-        std::thread::sleep(Duration::from_millis(500));
-        if let Some(now) = boot_id(Duration::from_secs(3)) {
-            if Some(&now) != before.as_ref() {
-                break;
-            }
+    // A new boot id: the guest went down and came up again (the old one may still answer
+    // for a moment after the request).
+    let back = || {
+        let new = boot_id(Duration::from_secs(3)).is_some_and(|n| Some(&n) != before.as_ref());
+        if !new {
+            // The next try on a new connection, not on one the reboot broke.
+            crate::transport::disconnect(&t);
         }
-        crate::transport::disconnect(&t);
-        if Instant::now() > deadline {
-            bail!("node `{node}` did not come back after a reboot");
-        }
-        crate::interrupt::check()?;
-    }
+        Ok(new)
+    };
+    crate::wait::until(up::boot_timeout(st, 1), Duration::from_millis(500), back, || format!("node `{node}` did not come back after a reboot"))?;
     up::start_services(st, ni)
 }
 

@@ -117,7 +117,7 @@ pub fn start_services(st: &LabState, ni: usize) -> Result<()> {
 /// the same in-node commands as on netns, so scenario files run unchanged.
 pub fn install_node_binary(st: &LabState, nodes: &[usize]) -> Result<()> {
     let exe = std::fs::read(crate::node::cli::node_exe()?)?;
-    crate::parallel::try_each(nodes, |&ni| crate::transport::put(&identity::ssh_target(st, ni)?, "/usr/local/bin/halab", &exe, 0o755, Duration::from_secs(60)))
+    crate::parallel::try_each(nodes, |&ni| crate::transport::put(&identity::ssh_target(st, ni)?, "/usr/local/bin/halab", &exe, 0o755, crate::cmd::limit::BULK))
         .map(|_| ())
 }
 

@@ -40,7 +40,7 @@ impl NsShell {
     fn svc(&self, args: &[&str]) -> Result<Output> {
         let mut argv = vec!["halab", "_svc"];
         argv.extend_from_slice(args);
-        self.exec(&argv, None, crate::node::EXEC_TIMEOUT)
+        self.exec(&argv, None, crate::cmd::limit::SCRIPT)
     }
 }
 

@@ -1,9 +1,8 @@
 //! Bringing a netns lab up: identities in each node's upper dir, the supervisor, the fabric
 //! and cables, then every node booted in parallel and waited for until its sshd answers.
 
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
@@ -80,16 +79,11 @@ fn write_boot_config(st: &LabState, ni: usize) -> Result<()> {
 }
 
 fn start_supervisor(dir: &Path, ledger: &mut Ledger) -> Result<()> {
-    let log = std::fs::File::create(dir.join("supervisor.log"))?;
     let mut c = Command::new(std::env::current_exe()?);
-    c.args(["_helper", "netns", "supervise"]).arg(dir).stdin(Stdio::null()).stdout(log.try_clone()?).stderr(log);
-    unsafe {
-        // Its own session: a Ctrl-C on the terminal of `halab up` must not reach the lab.
-        c.pre_exec(|| nix::unistd::setsid().map(|_| ()).map_err(std::io::Error::from));
-    }
-    let child = c.spawn().context("failed to start the lab supervisor")?;
-    let pid = child.id() as i32;
-    ledger.record(Object::Process { pid, start_time: proc_start_time(pid).unwrap_or(0), what: "supervisor".into() })?;
+    c.args(["_helper", "netns", "supervise"]).arg(dir);
+    // Its own session: a Ctrl-C on the terminal of `halab up` must not reach the lab.
+    let (pid, start_time) = crate::cmd::spawn_daemon(c, &dir.join("supervisor.log")).context("failed to start the lab supervisor")?;
+    ledger.record(Object::Process { pid, start_time, what: "supervisor".into() })?;
     let sock = supervisor::socket_path(dir);
     let why = || format!("the lab supervisor did not start; see {}", dir.join("supervisor.log").display());
     crate::wait::settle(Duration::from_secs(5), Duration::from_millis(2), || Ok(sock.exists()), why)?;
@@ -130,32 +124,20 @@ pub fn boot_nodes(st: &LabState, ledger: &mut Ledger, nodes: &[usize]) -> Result
 /// Wait until every node's init says ready and its sshd accepts a TCP connection over the
 /// management network, from the host.
 pub fn wait_ready(st: &LabState, nodes: &[usize], timeout: Duration) -> Result<()> {
-    let deadline = Instant::now() + timeout;
+    let start = Instant::now();
     for &ni in nodes {
         let node = &st.plan.nodes[ni];
         let addr = std::net::SocketAddr::from((st.node_mgmt_addr(ni), 22));
-        loop {
-            interrupt::check()?;
-            let pid = init_pid(&st.plan.lab, &node.name);
-            let ready = pid.is_some_and(|p| Path::new(&format!("/proc/{p}/root/{READY_FILE}")).exists());
-            if ready && std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-                break;
-            }
-            if pid.is_none() {
+        let ready = || {
+            let Some(pid) = init_pid(&st.plan.lab, &node.name) else {
                 let console = node_dir(&st.plan.lab, &node.name).join("console.log");
                 let tail = std::fs::read_to_string(&console).unwrap_or_default();
                 bail!("node `{}` stopped while booting; its console says:\n{}", node.name, tail.trim());
-            }
-            if Instant::now() > deadline {
-                bail!(
-                    "node `{}` was not ready within {} s (sshd on {addr} does not answer); see {}",
-                    node.name,
-                    timeout.as_secs(),
-                    node_dir(&st.plan.lab, &node.name).display()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
+            };
+            Ok(Path::new(&format!("/proc/{pid}/root/{READY_FILE}")).exists() && std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok())
+        };
+        let why = || format!("node `{}` was not ready (sshd on {addr} does not answer); see {}", node.name, node_dir(&st.plan.lab, &node.name).display());
+        crate::wait::until(timeout.saturating_sub(start.elapsed()), Duration::from_millis(5), ready, why)?;
     }
     Ok(())
 }

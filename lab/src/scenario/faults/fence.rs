@@ -11,6 +11,9 @@ use super::{Applied, Check, Fault, Verb, NODE};
 use crate::lab::Lab;
 use crate::scenario::target::{resolve, Target};
 
+/// How long pacemaker may take to carry out a `fence` step's request (stonith_admin --timeout).
+const STONITH_TIMEOUT_S: u64 = 120;
+
 pub const VERB: Verb = Verb {
     name: "fence",
     doc: "fence a member through the cluster (stonith_admin --fence on another member; pacemaker with fencing on): off, or off and on with `fencing.action: reboot`",
@@ -42,7 +45,13 @@ impl Fault for Fence {
         // stonith_admin's `--fence` is always `off`, whatever the cluster's stonith-action:
         // the lab's fencing action picks the request, as pacemaker itself would.
         let request = if cl.fencing.action == "reboot" { "--reboot" } else { "--fence" };
-        let o = lab.node(asker)?.exec(&["stonith_admin", request, &node, "--timeout", "120"], None, Duration::from_secs(150))?;
+        // pacemaker's own limit on the fencing, and ours on the command a script's time beyond.
+        let limit = STONITH_TIMEOUT_S.to_string();
+        let o = lab.node(asker)?.exec(
+            &["stonith_admin", request, &node, "--timeout", &limit],
+            None,
+            Duration::from_secs(STONITH_TIMEOUT_S) + crate::cmd::limit::SCRIPT,
+        )?;
         if !o.status.success() {
             bail!("stonith_admin {request} {node} on {asker} failed ({}): {}", o.status, String::from_utf8_lossy(&o.stderr).trim());
         }

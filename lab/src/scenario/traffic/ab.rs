@@ -16,7 +16,8 @@ use std::time::Duration;
 use anyhow::Result;
 use serde_json::json;
 
-use super::{file, round, Collect, Ends, Fields, Kind, KindDef, Running, Traffic};
+use super::{file, Collect, Ends, Fields, Kind, KindDef, Running, Traffic};
+use crate::measure::clock::figure;
 use crate::measure::dip::{self, Timeline};
 
 pub const KIND: KindDef = KindDef {
@@ -161,7 +162,7 @@ impl Kind for Ab {
             c.put(name, &format!("errors_{k}"), json!(out.errors.map(|e| e[i])));
         }
         c.put(name, "non_2xx", json!(out.non_2xx));
-        c.put(name, "rps", json!(out.rps.map(round)));
+        c.put(name, "rps", json!(out.rps.map(figure)));
         c.put(name, "stopped", json!((!stopped.is_empty()).then_some(stopped)));
         let cpu = c.from.run(&["cat", &file(&r.t, "cpu")]).unwrap_or_default();
         // The guard stamps with the client's wall clock.
@@ -212,7 +213,7 @@ impl Ab {
         c.put(name, "gap_outcome", json!(if recovered { "recovered" } else { "never_recovered" }));
         let secs: Vec<f64> = ms.iter().map(|x| x / 1e3).collect();
         c.put(name, "served", json!(ms.len()));
-        c.put(name, "gap", json!(gap.map(round)));
+        c.put(name, "gap", json!(gap.map(figure)));
         let bins = dip::bin(&secs, BIN);
         c.put_rate(
             r,

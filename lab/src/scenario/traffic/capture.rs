@@ -7,7 +7,8 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use serde_json::json;
 
-use super::{file, round, Collect, Ends, Fields, Kind, KindDef, Running, Traffic};
+use super::{file, Collect, Ends, Fields, Kind, KindDef, Running, Traffic};
+use crate::measure::clock::figure;
 use crate::measure::gap::longest_gap;
 
 pub const KIND: KindDef = KindDef {
@@ -68,7 +69,7 @@ impl Kind for Capture {
         // Silences between captured packets only: the capture's own end is not a silence.
         let last = times.iter().copied().max().unwrap_or(0);
         let g = longest_gap(&times, c.fault_ns.unwrap_or(0), last, f64::MAX);
-        c.put(name, "gap", json!(round(g.gap_ms)));
+        c.put(name, "gap", json!(figure(g.gap_ms)));
         c.put(name, "gap_outcome", json!(g.outcome));
         Ok(())
     }

@@ -7,7 +7,8 @@ use std::time::Duration;
 use anyhow::Result;
 use serde_json::{json, Value};
 
-use super::{file, round, Collect, Ends, Fields, Kind, KindDef, Running, Traffic};
+use super::{file, Collect, Ends, Fields, Kind, KindDef, Running, Traffic};
+use crate::measure::clock::figure;
 use crate::measure::dip::Timeline;
 
 /// iperf3's reporting interval (s).
@@ -57,8 +58,8 @@ impl Kind for Iperf3 {
             .map(|i| (i["sum"]["end"].as_f64().unwrap_or(0.0), i["sum"]["bits_per_second"].as_f64().unwrap_or(0.0) / 1e6))
             .collect();
         c.put(name, "completed", json!(c.rc == Some(0)));
-        c.put(name, "mbps", json!(v["end"]["sum_received"]["bits_per_second"].as_f64().map(|b| round(b / 1e6))));
-        c.put(name, "mbps_last", json!(bins.last().map(|x| round(x.1))));
+        c.put(name, "mbps", json!(v["end"]["sum_received"]["bits_per_second"].as_f64().map(|b| figure(b / 1e6))));
+        c.put(name, "mbps_last", json!(bins.last().map(|x| figure(x.1))));
         c.put(name, "intervals", json!(bins.len()));
         // Bins count from halab starting the client; iperf3 connects a few ms later.
         let tl = Timeline { what: format!("{name}: iperf3 throughput"), unit: "Mbit/s".into(), width_s: BIN, start_ns: r.started_ns, bins };

@@ -117,10 +117,10 @@ impl Collect<'_> {
         let fault_s = self.fault_ns.map(|f| (f as f64 - r.started_ns as f64) / 1e9);
         let d = dip::analyze(&tl.bins, tl.width_s, fault_s);
         for (k, v) in [("before", d.before), ("min", d.min), ("during", d.during), ("after", d.after)] {
-            self.put(name, &format!("{rate}_{k}"), serde_json::json!(v.map(round)));
+            self.put(name, &format!("{rate}_{k}"), serde_json::json!(v.map(crate::measure::clock::figure)));
         }
-        self.put(name, "dip_s", serde_json::json!(d.below_half_s.map(round)));
-        self.put(name, "recovery_s", serde_json::json!(d.back_90_s.map(round)));
+        self.put(name, "dip_s", serde_json::json!(d.below_half_s.map(crate::measure::clock::figure)));
+        self.put(name, "recovery_s", serde_json::json!(d.back_90_s.map(crate::measure::clock::figure)));
         std::fs::write(self.samples.join(format!("{name}.rate.json")), serde_json::to_string(&tl)?)?;
         Ok(d)
     }
@@ -185,15 +185,11 @@ pub fn collect(st: &Lab, r: &mut Running, faults: (Option<u64>, Option<u64>), sa
     let from = st.node(&r.t.from)?;
     std::fs::create_dir_all(samples_dir)?;
     let rc: Option<i32> =
-        from.exec(&["cat", &file(&r.t, "rc")], None, crate::node::EXEC_TIMEOUT).ok().and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok());
+        from.exec(&["cat", &file(&r.t, "rc")], None, crate::cmd::limit::QUERY).ok().and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok());
     let kind = r.t.kind.clone();
     let (fault_ns, last) = faults;
     let last_fault_ns = last.filter(|l| Some(*l) != fault_ns);
     kind.collect(r, &mut Collect { lab: st, from, rc, fault_ns, last_fault_ns, samples: samples_dir, metrics: m })
-}
-
-pub fn round(x: f64) -> f64 {
-    (x * 10.0).round() / 10.0
 }
 
 /// Check one `traffic:` step; every problem goes to `v` with its position. `names`: the

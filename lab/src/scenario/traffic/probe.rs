@@ -7,8 +7,8 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use serde_json::json;
 
-use super::{file, round, Collect, Ends, Fields, Kind, KindDef, Running, Traffic};
-use crate::measure::clock::now_ns;
+use super::{file, Collect, Ends, Fields, Kind, KindDef, Running, Traffic};
+use crate::measure::clock::{figure, ms_between, now_ns};
 use crate::measure::gap::{longest_gap, GapOutcome};
 use crate::measure::probe::{tick_late_max, tick_late_p99, ProbeSamples};
 
@@ -78,7 +78,7 @@ impl Kind for Probe {
             std::fs::write(c.samples.join(format!("{name}.probe.node-clock.json")), &text)?;
             std::fs::write(c.samples.join(format!("{name}.clock.json")), serde_json::to_vec(&json!({ "host_ns_and_offset_ns": [start, end] }))?)?;
             to_host_clock(&mut s, start, end);
-            c.put(name, "clock_offset_drift_ms", json!(round((end.1 - start.1) as f64 / 1e6)));
+            c.put(name, "clock_offset_drift_ms", json!(figure((end.1 - start.1) as f64 / 1e6)));
         }
         std::fs::write(c.samples.join(format!("{name}{PROBE_SAMPLES}")), serde_json::to_vec(&s)?)?;
         let after = c.fault_ns.unwrap_or(s.start_ns);
@@ -87,18 +87,18 @@ impl Kind for Probe {
         let tcp: Vec<u64> = s.tcp.iter().map(|x| x.2).collect();
         let g = longest_gap(&udp, after, s.end_ns.saturating_sub(200_000_000), slack);
         let tg = longest_gap(&tcp, after, s.end_ns.saturating_sub(200_000_000), slack);
-        c.put(name, "gap", json!(round(g.gap_ms)));
+        c.put(name, "gap", json!(figure(g.gap_ms)));
         c.put(name, "recovered", json!(g.outcome == GapOutcome::Recovered));
         c.put(name, "gap_outcome", json!(g.outcome));
-        c.put(name, "tcp.gap", json!(round(tg.gap_ms)));
+        c.put(name, "tcp.gap", json!(figure(tg.gap_ms)));
         c.put(name, "tcp.survived", json!(tg.outcome == GapOutcome::Recovered && s.tcp_error.is_none()));
         c.put(name, "tcp.outcome", json!(tg.outcome));
         c.put(name, "udp.sent", json!(s.udp_sent));
         if let Some(late) = tick_late_p99(&s) {
-            c.put(name, "tick_late_p99", json!(round(late)));
+            c.put(name, "tick_late_p99", json!(figure(late)));
         }
         if let Some(late) = tick_late_max(&s) {
-            c.put(name, "tick_late_max", json!(round(late)));
+            c.put(name, "tick_late_max", json!(figure(late)));
         }
         c.put(name, "udp.received", json!(s.udp.len()));
         if let Some(l) = c.last_fault_ns {
@@ -107,13 +107,13 @@ impl Kind for Probe {
             // running when it came counts.
             let end = s.end_ns.saturating_sub(200_000_000);
             let after = |v: &[u64]| -> Vec<u64> { v.iter().copied().filter(|t| *t >= l).collect() };
-            c.put(name, "last_fault.gap", json!(round(longest_gap(&after(&udp), l, end, slack).gap_ms)));
-            c.put(name, "last_fault.tcp.gap", json!(round(longest_gap(&after(&tcp), l, end, slack).gap_ms)));
+            c.put(name, "last_fault.gap", json!(figure(longest_gap(&after(&udp), l, end, slack).gap_ms)));
+            c.put(name, "last_fault.tcp.gap", json!(figure(longest_gap(&after(&tcp), l, end, slack).gap_ms)));
         }
         if let Some(f) = c.fault_ns {
             // Where the silence sits relative to the fault: its end is when traffic flowed again.
-            c.put(name, "gap_start_after_fault", json!(round((g.from_ns as f64 - f as f64) / 1e6)));
-            c.put(name, "recovered_after_fault", json!(round((g.to_ns as f64 - f as f64) / 1e6)));
+            c.put(name, "gap_start_after_fault", json!(figure(ms_between(f, g.from_ns))));
+            c.put(name, "recovered_after_fault", json!(figure(ms_between(f, g.to_ns))));
         }
         let _ = c.lab.node(&r.t.to)?.service_stop(&format!("probe-srv-{name}"));
         if g.outcome == GapOutcome::NotCovered {

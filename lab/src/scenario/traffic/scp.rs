@@ -7,8 +7,8 @@ use std::sync::Arc;
 use anyhow::{bail, Result};
 use serde_json::json;
 
-use super::{file, round, Collect, Ends, Fields, Kind, KindDef, Running, Traffic};
-use crate::measure::clock::now_ns;
+use super::{file, Collect, Ends, Fields, Kind, KindDef, Running, Traffic};
+use crate::measure::clock::{figure, ms_between, now_ns};
 use crate::node::Node;
 
 pub const KIND: KindDef = KindDef {
@@ -69,14 +69,14 @@ pub fn parse_rate_kbit(s: &str) -> Option<u64> {
 fn ssh_trust(from: &Node, to: &Node, ip: Ipv4Addr) -> Result<()> {
     from.sh("test -f /root/.ssh/id_ed25519 || ssh-keygen -q -t ed25519 -N '' -f /root/.ssh/id_ed25519")?;
     let key = from.run(&["cat", "/root/.ssh/id_ed25519.pub"])?;
-    let o = to.exec(&["sh", "-c", "cat >> /root/.ssh/authorized_keys"], Some(key.as_bytes()), crate::node::EXEC_TIMEOUT)?;
+    let o = to.exec(&["sh", "-c", "cat >> /root/.ssh/authorized_keys"], Some(key.as_bytes()), crate::cmd::limit::SCRIPT)?;
     if !o.status.success() {
         bail!("failed to authorize {}'s key on {}", from.name, to.name);
     }
     let hostkey = to.run(&["cat", "/etc/ssh/ssh_host_ed25519_key.pub"])?;
     let mut f = hostkey.split_whitespace();
     let line = format!("{ip} {} {}\n", f.next().unwrap_or(""), f.next().unwrap_or(""));
-    let o = from.exec(&["sh", "-c", "cat >> /root/.ssh/known_hosts"], Some(line.as_bytes()), crate::node::EXEC_TIMEOUT)?;
+    let o = from.exec(&["sh", "-c", "cat >> /root/.ssh/known_hosts"], Some(line.as_bytes()), crate::cmd::limit::SCRIPT)?;
     if !o.status.success() {
         bail!("failed to pin {}'s host key on {}", to.name, from.name);
     }
@@ -112,7 +112,7 @@ impl Kind for Scp {
         c.put(name, "completed", json!(completed));
         c.put(name, "checksum_ok", json!(completed && a.is_some() && a == b));
         c.put(name, "exit_code", json!(c.rc));
-        c.put(name, "duration", json!(round((r.done_ns.unwrap_or_else(now_ns) - r.started_ns) as f64 / 1e6)));
+        c.put(name, "duration", json!(figure(ms_between(r.started_ns, r.done_ns.unwrap_or_else(now_ns)))));
         let _ = c.from.sh(&format!("rm -f {bin}"));
         let _ = to.sh(&format!("rm -f {bin}"));
         Ok(())

@@ -11,7 +11,8 @@ use std::time::Duration;
 use anyhow::Result;
 use serde_json::json;
 
-use super::{file, round, Collect, Ends, Fields, Kind, KindDef, Running, Traffic};
+use super::{file, Collect, Ends, Fields, Kind, KindDef, Running, Traffic};
+use crate::measure::clock::{figure, ms_between};
 
 pub const KIND: KindDef = KindDef {
     name: "service",
@@ -107,7 +108,7 @@ impl Kind for Service {
         c.put(name, "attempts", json!(attempts.len()));
         c.put(name, "ok", json!(a.ok));
         c.put(name, "availability", json!(a.availability.map(|x| (x * 1000.0).round() / 1000.0)));
-        c.put(name, "gap", json!(a.gap_ns.map(|g| round(g as f64 / 1e6))));
+        c.put(name, "gap", json!(a.gap_ns.map(|g| figure(ms_between(0, g)))));
         c.put(name, "recovered", json!(attempts.last().is_some_and(|x| x.ok)));
         if let Some(read) = &self.read {
             let acked: Vec<u64> = attempts.iter().filter(|x| x.ok).map(|x| x.seq).collect();

@@ -19,7 +19,7 @@ pub struct Keepalived;
 
 /// keepalived's state on a node as the notify script recorded it.
 pub fn state(node: &Node) -> String {
-    node.exec(&["cat", notify::STATE_FILE], None, crate::node::EXEC_TIMEOUT)
+    node.exec(&["cat", notify::STATE_FILE], None, crate::cmd::limit::QUERY)
         .ok()
         .filter(|o| o.status.success())
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())

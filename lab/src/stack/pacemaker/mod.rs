@@ -96,7 +96,7 @@ impl HaStack for Pacemaker {
         // Every member gets the same CIB: one check is enough.
         let svc = &cl.service;
         if (!svc.resources.is_empty() || svc.cib.is_some()) && cl.members.first() == Some(&node.name) {
-            let o = node.exec(&["crm_verify", "--xml-file", cib::PATH], None, crate::node::EXEC_TIMEOUT)?;
+            let o = node.exec(&["crm_verify", "--xml-file", cib::PATH], None, crate::cmd::limit::SCRIPT)?;
             if !o.status.success() {
                 anyhow::bail!(
                     "the CIB made from {}{} does not verify (crm_verify on {}):\n{}",

@@ -15,7 +15,7 @@ fn primitive(id: &str, provider: &str, kind: &str, params: &[(&str, &str)], ops:
         ops: ops.iter().map(|(i, t, role)| ("monitor".into(), i.to_string(), t.to_string(), role.map(String::from))).collect(),
         meta: vec![],
         clone: None,
-        at: Default::default(),
+        at: crate::diag::Span::made_by("halab's firewall recipe"),
     }
 }
 

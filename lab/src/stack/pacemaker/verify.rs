@@ -19,7 +19,7 @@ pub fn locate(stderr: &str, svc: &PlanService, cib: &str, cib_path: &str) -> Str
     let named = |id: &str| {
         frag_line(&|x: &str| x.contains(&format!("id=\"{id}\"")))
             .or_else(|| frag_line(&|x: &str| x.contains(&format!("=\"{id}\""))))
-            .or_else(|| svc.resources.iter().find(|r| r.id == id).map(|r| format!("{}:{}:{}", r.at.0.display(), r.at.1, r.at.2)))
+            .or_else(|| svc.resources.iter().find(|r| r.id == id).map(|r| r.at.to_string()))
     };
     stderr
         .lines()
