@@ -193,10 +193,9 @@ pub(super) fn check(c: &mut Checker, cl: &ClusterSpec, members: &[String], recip
         let clones = [("false", None), ("true", Some("clone")), ("promotable", Some("promotable"))];
         let clone = c.choice(r.clone.as_ref(), &format!("{f}.clone"), "clone", &clones, None).map(str::to_string);
         let at = r.agent.as_ref().or(r.group.as_ref().and_then(|g| g.first())).unwrap_or(id);
-        let (l, col) = crate::yaml::pos(at);
         let kv = |m: &OrderedMap<Spanned<String>>| m.iter().map(|(k, v)| (k.value.clone(), v.value.clone())).collect();
         let (params, meta) = (kv(&r.params), kv(&r.meta));
-        out.resources.push(PlanResource { id: id.value.clone(), kind, params, ops, meta, clone, at: crate::diag::Span::new(c.file, l, col) });
+        out.resources.push(PlanResource { id: id.value.clone(), kind, params, ops, meta, clone, at: c.span(at) });
     }
     let names: Vec<&str> = ids.iter().copied().chain(recipe.iter().map(String::as_str)).collect();
     for (i, k) in cl.constraints.iter().enumerate() {

@@ -329,8 +329,7 @@ fn packages(c: &mut Checker, list: &[Spanned<String>]) -> Vec<PlanPackage> {
         } else if out.iter().any(|q| &q.name == n) {
             c.at(p, "packages", &format!("package `{n}` is listed twice"), "");
         } else {
-            let (l, col) = pos(p);
-            out.push(PlanPackage { name: n.clone(), at: crate::diag::Span::new(c.file, l, col) });
+            out.push(PlanPackage { name: n.clone(), at: c.span(p) });
         }
     }
     out

@@ -32,7 +32,7 @@ pub fn request(host: &str, port: u16, switch: Option<(&str, &str, u32)>) -> Resu
     let mut raw = Vec::new();
     s.read_to_end(&mut raw).with_context(|| format!("{} broke off its answer", at()))?;
     let resp = String::from_utf8_lossy(&raw);
-    let status = status(&resp).with_context(|| format!("{} gave no HTTP answer: {:?}", at(), resp.lines().next().unwrap_or("")))?;
+    let status = status(&resp).with_context(|| format!("{} gave no HTTP answer (its first line: `{}`)", at(), resp.lines().next().unwrap_or("").trim()))?;
     match switch {
         None => Ok(0),
         Some(_) if status == 200 => Ok(0),
