@@ -64,7 +64,7 @@ fn a_tcp_stall_that_never_recovered_is_counted_not_averaged() {
 }
 
 /// Runs of the crash scenario with the given (stack, repeat, gap, TCP gap, TCP survived).
-fn write(root: &Path, runs: &[Fixture], edit: impl Fn(&mut BTreeMap<String, serde_json::Value>, Fixture)) {
+fn write(root: &Path, runs: &[Fixture], edit: impl Fn(&mut halab::measure::metrics::Metrics, Fixture)) {
     for &run in runs {
         let mut r = record("crash", "probe", crash_report(), run);
         edit(&mut r.metrics, run);

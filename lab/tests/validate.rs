@@ -134,6 +134,27 @@ fn shipped_scenarios_carry_their_headlines() {
     );
 }
 
+/// An expectation names a metric the traffic's kind records, or the run's own: a misspelt
+/// one never held and said only "missing" at the end of a run.
+#[test]
+fn expectations_name_metrics_that_the_traffic_records() {
+    let topo = std::fs::canonicalize("../topologies/fw-pair.yaml").unwrap();
+    let file = std::env::temp_dir().join(format!("halab-expect-metric-{}.yaml", std::process::id()));
+    let text = format!(
+        "name: mine\ntopology: {}\nsteps:\n  - traffic: {{ name: ping, kind: probe, from: client, to: server }}\n  - traffic: {{ name: bulk, kind: scp, from: client, to: server }}\nexpect:\n  - \"ping.gapp < 15s\"\n  - bulk.checksum_ok\n  - bulk.tcp.survived\n  - fenced.fw2\n  - \"fence.count == 1\"\n  - splitbrain\n",
+        topo.display()
+    );
+    std::fs::write(&file, text).unwrap();
+    let err = halab::scenario::load(&file).unwrap_err().to_string();
+    let _ = std::fs::remove_file(&file);
+    assert!(err.contains(":7:5: expect: traffic `ping` (kind probe) records no `gapp`"), "{err}");
+    assert!(err.contains("a probe traffic records: gap, recovered,"), "{err}");
+    assert!(err.contains(":9:5: expect: traffic `bulk` (kind scp) records no `tcp.survived`"), "{err}");
+    assert!(err.contains(":12:5: expect: `splitbrain` names no traffic of this scenario"), "{err}");
+    assert!(err.contains("run metrics: failover, vip_moved,") && err.contains("fenced.<member>"), "{err}");
+    assert_eq!(err.matches(": expect: ").count(), 3, "bulk.checksum_ok, fenced.fw2 and fence.count are known: {err}");
+}
+
 /// A headline is checked like an expectation: its metric must belong to a traffic of the
 /// scenario or the lab, with the position of the bad entry.
 #[test]

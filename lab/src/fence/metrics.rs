@@ -2,6 +2,7 @@
 
 use super::Action;
 use crate::measure::clock::{figure, ms_between};
+use crate::measure::metrics::{run as metric, Metrics};
 
 /// A fencing pacemaker confirmed, from its alert agent's line in the stack events
 /// ("fencing fw1 - st_notify_fence Operation reboot of fw1 by fw2 ...: OK ... rc=0"): the
@@ -19,38 +20,38 @@ pub fn confirmed(what: &str) -> Option<String> {
 /// `fence.took` (that request to pacemaker's confirmation), `fence.to_vip` (the confirmation
 /// to the VIPs seen on one member, polled every 100 ms; only when they moved after it).
 pub fn metrics(
+    m: &mut Metrics,
     acts: &[Action],
     confirmations: &[(u64, String)],
     members: &[String],
     fault_ns: Option<u64>,
     holder: Option<&str>,
     vip_moved_ns: Option<u64>,
-) -> Vec<(String, serde_json::Value)> {
-    use serde_json::json;
+) {
     let after = |t: u64| fault_ns.is_none_or(|f| t >= f);
     let done: Vec<&(u64, String)> = confirmations.iter().filter(|c| after(c.0)).collect();
     let mut fenced: Vec<String> = done.iter().map(|c| c.1.clone()).collect();
     fenced.sort();
     fenced.dedup();
-    let mut m = vec![("fence.count".to_string(), json!(done.len())), ("fenced".to_string(), json!(fenced))];
+    m.put(&metric::FENCE_COUNT, done.len());
     for member in members {
-        m.push((format!("fenced.{member}"), json!(fenced.contains(member))));
+        m.put_member(&metric::FENCED_MEMBER, member, fenced.contains(member));
     }
     if let Some(h) = holder {
-        m.push(("fence.holder_fenced".into(), json!(fenced.iter().any(|f| f == h))));
+        m.put(&metric::FENCE_HOLDER_FENCED, fenced.iter().any(|f| f == h));
     }
     let ms = |from: u64, to: u64| figure(ms_between(from, to));
     let first_ask = acts.iter().find(|a| after(a.t_ns) && fenced.contains(&a.target));
     if let (Some(f), Some(a)) = (fault_ns, first_ask) {
-        m.push(("fence.after_fault".into(), json!(ms(f, a.t_ns))));
+        m.put(&metric::FENCE_AFTER_FAULT, ms(f, a.t_ns));
     }
     if let Some((t, _)) = done.first() {
         if let Some(a) = first_ask {
-            m.push(("fence.took".into(), json!(ms(a.t_ns, *t))));
+            m.put(&metric::FENCE_TOOK, ms(a.t_ns, *t));
         }
         if let Some(v) = vip_moved_ns.filter(|v| v >= t) {
-            m.push(("fence.to_vip".into(), json!(ms(*t, v))));
+            m.put(&metric::FENCE_TO_VIP, ms(*t, v));
         }
     }
-    m
+    m.put(&metric::FENCED, fenced);
 }

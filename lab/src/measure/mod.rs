@@ -4,6 +4,7 @@ pub mod clock;
 pub mod compare;
 pub mod dip;
 pub mod gap;
+pub mod metrics;
 pub mod probe;
 pub mod rank_test;
 pub mod stats;

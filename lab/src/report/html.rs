@@ -11,6 +11,7 @@ use super::phase;
 use super::plots::{self, COLORS};
 use super::{Analysis, Headline, Run};
 use crate::measure::dip::Timeline;
+use crate::measure::metrics::{run as rm, traffic as tm};
 use crate::measure::probe::ProbeSamples;
 use crate::scenario::traffic::PROBE_SAMPLES;
 use crate::xml::esc;
@@ -124,9 +125,9 @@ fn stack_timeline(r: &Run) -> Option<String> {
     let rows: Vec<String> = rec
         .stack_events
         .iter()
-        .filter(|e| e.0 >= origin - 1000.0)
+        .filter(|e| e.ms >= origin - 1000.0)
         .take(40)
-        .map(|(t, n, w)| format!("<tr><td>{:+.1}</td><td>{}</td><td>{}</td></tr>", t - origin, esc(n), esc(w)))
+        .map(|e| format!("<tr><td>{:+.1}</td><td>{}</td><td>{}</td></tr>", e.ms - origin, esc(&e.member), esc(&e.what)))
         .collect();
     if rows.is_empty() {
         return None;
@@ -160,13 +161,13 @@ fn probe_timeline(r: &Run, probe: &str) -> Option<String> {
     let (x0, x1) = (rel(s.start_ns), rel(s.end_ns));
     let ymax = pts.iter().chain(&tcp).map(|p| p.1).fold(1.0_f64, f64::max).min(5000.0) * 1.1;
     let m = &r.record.metrics;
-    let moved = m.get("failover").and_then(|v| v.as_f64()).map(|ms| ms / 1000.0);
-    let recovered = m.get(&format!("{probe}.recovered_after_fault")).and_then(|v| v.as_f64()).map(|ms| ms / 1000.0);
+    let moved = m.f64(&rm::FAILOVER).map(|ms| ms / 1000.0);
+    let recovered = m.of(probe, &tm::PROBE_RECOVERED_AFTER_FAULT).and_then(|v| v.as_f64()).map(|ms| ms / 1000.0);
     let mut out = String::new();
     {
         let root = SVGBackend::with_string(&mut out, (900, 280)).into_drawing_area();
         let _ = root.fill(&WHITE);
-        let gap = m.get(&format!("{probe}.gap")).map(|v| v.to_string()).unwrap_or_default();
+        let gap = m.of(probe, &tm::GAP).map(|v| v.to_string()).unwrap_or_default();
         let title = match super::outcome::sample(m, &format!("{probe}.gap")) {
             Some(super::outcome::Sample::NotRecovered(o)) => format!("{probe} echoes (RTT) around the fault at t=0; {o} (silent for at least {gap} ms)"),
             _ => format!("{probe} echoes (RTT) around the fault at t=0; gap {gap} ms"),
@@ -230,8 +231,8 @@ fn rate_plot(r: &Run, name: &str) -> Option<String> {
     let (x0, x1) = (pts.first()?.0 - tl.width_s, pts.last()?.0);
     let ymax = pts.iter().map(|p| p.1).fold(1.0_f64, f64::max) * 1.1;
     let m = &r.record.metrics;
-    let back = m.get(&format!("{name}.recovery_s")).and_then(|v| v.as_f64());
-    let dip = m.get(&format!("{name}.dip_s")).and_then(|v| v.as_f64());
+    let back = m.of(name, &tm::RECOVERY_S).and_then(|v| v.as_f64());
+    let dip = m.of(name, &tm::DIP_S).and_then(|v| v.as_f64());
     let mut out = String::new();
     {
         let root = SVGBackend::with_string(&mut out, (900, 240)).into_drawing_area();

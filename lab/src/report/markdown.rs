@@ -6,6 +6,7 @@ use std::fmt::Write;
 
 use super::phase::{drawn_text, waits_text};
 use super::Analysis;
+use crate::measure::metrics::{traffic as tm, Def};
 
 pub fn render(a: &Analysis) -> String {
     let mut s = String::new();
@@ -48,17 +49,17 @@ fn basis(s: &mut String, a: &Analysis) {
         let _ = writeln!(s, "- {stack}: {}", set.join("; "));
     }
     let _ = writeln!(s, "- {}", super::METHODS);
-    let has = |suffix: &str| a.runs.iter().any(|r| r.record.metrics.keys().any(|k| k.ends_with(suffix)));
-    if has(".tcp.gap") {
+    let has = |m: &Def| a.runs.iter().any(|r| r.record.metrics.of_traffics(m).next().is_some());
+    if has(&tm::PROBE_TCP_GAP.def) {
         let _ = writeln!(s, "- gap = longest silence of a 10 ms UDP echo probe around the fault; TCP stall = the same over one long-lived TCP connection; \"never recovered\" is reported as such, not as a small gap.");
     }
-    if has(".availability") {
+    if has(&tm::SERVICE_AVAILABILITY.def) {
         let _ = writeln!(s, "- service probes (the user's command, from a node, on its wall clock moved onto the host's): gap = the longest time between two answered attempts, so at least one period (the scenario's `every` plus the attempt's own time) even when nothing failed, and resolved to that period; availability = answered / attempts; lost = acknowledged writes (`{{seq}}` tokens answered) missing from what `read` printed after the run.");
     }
-    if has(".client_cpu") {
+    if has(&tm::AB_CLIENT_CPU.def) {
         let _ = writeln!(s, "- HTTP load (ab, `-r`): ab runs beside a guard that interrupts it (SIGINT, on which ab prints its statistics) once it has been idle for the traffic's `stall` (default 30 s, longer than TCP's backoff after the gap): what is still in flight then rides on connections the failover lost; lost = asked − answered. The request rate and the longest window without a served request come from the web server's log (nginx `$msec`, 1 ms stamps, 0.1 s bins; ab stamps starts only to the second). The client's open files are raised to its hard limit (20000, ab's own maximum concurrency); a client out of ports or descriptors, or a member's full conntrack table, makes the run an infrastructure error, not a stack's failure; a run whose ab used >= {:.0} % of a core before the fault is left out as saturated.", crate::scenario::traffic::AB_SATURATED * 100.0);
     }
-    if has(".dip_s") {
+    if has(&tm::DIP_S.def) {
         let _ = writeln!(s, "- rate dips (iperf3 throughput, requests served): 0.1 s bins; before = median of the bins before the fault; below half = the longest run of bins under half of that after the fault; back to 90 % = the fault to the end of the first bin at 90 % or more after the lowest one; after = median from there on. Resolution one bin (0.1 s); iperf3's bins count from halab starting the client, a few ms before it connects.");
     }
     let mut seeds: Vec<u64> = a.runs.iter().filter(|r| r.record.run_seed != 0).map(|r| r.record.seed).collect();

@@ -17,6 +17,7 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::measure::compare::{mann_whitney, Comparison};
+use crate::measure::metrics::traffic as tm;
 use crate::measure::stats::{summary, Summary};
 use crate::scenario::plan;
 use crate::scenario::results::{Outcome, RunRecord};
@@ -163,16 +164,16 @@ pub fn recovered_samples(runs: &[Run], scenario: &str, stack: &str, metric: &str
 /// Why a run's numbers are out: the host starved its probe, or its load generator ran at a
 /// full core (then the generator, not the cluster, set the rate).
 pub fn starved(r: &RunRecord) -> Option<String> {
-    let late =
-        r.metrics.iter().filter(|(k, _)| k.ends_with(".tick_late_p99")).find_map(|(k, v)| {
-            v.as_f64().filter(|x| *x > STARVED_TICK_MS).map(|x| format!("{k} = {x} ms > {STARVED_TICK_MS} ms (host load {})", r.host_load.0))
-        });
+    let (late, cpu) = (&tm::PROBE_TICK_LATE_P99, &tm::AB_CLIENT_CPU);
+    let late = r.metrics.of_traffics(late).find_map(|(t, v)| {
+        v.as_f64().filter(|x| *x > STARVED_TICK_MS).map(|x| format!("{t}.{} = {x} ms > {STARVED_TICK_MS} ms (host load {})", late.def.key, r.host_load.0))
+    });
     let sat = crate::scenario::traffic::AB_SATURATED;
     late.or_else(|| {
-        r.metrics.iter().filter(|(k, _)| k.ends_with(".client_cpu")).find_map(|(k, v)| {
-            v.as_f64()
-                .filter(|x| *x >= sat)
-                .map(|x| format!("{k} = {x}: the load generator used {:.0} % of a core before the fault (>= {:.0} %: saturated)", x * 100.0, sat * 100.0))
+        r.metrics.of_traffics(cpu).find_map(|(t, v)| {
+            v.as_f64().filter(|x| *x >= sat).map(|x| {
+                format!("{t}.{} = {x}: the load generator used {:.0} % of a core before the fault (>= {:.0} %: saturated)", cpu.def.key, x * 100.0, sat * 100.0)
+            })
         })
     })
 }

@@ -5,6 +5,9 @@ use std::path::Path;
 
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::measure::metrics::{run as rm, traffic as tm, Metrics};
 
 pub use super::events::Event;
 
@@ -41,6 +44,29 @@ pub struct ExpectResult {
     pub actual: Option<serde_json::Value>,
 }
 
+/// One event of a stack or of the fencer, as results.json keeps it: `[ms, member, what]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(from = "(f64, String, String)", into = "(f64, String, String)")]
+pub struct StackEvent {
+    /// ms since the run started (`t0_ns`), on the host clock.
+    pub ms: f64,
+    /// The member it happened on, or `fencer`.
+    pub member: String,
+    pub what: String,
+}
+
+impl From<(f64, String, String)> for StackEvent {
+    fn from((ms, member, what): (f64, String, String)) -> Self {
+        StackEvent { ms, member, what }
+    }
+}
+
+impl From<StackEvent> for (f64, String, String) {
+    fn from(e: StackEvent) -> Self {
+        (e.ms, e.member, e.what)
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunRecord {
     pub schema: String,
@@ -67,12 +93,12 @@ pub struct RunRecord {
     pub settings: Vec<String>,
     /// /proc/loadavg at the start and at the end of the run.
     pub host_load: (String, String),
-    pub metrics: BTreeMap<String, serde_json::Value>,
+    pub metrics: Metrics,
     pub expectations: Vec<ExpectResult>,
     pub vip_timeline: Vec<(f64, Vec<String>)>,
-    /// The stacks' own events (`stack/events.rs`): (ms since the run started, member, what).
+    /// The stacks' own events (`stack/events.rs`) and the fencer's actions.
     #[serde(default)]
-    pub stack_events: Vec<(f64, String, String)>,
+    pub stack_events: Vec<StackEvent>,
     /// As in events.jsonl (`halab.events/1`), without the per-line schema.
     #[serde(deserialize_with = "super::events::lenient")]
     pub events: Vec<Event>,
@@ -125,23 +151,23 @@ pub fn outcome_of<'a>(m: &'a BTreeMap<String, serde_json::Value>, metric: &str) 
 /// polling of the VIPs (`failover`) is kept beside it as `detection_polled`/`takeover_polled`.
 /// A probe's `recovered_after_fault` is where its gap ended: it has the gap's outcome, and
 /// takeover the first that is not `recovered` (a lower bound when some probe never flowed).
-pub fn split_gap(m: &mut BTreeMap<String, serde_json::Value>) {
-    let outcomes: Vec<(String, serde_json::Value)> = m
-        .keys()
-        .filter_map(|k| k.strip_suffix(".recovered_after_fault"))
-        .filter_map(|p| Some((format!("{p}.recovered_after_fault_outcome"), m.get(&format!("{p}.gap_outcome"))?.clone())))
-        .collect();
-    for (k, o) in &outcomes {
-        m.insert(k.clone(), o.clone());
+pub fn split_gap(m: &mut Metrics) {
+    let outcomes: Vec<(String, Value)> =
+        m.of_traffics(&tm::PROBE_RECOVERED_AFTER_FAULT).filter_map(|(p, _)| Some((p.to_string(), m.of(p, &tm::GAP_OUTCOME)?.clone()))).collect();
+    for (p, o) in &outcomes {
+        m.put_of(p, &tm::PROBE_RECOVERED_AFTER_FAULT_OUTCOME, o.clone());
     }
-    let recovered = m.iter().filter(|(k, _)| k.ends_with(".recovered_after_fault")).filter_map(|(_, v)| v.as_f64()).reduce(f64::max);
+    let recovered = m.of_traffics(&tm::PROBE_RECOVERED_AFTER_FAULT).filter_map(|(_, v)| v.as_f64()).reduce(f64::max);
     let outcome = outcomes.iter().find(|(_, o)| o.as_str() != Some("recovered")).or(outcomes.first()).map(|(_, o)| o.clone());
-    for (from, det_key, tk_key) in [("detection", "detection", "takeover"), ("failover", "detection_polled", "takeover_polled")] {
-        if let (Some(det), Some(rec)) = (m.get(from).and_then(|v| v.as_f64()), recovered) {
-            m.insert(det_key.into(), serde_json::json!(det));
-            m.insert(tk_key.into(), serde_json::json!(crate::measure::clock::figure(rec - det)));
+    for (from, det, tk, tk_outcome) in [
+        (&rm::DETECTION, &rm::DETECTION, &rm::TAKEOVER, &rm::TAKEOVER_OUTCOME),
+        (&rm::FAILOVER, &rm::DETECTION_POLLED, &rm::TAKEOVER_POLLED, &rm::TAKEOVER_POLLED_OUTCOME),
+    ] {
+        if let (Some(d), Some(rec)) = (m.f64(from), recovered) {
+            m.put(det, d);
+            m.put(tk, crate::measure::clock::figure(rec - d));
             if let Some(o) = &outcome {
-                m.insert(format!("{tk_key}_outcome"), o.clone());
+                m.put(tk_outcome, o.clone());
             }
         }
     }

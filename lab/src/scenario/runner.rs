@@ -6,22 +6,21 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Result;
-use serde_json::json;
 
 use super::events::What;
 use super::execute::{self, Ctx};
 use super::plan::Scenario;
-use super::results::{Outcome, RunRecord, SCHEMA};
+use super::results::{Outcome, RunRecord, StackEvent, SCHEMA};
 use super::traffic;
 use super::watch::Watcher;
 use super::{evidence, verdict};
 use crate::lab::Lab;
 use crate::measure::clock::{figure, ms_between, now_ns};
+use crate::measure::metrics::traffic::AB_LOAD_LIMIT;
+use crate::measure::metrics::{run as metric, Metrics};
 use crate::stack;
 use crate::stack::ctstate;
 use crate::topology::{ConntrackdMode, Stack};
-
-type Metrics = BTreeMap<String, serde_json::Value>;
 
 #[derive(Clone)]
 pub struct Options {
@@ -114,7 +113,7 @@ fn run_once(sc: &Scenario, stack: Stack, rep: u32, opts: &Options, dir: &Path) -
     ctx.event(What::RunStarted { scenario: sc.name.clone(), stack: stack.to_string(), repeat: rep, lab: st.plan.lab.clone() });
     let watcher = Watcher::start(&st);
     let end = execute::run_steps(sc, &mut ctx, &watcher);
-    let mut metrics = BTreeMap::new();
+    let mut metrics = Metrics::default();
     let collect_err = collect_traffics(&st, &mut ctx, &dir.join("samples"), &mut metrics);
     ctx.undo_all();
     conntrack_metrics(&st, &mut ctx, &mut metrics);
@@ -171,7 +170,7 @@ fn new_record(sc: &Scenario, stack: Stack, rep: u32, opts: &Options, plan: &crat
         versions: BTreeMap::new(),
         settings: settings.into_iter().chain([format!("provider {}", opts.provider.provider)]).collect(),
         host_load: (super::results::loadavg(), String::new()),
-        metrics: BTreeMap::new(),
+        metrics: Metrics::default(),
         expectations: Vec::new(),
         vip_timeline: Vec::new(),
         stack_events: Vec::new(),
@@ -192,9 +191,8 @@ fn collect_traffics(st: &Lab, ctx: &mut Ctx, samples: &Path, metrics: &mut Metri
     }
     // A load generator that hit a limit of its own (ports, descriptors, a full conntrack
     // table) says nothing about the stack: the run is an infrastructure error naming it.
-    if let Some((k, v)) = metrics.iter().find(|(k, v)| k.ends_with(".load_limit") && v.is_string()) {
-        let traffic = k.trim_end_matches(".load_limit");
-        err.get_or_insert(format!("the load generator, not the cluster, limited {traffic}: {}", v.as_str().unwrap_or_default()));
+    if let Some((traffic, why)) = metrics.of_traffics(&AB_LOAD_LIMIT).find_map(|(t, v)| Some((t, v.as_str()?))) {
+        err.get_or_insert(format!("the load generator, not the cluster, limited {traffic}: {why}"));
     }
     err
 }
@@ -202,8 +200,8 @@ fn collect_traffics(st: &Lab, ctx: &mut Ctx, samples: &Path, metrics: &mut Metri
 /// The conntrack counters before the fault and now, and the parity of the tables.
 fn conntrack_metrics(st: &Lab, ctx: &mut Ctx, metrics: &mut Metrics) {
     if let (Some((before, parity)), Some(cl)) = (ctx.ct_before.take(), st.plan.cluster.as_ref()) {
-        ctstate::put(metrics, "before", &before);
-        ctstate::put(metrics, "after", &ctstate::counters(st, cl));
+        ctstate::put_before(metrics, &before);
+        ctstate::put_after(metrics, &ctstate::counters(st, cl));
         if let Some(p) = parity {
             p.put(metrics);
         }
@@ -219,23 +217,23 @@ fn stack_event_metrics(st: &Lab, rec: &mut RunRecord, fault: Option<u64>, metric
     // VRRP transition, pacemaker's membership change). The first event after the fault: the
     // stacks are quiet in steady state.
     if let Some((e, f)) = fault.and_then(|f| evs.iter().find(|e| e.t_ns > f).map(|e| (e, f))) {
-        metrics.insert("detection".into(), json!(figure(ms_between(f, e.t_ns))));
-        metrics.insert("detection_event".into(), json!(format!("{}: {}", e.node, e.what)));
+        metrics.put(&metric::DETECTION, figure(ms_between(f, e.t_ns)));
+        metrics.put(&metric::DETECTION_EVENT, format!("{}: {}", e.node, e.what));
     }
-    rec.stack_events = evs.iter().map(|e| (ms_between(rec.t0_ns, e.t_ns), e.node.clone(), e.what.clone())).collect();
+    rec.stack_events = evs.iter().map(|e| StackEvent { ms: ms_between(rec.t0_ns, e.t_ns), member: e.node.clone(), what: e.what.clone() }).collect();
     evs.iter().filter_map(|e| crate::fence::confirmed(&e.what).map(|t| (e.t_ns, t))).collect()
 }
 
 /// Split brain, and when one member other than the fault-time holder alone held the VIPs
 /// (polled). Returns that time.
 fn vip_metrics(timeline: &super::watch::Timeline, fault: Option<u64>, holder: Option<&str>, metrics: &mut Metrics) -> Option<u64> {
-    metrics.insert("vip_overlap_ms".into(), json!(figure(timeline.max_overlap_ms())));
-    metrics.insert("split_brain".into(), json!(timeline.max_overlap_ms() > super::watch::SPLIT_BRAIN_MS));
+    metrics.put(&metric::VIP_OVERLAP_MS, figure(timeline.max_overlap_ms()));
+    metrics.put(&metric::SPLIT_BRAIN, timeline.max_overlap_ms() > super::watch::SPLIT_BRAIN_MS);
     let (f, h) = fault.zip(holder)?;
     let t = timeline.holders.iter().find(|(t, hs)| *t > f && hs.len() == 1 && hs[0] != h).map(|x| x.0);
-    metrics.insert("vip_moved".into(), json!(t.is_some()));
+    metrics.put(&metric::VIP_MOVED, t.is_some());
     let t = t?;
-    metrics.insert("failover".into(), json!(figure(ms_between(f, t))));
+    metrics.put(&metric::FAILOVER, figure(ms_between(f, t)));
     Some(t)
 }
 
@@ -254,7 +252,7 @@ fn fencing_metrics(
     confirmations.sort();
     confirmations.dedup_by(|a, b| a.1 == b.1 && a.0.abs_diff(b.0) < 2_000_000_000);
     let (fault, holder, moved) = at_fault;
-    metrics.extend(crate::fence::metrics(&acts, &confirmations, &cl.members, fault, holder, moved));
+    crate::fence::metrics(metrics, &acts, &confirmations, &cl.members, fault, holder, moved);
     for a in acts.iter().filter(|a| a.powers()) {
         let how = match (a.ok, a.done_ns > a.t_ns) {
             // fence_virtd logs requests only: pacemaker's confirmation is their answer.
@@ -263,9 +261,9 @@ fn fencing_metrics(
             (false, _) => a.error.clone().unwrap_or_default(),
         };
         let what = format!("{} {} (asked by {}): {how}", a.action, a.target, a.from);
-        rec.stack_events.push((ms_between(rec.t0_ns, a.t_ns), "fencer".into(), what));
+        rec.stack_events.push(StackEvent { ms: ms_between(rec.t0_ns, a.t_ns), member: "fencer".into(), what });
     }
-    rec.stack_events.sort_by(|a, b| a.0.total_cmp(&b.0));
+    rec.stack_events.sort_by(|a, b| a.ms.total_cmp(&b.ms));
     Ok(())
 }
 

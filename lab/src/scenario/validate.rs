@@ -1,6 +1,6 @@
 //! Scenario validation: every problem at once, with file:line:col, against the topology.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -8,6 +8,7 @@ use super::model::{self, ScenarioFile};
 use super::plan::*;
 use super::{conditions, faults, target, traffic};
 use crate::diag::{Diagnostic, InputError};
+use crate::measure::metrics::run as rm;
 use crate::topology::{self, Stack};
 use crate::yaml::Spanned;
 
@@ -51,17 +52,18 @@ fn check(path: &Path, f: &ScenarioFile) -> Result<Scenario, InputError> {
     for (i, step) in f.steps.iter().enumerate() {
         steps.extend(self::step(&mut v, &plan, step, &format!("steps[{i}]"), &mut traffic_names));
     }
+    let traffics = traffics(&traffic_names, &steps);
     let mut expect = Vec::new();
     for e in &f.expect {
         match super::expect::parse(&e.value) {
             Ok(x) => {
-                known_metric(&mut v, e, "expect", &x.metric, &traffic_names);
+                known_metric(&mut v, e, "expect", &x.metric, &traffics);
                 expect.push(x);
             }
             Err(msg) => v.at(e, "expect", &msg, ""),
         }
     }
-    let report = report(&mut v, f, &traffic_names);
+    let report = report(&mut v, f, &traffics);
     if !v.out.is_empty() {
         v.out.sort_by_key(|d| (d.line, d.col));
         return Err(InputError { diagnostics: v.out });
@@ -121,49 +123,54 @@ fn step(v: &mut V, plan: &topology::Plan, step: &model::Step, field: &str, traff
     }
 }
 
-/// Metrics of the lab itself, beside the `<traffic>.<metric>` ones.
-const LAB_METRICS: &[&str] = &[
-    "split_brain",
-    "vip_overlap_ms",
-    "vip_moved",
-    "failover",
-    "detection",
-    "takeover",
-    "detection_polled",
-    "takeover_polled",
-    "ct.parity",
-    "ct.parity_flows",
-    "ct.parity_missing",
-    "ct.parity_missing_flows",
-    "sync.lost",
-    "sync.errors",
-    "nft.invalid",
-    "fence.count",
-    "fence.holder_fenced",
-    "fence.after_fault",
-    "fence.took",
-    "fence.to_vip",
-    "fenced",
-];
+/// The traffics of a scenario by name, each with what its kind records (none when the
+/// traffic itself was not valid: its own error says why).
+type Traffics = BTreeMap<String, Option<&'static traffic::KindDef>>;
 
-/// Expectations and headlines may name a lab metric or a metric of a traffic of this scenario.
-fn known_metric(v: &mut V, at: &Spanned<String>, field: &str, metric: &str, traffics: &HashSet<String>) {
-    let head = metric.split('.').next().unwrap_or("");
-    // `fenced.<member>`: one per cluster member.
-    if !traffics.contains(head) && !LAB_METRICS.contains(&metric) && !metric.starts_with("fenced.") {
-        let mut names: Vec<&str> = traffics.iter().map(String::as_str).collect();
-        names.sort();
-        v.at(
-            at,
-            field,
-            &format!("`{metric}` names no traffic of this scenario"),
-            &format!("traffics: {}; lab metrics: {}", names.join(", "), LAB_METRICS.join(", ")),
-        );
+fn traffics(names: &HashSet<String>, steps: &[Step]) -> Traffics {
+    let mut out: Traffics = names.iter().map(|n| (n.clone(), None)).collect();
+    for s in steps {
+        if let Step::Traffic(t) = s {
+            out.insert(t.name.clone(), traffic::KINDS.iter().copied().find(|k| k.name == t.kind.name()));
+        }
+    }
+    out
+}
+
+/// Expectations and headlines name a metric of the run or of a traffic of this scenario, as
+/// `measure::metrics` defines them: a misspelt one would never hold, silently.
+fn known_metric(v: &mut V, at: &Spanned<String>, field: &str, metric: &str, traffics: &Traffics) {
+    if rm::ALL.iter().any(|d| d.matches(metric)) {
+        return;
+    }
+    let (head, rest) = metric.split_once('.').unwrap_or((metric, ""));
+    match traffics.get(head) {
+        Some(None) => {}
+        Some(Some(kind)) if kind.metrics.iter().any(|d| d.matches(rest)) => {}
+        Some(Some(kind)) => {
+            let keys: Vec<&str> = kind.metrics.iter().map(|d| d.key).collect();
+            v.at(
+                at,
+                field,
+                &format!("traffic `{head}` (kind {}) records no `{rest}`", kind.name),
+                &format!("a {} traffic records: {}", kind.name, keys.join(", ")),
+            );
+        }
+        None => {
+            let names: Vec<&str> = traffics.keys().map(String::as_str).collect();
+            let run: Vec<String> = rm::ALL.iter().map(|d| d.key.replace('*', "<member>")).collect();
+            v.at(
+                at,
+                field,
+                &format!("`{metric}` names no traffic of this scenario"),
+                &format!("traffics: {}; run metrics: {}", names.join(", "), run.join(", ")),
+            );
+        }
     }
 }
 
 /// The `report:` block: each headline names a known metric, a label and a unit.
-fn report(v: &mut V, f: &ScenarioFile, traffics: &HashSet<String>) -> Report {
+fn report(v: &mut V, f: &ScenarioFile, traffics: &Traffics) -> Report {
     let mut out = Report::default();
     for (i, h) in f.report.iter().flat_map(|r| &r.headline).enumerate() {
         let field = format!("report.headline[{i}]");

@@ -5,9 +5,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::{json, Value};
-
 use crate::lab::Lab;
+use crate::measure::metrics::{run as metric, Metrics};
 use crate::node::Node;
 use crate::stack::conntrackd;
 use crate::topology::PlanCluster;
@@ -100,12 +99,11 @@ pub struct Parity {
 impl Parity {
     /// `ct.parity`, `ct.parity_flows`, `ct.parity_missing` (a count) and, naming them,
     /// `ct.parity_missing_flows` ("tcp 198.18.1.10:40000 -> 198.18.2.10:7 not on fw2").
-    pub fn put(&self, m: &mut BTreeMap<String, Value>) {
-        m.insert("ct.parity".into(), json!(self.missing.is_empty()));
-        m.insert("ct.parity_flows".into(), json!(self.flows));
-        m.insert("ct.parity_missing".into(), json!(self.missing.len()));
-        let named: Vec<String> = self.missing.iter().map(|(f, on)| format!("{f} not on {}", on.join(", "))).collect();
-        m.insert("ct.parity_missing_flows".into(), json!(named));
+    pub fn put(&self, m: &mut Metrics) {
+        m.put(&metric::CT_PARITY, self.missing.is_empty());
+        m.put(&metric::CT_PARITY_FLOWS, self.flows);
+        m.put(&metric::CT_PARITY_MISSING, self.missing.len());
+        m.put(&metric::CT_PARITY_MISSING_FLOWS, self.missing.iter().map(|(f, on)| format!("{f} not on {}", on.join(", "))).collect());
     }
 }
 
@@ -126,21 +124,27 @@ pub fn missing(lab: &Lab, cl: &PlanCluster, active: &str, addrs: &BTreeSet<Strin
     Some(Parity { flows: tracked.len(), missing })
 }
 
-/// Into the run's metrics: `ct.<when>.<member>.internal|external|invalid`, and totals over the
-/// members at the end: `sync.lost`, `sync.errors`, `nft.invalid`.
-pub fn put(m: &mut BTreeMap<String, Value>, when: &str, c: &BTreeMap<String, Counters>) {
+/// Into the run's metrics, before the fault: `ct.before.<member>.internal|external|invalid|sync_sent|sync_recv`.
+pub fn put_before(m: &mut Metrics, c: &BTreeMap<String, Counters>) {
+    put_members(m, &metric::CT_BEFORE, c);
+}
+
+/// At the end: `ct.after.<member>...`, and totals over the members: `sync.lost`,
+/// `sync.errors`, `nft.invalid`.
+pub fn put_after(m: &mut Metrics, c: &BTreeMap<String, Counters>) {
+    put_members(m, &metric::CT_AFTER, c);
+    m.put(&metric::SYNC_LOST, c.values().map(|x| x.lost + x.malformed).sum::<u64>());
+    m.put(&metric::SYNC_ERRORS, c.values().map(|x| x.errors).sum::<u64>());
+    m.put(&metric::NFT_INVALID, c.values().map(|x| x.invalid).sum::<u64>());
+}
+
+fn put_members(m: &mut Metrics, at: &metric::Counters, c: &BTreeMap<String, Counters>) {
     for (member, x) in c {
-        let k = |f: &str| format!("ct.{when}.{member}.{f}");
-        m.insert(k("internal"), json!(x.internal));
-        m.insert(k("external"), json!(x.external));
-        m.insert(k("invalid"), json!(x.invalid));
-        m.insert(k("sync_sent"), json!(x.pkts_sent));
-        m.insert(k("sync_recv"), json!(x.pkts_recv));
-    }
-    if when == "after" {
-        m.insert("sync.lost".into(), json!(c.values().map(|x| x.lost + x.malformed).sum::<u64>()));
-        m.insert("sync.errors".into(), json!(c.values().map(|x| x.errors).sum::<u64>()));
-        m.insert("nft.invalid".into(), json!(c.values().map(|x| x.invalid).sum::<u64>()));
+        m.put_member(&at.internal, member, x.internal);
+        m.put_member(&at.external, member, x.external);
+        m.put_member(&at.invalid, member, x.invalid);
+        m.put_member(&at.sync_sent, member, x.pkts_sent);
+        m.put_member(&at.sync_recv, member, x.pkts_recv);
     }
 }
 

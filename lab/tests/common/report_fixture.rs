@@ -54,6 +54,7 @@ pub fn record(scenario: &str, probe: &str, report: Report, (stack, repeat, gap, 
     put("vip_moved".into(), serde_json::json!(true));
     put("failover".into(), serde_json::json!(gap + 30.0));
     put("detection".into(), serde_json::json!(gap + 30.0));
+    let mut metrics = halab::measure::metrics::Metrics::from(metrics);
     split_gap(&mut metrics);
     RunRecord {
         schema: SCHEMA.into(),
@@ -78,7 +79,7 @@ pub fn record(scenario: &str, probe: &str, report: Report, (stack, repeat, gap, 
         expectations: vec![ExpectResult { expect: format!("{probe}.tcp.survived"), held: survived, actual: Some(serde_json::json!(survived)) }],
         vip_timeline: vec![(0.1, vec!["fw1".into()]), (gap + 30.0, vec!["fw2".into()])],
         // The survivor's transition as keepalived's notify FIFO logs it (fault at t = 3000 ms).
-        stack_events: vec![(3000.0 + gap + 30.0, "fw2".into(), "INSTANCE \"vi_lan\" MASTER 100".into())],
+        stack_events: vec![(3000.0 + gap + 30.0, "fw2".to_string(), "INSTANCE \"vi_lan\" MASTER 100".to_string()).into()],
         events: vec![Event {
             t_ms: 3000.0,
             t_ns: 4_000_000_000,

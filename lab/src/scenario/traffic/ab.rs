@@ -10,11 +10,13 @@
 //! so it always ends by itself too. The timeline comes from the web server's log
 //! (`node::web`, 1 ms stamps): ab stamps a request's start only to the second.
 
+use crate::measure::gap::GapOutcome;
+use crate::measure::metrics::traffic as metric;
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Result;
-use serde_json::json;
 
 use super::{file, Collect, Ends, Fields, Kind, KindDef, Running, Traffic};
 use crate::measure::clock::figure;
@@ -30,6 +32,7 @@ pub const KIND: KindDef = KindDef {
         ("limit", "the whole run at most (default 300s)"),
     ],
     example: "{ name: web, kind: ab, from: client, to: server, requests: 100000, concurrency: 1000 }",
+    metrics: metric::AB,
     check,
 };
 
@@ -153,29 +156,29 @@ impl Kind for Ab {
         let asked = u64::from(self.requests);
         let answered = out.answered.unwrap_or(0);
         let stopped = c.from.run(&["cat", &file(&r.t, "guard")]).unwrap_or_default().trim().to_string();
-        c.put(name, "completed", json!(c.rc == Some(0) && answered == asked));
-        c.put(name, "asked", json!(asked));
-        c.put(name, "answered", json!(answered));
-        c.put(name, "unanswered", json!(asked.saturating_sub(answered)));
-        c.put(name, "failed", json!(out.failed));
-        for (i, k) in ["connect", "receive", "length", "exceptions"].iter().enumerate() {
-            c.put(name, &format!("errors_{k}"), json!(out.errors.map(|e| e[i])));
+        c.put(name, &metric::COMPLETED, c.rc == Some(0) && answered == asked);
+        c.put(name, &metric::AB_ASKED, asked);
+        c.put(name, &metric::AB_ANSWERED, answered);
+        c.put(name, &metric::AB_UNANSWERED, asked.saturating_sub(answered));
+        c.put(name, &metric::AB_FAILED, out.failed);
+        for (i, m) in metric::AB_ERRORS.iter().enumerate() {
+            c.put(name, m, out.errors.map(|e| e[i]));
         }
-        c.put(name, "non_2xx", json!(out.non_2xx));
-        c.put(name, "rps", json!(out.rps.map(figure)));
-        c.put(name, "stopped", json!((!stopped.is_empty()).then_some(stopped)));
+        c.put(name, &metric::AB_NON_2XX, out.non_2xx);
+        c.put(name, &metric::AB_RPS, out.rps.map(figure));
+        c.put(name, &metric::AB_STOPPED, (!stopped.is_empty()).then_some(stopped));
         let cpu = c.from.run(&["cat", &file(&r.t, "cpu")]).unwrap_or_default();
         // The guard stamps with the client's wall clock.
         let fault_wall = match c.fault_ns {
             Some(f) => Some((f as i128 + c.from.wall_clock_shift_ns()?) as u64),
             None => None,
         };
-        c.put(name, "client_cpu", json!(client_cpu(&cpu, fault_wall).map(|x| (x * 100.0).round() / 100.0)));
-        c.put(name, "load_limit", json!(super::load::limit(c, &out, self.concurrency)?));
+        c.put(name, &metric::AB_CLIENT_CPU, client_cpu(&cpu, fault_wall).map(|x| (x * 100.0).round() / 100.0));
+        c.put(name, &metric::AB_LOAD_LIMIT, super::load::limit(c, &out, self.concurrency)?);
         let served = self.timeline(r, c, name)?;
         // Served by the server, but the answer went down with its connection: for requests
         // that change something, the client cannot tell whether they were done.
-        c.put(name, "served_unanswered", json!(served.saturating_sub(answered)));
+        c.put(name, &metric::AB_SERVED_UNANSWERED, served.saturating_sub(answered));
         Ok(())
     }
 }
@@ -210,14 +213,14 @@ impl Ab {
             let end_ms = r.done_ns.map(|d| (d as f64 - r.started_ns as f64) / 1e6).unwrap_or(0.0);
             gap = Some(end_ms - ms.last().copied().unwrap_or(0.0));
         }
-        c.put(name, "gap_outcome", json!(if recovered { "recovered" } else { "never_recovered" }));
+        c.put(name, &metric::GAP_OUTCOME, if recovered { GapOutcome::Recovered } else { GapOutcome::NeverRecovered });
         let secs: Vec<f64> = ms.iter().map(|x| x / 1e3).collect();
-        c.put(name, "served", json!(ms.len()));
-        c.put(name, "gap", json!(gap.map(figure)));
+        c.put(name, &metric::AB_SERVED, ms.len());
+        c.put(name, &metric::GAP_OR_NONE, gap.map(figure));
         let bins = dip::bin(&secs, BIN);
         c.put_rate(
             r,
-            "rps",
+            &metric::AB_RATE,
             Timeline { what: format!("{name}: requests served (nginx log)"), unit: "req/s".into(), width_s: BIN, start_ns: r.started_ns, bins },
         )?;
         Ok(ms.len() as u64)

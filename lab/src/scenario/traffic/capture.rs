@@ -1,11 +1,12 @@
 //! `capture`: tcpdump on the `from` node, of the UDP packets `to` sends it (the probe's
 //! echoes): the longest silence on the wire, an independent check of the probe's gap.
 
+use crate::measure::metrics::traffic as metric;
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use serde_json::json;
 
 use super::{file, Collect, Ends, Fields, Kind, KindDef, Running, Traffic};
 use crate::measure::clock::figure;
@@ -16,6 +17,7 @@ pub const KIND: KindDef = KindDef {
     doc: "tcpdump on `from` of the UDP packets `to` sends it (the probe's echoes): the longest silence on the wire, to check the probe's gap",
     fields: &[("duration", "how long at most (default 60s)")],
     example: "{ name: wire, kind: capture, from: client, to: server, duration: 30s }",
+    metrics: metric::CAPTURE,
     check,
 };
 
@@ -65,12 +67,12 @@ impl Kind for Capture {
             times.push(u64::try_from(wall - shift).context("a packet stamped before the host clock started")?);
         }
         std::fs::write(c.samples.join(format!("{name}.capture.json")), serde_json::to_vec(&times)?)?;
-        c.put(name, "packets", json!(times.len()));
+        c.put(name, &metric::CAPTURE_PACKETS, times.len());
         // Silences between captured packets only: the capture's own end is not a silence.
         let last = times.iter().copied().max().unwrap_or(0);
         let g = longest_gap(&times, c.fault_ns.unwrap_or(0), last, f64::MAX);
-        c.put(name, "gap", json!(figure(g.gap_ms)));
-        c.put(name, "gap_outcome", json!(g.outcome));
+        c.put(name, &metric::GAP, figure(g.gap_ms));
+        c.put(name, &metric::GAP_OUTCOME, g.outcome);
         Ok(())
     }
 }

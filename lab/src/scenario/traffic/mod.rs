@@ -13,19 +13,20 @@ mod probe;
 mod scp;
 mod service;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::net::Ipv4Addr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use serde_json::Value;
 
 use super::target::{self, Target};
 use crate::lab::Lab;
-use crate::measure::clock::now_ns;
+use crate::measure::clock::{figure, now_ns};
 use crate::measure::dip::{self, Dip, Timeline};
+use crate::measure::metrics::traffic::{self as metric, Rate};
+use crate::measure::metrics::{Def, Metric, Metrics};
 use crate::node::Node;
 use crate::topology::validate::Checker;
 use crate::topology::Plan;
@@ -53,6 +54,8 @@ pub struct KindDef {
     pub fields: &'static [(&'static str, &'static str)],
     /// A step using it, checked by the tests and shown by `halab vocabulary`.
     pub example: &'static str,
+    /// What it records, as `<name>.<key>` (`measure::metrics::traffic`).
+    pub metrics: &'static [&'static Def],
     pub check: fn(&mut Fields) -> Option<Arc<dyn Kind>>,
 }
 
@@ -101,26 +104,27 @@ pub struct Collect<'a> {
     /// The last fault's time, when there were several (a failback's power_on).
     pub last_fault_ns: Option<u64>,
     pub samples: &'a Path,
-    pub metrics: &'a mut BTreeMap<String, Value>,
+    pub metrics: &'a mut Metrics,
 }
 
 impl Collect<'_> {
-    pub fn put(&mut self, name: &str, key: &str, v: Value) {
-        self.metrics.insert(format!("{name}.{key}"), v);
+    /// The traffic `name`'s value of `m` (`<name>.<key>`).
+    pub fn put<T: serde::Serialize>(&mut self, name: &str, m: &Metric<T>, v: T) {
+        self.metrics.put_of(name, m, v);
     }
 
     /// A load traffic's rate around the first fault: `<name>.<rate>_before|min|during|after`,
     /// `<name>.dip_s`, `<name>.recovery_s` (`measure::dip`), and the timeline as its sample
     /// `<name>.rate.json` (plotted by the report).
-    pub fn put_rate(&mut self, r: &Running, rate: &str, tl: Timeline) -> Result<Dip> {
+    pub fn put_rate(&mut self, r: &Running, rate: &Rate, tl: Timeline) -> Result<Dip> {
         let name = r.t.name.as_str();
         let fault_s = self.fault_ns.map(|f| (f as f64 - r.started_ns as f64) / 1e9);
         let d = dip::analyze(&tl.bins, tl.width_s, fault_s);
-        for (k, v) in [("before", d.before), ("min", d.min), ("during", d.during), ("after", d.after)] {
-            self.put(name, &format!("{rate}_{k}"), serde_json::json!(v.map(crate::measure::clock::figure)));
+        for (m, v) in [(&rate.before, d.before), (&rate.min, d.min), (&rate.during, d.during), (&rate.after, d.after)] {
+            self.put(name, m, v.map(figure));
         }
-        self.put(name, "dip_s", serde_json::json!(d.below_half_s.map(crate::measure::clock::figure)));
-        self.put(name, "recovery_s", serde_json::json!(d.back_90_s.map(crate::measure::clock::figure)));
+        self.put(name, &metric::DIP_S, d.below_half_s.map(figure));
+        self.put(name, &metric::RECOVERY_S, d.back_90_s.map(figure));
         std::fs::write(self.samples.join(format!("{name}.rate.json")), serde_json::to_string(&tl)?)?;
         Ok(d)
     }
@@ -178,7 +182,7 @@ pub fn stop(st: &Lab, r: &mut Running) -> Result<()> {
 
 /// Stop if still running, fetch the raw output into `samples_dir`, and turn it into metrics.
 /// `faults`: the first and the last fault's times (gaps are measured after them).
-pub fn collect(st: &Lab, r: &mut Running, faults: (Option<u64>, Option<u64>), samples_dir: &Path, m: &mut BTreeMap<String, Value>) -> Result<()> {
+pub fn collect(st: &Lab, r: &mut Running, faults: (Option<u64>, Option<u64>), samples_dir: &Path, m: &mut Metrics) -> Result<()> {
     if !finished(st, r)? {
         stop(st, r)?;
     }

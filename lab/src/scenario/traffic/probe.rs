@@ -1,6 +1,8 @@
 //! `probe`: halab's own gap probe inside the nodes, a tick over UDP and over one TCP
 //! connection, echoed back; the gap is the longest silence around the fault.
 
+use crate::measure::metrics::traffic as metric;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,6 +26,7 @@ pub const KIND: KindDef = KindDef {
         ("duration", "how long at most (default 60s); `stop` ends it sooner; a probe that ended before the fault is an error, never a gap of 0"),
     ],
     example: "{ name: ping, kind: probe, from: client, to: server, every: 10ms, duration: 30s }",
+    metrics: metric::PROBE,
     check,
 };
 
@@ -78,7 +81,7 @@ impl Kind for Probe {
             std::fs::write(c.samples.join(format!("{name}.probe.node-clock.json")), &text)?;
             std::fs::write(c.samples.join(format!("{name}.clock.json")), serde_json::to_vec(&json!({ "host_ns_and_offset_ns": [start, end] }))?)?;
             to_host_clock(&mut s, start, end);
-            c.put(name, "clock_offset_drift_ms", json!(figure((end.1 - start.1) as f64 / 1e6)));
+            c.put(name, &metric::PROBE_CLOCK_DRIFT, figure((end.1 - start.1) as f64 / 1e6));
         }
         std::fs::write(c.samples.join(format!("{name}{PROBE_SAMPLES}")), serde_json::to_vec(&s)?)?;
         let after = c.fault_ns.unwrap_or(s.start_ns);
@@ -87,33 +90,33 @@ impl Kind for Probe {
         let tcp: Vec<u64> = s.tcp.iter().map(|x| x.2).collect();
         let g = longest_gap(&udp, after, s.end_ns.saturating_sub(200_000_000), slack);
         let tg = longest_gap(&tcp, after, s.end_ns.saturating_sub(200_000_000), slack);
-        c.put(name, "gap", json!(figure(g.gap_ms)));
-        c.put(name, "recovered", json!(g.outcome == GapOutcome::Recovered));
-        c.put(name, "gap_outcome", json!(g.outcome));
-        c.put(name, "tcp.gap", json!(figure(tg.gap_ms)));
-        c.put(name, "tcp.survived", json!(tg.outcome == GapOutcome::Recovered && s.tcp_error.is_none()));
-        c.put(name, "tcp.outcome", json!(tg.outcome));
-        c.put(name, "udp.sent", json!(s.udp_sent));
+        c.put(name, &metric::GAP, figure(g.gap_ms));
+        c.put(name, &metric::RECOVERED, g.outcome == GapOutcome::Recovered);
+        c.put(name, &metric::GAP_OUTCOME, g.outcome);
+        c.put(name, &metric::PROBE_TCP_GAP, figure(tg.gap_ms));
+        c.put(name, &metric::PROBE_TCP_SURVIVED, tg.outcome == GapOutcome::Recovered && s.tcp_error.is_none());
+        c.put(name, &metric::PROBE_TCP_OUTCOME, tg.outcome);
+        c.put(name, &metric::PROBE_UDP_SENT, s.udp_sent);
         if let Some(late) = tick_late_p99(&s) {
-            c.put(name, "tick_late_p99", json!(figure(late)));
+            c.put(name, &metric::PROBE_TICK_LATE_P99, figure(late));
         }
         if let Some(late) = tick_late_max(&s) {
-            c.put(name, "tick_late_max", json!(figure(late)));
+            c.put(name, &metric::PROBE_TICK_LATE_MAX, figure(late));
         }
-        c.put(name, "udp.received", json!(s.udp.len()));
+        c.put(name, &metric::PROBE_UDP_RECEIVED, s.udp.len());
         if let Some(l) = c.last_fault_ns {
             // The last fault's own silence (a failback after a crash): the longest between
             // echoes received after it, so neither the first fault's gap nor a silence still
             // running when it came counts.
             let end = s.end_ns.saturating_sub(200_000_000);
             let after = |v: &[u64]| -> Vec<u64> { v.iter().copied().filter(|t| *t >= l).collect() };
-            c.put(name, "last_fault.gap", json!(figure(longest_gap(&after(&udp), l, end, slack).gap_ms)));
-            c.put(name, "last_fault.tcp.gap", json!(figure(longest_gap(&after(&tcp), l, end, slack).gap_ms)));
+            c.put(name, &metric::PROBE_LAST_FAULT_GAP, figure(longest_gap(&after(&udp), l, end, slack).gap_ms));
+            c.put(name, &metric::PROBE_LAST_FAULT_TCP_GAP, figure(longest_gap(&after(&tcp), l, end, slack).gap_ms));
         }
         if let Some(f) = c.fault_ns {
             // Where the silence sits relative to the fault: its end is when traffic flowed again.
-            c.put(name, "gap_start_after_fault", json!(figure(ms_between(f, g.from_ns))));
-            c.put(name, "recovered_after_fault", json!(figure(ms_between(f, g.to_ns))));
+            c.put(name, &metric::PROBE_GAP_START, figure(ms_between(f, g.from_ns)));
+            c.put(name, &metric::PROBE_RECOVERED_AFTER_FAULT, figure(ms_between(f, g.to_ns)));
         }
         let _ = c.lab.node(&r.t.to)?.service_stop(&format!("probe-srv-{name}"));
         if g.outcome == GapOutcome::NotCovered {

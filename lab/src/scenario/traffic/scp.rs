@@ -1,11 +1,12 @@
 //! `scp`: a file copied with OpenSSH, rate-limited so the transfer spans the fault; did it
 //! complete, and is the copy the same file.
 
+use crate::measure::metrics::traffic as metric;
+
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 
 use anyhow::{bail, Result};
-use serde_json::json;
 
 use super::{file, Collect, Ends, Fields, Kind, KindDef, Running, Traffic};
 use crate::measure::clock::{figure, ms_between, now_ns};
@@ -16,6 +17,7 @@ pub const KIND: KindDef = KindDef {
     doc: "copy a file with OpenSSH, rate-limited so the transfer spans the fault; completion and checksum",
     fields: &[("size", "file size (default 64MiB)"), ("rate", "rate limit like 24Mbit (default none)")],
     example: "{ name: bulk, kind: scp, from: client, to: server, size: 48MiB, rate: 24Mbit }",
+    metrics: metric::SCP,
     check,
 };
 
@@ -109,10 +111,10 @@ impl Kind for Scp {
         let to = c.lab.node(&r.t.to)?;
         let (a, b) = (sum(&c.from), sum(&to));
         let completed = c.rc == Some(0);
-        c.put(name, "completed", json!(completed));
-        c.put(name, "checksum_ok", json!(completed && a.is_some() && a == b));
-        c.put(name, "exit_code", json!(c.rc));
-        c.put(name, "duration", json!(figure(ms_between(r.started_ns, r.done_ns.unwrap_or_else(now_ns)))));
+        c.put(name, &metric::COMPLETED, completed);
+        c.put(name, &metric::SCP_CHECKSUM_OK, completed && a.is_some() && a == b);
+        c.put(name, &metric::SCP_EXIT_CODE, c.rc);
+        c.put(name, &metric::SCP_DURATION, figure(ms_between(r.started_ns, r.done_ns.unwrap_or_else(now_ns))));
         let _ = c.from.sh(&format!("rm -f {bin}"));
         let _ = to.sh(&format!("rm -f {bin}"));
         Ok(())

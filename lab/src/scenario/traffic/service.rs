@@ -5,11 +5,12 @@
 //! each attempt's `{seq}` becomes a unique token `halab-N`; after the run, `read` prints what
 //! the service kept, and every acknowledged token missing from it is a lost write.
 
+use crate::measure::metrics::traffic as metric;
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Result;
-use serde_json::json;
 
 use super::{file, Collect, Ends, Fields, Kind, KindDef, Running, Traffic};
 use crate::measure::clock::{figure, ms_between};
@@ -26,6 +27,7 @@ pub const KIND: KindDef = KindDef {
         ("read_on", "where `read` runs: a node, @active or @standby (default `from`), e.g. a server's own database"),
     ],
     example: "{ name: svc, kind: service, from: client, to: server, command: \"curl -sf http://{vip}/\", every: 100ms, duration: 20s }",
+    metrics: metric::SERVICE,
     check,
 };
 
@@ -105,11 +107,11 @@ impl Kind for Service {
         let shift = c.from.wall_clock_shift_ns()?;
         let attempts = parse(&text, shift);
         let a = analyse(&attempts);
-        c.put(name, "attempts", json!(attempts.len()));
-        c.put(name, "ok", json!(a.ok));
-        c.put(name, "availability", json!(a.availability.map(|x| (x * 1000.0).round() / 1000.0)));
-        c.put(name, "gap", json!(a.gap_ns.map(|g| figure(ms_between(0, g)))));
-        c.put(name, "recovered", json!(attempts.last().is_some_and(|x| x.ok)));
+        c.put(name, &metric::SERVICE_ATTEMPTS, attempts.len());
+        c.put(name, &metric::SERVICE_OK, a.ok);
+        c.put(name, &metric::SERVICE_AVAILABILITY, a.availability.map(|x| (x * 1000.0).round() / 1000.0));
+        c.put(name, &metric::GAP_OR_NONE, a.gap_ns.map(|g| figure(ms_between(0, g))));
+        c.put(name, &metric::RECOVERED, attempts.last().is_some_and(|x| x.ok));
         if let Some(read) = &self.read {
             let acked: Vec<u64> = attempts.iter().filter(|x| x.ok).map(|x| x.seq).collect();
             let on = match &self.read_on {
@@ -117,13 +119,13 @@ impl Kind for Service {
                 None => c.from.clone(),
             };
             let kept = read_back(&on, &fill(read, c.lab, &r.t.from, r.ip), self.timeout);
-            c.put(name, "acked", json!(acked.len()));
+            c.put(name, &metric::SERVICE_ACKED, acked.len());
             match kept {
                 Some(out) => {
                     std::fs::write(c.samples.join(format!("{name}.read.txt")), &out)?;
-                    c.put(name, "lost", json!(lost(&acked, &out).len()));
+                    c.put(name, &metric::SERVICE_LOST, Some(lost(&acked, &out).len()));
                 }
-                None => c.put(name, "lost", json!(null)),
+                None => c.put(name, &metric::SERVICE_LOST, None),
             }
         }
         Ok(())
