@@ -44,6 +44,33 @@ fn a_run_is_starved_when_its_ticks_are_later_than_10_ms() {
     }
 }
 
+/// Where no probe ran, halab's own sampler says whether the host starved the run; a record with
+/// neither is "not measured", and the report never says "no run was starved" of it.
+#[test]
+fn a_run_without_a_probe_is_judged_by_the_sampler_or_said_to_be_unmeasured() {
+    let root = tempdir(&format!("unmeasured-{}", std::process::id()));
+    for (i, sampler) in [(1, Some(0.3)), (2, None)] {
+        let mut r = record("crash", "probe", crash_report(), RUNS[i - 1]);
+        r.metrics.retain(|k, _| !k.ends_with("tick_late_p99"));
+        assert_eq!(halab::report::lateness(&r), None);
+        if let Some(late) = sampler {
+            r.metrics.insert("sampler_tick_late_p99".into(), json!(late));
+            assert_eq!(halab::report::lateness_text(&r), "0.3 ms (sampler)");
+            r.metrics.insert("sampler_tick_late_p99".into(), json!(12.5));
+            let why = halab::report::starved(&r).unwrap_or_default();
+            assert!(why.starts_with("sampler_tick_late_p99 = 12.5 ms > 10 ms"), "{why}");
+            r.metrics.insert("sampler_tick_late_p99".into(), json!(late));
+        }
+        r.write(&root.join(format!("crash-{i}"))).unwrap();
+    }
+    let md = halab::report::markdown::render(&analyse(&root));
+    let _ = std::fs::remove_dir_all(&root);
+    assert!(!md.contains("- no run was starved"), "{md}");
+    assert!(md.contains("- no run of the 1 whose lateness was measured was starved"), "{md}");
+    assert!(md.contains("- starvation not measured in 1 of 2 runs"), "{md}");
+    assert!(md.contains("| 0.3 ms (sampler) |") && md.contains("| not measured |"), "{md}");
+}
+
 /// The pacemaker run whose TCP did not survive recorded its lower bound (7.21 s) as the TCP
 /// gap: the cell counts it apart and rests on the other run (13.40 s).
 #[test]

@@ -96,7 +96,8 @@ fn html_report_renders_in_chromium_with_plots() {
     let starved = plot(&dom, "class=\"starved\"").map(|p| &p[..p.find("</p>").unwrap_or(p.len())]).unwrap_or_default();
     assert!(starved.contains("scp-survives-failover keepalived #9: probe.tick_late_p99 = 40 ms"), "{starved:?}");
     // The failing run's failed expectation, under that run.
-    let run = dom.split("<h3>").find(|s| s.starts_with("scp-survives-failover on pacemaker #2: failed</h3>")).unwrap_or_default();
+    let run =
+        dom.split("<h3>").find(|s| s.starts_with("scp-survives-failover on pacemaker #2: failed (tick lateness p99 0.4 ms (probe))</h3>")).unwrap_or_default();
     assert!(run.contains("<p>failed: probe.tcp.survived</p>"), "{run:?}");
     let png = out.join("report.png");
     browser(&[&format!("--screenshot={}", png.display()), "--window-size=1100,1600"], &url);
@@ -128,7 +129,7 @@ fn an_infrastructure_error_is_a_junit_error_and_no_statistic() {
     assert!(case.contains("<error message=\"the lab did not come up: fw2: &lt;sshd&gt; not ready\""), "{xml}");
     assert!(xml.contains("<testsuite name=\"scp-survives-failover\" tests=\"6\" skipped=\"0\" errors=\"1\" failures=\"1\">"), "{xml}");
     let md = halab::report::markdown::render(&a);
-    assert!(md.contains("| keepalived | 3 | error | 30.0 | - | - | error: the lab did not come up: fw2: <sshd> not ready |"), "{md}");
+    assert!(md.contains("| keepalived | 3 | error | 30.0 | 0.4 ms (probe) | - | - | error: the lab did not come up: fw2: <sshd> not ready |"), "{md}");
     let _ = std::fs::remove_dir_all(&root);
 }
 
@@ -313,10 +314,10 @@ fn markdown_lists_each_runs_seed_and_drawn_wait() {
         let seed = run_seed(PHASE_SEED, "scp-survives-failover", stack, repeat);
         let wait = Step::Wait { min: Duration::from_secs(3), max: Duration::from_secs(4) };
         let drawn = draw(&[Step::Stop("probe".into()), Step::Stop("bulk".into()), wait], seed, 1, 1)[0].value_ms / 1000.0;
-        let row = format!("| scp-survives-failover | {stack} | {repeat} | passed | 30.0 | {seed} | step 3: {drawn:.3} s |  |");
+        let row = format!("| scp-survives-failover | {stack} | {repeat} | passed | 30.0 | 0.4 ms (probe) | {seed} | step 3: {drawn:.3} s |  |");
         assert!(md.contains(&row), "{row}\n{md}");
     }
-    assert!(md.contains("| keepalived | 1 | passed | 30.0 | 14653811767478902969 | step 3: 3.970 s |"), "{md}");
+    assert!(md.contains("| keepalived | 1 | passed | 30.0 | 0.4 ms (probe) | 14653811767478902969 | step 3: 3.970 s |"), "{md}");
     assert!(md.contains("Ranged wait: step 3 in 3–4 s, drawn 3.016–3.992 s over 20 runs."), "{md}");
     assert!(md.contains("Ranged wait: step 3 in 3–4 s, drawn 3.093–3.948 s over 19 runs."), "{md}");
     assert!(md.contains("- seed (`--seed`): 17; each run's seed derives from it"), "{md}");

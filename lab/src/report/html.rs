@@ -61,6 +61,10 @@ pub fn render(a: &Analysis) -> String {
     if !a.starved.is_empty() {
         let _ = writeln!(h, "<p class=\"starved\">Left out (host starved or load generator saturated): {}</p>", esc(&a.starved.join("; ")));
     }
+    let unmeasured = a.runs.iter().filter(|r| super::lateness(&r.record).is_none()).count();
+    if unmeasured > 0 {
+        let _ = writeln!(h, "<p class=\"starved\">Starvation not measured in {unmeasured} of {} runs: nothing says their host kept time.</p>", a.runs.len());
+    }
     let _ = writeln!(h, "<h2>Distribution per stack</h2>");
     for hl in a.headlines.iter().filter(|x| x.unit != "flag") {
         distribution(&mut h, a, hl);
@@ -68,7 +72,8 @@ pub fn render(a: &Analysis) -> String {
     let _ = writeln!(h, "<h2>Runs</h2>");
     for r in &a.runs {
         let rec = &r.record;
-        let _ = writeln!(h, "<h3>{} on {} #{}: {}</h3>", esc(&rec.scenario), esc(&rec.stack), rec.repeat, rec.outcome);
+        let late = super::lateness_text(rec);
+        let _ = writeln!(h, "<h3>{} on {} #{}: {} (tick lateness p99 {late})</h3>", esc(&rec.scenario), esc(&rec.stack), rec.repeat, rec.outcome);
         for svg in probes(r).iter().filter_map(|p| probe_timeline(r, p)) {
             let _ = writeln!(h, "<div class=\"plot\">{svg}</div>");
         }

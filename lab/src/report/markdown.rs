@@ -69,18 +69,32 @@ fn basis(s: &mut String, a: &Analysis) {
         let seeds: Vec<String> = seeds.iter().map(u64::to_string).collect();
         let _ = writeln!(s, "- seed (`--seed`): {}; each run's seed derives from it, the scenario, the stack and the repeat, and draws its ranged waits: `halab run SCENARIO --seed S --stack STACK --repeat R` draws them again for repeats 1 to R.", seeds.join(", "));
     }
-    if a.starved.is_empty() {
-        let _ = writeln!(
-            s,
-            "- no run was starved (probe tick lateness p99 <= {} ms in every run) and no load generator saturated (ab below {:.0} % of a core).",
-            super::STARVED_TICK_MS,
-            crate::scenario::traffic::AB_SATURATED * 100.0
-        );
-    } else {
+    starvation(s, a);
+}
+
+/// Which runs the host starved, and which nothing measured: "no run was starved" is said only
+/// of runs whose lateness was measured.
+fn starvation(s: &mut String, a: &Analysis) {
+    let unmeasured = a.runs.iter().filter(|r| super::lateness(&r.record).is_none()).count();
+    let measured = a.runs.len() - unmeasured;
+    let saturated = format!("no load generator saturated (ab below {:.0} % of a core)", crate::scenario::traffic::AB_SATURATED * 100.0);
+    if !a.starved.is_empty() {
         let _ = writeln!(s, "- left out of the statistics, host starved or load generator saturated:");
         for x in &a.starved {
             let _ = writeln!(s, "  - {x}");
         }
+    } else if measured > 0 {
+        let of = if unmeasured == 0 { String::new() } else { format!(" of the {measured} whose lateness was measured") };
+        let _ = writeln!(
+            s,
+            "- no run{of} was starved (tick lateness p99 <= {} ms: the probe's, or halab's own sampler's where no probe ran) and {saturated}.",
+            super::STARVED_TICK_MS
+        );
+    } else {
+        let _ = writeln!(s, "- {saturated}.");
+    }
+    if unmeasured > 0 {
+        let _ = writeln!(s, "- starvation not measured in {unmeasured} of {} runs (records from before halab measured it in every run: no probe, no sampler): they are used, but nothing says their host kept time.", a.runs.len());
     }
 }
 
@@ -121,7 +135,7 @@ fn cells(s: &mut String, a: &Analysis) {
 fn runs(s: &mut String, a: &Analysis) {
     let _ = writeln!(
         s,
-        "## Runs\n\n| scenario | stack | # | outcome | wall s | run seed | drawn waits | failed expectations | folder |\n|---|---|---|---|---|---|---|---|---|"
+        "## Runs\n\n| scenario | stack | # | outcome | wall s | tick late p99 | run seed | drawn waits | failed expectations | folder |\n|---|---|---|---|---|---|---|---|---|---|"
     );
     for r in &a.runs {
         let failed: Vec<&str> = r.record.expectations.iter().filter(|e| !e.held).map(|e| e.expect.as_str()).collect();
@@ -131,9 +145,10 @@ fn runs(s: &mut String, a: &Analysis) {
         }
         // Records from before seeded schedules carry no run seed (0).
         let seed = if r.record.run_seed == 0 { "-".to_string() } else { r.record.run_seed.to_string() };
+        let late = super::lateness_text(&r.record);
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {:.1} | {seed} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {:.1} | {late} | {seed} | {} | {} | {} |",
             r.record.scenario,
             r.record.stack,
             r.record.repeat,

@@ -17,7 +17,7 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::measure::compare::{mann_whitney, Comparison};
-use crate::measure::metrics::traffic as tm;
+use crate::measure::metrics::{run as rm, traffic as tm};
 use crate::measure::stats::{summary, Summary};
 use crate::scenario::plan;
 use crate::scenario::results::{Outcome, RunRecord};
@@ -161,14 +161,31 @@ pub fn recovered_samples(runs: &[Run], scenario: &str, stack: &str, metric: &str
     recovered_runs(runs, scenario, stack, metric).into_iter().map(|(_, x)| x).collect()
 }
 
-/// Why a run's numbers are out: the host starved its probe, or its load generator ran at a
-/// full core (then the generator, not the cluster, set the rate).
+/// How late wakes came on the host during a run (p99, ms) and what measured it: its probes'
+/// ticks when it ran probes, else halab's own sampler. None in records from before halab
+/// measured it in every run: nothing says whether their host kept time.
+pub fn lateness(r: &RunRecord) -> Option<(String, f64)> {
+    let probe = &tm::PROBE_TICK_LATE_P99;
+    let worst = r.metrics.of_traffics(probe).filter_map(|(t, v)| Some((t, v.as_f64()?))).max_by(|a, b| a.1.total_cmp(&b.1));
+    match worst {
+        Some((t, x)) => Some((format!("{t}.{}", probe.def.key), x)),
+        None => r.metrics.f64(&rm::SAMPLER_TICK_LATE_P99).map(|x| (rm::SAMPLER_TICK_LATE_P99.def.key.to_string(), x)),
+    }
+}
+
+/// `lateness` as a report shows it beside each run.
+pub fn lateness_text(r: &RunRecord) -> String {
+    match lateness(r) {
+        Some((k, x)) => format!("{x} ms ({})", if k == rm::SAMPLER_TICK_LATE_P99.def.key { "sampler" } else { "probe" }),
+        None => "not measured".into(),
+    }
+}
+
+/// Why a run's numbers are out: the host starved it (`lateness`), or its load generator ran
+/// at a full core (then the generator, not the cluster, set the rate).
 pub fn starved(r: &RunRecord) -> Option<String> {
-    let (late, cpu) = (&tm::PROBE_TICK_LATE_P99, &tm::AB_CLIENT_CPU);
-    let late = r.metrics.of_traffics(late).find_map(|(t, v)| {
-        v.as_f64().filter(|x| *x > STARVED_TICK_MS).map(|x| format!("{t}.{} = {x} ms > {STARVED_TICK_MS} ms (host load {})", late.def.key, r.host_load.0))
-    });
-    let sat = crate::scenario::traffic::AB_SATURATED;
+    let late = lateness(r).filter(|(_, x)| *x > STARVED_TICK_MS).map(|(k, x)| format!("{k} = {x} ms > {STARVED_TICK_MS} ms (host load {})", r.host_load.0));
+    let (cpu, sat) = (&tm::AB_CLIENT_CPU, crate::scenario::traffic::AB_SATURATED);
     late.or_else(|| {
         r.metrics.of_traffics(cpu).find_map(|(t, v)| {
             v.as_f64().filter(|x| *x >= sat).map(|x| {

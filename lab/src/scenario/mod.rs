@@ -11,6 +11,7 @@ pub mod model;
 pub mod plan;
 pub mod results;
 pub mod runner;
+pub mod sampler;
 pub mod schedule;
 pub mod target;
 pub mod traffic;

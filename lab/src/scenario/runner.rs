@@ -112,8 +112,11 @@ fn run_once(sc: &Scenario, stack: Stack, rep: u32, opts: &Options, dir: &Path) -
     let mut ctx = Ctx::new(&st, rec.t0_ns, rec.drawn.clone());
     ctx.event(What::RunStarted { scenario: sc.name.clone(), stack: stack.to_string(), repeat: rep, lab: st.plan.lab.clone() });
     let watcher = Watcher::start(&st);
+    let sampler = super::sampler::Sampler::start();
     let end = execute::run_steps(sc, &mut ctx, &watcher);
+    let late = sampler.finish();
     let mut metrics = Metrics::default();
+    let sampler_err = super::sampler::put(&mut metrics, &late, &dir.join("samples")).err();
     let collect_err = collect_traffics(&st, &mut ctx, &dir.join("samples"), &mut metrics);
     ctx.undo_all();
     conntrack_metrics(&st, &mut ctx, &mut metrics);
@@ -123,7 +126,7 @@ fn run_once(sc: &Scenario, stack: Stack, rep: u32, opts: &Options, dir: &Path) -
     let holder = ctx.holder_at_fault.clone();
     let moved = vip_metrics(&timeline, fault, holder.as_deref(), &mut metrics);
     let fence_err = fencing_metrics(&st, &mut rec, confirmations, (fault, holder.as_deref(), moved), &mut metrics).err();
-    let collect_err = collect_err.or(fence_err.map(|e| format!("{e:#}")));
+    let collect_err = collect_err.or(fence_err.or(sampler_err).map(|e| format!("{e:#}")));
     super::results::split_gap(&mut metrics);
     rec.vip_timeline = timeline.holders.iter().map(|(t, h)| (ms_between(rec.t0_ns, *t), h.clone())).collect();
     let verdict = verdict::decide(&end, collect_err, &sc.expect, &metrics);

@@ -10,6 +10,14 @@ pub const VIP_MOVED: Metric<bool> = Metric::new("vip_moved", Unit::Flag, "the VI
 pub const VIP_OVERLAP_MS: Metric<f64> = Metric::new("vip_overlap_ms", Unit::Ms, "the longest time two members held a VIP at once (polled)");
 pub const SPLIT_BRAIN: Metric<bool> = Metric::new("split_brain", Unit::Flag, "two members held a VIP at once for longer than 1 s (polled)");
 
+// halab's own sampler on the host (`scenario::sampler`): starvation measured in every run.
+pub const SAMPLER_TICK_LATE_P99: Metric<f64> = Metric::new(
+    "sampler_tick_late_p99",
+    Unit::Ms,
+    "the 99th percentile of how late halab's 10 ms sampler on the host woke during the steps; where no probe runs, above 10 ms the report counts the run as starved",
+);
+pub const SAMPLER_TICK_LATE_MAX: Metric<f64> = Metric::new("sampler_tick_late_max", Unit::Ms, "its latest wake");
+
 // The gap split in two (`scenario::results::split_gap`).
 pub const DETECTION: Metric<f64> =
     Metric::new("detection", Unit::Ms, "the fault to the stack's first own event on any member (its VRRP transition, pacemaker's membership change)");
@@ -72,6 +80,8 @@ pub const ALL: &[&Def] = &[
     &VIP_MOVED.def,
     &VIP_OVERLAP_MS.def,
     &SPLIT_BRAIN.def,
+    &SAMPLER_TICK_LATE_P99.def,
+    &SAMPLER_TICK_LATE_MAX.def,
     &DETECTION.def,
     &DETECTION_EVENT.def,
     &TAKEOVER.def,
