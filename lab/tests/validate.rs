@@ -134,19 +134,25 @@ fn shipped_scenarios_carry_their_headlines() {
     );
 }
 
+/// The error of loading a scenario on the shipped fw-pair topology whose body (from line 3 on)
+/// is `body`.
+fn fw_pair_scenario_error(name: &str, body: &str) -> String {
+    let topo = std::fs::canonicalize("../topologies/fw-pair.yaml").unwrap();
+    let file = std::env::temp_dir().join(format!("halab-{name}-{}.yaml", std::process::id()));
+    std::fs::write(&file, format!("name: mine\ntopology: {}\n{body}", topo.display())).unwrap();
+    let err = halab::scenario::load(&file).unwrap_err().to_string();
+    let _ = std::fs::remove_file(&file);
+    err
+}
+
 /// An expectation names a metric the traffic's kind records, or the run's own: a misspelt
 /// one never held and said only "missing" at the end of a run.
 #[test]
 fn expectations_name_metrics_that_the_traffic_records() {
-    let topo = std::fs::canonicalize("../topologies/fw-pair.yaml").unwrap();
-    let file = std::env::temp_dir().join(format!("halab-expect-metric-{}.yaml", std::process::id()));
-    let text = format!(
-        "name: mine\ntopology: {}\nsteps:\n  - traffic: {{ name: ping, kind: probe, from: client, to: server }}\n  - traffic: {{ name: bulk, kind: scp, from: client, to: server }}\nexpect:\n  - \"ping.gapp < 15s\"\n  - bulk.checksum_ok\n  - bulk.tcp.survived\n  - fenced.fw2\n  - \"fence.count == 1\"\n  - splitbrain\n",
-        topo.display()
+    let err = fw_pair_scenario_error(
+        "expect-metric",
+        "steps:\n  - traffic: { name: ping, kind: probe, from: client, to: server }\n  - traffic: { name: bulk, kind: scp, from: client, to: server }\nexpect:\n  - \"ping.gapp < 15s\"\n  - bulk.checksum_ok\n  - bulk.tcp.survived\n  - fenced.fw2\n  - \"fence.count == 1\"\n  - splitbrain\n",
     );
-    std::fs::write(&file, text).unwrap();
-    let err = halab::scenario::load(&file).unwrap_err().to_string();
-    let _ = std::fs::remove_file(&file);
     assert!(err.contains(":7:5: expect: traffic `ping` (kind probe) records no `gapp`"), "{err}");
     assert!(err.contains("a probe traffic records: gap, recovered,"), "{err}");
     assert!(err.contains(":9:5: expect: traffic `bulk` (kind scp) records no `tcp.survived`"), "{err}");
@@ -159,15 +165,10 @@ fn expectations_name_metrics_that_the_traffic_records() {
 /// scenario or the lab, with the position of the bad entry.
 #[test]
 fn headline_metrics_are_checked_with_positions() {
-    let topo = std::fs::canonicalize("../topologies/fw-pair.yaml").unwrap();
-    let file = std::env::temp_dir().join(format!("halab-headline-{}.yaml", std::process::id()));
-    let text = format!(
-        "name: mine\ntopology: {}\nsteps:\n  - traffic: {{ name: ping1, kind: probe, from: client, to: server }}\nreport:\n  headline:\n    - {{ metric: ping1.gap, label: Gap, unit: ms }}\n    - {{ metric: pong.gap, label: Other, unit: ms }}\n    - {{ metric: \"ping1 gap\", label: \"\", unit: ms }}\n    - {{ metric: ping1.gap, label: Again, unit: ms }}\n",
-        topo.display()
+    let err = fw_pair_scenario_error(
+        "headline",
+        "steps:\n  - traffic: { name: ping1, kind: probe, from: client, to: server }\nreport:\n  headline:\n    - { metric: ping1.gap, label: Gap, unit: ms }\n    - { metric: pong.gap, label: Other, unit: ms }\n    - { metric: \"ping1 gap\", label: \"\", unit: ms }\n    - { metric: ping1.gap, label: Again, unit: ms }\n",
     );
-    std::fs::write(&file, text).unwrap();
-    let err = halab::scenario::load(&file).unwrap_err().to_string();
-    let _ = std::fs::remove_file(&file);
     assert!(err.contains(":8:17: report.headline[1].metric: `pong.gap` names no traffic of this scenario"), "{err}");
     assert!(err.contains(":9:17: report.headline[2].metric: `ping1 gap` is not a metric name"), "{err}");
     assert!(err.contains(":9:37: report.headline[2].label: the label is empty"), "{err}");
