@@ -60,14 +60,13 @@ fn inventory(dir: &Path, swap_lan_and_heartbeat_on: Option<&str>) -> PathBuf {
 /// What a lab may change on a host, to compare before and after (link indexes renumber when
 /// a netns node is powered off and on: they are left out).
 fn host_state(h: &str) -> String {
-    let s = rack_exec(
+    rack_exec(
         h,
         "ip -br addr | sed 's/@if[0-9]*//; s/  */ /g'; ip route; sysctl -n net.ipv4.ip_forward; sysctl -n net.netfilter.nf_conntrack_tcp_loose 2>/dev/null || echo 1; \
          ls /etc/keepalived /etc/conntrackd /etc/corosync /etc/halab /var/lib/pacemaker/cib /var/lib/corosync 2>&1; md5sum /etc/conntrackd/conntrackd.conf; \
          ls /run/halab/svc 2>&1; nft list tables; ls /var/lib/halab-hosts/journal /var/lib/halab-hosts/backup /run/halab-heal 2>&1; \
          pidof keepalived conntrackd corosync pacemakerd || true",
-    );
-    s
+    )
 }
 
 /// The rack up (netns), a fresh temp dir, its inventory (keys not pinned), no quarantine.
@@ -136,7 +135,7 @@ fn a_lab_on_existing_hosts_comes_up_survives_a_power_cut_and_leaves_them_as_they
     // Trust prints the fingerprint ssh-keygen shows for the host's own key.
     let trusted = ok(&["hosts", "trust", "--inventory", inv_s]);
     let fp = rack_exec("h2", "ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub | cut -d' ' -f2");
-    assert!(trusted.contains(&format!("h2 (")) && trusted.contains(fp.trim()), "{trusted}\nvs {fp}");
+    assert!(trusted.contains(&"h2 (".to_string()) && trusted.contains(fp.trim()), "{trusted}\nvs {fp}");
     settles_to("trust changes nothing on the hosts", &before, 10, all_states);
 
     // Health checks: all pass; a host whose NIC is not where the inventory says is
@@ -271,16 +270,16 @@ fn a_lab_on_existing_hosts_comes_up_survives_a_power_cut_and_leaves_them_as_they
     // again.
     assert_eq!(bound_host("other", "client"), "h1");
     let reaches = || halab(&["exec", "other", "client", "--", "ping", "-c1", "-W1", "198.18.2.10"]).status.success();
-    eventually(15, "the client reaches the server through the VIPs", || reaches());
+    eventually(15, "the client reaches the server through the VIPs", &reaches);
     ok(&["link", "other", "client", "inet", "down"]);
     assert!(!reaches(), "the drop rule cuts the client off");
     assert_eq!(carrier("other", "client", "inet"), "1", "a drop rule leaves the link up");
     ok(&["link", "other", "client", "inet", "up"]);
-    eventually(10, "the client reaches the server again", || reaches());
+    eventually(10, "the client reaches the server again", &reaches);
     ok(&["loss", "other", "client", "inet", "100"]);
     assert!(!reaches(), "100 % loss cuts the client off");
     ok(&["loss", "other", "client", "inet", "0"]);
-    eventually(10, "the client reaches the server after the loss", || reaches());
+    eventually(10, "the client reaches the server after the loss", reaches);
     ok(&["down", "other"]);
     settles_to("after the recovery and down every host is as it was", &before, 10, all_states);
     let watchdogs: Vec<_> = std::fs::read_dir("/run/halab/heal").into_iter().flatten().flatten().map(|e| e.file_name()).collect();

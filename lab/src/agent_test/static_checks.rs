@@ -18,8 +18,15 @@ const SHELLCHECK_EXCLUDE: &str = "SC1090,SC2039,SC2154,SC1087";
 pub struct Meta {
     /// (name, required)
     pub params: Vec<(String, bool)>,
-    /// (name, attributes, line)
-    pub actions: Vec<(String, Vec<(String, String)>, usize)>,
+    pub actions: Vec<MetaAction>,
+}
+
+/// An `<action>` of the meta-data, with its line there.
+#[derive(Debug)]
+pub struct MetaAction {
+    pub name: String,
+    pub attrs: Vec<(String, String)>,
+    pub line: usize,
 }
 
 fn parse(text: &str) -> Result<Meta, String> {
@@ -48,7 +55,7 @@ fn parse(text: &str) -> Result<Meta, String> {
             b"parameter" => m.params.push((get("name").unwrap_or_default(), get("required").as_deref() == Some("1"))),
             b"action" => {
                 let line = text[..pos.min(text.len())].matches('\n').count() + 1;
-                m.actions.push((get("name").unwrap_or_default(), attrs.clone(), line));
+                m.actions.push(MetaAction { name: get("name").unwrap_or_default(), attrs: attrs.clone(), line });
             }
             _ => {}
         }
@@ -119,8 +126,8 @@ pub fn run(a: &Agent, promotable: bool) -> (Vec<Check>, Option<Meta>) {
     if promotable {
         need.extend(["promote", "demote", "notify"]);
     }
-    let missing: Vec<&str> = need.iter().copied().filter(|n| !meta.actions.iter().any(|(a, _, _)| a == n)).collect();
-    let mut ev = vec![format!("advertised: {}", meta.actions.iter().map(|(a, _, _)| a.as_str()).collect::<Vec<_>>().join(", "))];
+    let missing: Vec<&str> = need.iter().copied().filter(|n| !meta.actions.iter().any(|a| a.name == *n)).collect();
+    let mut ev = vec![format!("advertised: {}", meta.actions.iter().map(|a| a.name.as_str()).collect::<Vec<_>>().join(", "))];
     if !missing.is_empty() {
         ev.push(format!("missing: {}", missing.join(", ")));
     }
@@ -129,7 +136,7 @@ pub fn run(a: &Agent, promotable: bool) -> (Vec<Check>, Option<Meta>) {
     let bare: Vec<String> = meta
         .actions
         .iter()
-        .flat_map(|(name, attrs, l)| {
+        .flat_map(|MetaAction { name, attrs, line: l }| {
             attrs
                 .iter()
                 .filter(|(k, v)| matches!(k.as_str(), "timeout" | "interval" | "start-delay") && !v.is_empty() && v.chars().all(|c| c.is_ascii_digit()))

@@ -182,13 +182,13 @@ impl HostActuators<'_> {
         let script = |up: bool| -> Result<String> {
             let state = if up { "up" } else { "down" };
             Ok(match self.cable()? {
-                Cable::Snmp { agent, community_file, ports } => cable::snmp_script(agent, community_file, cable::port_of(ports, &mac)?, Some(up)),
-                Cable::Command { command } => command.replace("{nic}", ifname).replace("{mac}", &mac).replace("{state}", state),
+                Cable::Snmp { agent, community_file, ports } => cable::snmp_script(agent, community_file, cable::port_of(ports, mac)?, Some(up)),
+                Cable::Command { command } => command.replace("{nic}", ifname).replace("{mac}", mac).replace("{state}", state),
                 _ => bail!("not a controller-side cable driver"),
             })
         };
         let what = match self.cable()? {
-            Cable::Snmp { agent, ports, .. } => format!("the SNMP set of ifAdminStatus of ifIndex {} at {agent}", cable::port_of(ports, &mac)?),
+            Cable::Snmp { agent, ports, .. } => format!("the SNMP set of ifAdminStatus of ifIndex {} at {agent}", cable::port_of(ports, mac)?),
             _ => "the cable command".to_string(),
         };
         let run = |up: bool| -> Result<()> {

@@ -65,7 +65,7 @@ pub fn bind(plan: &Plan, inv: &Inventory, unusable: &[(String, String)]) -> Resu
         let rank = |h: &Host| -> Option<u8> {
             if h.name == node.name {
                 Some(0)
-            } else if h.tags.iter().any(|t| *t == node.name) {
+            } else if h.tags.contains(&node.name) {
                 Some(1)
             } else if h.tags.iter().any(|t| t == r) {
                 Some(2)

@@ -17,18 +17,16 @@ pub fn cib_section() -> String {
 
 /// The agent (runs as hacluster): `<wall ns> <kind> <node> <resource> <task> <desc> rc=<rc>`.
 pub fn agent() -> String {
-    format!(
-        r#"#!/bin/sh
+    r#"#!/bin/sh
 # halab: pacemaker alert agent (generated). One line per event in the recipient file, stamped
 # with the time pacemaker took the event: <wall ns> <kind> <node> <resource> <task> <desc> rc=<rc>
 [ -n "$CRM_alert_recipient" ] && [ -n "$CRM_alert_timestamp_epoch" ] || exit 0
 [ "$CRM_alert_desc" = Cancelled ] && exit 0
-u=${{CRM_alert_timestamp_usec:-0}}
-while [ ${{#u}} -lt 6 ]; do u=0$u; done
-echo "${{CRM_alert_timestamp_epoch}}${{u}}000 $CRM_alert_kind $CRM_alert_node ${{CRM_alert_rsc:--}} ${{CRM_alert_task:--}} ${{CRM_alert_desc:--}} rc=${{CRM_alert_rc:--}}" >> "$CRM_alert_recipient"
+u=${CRM_alert_timestamp_usec:-0}
+while [ ${#u} -lt 6 ]; do u=0$u; done
+echo "${CRM_alert_timestamp_epoch}${u}000 $CRM_alert_kind $CRM_alert_node ${CRM_alert_rsc:--} ${CRM_alert_task:--} ${CRM_alert_desc:--} rc=${CRM_alert_rc:--}" >> "$CRM_alert_recipient"
 exit 0
-"#
-    )
+"#.to_string()
 }
 
 /// The events log, writable by the agent's user.
