@@ -74,7 +74,7 @@ fn metrics(s: &mut String) {
         line(s, d);
     }
     for k in KINDS {
-        let _ = writeln!(s, "  - of a `{}` traffic:", k.name);
+        let _ = writeln!(s, "  - of traffic kind `{}`:", k.name);
         for d in k.metrics {
             line(s, d);
         }
