@@ -61,7 +61,7 @@ pub fn render(a: &Analysis) -> String {
     if !a.starved.is_empty() {
         let _ = writeln!(h, "<p class=\"starved\">Left out (host starved or load generator saturated): {}</p>", esc(&a.starved.join("; ")));
     }
-    let unmeasured = a.runs.iter().filter(|r| super::lateness(&r.record).is_none()).count();
+    let unmeasured = a.unmeasured();
     if unmeasured > 0 {
         let _ = writeln!(h, "<p class=\"starved\">Starvation not measured in {unmeasured} of {} runs: nothing says their host kept time.</p>", a.runs.len());
     }

@@ -75,7 +75,7 @@ fn basis(s: &mut String, a: &Analysis) {
 /// Which runs the host starved, and which nothing measured: "no run was starved" is said only
 /// of runs whose lateness was measured.
 fn starvation(s: &mut String, a: &Analysis) {
-    let unmeasured = a.runs.iter().filter(|r| super::lateness(&r.record).is_none()).count();
+    let unmeasured = a.unmeasured();
     let measured = a.runs.len() - unmeasured;
     let saturated = format!("no load generator saturated (ab below {:.0} % of a core)", crate::scenario::traffic::AB_SATURATED * 100.0);
     if !a.starved.is_empty() {

@@ -161,30 +161,45 @@ pub fn recovered_samples(runs: &[Run], scenario: &str, stack: &str, metric: &str
     recovered_runs(runs, scenario, stack, metric).into_iter().map(|(_, x)| x).collect()
 }
 
-/// How late wakes came on the host during a run (p99, ms) and what measured it: its probes'
-/// ticks when it ran probes, else halab's own sampler. None in records from before halab
-/// measured it in every run: nothing says whether their host kept time.
-pub fn lateness(r: &RunRecord) -> Option<(String, f64)> {
+/// How late wakes came on the host during a run: the p99 of its probes' ticks when it ran
+/// probes (the latest probe's), else of halab's own sampler.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lateness {
+    /// The metric it comes from (`probe.tick_late_p99`, `sampler_tick_late_p99`).
+    pub key: String,
+    /// `probe` or `sampler`.
+    pub by: &'static str,
+    pub p99_ms: f64,
+}
+
+/// None in records from before halab measured it in every run: nothing says whether their
+/// host kept time.
+pub fn lateness(r: &RunRecord) -> Option<Lateness> {
     let probe = &tm::PROBE_TICK_LATE_P99;
     let worst = r.metrics.of_traffics(probe).filter_map(|(t, v)| Some((t, v.as_f64()?))).max_by(|a, b| a.1.total_cmp(&b.1));
     match worst {
-        Some((t, x)) => Some((format!("{t}.{}", probe.def.key), x)),
-        None => r.metrics.f64(&rm::SAMPLER_TICK_LATE_P99).map(|x| (rm::SAMPLER_TICK_LATE_P99.def.key.to_string(), x)),
+        Some((t, x)) => Some(Lateness { key: format!("{t}.{}", probe.def.key), by: "probe", p99_ms: x }),
+        None => r.metrics.f64(&rm::SAMPLER_TICK_LATE_P99).map(|x| Lateness { key: rm::SAMPLER_TICK_LATE_P99.def.key.into(), by: "sampler", p99_ms: x }),
     }
 }
 
 /// `lateness` as a report shows it beside each run.
 pub fn lateness_text(r: &RunRecord) -> String {
-    match lateness(r) {
-        Some((k, x)) => format!("{x} ms ({})", if k == rm::SAMPLER_TICK_LATE_P99.def.key { "sampler" } else { "probe" }),
-        None => "not measured".into(),
+    lateness(r).map(|l| format!("{} ms ({})", l.p99_ms, l.by)).unwrap_or_else(|| "not measured".into())
+}
+
+impl Analysis {
+    /// The runs whose lateness nothing measured.
+    pub fn unmeasured(&self) -> usize {
+        self.runs.iter().filter(|r| lateness(&r.record).is_none()).count()
     }
 }
 
 /// Why a run's numbers are out: the host starved it (`lateness`), or its load generator ran
 /// at a full core (then the generator, not the cluster, set the rate).
 pub fn starved(r: &RunRecord) -> Option<String> {
-    let late = lateness(r).filter(|(_, x)| *x > STARVED_TICK_MS).map(|(k, x)| format!("{k} = {x} ms > {STARVED_TICK_MS} ms (host load {})", r.host_load.0));
+    let late =
+        lateness(r).filter(|l| l.p99_ms > STARVED_TICK_MS).map(|l| format!("{} = {} ms > {STARVED_TICK_MS} ms (host load {})", l.key, l.p99_ms, r.host_load.0));
     let (cpu, sat) = (&tm::AB_CLIENT_CPU, crate::scenario::traffic::AB_SATURATED);
     late.or_else(|| {
         r.metrics.of_traffics(cpu).find_map(|(t, v)| {

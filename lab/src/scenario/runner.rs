@@ -116,8 +116,9 @@ fn run_once(sc: &Scenario, stack: Stack, rep: u32, opts: &Options, dir: &Path) -
     let end = execute::run_steps(sc, &mut ctx, &watcher);
     let late = sampler.finish();
     let mut metrics = Metrics::default();
-    let sampler_err = super::sampler::put(&mut metrics, &late, &dir.join("samples")).err();
-    let collect_err = collect_traffics(&st, &mut ctx, &dir.join("samples"), &mut metrics);
+    let samples = dir.join("samples");
+    let sampler_err = super::sampler::put(&mut metrics, &late, &samples).err();
+    let collect_err = collect_traffics(&st, &mut ctx, &samples, &mut metrics);
     ctx.undo_all();
     conntrack_metrics(&st, &mut ctx, &mut metrics);
     let fault = ctx.first_fault_ns;

@@ -149,17 +149,14 @@ impl Metrics {
         self.0.insert(format!("{traffic}.{}", m.def.key), value(&m.def, v));
     }
 
-    pub fn value<T>(&self, m: &Metric<T>) -> Option<&Value> {
-        self.0.get(m.def.key)
-    }
-
     /// The traffic `traffic`'s value of `m`.
     pub fn of<T>(&self, traffic: &str, m: &Metric<T>) -> Option<&Value> {
         self.0.get(&format!("{traffic}.{}", m.def.key))
     }
 
+    /// A run metric's value as a number.
     pub fn f64<T>(&self, m: &Metric<T>) -> Option<f64> {
-        self.value(m).and_then(Value::as_f64)
+        self.0.get(m.def.key).and_then(Value::as_f64)
     }
 
     /// Every traffic's value of a traffic metric: (traffic name, value). The one place that
