@@ -66,6 +66,12 @@ impl Lab {
     /// Boot a powered-off node; a cluster member then rejoins (`cluster.rejoin`). A node that
     /// is on already (the cluster's fencing booted it) is left as it is.
     pub fn power_on(&self, node: &str) -> Result<()> {
+        if self.booting(node) {
+            // Powered on by someone else (the fencer): that boot ends it, rejoin included.
+            let boot = std::time::Duration::from_millis(self.plan.boot_time_ms.into());
+            let what = || format!("node `{node}` did not finish the boot it was powered on for");
+            crate::wait::until(boot + std::time::Duration::from_secs(60), crate::wait::EVERY, || Ok(self.running(node)), what)?;
+        }
         if self.running(node) {
             return Ok(());
         }
@@ -96,6 +102,11 @@ impl Lab {
     /// Is the node powered on? (false for a node the lab does not have)
     pub fn running(&self, node: &str) -> bool {
         self.actuators(node).is_ok_and(|a| a.running())
+    }
+
+    /// Powered on and not up yet (see `Actuators::booting`).
+    pub fn booting(&self, node: &str) -> bool {
+        self.actuators(node).is_ok_and(|a| a.booting())
     }
 
     /// How much slower than a netns node this lab's nodes run (TCG VMs: 4x).

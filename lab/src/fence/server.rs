@@ -3,9 +3,12 @@
 //! `status NODE` (on/off), `off NODE`, `on NODE`, `list` (the members), `monitor`. Power
 //! actions go one at a time, in the order they came, through the lab's own primitives: off is
 //! the `crash` fault's power cut, on is `power_on` (boot, then the stack per
-//! `cluster.rejoin`). Two members that fence each other at once both lose, as with a real
+//! `cluster.rejoin`). Like a power switch, `on` answers once the power is on: the boot (a
+//! netns node's `boot_time`) goes on after the answer and the node is `on` meanwhile, so a
+//! fence's reboot never waits for the fenced member to boot. Two members that fence each other at once both lose, as with a real
 //! power switch: that is the fence race the delays prevent.
 
+use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
@@ -25,7 +28,7 @@ pub fn serve(lab_name: &str) -> Result<()> {
     }
     let key = key(lab_name)?;
     let listener = TcpListener::bind((lab.host_addr, PORT)).with_context(|| format!("failed to listen on {}:{PORT}", lab.host_addr))?;
-    let power = Arc::new(Mutex::new(()));
+    let power = Arc::new(Power::default());
     for stream in listener.incoming().flatten() {
         let (lab, key, power) = (lab.clone(), key.clone(), power.clone());
         std::thread::spawn(move || {
@@ -38,7 +41,21 @@ pub fn serve(lab_name: &str) -> Result<()> {
     Ok(())
 }
 
-fn handle(lab: &Lab, key: &str, power: &Mutex<()>, stream: TcpStream) -> Result<()> {
+/// The fencer's power switches: one action at a time, and the members powered on whose boot
+/// is still going on in the background.
+#[derive(Default)]
+struct Power {
+    one: Mutex<()>,
+    booting: Arc<Mutex<HashSet<String>>>,
+}
+
+impl Power {
+    fn booting(&self, node: &str) -> bool {
+        self.booting.lock().is_ok_and(|b| b.contains(node))
+    }
+}
+
+fn handle(lab: &Lab, key: &str, power: &Power, stream: TcpStream) -> Result<()> {
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
     let peer = stream.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
     let from = lab.mgmt_addrs.iter().find(|(_, a)| a.to_string() == peer).map(|(n, _)| n.clone()).unwrap_or(peer);
@@ -69,27 +86,41 @@ fn handle(lab: &Lab, key: &str, power: &Mutex<()>, stream: TcpStream) -> Result<
     Ok(())
 }
 
-fn act(lab: &Lab, power: &Mutex<()>, action: &str, target: &str) -> Result<String> {
+fn act(lab: &Lab, power: &Power, action: &str, target: &str) -> Result<String> {
     let members = lab.plan.cluster.as_ref().map(|c| c.members.clone()).unwrap_or_default();
     if matches!(action, "status" | "off" | "on") && !members.iter().any(|m| m == target) {
         bail!("`{target}` is not a member of lab {}", lab.plan.lab);
     }
     let on = |on: bool| if on { "on" } else { "off" }.to_string();
+    let powered = |n: &str| lab.running(n) || lab.booting(n) || power.booting(n);
     match action {
         "monitor" => Ok(String::new()),
         "list" => Ok(members.join(" ")),
-        "status" => Ok(on(lab.running(target))),
+        "status" => Ok(on(powered(target))),
         "off" => {
-            let _one = power.lock().map_err(|_| anyhow::anyhow!("a fence action panicked"))?;
-            if lab.running(target) {
+            let _one = power.one.lock().map_err(|_| anyhow::anyhow!("a fence action panicked"))?;
+            if powered(target) {
                 lab.actuators(target)?.power_off()?;
+            }
+            if let Ok(mut b) = power.booting.lock() {
+                b.remove(target);
             }
             Ok(on(false))
         }
         "on" => {
-            let _one = power.lock().map_err(|_| anyhow::anyhow!("a fence action panicked"))?;
-            if !lab.running(target) {
-                lab.power_on(target)?;
+            let _one = power.one.lock().map_err(|_| anyhow::anyhow!("a fence action panicked"))?;
+            if !powered(target) {
+                power.booting.lock().map_err(|_| anyhow::anyhow!("a fence action panicked"))?.insert(target.to_string());
+                let (lab, node, booting) = (lab.clone(), target.to_string(), power.booting.clone());
+                std::thread::spawn(move || {
+                    // Off meanwhile ends the boot: the member stays off, as the fence left it.
+                    if let Err(e) = lab.power_on(&node) {
+                        eprintln!("halab fencer: the boot of `{node}` after its power-on: {e:#}");
+                    }
+                    if let Ok(mut b) = booting.lock() {
+                        b.remove(&node);
+                    }
+                });
             }
             Ok(on(true))
         }

@@ -146,6 +146,11 @@ pub trait Provider: Sync {
 pub trait Actuators {
     /// Is the node powered on?
     fn running(&self) -> bool;
+    /// Powered on and still booting (a netns node within its topology's `boot_time`; a VM or
+    /// host boots inside its `power_on`).
+    fn booting(&self) -> bool {
+        false
+    }
     /// Pull (`up == false`) or plug the cable of one interface; the node sees carrier loss.
     /// `heal_after`: the run plugs it back after that long (None: a later step, the run's end
     /// or the user does). A provider whose controller can be lost meanwhile (hosts) also

@@ -151,6 +151,16 @@ fn run_once(sc: &Scenario, stack: Stack, rep: u32, opts: &Options, dir: &Path) -
     rec
 }
 
+/// The provider, and for netns the boot it models: a machine that takes no time to boot can
+/// end a fenced crash's gap itself, by forwarding again before the survivor takes over.
+fn provider_setting(provider: &str, plan: &crate::topology::Plan) -> String {
+    match (provider, plan.boot_time_ms) {
+        ("netns", 0) => "provider netns, boot_time 0: a powered-on or fenced node is back at once, so a gap may end through the rebooted member".into(),
+        ("netns", ms) => format!("provider netns, a powered-on or fenced node boots in {} s (boot_time)", ms as f64 / 1000.0),
+        (p, _) => format!("provider {p}"),
+    }
+}
+
 /// The record of a run before its lab exists: what was asked, drawn and known up front.
 fn new_record(sc: &Scenario, stack: Stack, rep: u32, opts: &Options, plan: &crate::topology::Plan) -> RunRecord {
     let run_seed = super::schedule::run_seed(opts.seed, &sc.name, &stack.to_string(), rep);
@@ -172,7 +182,7 @@ fn new_record(sc: &Scenario, stack: Stack, rep: u32, opts: &Options, plan: &crat
         t0_ns: now_ns(),
         git_revision: super::results::git_revision(&sc.file),
         versions: BTreeMap::new(),
-        settings: settings.into_iter().chain([format!("provider {}", opts.provider.provider)]).collect(),
+        settings: settings.into_iter().chain([provider_setting(&opts.provider.provider, plan)]).collect(),
         host_load: (super::results::loadavg(), String::new()),
         metrics: Metrics::default(),
         expectations: Vec::new(),

@@ -17,6 +17,10 @@ pub struct TopologyFile {
     /// Management network (host-side address .1); default: a free /24 from 198.19.0.0/16.
     #[serde(default)]
     pub management: Option<ManagementSpec>,
+    /// How long a netns node takes from power-on to its network and services, as a machine
+    /// boots (VMs and hosts take their own); `0s` boots at once.
+    #[serde(default)]
+    pub boot_time: Option<Spanned<String>>,
     pub networks: OrderedMap<NetworkSpec>,
     pub nodes: OrderedMap<NodeSpec>,
     #[serde(default)]

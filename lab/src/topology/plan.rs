@@ -19,9 +19,16 @@ pub struct Plan {
     pub packages: Vec<PlanPackage>,
     /// None: `up` takes a free /24 from 198.19.0.0/16.
     pub management: Option<Ipv4Net>,
+    /// A netns node's time from power-on to its network (`boot_time`; 0: at once).
+    #[serde(default = "default_boot_time_ms")]
+    pub boot_time_ms: u32,
     pub networks: Vec<PlanNetwork>,
     pub nodes: Vec<PlanNode>,
     pub cluster: Option<PlanCluster>,
+}
+
+fn default_boot_time_ms() -> u32 {
+    super::validate::BOOT_TIME_MS
 }
 
 /// An extra package, and where the topology names it (only apt can tell that it exists).

@@ -6,7 +6,7 @@ use anyhow::{bail, Result};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
-use super::up::{boot_nodes, wait_ready};
+use super::up::{boot_nodes, node_dir, wait_ready};
 use super::{init_pid, kill_processes, wiring};
 use crate::labstate::LabState;
 use crate::ledger::{process_alive, Ledger, Object};
@@ -24,16 +24,49 @@ pub fn power_off(st: &LabState, node: &str) -> Result<()> {
     let ni = st.node_index(node)?;
     let mut ledger = Ledger::open(&st.plan.lab)?;
     let what = format!("init {node}");
+    // A boot under way stops too (the power goes while the machine boots).
+    let _ = std::fs::remove_file(booting_file(st, node));
     kill_processes(&ledger, |w| w == what)?;
     forget_init(&mut ledger, &what)?;
     wiring::unwire_node(st, &mut ledger, ni)
 }
 
-/// Boot a powered-off node again from its upper dir (its "disk"); services restart.
+/// While a powered-on node boots: the file names that boot, so that a power cut meanwhile
+/// (another process: the fencer, a fault) ends it.
+fn booting_file(st: &LabState, node: &str) -> std::path::PathBuf {
+    node_dir(&st.plan.lab, node).join("booting")
+}
+
+/// Powered on and not yet up (within the topology's `boot_time`).
+pub fn booting(st: &LabState, node: &str) -> bool {
+    booting_file(st, node).exists()
+}
+
+/// Boot a powered-off node again from its upper dir (its "disk"); services restart. As on a
+/// machine, its network comes up only after the topology's `boot_time`: without it a fenced
+/// member would be back in 0.1 s and carry traffic before the survivor took over.
 pub fn power_on(st: &LabState, node: &str) -> Result<()> {
     let ni = st.node_index(node)?;
     if init_pid(&st.plan.lab, node).is_some() {
         bail!("node `{node}` is already running");
+    }
+    let boot = Duration::from_millis(st.plan.boot_time_ms.into());
+    if !boot.is_zero() {
+        let marker = booting_file(st, node);
+        let token = format!("{} {}", std::process::id(), crate::measure::clock::now_ns());
+        std::fs::write(&marker, &token)?;
+        let still_on = || std::fs::read_to_string(&marker).is_ok_and(|t| t == token);
+        let end = std::time::Instant::now() + boot;
+        while std::time::Instant::now() < end {
+            if !still_on() {
+                bail!("node `{node}` was powered off while it booted");
+            }
+            std::thread::sleep(Duration::from_millis(50).min(end.saturating_duration_since(std::time::Instant::now())));
+        }
+        if !still_on() {
+            bail!("node `{node}` was powered off while it booted");
+        }
+        let _ = std::fs::remove_file(&marker);
     }
     let mut ledger = Ledger::open(&st.plan.lab)?;
     if wiring::netns_exists(&super::names::node_ns(&st.plan, node)) {
@@ -118,6 +151,9 @@ impl crate::provider::Actuators for NetnsNode<'_> {
     }
     fn running(&self) -> bool {
         init_pid(&self.st.plan.lab, &self.node).is_some()
+    }
+    fn booting(&self) -> bool {
+        booting(self.st, &self.node)
     }
     fn set_link(&self, ifname: &str, up: bool, _heal_after: Option<Duration>) -> Result<()> {
         set_link(self.st, &self.node, ifname, up)

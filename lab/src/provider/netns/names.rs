@@ -57,6 +57,7 @@ mod tests {
             image: "x".into(),
             packages: vec![],
             management: None,
+            boot_time_ms: 0,
             networks: vec![],
             nodes: vec![],
             cluster: None,

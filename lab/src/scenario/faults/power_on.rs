@@ -10,7 +10,7 @@ use crate::scenario::target::{resolve, Target};
 
 pub const VERB: Verb = Verb {
     name: "power_on",
-    doc: "boot a powered-off node; the step returns once it answers and a member has started its stack (`cluster.rejoin: auto`); a node the cluster's fencing booted already is left as it is",
+    doc: "boot a powered-off node; the step returns once it answers (after the topology's `boot_time` on netns) and a member has started its stack (`cluster.rejoin: auto`); a node the cluster's fencing powered on is left to that boot",
     fields: &[NODE],
     example: "{ kind: power_on, node: fw1 }",
     part: Some(crate::provider::Part::Power),
@@ -29,12 +29,11 @@ fn check(cx: &mut Check) -> Option<Arc<dyn Fault>> {
 impl Fault for PowerOn {
     fn apply(&self, lab: &Lab) -> Result<Applied> {
         let node = resolve(lab, &self.node)?;
-        if lab.running(&node) {
-            // The cluster fenced it with `reboot` since it went down: it booted already.
+        if lab.running(&node) || lab.booting(&node) {
+            // The cluster fenced it with `reboot` since it went down: that boot brings it back.
             crate::progress::info(&format!("{node} is on already: the cluster's fencing booted it"));
-        } else {
-            lab.power_on(&node)?;
         }
+        lab.power_on(&node)?;
         Ok(Applied::on(node))
     }
 }
