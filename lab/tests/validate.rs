@@ -158,7 +158,7 @@ fn expectations_name_metrics_that_the_traffic_records() {
     assert!(err.contains("a probe traffic records: gap, recovered,"), "{err}");
     assert!(err.contains(":9:5: expect: traffic `bulk` (kind scp) records no `tcp.survived`"), "{err}");
     assert!(err.contains(":12:5: expect: `splitbrain` names no traffic of this scenario"), "{err}");
-    assert!(err.contains("run metrics: failover, vip_moved,") && err.contains("fenced.<member>"), "{err}");
+    assert!(err.contains("run metrics: failover, failover_window, vip_moved,") && err.contains("fenced.<member>"), "{err}");
     assert_eq!(err.matches(": expect: ").count(), 3, "bulk.checksum_ok, fenced.fw2 and fence.count are known: {err}");
 }
 

@@ -244,10 +244,14 @@ fn vip_metrics(timeline: &super::watch::Timeline, fault: Option<u64>, holder: Op
     metrics.put(&metric::VIP_OVERLAP_MS, figure(timeline.max_overlap_ms()));
     metrics.put(&metric::SPLIT_BRAIN, timeline.max_overlap_ms() > super::watch::SPLIT_BRAIN_MS);
     let (f, h) = fault.zip(holder)?;
-    let t = timeline.holders.iter().find(|(t, hs)| *t > f && hs.len() == 1 && hs[0] != h).map(|x| x.0);
-    metrics.put(&metric::VIP_MOVED, t.is_some());
-    let t = t?;
+    let i = timeline.holders.iter().position(|(t, hs)| *t > f && hs.len() == 1 && hs[0] != h);
+    metrics.put(&metric::VIP_MOVED, i.is_some());
+    let i = i?;
+    let t = timeline.holders[i].0;
     metrics.put(&metric::FAILOVER, figure(ms_between(f, t)));
+    if let Some(&before) = timeline.since.get(i).filter(|&&b| b > 0) {
+        metrics.put(&metric::FAILOVER_WINDOW, figure(ms_between(before, t)));
+    }
     Some(t)
 }
 

@@ -16,6 +16,9 @@ use crate::stack::ready;
 pub struct Timeline {
     /// (t_ns, members holding at least one VIP) at every change.
     pub holders: Vec<(u64, Vec<String>)>,
+    /// For each change, when the round before it had its answers: the change happened between
+    /// the two stamps (0: no round before).
+    pub since: Vec<u64>,
     /// Intervals (start_ns, end_ns) during which a VIP was on two members at once.
     pub overlaps: Vec<(u64, u64)>,
 }
@@ -44,6 +47,7 @@ impl Watcher {
         let (st, s2, d2) = (st.clone(), stop.clone(), data.clone());
         let handle = std::thread::spawn(move || {
             let Some(cl) = st.plan.cluster.clone() else { return };
+            let mut last = 0;
             while !s2.load(Ordering::Relaxed) {
                 let mut holders = Vec::new();
                 let mut seen = BTreeSet::new();
@@ -69,6 +73,7 @@ impl Watcher {
                 if let Ok(mut d) = d2.lock() {
                     if d.holders.last().map(|x| &x.1) != Some(&holders) {
                         d.holders.push((t, holders));
+                        d.since.push(last);
                     }
                     // An overlap lasts from the first sample that saw it to the first that did not.
                     match (split, d.overlaps.last_mut()) {
@@ -78,6 +83,7 @@ impl Watcher {
                         (false, _) => {}
                     }
                 }
+                last = t;
                 std::thread::sleep(Duration::from_millis(100));
             }
         });
@@ -108,10 +114,10 @@ mod tests {
 
     #[test]
     fn overlaps_longer_than_a_second_are_split_brain() {
-        let t = Timeline { holders: vec![], overlaps: vec![(0, 110_000_000), (2_000_000_000, 3_500_000_000)] };
+        let t = Timeline { holders: vec![], since: vec![], overlaps: vec![(0, 110_000_000), (2_000_000_000, 3_500_000_000)] };
         assert_eq!(t.max_overlap_ms(), 1500.0);
         assert!(t.max_overlap_ms() > SPLIT_BRAIN_MS);
-        let handover = Timeline { holders: vec![], overlaps: vec![(0, 110_000_000)] };
+        let handover = Timeline { holders: vec![], since: vec![], overlaps: vec![(0, 110_000_000)] };
         assert!(handover.max_overlap_ms() < SPLIT_BRAIN_MS, "a takeover's handover transient is not split brain");
     }
 }

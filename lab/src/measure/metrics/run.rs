@@ -6,6 +6,11 @@ use serde_json::Value;
 // The VIPs, polled every 100 ms (`scenario::watch`).
 pub const FAILOVER: Metric<f64> =
     Metric::new("failover", Unit::Ms, "the fault to one member other than the holder at the fault alone holding the VIPs (polled every 100 ms)");
+pub const FAILOVER_WINDOW: Metric<f64> = Metric::new(
+    "failover_window",
+    Unit::Ms,
+    "how long before `failover`'s stamp the previous poll round had its answers: the VIPs moved within it (the 100 ms pause plus a round's own time)",
+);
 pub const VIP_MOVED: Metric<bool> = Metric::new("vip_moved", Unit::Flag, "the VIPs moved to another member after the fault (polled)");
 pub const VIP_OVERLAP_MS: Metric<f64> = Metric::new("vip_overlap_ms", Unit::Ms, "the longest time two members held a VIP at once (polled)");
 pub const SPLIT_BRAIN: Metric<bool> = Metric::new("split_brain", Unit::Flag, "two members held a VIP at once for longer than 1 s (polled)");
@@ -77,6 +82,7 @@ pub const CT_AFTER: Counters = counters!("after");
 /// Every metric of the run, in the order `halab vocabulary` lists them.
 pub const ALL: &[&Def] = &[
     &FAILOVER.def,
+    &FAILOVER_WINDOW.def,
     &VIP_MOVED.def,
     &VIP_OVERLAP_MS.def,
     &SPLIT_BRAIN.def,

@@ -37,9 +37,11 @@ fn booting_file(st: &LabState, node: &str) -> std::path::PathBuf {
     node_dir(&st.plan.lab, node).join("booting")
 }
 
-/// Powered on and not yet up (within the topology's `boot_time`).
+/// Powered on and not yet up (within the topology's `boot_time`): a marker whose process
+/// still waits out the boot (one killed meanwhile left a boot that never ends).
 pub fn booting(st: &LabState, node: &str) -> bool {
-    booting_file(st, node).exists()
+    let Ok(token) = std::fs::read_to_string(booting_file(st, node)) else { return false };
+    token.split_whitespace().next().and_then(|p| p.parse::<i32>().ok()).is_some_and(|pid| std::path::Path::new(&format!("/proc/{pid}")).exists())
 }
 
 /// Boot a powered-off node again from its upper dir (its "disk"); services restart. As on a
@@ -50,24 +52,7 @@ pub fn power_on(st: &LabState, node: &str) -> Result<()> {
     if init_pid(&st.plan.lab, node).is_some() {
         bail!("node `{node}` is already running");
     }
-    let boot = Duration::from_millis(st.plan.boot_time_ms.into());
-    if !boot.is_zero() {
-        let marker = booting_file(st, node);
-        let token = format!("{} {}", std::process::id(), crate::measure::clock::now_ns());
-        std::fs::write(&marker, &token)?;
-        let still_on = || std::fs::read_to_string(&marker).is_ok_and(|t| t == token);
-        let end = std::time::Instant::now() + boot;
-        while std::time::Instant::now() < end {
-            if !still_on() {
-                bail!("node `{node}` was powered off while it booted");
-            }
-            std::thread::sleep(Duration::from_millis(50).min(end.saturating_duration_since(std::time::Instant::now())));
-        }
-        if !still_on() {
-            bail!("node `{node}` was powered off while it booted");
-        }
-        let _ = std::fs::remove_file(&marker);
-    }
+    boot_wait(st, node)?;
     let mut ledger = Ledger::open(&st.plan.lab)?;
     if wiring::netns_exists(&super::names::node_ns(&st.plan, node)) {
         wiring::unwire_node(st, &mut ledger, ni)?;
@@ -75,6 +60,37 @@ pub fn power_on(st: &LabState, node: &str) -> Result<()> {
     wiring::wire_nodes(st, &mut ledger, &[ni])?;
     boot_nodes(st, &mut ledger, &[ni])?;
     wait_ready(st, &[ni], Duration::from_secs(30))
+}
+
+/// The boot itself: `boot_time` with the node unwired, ended early by a power cut (the marker
+/// gone or another boot's) or an interrupt; the marker never outlives it.
+fn boot_wait(st: &LabState, node: &str) -> Result<()> {
+    let boot = Duration::from_millis(st.plan.boot_time_ms.into());
+    if boot.is_zero() {
+        return Ok(());
+    }
+    let marker = booting_file(st, node);
+    let token = format!("{} {}", std::process::id(), crate::measure::clock::now_ns());
+    std::fs::write(&marker, &token)?;
+    let mine = || std::fs::read_to_string(&marker).is_ok_and(|t| t == token);
+    let end = std::time::Instant::now() + boot;
+    let waited = loop {
+        if !mine() {
+            return Err(anyhow::anyhow!("node `{node}` was powered off while it booted"));
+        }
+        if let Err(e) = crate::interrupt::check() {
+            break Err(e);
+        }
+        let left = end.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            break Ok(());
+        }
+        std::thread::sleep(left.min(Duration::from_millis(50)));
+    };
+    if mine() {
+        let _ = std::fs::remove_file(&marker);
+    }
+    waited
 }
 
 /// Graceful reboot: SIGTERM to init (services get 3 s to stop), then power on.
