@@ -47,11 +47,23 @@ fn check_thaw(cx: &mut Check) -> Option<Arc<dyn Fault>> {
 impl Fault for Freeze {
     fn apply(&self, lab: &Lab) -> Result<Applied> {
         let node = resolve(lab, &self.node)?;
-        lab.actuators(&node)?.freeze(self.frozen)?;
+        if self.frozen {
+            lab.actuators(&node)?.freeze(true)?;
+        } else {
+            thaw(lab, &node)?;
+        }
         let n = node.clone();
-        let undo = Undo::after(self.duration.filter(|_| self.frozen), format!("thaw {n}"), move |lab| {
-            lab.actuators(&n)?.freeze(false).with_context(|| format!("thawing {n}"))
-        });
+        let undo = Undo::after(self.duration.filter(|_| self.frozen), format!("thaw {n}"), move |lab| thaw(lab, &n));
         Ok(Applied { node, undo })
     }
+}
+
+/// Thaw a frozen node. One the cluster fenced meanwhile is off or booting again: the power cut
+/// ended its freeze (its stopped processes died with it), so there is nothing to thaw.
+fn thaw(lab: &Lab, node: &str) -> Result<()> {
+    if !lab.running(node) {
+        crate::progress::info(&format!("{node} was powered off while frozen (fenced): nothing to thaw"));
+        return Ok(());
+    }
+    lab.actuators(node)?.freeze(false).with_context(|| format!("thawing {node}"))
 }
