@@ -5,8 +5,9 @@
 //! the `crash` fault's power cut, on is `power_on` (boot, then the stack per
 //! `cluster.rejoin`). Like a power switch, `on` answers once the power is on: the boot (a
 //! netns node's `boot_time`) goes on after the answer and the node is `on` meanwhile, so a
-//! fence's reboot never waits for the fenced member to boot. Two members that fence each other at once both lose, as with a real
-//! power switch: that is the fence race the delays prevent.
+//! fence's reboot never waits for the fenced member to boot. Two members that fence each
+//! other at once both lose, as with a real power switch: that is the fence race the delays
+//! prevent.
 
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Write};
@@ -41,8 +42,10 @@ pub fn serve(lab_name: &str) -> Result<()> {
     Ok(())
 }
 
-/// The fencer's power switches: one action at a time, and the members powered on whose boot
-/// is still going on in the background.
+/// The fencer's power switches: one action at a time, and the members whose boot this fencer
+/// started in the background. The provider says "booting" too (`Lab::booting`), but only once
+/// the thread has begun the boot: until then a `status` right after `on` would answer off and
+/// fail the agent's reboot.
 #[derive(Default)]
 struct Power {
     one: Mutex<()>,

@@ -74,23 +74,17 @@ fn boot_wait(st: &LabState, node: &str) -> Result<()> {
     std::fs::write(&marker, &token)?;
     let mine = || std::fs::read_to_string(&marker).is_ok_and(|t| t == token);
     let end = std::time::Instant::now() + boot;
-    let waited = loop {
+    let booted = || {
         if !mine() {
-            return Err(anyhow::anyhow!("node `{node}` was powered off while it booted"));
+            bail!("node `{node}` was powered off while it booted");
         }
-        if let Err(e) = crate::interrupt::check() {
-            break Err(e);
-        }
-        let left = end.saturating_duration_since(std::time::Instant::now());
-        if left.is_zero() {
-            break Ok(());
-        }
-        std::thread::sleep(left.min(Duration::from_millis(50)));
+        Ok(std::time::Instant::now() >= end)
     };
+    let waited = crate::wait::until(boot + Duration::from_secs(1), crate::wait::EVERY, booted, || format!("the boot of node `{node}`"));
     if mine() {
         let _ = std::fs::remove_file(&marker);
     }
-    waited
+    waited.map(|_| ())
 }
 
 /// Graceful reboot: SIGTERM to init (services get 3 s to stop), then power on.
