@@ -33,6 +33,7 @@ pub fn up(plan: &Plan, opts: &UpOptions) -> Result<Lab> {
     let mut plan = plan.clone();
     crate::fence::resolve(&mut plan, prov.name(), prov.fence_methods())?;
     crate::topology::kernel::check(&plan, prov.name(), prov.own_kernel())?;
+    crate::topology::placement::check(&plan, prov.name(), prov.takes_netns_nodes())?;
     let plan = &plan;
     prov.preflight()?;
     let recipe_path =

@@ -105,16 +105,40 @@ fn two_vms_boot_answer_over_russh_and_survive_cable_pull_power_cycle_and_freeze(
     assert_gone(lab, &id);
 }
 
+/// A mixed lab: the firewalls are VMs, the client and the server netns nodes on this machine,
+/// cabled to the lab's libvirt bridges. Traffic crosses both kinds, a cable pull and a power
+/// cycle of the netns client act on its host-side port, keepalived fails over on a power cut
+/// of the MASTER VM, and `down` leaves nothing of either kind.
 #[test]
-fn fw_pair_keepalived_fails_over_on_vms() {
+fn fw_pair_keepalived_fails_over_on_two_vms_beside_a_netns_client_and_server() {
     if !libvirt_ready() {
         return;
     }
     let lab = "hlvmfw";
     let _g = LabGuard(lab);
-    ok(&["up", "../topologies/fw-pair.yaml", "--name", lab, "--provider", "libvirt", "--stack", "keepalived"]);
+    let out = ok(&["up", "tests/data/fw-pair-mixed.yaml", "--name", lab, "--provider", "libvirt"]);
+    assert!(out.contains("4 nodes on libvirt"), "{out}");
     let id = lab_id(lab);
+    let s = status_json(lab);
+    assert!(s["provider"].as_str().unwrap().ends_with("client, server on netns"), "{s}");
+    let doms: Vec<String> = virsh_names("list").into_iter().filter(|d| d.starts_with(&format!("{lab}-"))).collect();
+    assert_eq!(doms, [format!("{lab}-fw1"), format!("{lab}-fw2")], "only the members are VMs");
+    // The client is a netns node: its hostname, and the host kernel's (it has none of its own).
+    assert_eq!(exec_out(lab, "client", &["hostname"]), "client");
+    assert_eq!(exec_out(lab, "client", &["uname", "-r"]), String::from_utf8_lossy(&Command::new("uname").arg("-r").output().unwrap().stdout).trim());
+    assert_ne!(exec_out(lab, "fw1", &["uname", "-r"]), exec_out(lab, "client", &["uname", "-r"]));
     assert!(pings(lab, "client", "198.18.2.10"), "the client reaches the server through the VIPs");
+    // Its cable is its port on the lab's host bridge.
+    ok(&["link", lab, "client", "inet", "down"]);
+    assert!(!pings(lab, "client", "198.18.2.10"), "a pulled cable cuts the netns client off");
+    ok(&["link", lab, "client", "inet", "up"]);
+    eventually(10, "the ping works again after the plug", || pings(lab, "client", "198.18.2.10"));
+    // Power cycle (boot_time 2 s): it comes back cabled to the same bridge.
+    ok(&["power", lab, "client", "off"]);
+    assert_eq!(status_json(lab)["nodes"][0]["state"], "off");
+    ok(&["power", lab, "client", "on"]);
+    assert!(pings(lab, "client", "198.18.2.10"), "the powered-on client is cabled again");
+
     let members = status_json(lab)["members"].clone();
     let master = members.as_array().unwrap().iter().find(|m| m["role"] == "MASTER").expect("a MASTER")["name"].as_str().unwrap().to_string();
     let backup = if master == "fw1" { "fw2" } else { "fw1" };
@@ -126,6 +150,29 @@ fn fw_pair_keepalived_fails_over_on_vms() {
     assert_eq!(holder["vips"].as_array().unwrap().len(), 2, "{after}");
     ok(&["down", lab]);
     assert_gone(lab, &id);
+    let ns = String::from_utf8_lossy(&Command::new("ip").args(["netns", "list"]).output().unwrap().stdout).into_owned();
+    assert!(!ns.contains(&format!("{lab}.")), "a netns node of the lab is left: {ns}");
+}
+
+/// Where netns nodes cannot go, `up` says so at the node's `provider:` line and makes nothing:
+/// a cluster member (members run on the lab's provider), and any node of a hosts lab.
+#[test]
+fn netns_nodes_are_refused_where_they_cannot_run() {
+    if !libvirt_ready() {
+        return;
+    }
+    up_refused(
+        &["tests/data/placement/member-on-netns.yaml", "--name", "hlvmplace", "--provider", "libvirt"],
+        2,
+        &["member-on-netns.yaml:8:15: nodes.fw2.provider: node `fw2` is a cluster member: members run on the lab's provider (libvirt)"],
+        "hlvmplace",
+    );
+    up_refused(
+        &["tests/data/fw-pair-mixed.yaml", "--name", "hlvmplace", "--provider", "hosts", "--inventory", "tests/data/hosts/none.yaml"],
+        2,
+        &["fw-pair-mixed.yaml:13:15: nodes.client.provider: the hosts provider cannot place node `client` on netns", "fw-pair-mixed.yaml:21:15:"],
+        "hlvmplace",
+    );
 }
 
 /// A heartbeat partition on two fenced pacemaker VMs, fenced as production KVM clusters are:
@@ -145,7 +192,9 @@ fn a_partition_on_fenced_vms_is_fenced_through_fence_virtd() {
     assert_eq!(r["outcome"], "passed", "{:#}\n{}", r["expectations"], r["error"]);
     let settings = r["settings"].to_string();
     assert!(settings.contains("fencing fence_virt to fence_virtd on the host"), "libvirt's default method: {settings}");
+    assert!(settings.contains("provider libvirt, client, server on netns"), "a mixed lab says so: {settings}");
     let m = &r["metrics"];
+    eprintln!("figure: mixed lab (2 VMs): probe tick lateness p99 {} ms, max {} ms", m["probe.tick_late_p99"], m["probe.tick_late_max"]);
     assert_eq!(m["fenced"], serde_json::json!(["fw2"]), "the standby is fenced: {m:#}");
     assert_eq!(m["split_brain"].as_bool(), Some(false));
     // fence_virtd's own log: fw1 asked it to reboot fw2's domain.

@@ -45,6 +45,7 @@ const CASES: &[(&str, &str, &str)] = &[
     ("keepalived-bad-hooks.yaml", "keepalived-bad-hooks.yaml:14:13:", "cluster.keepalived.notify: `on-vrrp --log` does not start"),
     ("prepare-empty.yaml", "prepare-empty.yaml:10:34:", "cluster.prepare[1]: an empty command"),
     ("boot-time.yaml", "boot-time.yaml:2:12:", "boot_time: `soon` is not a duration"),
+    ("node-provider.yaml", "node-provider.yaml:5:18:", "nodes.a.provider: a node's provider can only be `netns`, not `libvirt`"),
     // Every field that names one of a fixed set says which names it allows.
     ("unknown-choices.yaml", "unknown-choices.yaml:11:11:", "unknown rejoin `sometimes` (hint: one of: auto, manual)"),
     ("unknown-choices.yaml", "unknown-choices.yaml:12:37:", "unknown conntrackd mode `fast` (hint: one of: ftfw, alarm, notrack, off)"),

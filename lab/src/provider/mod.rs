@@ -123,6 +123,16 @@ pub trait Provider: Sync {
     fn own_kernel(&self) -> bool {
         true
     }
+    /// Can a topology put some of this provider's nodes on netns (`provider: netns`): are its
+    /// networks bridges on this machine that a netns node can be cabled to?
+    fn takes_netns_nodes(&self) -> bool {
+        false
+    }
+    /// Where the netns nodes of this provider's lab plug in (see `HostWiring`); None: the
+    /// netns fabric of their own (a netns lab).
+    fn host_wiring(&self, _st: &LabState) -> Option<HostWiring> {
+        None
+    }
     /// The provider's own subcommand (`halab hosts ARGS`), parsed by the provider; None: it
     /// has none.
     fn command(&self, _args: &[String]) -> Option<Result<std::process::ExitCode>> {
@@ -139,6 +149,16 @@ pub trait Provider: Sync {
     fn helper(&self, name: &str, _arg: &std::path::Path) -> Result<()> {
         bail!("provider `{}` has no helper `{name}`", self.name())
     }
+}
+
+/// A netns node in another provider's lab is cabled to that provider's bridges in the host
+/// namespace: one per network (in plan order) and the management one. Its host-side ports
+/// are named by that provider, so its cable and loss faults find them as they find a VM's.
+pub struct HostWiring {
+    pub bridges: Vec<String>,
+    pub mgmt_bridge: String,
+    /// Host-side port of node `n`'s interface `i` (None: its management interface).
+    pub port: fn(&crate::topology::Plan, usize, Option<usize>) -> String,
 }
 
 /// What breaks one node: power, cables, loss, freeze. netns and libvirt provide them from

@@ -157,7 +157,14 @@ fn provider_setting(provider: &str, plan: &crate::topology::Plan) -> String {
     match (provider, plan.boot_time_ms) {
         ("netns", 0) => "provider netns, boot_time 0: a powered-on or fenced node is back at once, so a gap may end through the rebooted member".into(),
         ("netns", ms) => format!("provider netns, a powered-on or fenced node boots in {} s (boot_time)", ms as f64 / 1000.0),
-        (p, _) => format!("provider {p}"),
+        (p, _) => {
+            // A mixed lab: which nodes ran on netns beside the provider's (their clock is the host's).
+            let on_netns: Vec<&str> = plan.nodes.iter().filter(|n| n.on_netns()).map(|n| n.name.as_str()).collect();
+            match on_netns.as_slice() {
+                [] => format!("provider {p}"),
+                nodes => format!("provider {p}, {} on netns (this machine's kernel and clock)", nodes.join(", ")),
+            }
+        }
     }
 }
 

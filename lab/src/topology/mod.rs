@@ -6,6 +6,7 @@ pub mod duration;
 pub mod keepalived;
 pub mod kernel;
 pub mod model;
+pub mod placement;
 pub mod plan;
 pub mod resources;
 pub mod validate;

@@ -62,6 +62,10 @@ pub struct NodeSpec {
     /// Files copied into the node at `up` (host path relative to the topology file).
     #[serde(default)]
     pub files: Vec<FileSpec>,
+    /// `netns`: the node runs on the machine that runs halab whatever the lab's provider (a
+    /// client or server beside VM members); left out: on the lab's provider.
+    #[serde(default)]
+    pub provider: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

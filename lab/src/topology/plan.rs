@@ -57,6 +57,17 @@ pub struct PlanNode {
     pub vm: VmSize,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<super::resources::PlanFile>,
+    /// Where the topology put this node on netns whatever the lab's provider (`provider:
+    /// netns`), or None: on the lab's provider.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub netns: Option<crate::diag::Span>,
+}
+
+impl PlanNode {
+    /// Does this node run on netns in a lab of another provider?
+    pub fn on_netns(&self) -> bool {
+        self.netns.is_some()
+    }
 }
 
 /// A node's size as a VM (libvirt provider).

@@ -218,7 +218,16 @@ fn nodes(c: &mut Checker, t: &TopologyFile, networks: &[PlanNetwork], lab: &str,
         let forwarding = spec.forwarding.unwrap_or(interfaces.len() >= 2);
         let vm = vm_size(c, spec.vm.as_ref(), &field);
         let files = super::resources::files(c, &spec.files, &format!("nodes.{}.files", name.value));
-        nodes.push(PlanNode { name: name.value.clone(), interfaces, routes, services, forwarding, vm, files });
+        let netns = match &spec.provider {
+            Some(p) if p.value == "netns" => Some(c.span(p)),
+            Some(p) => {
+                let msg = format!("a node's provider can only be `netns`, not `{}`", p.value);
+                c.at(p, &format!("{field}.provider"), &msg, "`netns` runs this node on the machine that runs halab; leave it out to use the lab's provider");
+                None
+            }
+            None => None,
+        };
+        nodes.push(PlanNode { name: name.value.clone(), interfaces, routes, services, forwarding, vm, files, netns });
     }
     nodes
 }

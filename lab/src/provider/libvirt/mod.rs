@@ -8,6 +8,7 @@ pub mod conn;
 pub mod faults;
 pub mod fence_virtd;
 pub mod guest;
+pub mod netns_nodes;
 pub mod up;
 pub mod xml;
 
@@ -40,6 +41,20 @@ pub fn settings(st: &LabState) -> Result<Settings> {
 
 pub struct Libvirt;
 
+/// A root-only /dev/kvm (no udev to make it root:kvm 0660) makes libvirt probe qemu again at
+/// every capabilities lookup, dozens per domain start: a 2-VM lab took 132 s to start its VMs
+/// instead of 0.6 s. Said once per `up`, with the fix.
+fn kvm_device_warning() {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(m) = std::fs::metadata("/dev/kvm") {
+        if m.permissions().mode() & 0o060 == 0 {
+            crate::progress::info(
+                "/dev/kvm is root-only, so libvirt probes qemu again at every domain start (about a minute each): `chgrp kvm /dev/kvm && chmod 0660 /dev/kvm` (scripts/install-libvirt does it)",
+            );
+        }
+    }
+}
+
 impl Provider for Libvirt {
     fn name(&self) -> &'static str {
         "libvirt"
@@ -52,6 +67,7 @@ impl Provider for Libvirt {
             crate::image::build::which(tool)
                 .with_context(|| format!("`{tool}` is needed by the libvirt provider: apt-get install openssh-client qemu-utils e2fsprogs tar"))?;
         }
+        kvm_device_warning();
         Ok(())
     }
     fn decide(&self, _: &crate::topology::Plan, opts: &Options, img: &Image) -> Result<serde_json::Value> {
@@ -64,6 +80,10 @@ impl Provider for Libvirt {
     }
     fn teardown(&self, ledger: &Ledger) -> Result<()> {
         let objs = &ledger.data.objects;
+        // Its netns nodes (processes, their namespaces and host-side ports), if it has any.
+        if objs.iter().any(|o| matches!(o, Object::Netns { .. }) || matches!(o, Object::Process { what, .. } if what == "supervisor")) {
+            crate::provider::netns::teardown::teardown(ledger)?;
+        }
         // The lab's own nft table in the host (loss on its taps), then domains and networks.
         for o in objs {
             if let Object::NftTable { family, name } = o {
@@ -89,14 +109,44 @@ impl Provider for Libvirt {
             let name = name.clone();
             conn::with_conn(uri, move |c| Ok(c.lookup_domain_by_name(&name).is_ok())).unwrap_or(true)
         });
-        (!doms.is_empty() && !any).then(|| "none of its VMs exists any more".into())
+        if !doms.is_empty() && !any {
+            return Some("none of its VMs exists any more".into());
+        }
+        // Its netns nodes live under their supervisor.
+        let sup = l.data.objects.iter().find_map(|o| match o {
+            Object::Process { pid, start_time, what } if what == "supervisor" => Some((*pid, *start_time)),
+            _ => None,
+        });
+        sup.filter(|(pid, st)| !crate::ledger::process_alive(*pid, *st)).map(|_| "the supervisor of its netns nodes is gone".into())
     }
     fn shell(&self, st: &LabState, node: &str) -> Result<Arc<dyn Shell>> {
-        Ok(Arc::new(crate::transport::shell::SshShell { target: ssh_target(st, st.node_index(node)?)? }))
+        let ni = st.node_index(node)?;
+        if netns_nodes::is_netns(st, node) {
+            return crate::provider::netns::Netns.shell(st, node);
+        }
+        Ok(Arc::new(crate::transport::shell::SshShell { target: ssh_target(st, ni)? }))
     }
     fn actuators<'a>(&self, st: &'a LabState, node: &str) -> Result<Box<dyn Actuators + 'a>> {
         st.node_index(node)?;
+        if netns_nodes::is_netns(st, node) {
+            return Ok(Box::new(netns_nodes::HostNode { st, node: node.to_string() }));
+        }
         Ok(Box::new(faults::Vm { st, node: node.to_string() }))
+    }
+    fn host_pid(&self, st: &LabState, node: &str) -> Option<i32> {
+        netns_nodes::is_netns(st, node).then(|| crate::provider::netns::init_pid(&st.plan.lab, node)).flatten()
+    }
+    fn interactive(&self, st: &LabState, node: &str, argv: &[String]) -> Result<Option<std::process::Command>> {
+        if netns_nodes::is_netns(st, node) {
+            return crate::provider::netns::exec_command(st, node, argv).map(Some);
+        }
+        Ok(None)
+    }
+    fn takes_netns_nodes(&self) -> bool {
+        true
+    }
+    fn host_wiring(&self, st: &LabState) -> Option<crate::provider::HostWiring> {
+        Some(netns_nodes::host_wiring(st))
     }
     fn serve_fencing(&self, lab: &crate::lab::Lab) -> Option<Result<()>> {
         let virt = lab.plan.cluster.as_ref().and_then(|c| c.fencing.method) == Some(crate::topology::FenceMethod::Virt);
@@ -124,7 +174,11 @@ impl Provider for Libvirt {
     }
     fn describe(&self, st: &LabState) -> String {
         match settings(st) {
-            Ok(s) => format!("libvirt, {}, {}", s.uri, if s.kvm { "KVM" } else { "TCG" }),
+            Ok(s) => {
+                let on_netns: Vec<&str> = st.plan.nodes.iter().filter(|n| n.on_netns()).map(|n| n.name.as_str()).collect();
+                let mixed = if on_netns.is_empty() { String::new() } else { format!("; {} on netns", on_netns.join(", ")) };
+                format!("libvirt, {}, {}{mixed}", s.uri, if s.kvm { "KVM" } else { "TCG" })
+            }
             Err(_) => "libvirt".into(),
         }
     }

@@ -29,17 +29,20 @@ pub fn boot_timeout(st: &LabState, nodes: usize) -> Duration {
 pub fn up(st: &LabState, ledger: &mut Ledger, img: &Image) -> Result<()> {
     let lv = super::settings(st)?;
     let dir = lab_dir(&st.plan.lab);
-    let n = st.plan.nodes.len();
-    let step = Step::start(format!("up {} ({n} VMs, libvirt {}, {})", st.plan.lab, lv.uri, if lv.kvm { "KVM" } else { "TCG" }));
+    let (vms, on_netns) = super::netns_nodes::split(st);
+    let n = vms.len();
+    let also = if on_netns.is_empty() { String::new() } else { format!(" and {} netns nodes", on_netns.len()) };
+    let step = Step::start(format!("up {} ({n} VMs{also}, libvirt {}, {})", st.plan.lab, lv.uri, if lv.kvm { "KVM" } else { "TCG" }));
     step.message("base disk");
     let (base, _) = disk::ensure_disk(img)?;
     let (kernel, initrd) = disk::kernel_and_initrd(img)?;
     interrupt::step_boundary()?;
     step.message("keys, identities and overlays");
     identity::lab_keys(&dir)?;
-    let mut known_hosts = String::new();
+    let mut known_hosts = crate::provider::netns::up::identities(st, &on_netns)?;
     let mut domains = Vec::new();
-    for (ni, node) in st.plan.nodes.iter().enumerate() {
+    for &ni in &vms {
+        let node = &st.plan.nodes[ni];
         let nd = node_dir(st, &node.name);
         std::fs::create_dir_all(nd.join("identity"))?;
         let tar = nd.join("identity.tar");
@@ -89,13 +92,21 @@ pub fn up(st: &LabState, ledger: &mut Ledger, img: &Image) -> Result<()> {
         }
         Ok(())
     })?;
+    if !on_netns.is_empty() {
+        // While the VMs boot: the netns nodes, cabled to the networks just made.
+        step.message("netns nodes on the lab's bridges");
+        crate::provider::netns::up::up_on_host(st, ledger, &on_netns)?;
+    }
     step.message("waiting for SSH on every VM");
-    let all: Vec<usize> = (0..n).collect();
-    wait_ssh(st, &all, boot_timeout(st, n))?;
+    wait_ssh(st, &vms, boot_timeout(st, n))?;
     step.message("halab-node and services");
-    install_node_binary(st, &all)?;
-    for &ni in &all {
+    install_node_binary(st, &vms)?;
+    for &ni in &vms {
         start_services(st, ni)?;
+    }
+    if !on_netns.is_empty() {
+        step.message("netns nodes reach the VMs");
+        super::netns_nodes::check_reach(st, &on_netns)?;
     }
     step.done(&format!("{n} VMs answer SSH, {:.1} s after start", t.elapsed().as_secs_f64()));
     Ok(())

@@ -26,15 +26,8 @@ pub fn up(st: &LabState, ledger: &mut Ledger) -> Result<()> {
     let step = Step::start(format!("up {} ({} nodes, netns)", st.plan.lab, st.plan.nodes.len()));
     step.message("keys and node identities");
     identity::lab_keys(&dir)?;
-    let mut known_hosts = String::new();
-    for (ni, node) in st.plan.nodes.iter().enumerate() {
-        let nd = node_dir(&st.plan.lab, &node.name);
-        for sub in ["upper", "work", "root"] {
-            std::fs::create_dir_all(nd.join(sub))?;
-        }
-        known_hosts.push_str(&identity::write_node(st, &dir, ni, &nd.join("upper"))?);
-        write_boot_config(st, ni)?;
-    }
+    let all: Vec<usize> = (0..st.plan.nodes.len()).collect();
+    let known_hosts = identities(st, &all)?;
     std::fs::write(dir.join("ssh/known_hosts"), known_hosts)?;
     interrupt::step_boundary()?;
     step.message("supervisor");
@@ -42,7 +35,6 @@ pub fn up(st: &LabState, ledger: &mut Ledger) -> Result<()> {
     interrupt::step_boundary()?;
     step.message("fabric and cables");
     wiring::create_fabric(st, ledger)?;
-    let all: Vec<usize> = (0..st.plan.nodes.len()).collect();
     wiring::wire_nodes(st, ledger, &all)?;
     interrupt::step_boundary()?;
     step.message("booting nodes");
@@ -51,6 +43,32 @@ pub fn up(st: &LabState, ledger: &mut Ledger) -> Result<()> {
     wait_ready(st, &all, Duration::from_secs(30))?;
     step.done("ready");
     Ok(())
+}
+
+/// Each node's identity in its upper dir and its boot config; returns their known_hosts lines.
+/// (The lab's keys exist already.)
+pub fn identities(st: &LabState, nodes: &[usize]) -> Result<String> {
+    let dir = lab_dir(&st.plan.lab);
+    let mut known_hosts = String::new();
+    for &ni in nodes {
+        let nd = node_dir(&st.plan.lab, &st.plan.nodes[ni].name);
+        for sub in ["upper", "work", "root"] {
+            std::fs::create_dir_all(nd.join(sub))?;
+        }
+        known_hosts.push_str(&identity::write_node(st, &dir, ni, &nd.join("upper"))?);
+        write_boot_config(st, ni)?;
+    }
+    Ok(known_hosts)
+}
+
+/// The netns nodes of another provider's lab (its `host_wiring`), their identities written:
+/// the supervisor, their cables to that provider's bridges, their boot; returns once each
+/// answers SSH.
+pub fn up_on_host(st: &LabState, ledger: &mut Ledger, nodes: &[usize]) -> Result<()> {
+    start_supervisor(&lab_dir(&st.plan.lab), ledger)?;
+    wiring::wire_nodes(st, ledger, nodes)?;
+    boot_nodes(st, ledger, nodes)?;
+    wait_ready(st, nodes, Duration::from_secs(30))
 }
 
 fn write_boot_config(st: &LabState, ni: usize) -> Result<()> {
