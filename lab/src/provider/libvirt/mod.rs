@@ -81,7 +81,7 @@ impl Provider for Libvirt {
     fn teardown(&self, ledger: &Ledger) -> Result<()> {
         let objs = &ledger.data.objects;
         // Its netns nodes (processes, their namespaces and host-side ports), if it has any.
-        if objs.iter().any(|o| matches!(o, Object::Netns { .. }) || matches!(o, Object::Process { what, .. } if what == "supervisor")) {
+        if objs.iter().any(|o| matches!(o, Object::Netns { .. })) || crate::provider::netns::supervisor_alive(ledger).is_some() {
             crate::provider::netns::teardown::teardown(ledger)?;
         }
         // The lab's own nft table in the host (loss on its taps), then domains and networks.
@@ -113,11 +113,7 @@ impl Provider for Libvirt {
             return Some("none of its VMs exists any more".into());
         }
         // Its netns nodes live under their supervisor.
-        let sup = l.data.objects.iter().find_map(|o| match o {
-            Object::Process { pid, start_time, what } if what == "supervisor" => Some((*pid, *start_time)),
-            _ => None,
-        });
-        sup.filter(|(pid, st)| !crate::ledger::process_alive(*pid, *st)).map(|_| "the supervisor of its netns nodes is gone".into())
+        (crate::provider::netns::supervisor_alive(l) == Some(false)).then(|| "the supervisor of its netns nodes is gone".into())
     }
     fn shell(&self, st: &LabState, node: &str) -> Result<Arc<dyn Shell>> {
         let ni = st.node_index(node)?;

@@ -28,62 +28,16 @@ pub fn boot_timeout(st: &LabState, nodes: usize) -> Duration {
 
 pub fn up(st: &LabState, ledger: &mut Ledger, img: &Image) -> Result<()> {
     let lv = super::settings(st)?;
-    let dir = lab_dir(&st.plan.lab);
     let (vms, on_netns) = super::netns_nodes::split(st);
     let n = vms.len();
     let also = if on_netns.is_empty() { String::new() } else { format!(" and {} netns nodes", on_netns.len()) };
     let step = Step::start(format!("up {} ({n} VMs{also}, libvirt {}, {})", st.plan.lab, lv.uri, if lv.kvm { "KVM" } else { "TCG" }));
-    step.message("base disk");
-    let (base, _) = disk::ensure_disk(img)?;
-    let (kernel, initrd) = disk::kernel_and_initrd(img)?;
-    interrupt::step_boundary()?;
     step.message("keys, identities and overlays");
-    identity::lab_keys(&dir)?;
-    let mut known_hosts = crate::provider::netns::up::identities(st, &on_netns)?;
-    let mut domains = Vec::new();
-    for &ni in &vms {
-        let node = &st.plan.nodes[ni];
-        let nd = node_dir(st, &node.name);
-        std::fs::create_dir_all(nd.join("identity"))?;
-        let tar = nd.join("identity.tar");
-        known_hosts.push_str(&guest::write_identity(st, &dir, ni, &nd.join("identity"), &tar)?);
-        let overlay = nd.join("disk.qcow2");
-        crate::cmd::run("qemu-img", &["create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", &base.to_string_lossy(), &overlay.to_string_lossy()])
-            .with_context(|| format!("failed to create the disk of `{}`", node.name))?;
-        let spec = xml::DomainSpec {
-            kvm: lv.kvm,
-            memory_mib: node.vm.memory_mib,
-            vcpus: node.vm.vcpus,
-            kernel: kernel.clone(),
-            initrd: initrd.clone(),
-            disk: overlay,
-            identity: tar,
-            machine_id: identity::machine_id(&st.plan.lab, &node.name),
-            console_log: nd.join("console.log"),
-            mgmt_mac: guest::mgmt_mac(st, &node.name),
-            index: ni,
-        };
-        domains.push((xml::domain_name(&st.plan, &node.name), xml::domain_xml(&st.plan, node, &spec)));
-    }
-    std::fs::write(dir.join("ssh/known_hosts"), known_hosts)?;
+    let domains = prepare(st, &lv, img, &vms, &on_netns)?;
     interrupt::step_boundary()?;
-
     step.message("networks");
-    let mut nets: Vec<(String, String)> =
-        (0..st.plan.networks.len()).map(|i| (xml::network_name(&st.plan, &st.plan.networks[i].name), xml::network_xml(&st.plan, i))).collect();
-    nets.push((xml::mgmt_network_name(&st.plan), xml::mgmt_network_xml(&st.plan, st.host_addr, st.management.prefix_len())));
-    // Written down before they exist, so an interrupted `up` leaves nothing `down` cannot find.
-    ledger.record_all(nets.iter().map(|(name, _)| Object::Network { uri: lv.uri.clone(), name: name.clone() }))?;
-    ledger.record_all(domains.iter().map(|(name, _)| Object::Domain { uri: lv.uri.clone(), name: name.clone() }))?;
-    let net_xml: Vec<String> = nets.into_iter().map(|(_, x)| x).collect();
-    conn::with_conn(&lv.uri, move |c| {
-        for x in &net_xml {
-            conn::start_network(c, x)?;
-        }
-        Ok(())
-    })?;
+    start_networks(st, ledger, &lv.uri, &domains)?;
     interrupt::step_boundary()?;
-
     step.message(&format!("starting {n} VMs"));
     let t = Instant::now();
     conn::with_conn(&lv.uri, move |c| {
@@ -110,6 +64,60 @@ pub fn up(st: &LabState, ledger: &mut Ledger, img: &Image) -> Result<()> {
     }
     step.done(&format!("{n} VMs answer SSH, {:.1} s after start", t.elapsed().as_secs_f64()));
     Ok(())
+}
+
+/// The lab's keys, every node's identity (known_hosts), each VM's overlay on the base disk;
+/// returns each VM's domain name and XML.
+fn prepare(st: &LabState, lv: &super::Settings, img: &Image, vms: &[usize], on_netns: &[usize]) -> Result<Vec<(String, String)>> {
+    let dir = lab_dir(&st.plan.lab);
+    let (base, _) = disk::ensure_disk(img)?;
+    let (kernel, initrd) = disk::kernel_and_initrd(img)?;
+    identity::lab_keys(&dir)?;
+    let mut known_hosts = crate::provider::netns::up::identities(st, on_netns)?;
+    let mut domains = Vec::new();
+    for &ni in vms {
+        let node = &st.plan.nodes[ni];
+        let nd = node_dir(st, &node.name);
+        std::fs::create_dir_all(nd.join("identity"))?;
+        let tar = nd.join("identity.tar");
+        known_hosts.push_str(&guest::write_identity(st, &dir, ni, &nd.join("identity"), &tar)?);
+        let overlay = nd.join("disk.qcow2");
+        crate::cmd::run("qemu-img", &["create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", &base.to_string_lossy(), &overlay.to_string_lossy()])
+            .with_context(|| format!("failed to create the disk of `{}`", node.name))?;
+        let spec = xml::DomainSpec {
+            kvm: lv.kvm,
+            memory_mib: node.vm.memory_mib,
+            vcpus: node.vm.vcpus,
+            kernel: kernel.clone(),
+            initrd: initrd.clone(),
+            disk: overlay,
+            identity: tar,
+            machine_id: identity::machine_id(&st.plan.lab, &node.name),
+            console_log: nd.join("console.log"),
+            mgmt_mac: guest::mgmt_mac(st, &node.name),
+            index: ni,
+        };
+        domains.push((xml::domain_name(&st.plan, &node.name), xml::domain_xml(&st.plan, node, &spec)));
+    }
+    std::fs::write(dir.join("ssh/known_hosts"), known_hosts)?;
+    Ok(domains)
+}
+
+/// The lab's networks and management network, started; they and the domains are written to
+/// the ledger first, so an interrupted `up` leaves nothing `down` cannot find.
+fn start_networks(st: &LabState, ledger: &mut Ledger, uri: &str, domains: &[(String, String)]) -> Result<()> {
+    let mut nets: Vec<(String, String)> =
+        (0..st.plan.networks.len()).map(|i| (xml::network_name(&st.plan, &st.plan.networks[i].name), xml::network_xml(&st.plan, i))).collect();
+    nets.push((xml::mgmt_network_name(&st.plan), xml::mgmt_network_xml(&st.plan, st.host_addr, st.management.prefix_len())));
+    ledger.record_all(nets.iter().map(|(name, _)| Object::Network { uri: uri.to_string(), name: name.clone() }))?;
+    ledger.record_all(domains.iter().map(|(name, _)| Object::Domain { uri: uri.to_string(), name: name.clone() }))?;
+    let net_xml: Vec<String> = nets.into_iter().map(|(_, x)| x).collect();
+    conn::with_conn(uri, move |c| {
+        for x in &net_xml {
+            conn::start_network(c, x)?;
+        }
+        Ok(())
+    })
 }
 
 /// The node's extra services (web, iperf3), as systemd units; sshd is the image's own.

@@ -56,14 +56,7 @@ impl Provider for Netns {
     }
     fn garbage_reason(&self, l: &Ledger) -> Option<String> {
         // The supervisor holds the nodes: without it the lab is dead.
-        let sup = l.data.objects.iter().find_map(|o| match o {
-            Object::Process { pid, start_time, what } if what == "supervisor" => Some((*pid, *start_time)),
-            _ => None,
-        });
-        match sup {
-            Some((pid, st)) if process_alive(pid, st) => None,
-            _ => Some("its supervisor is gone".into()),
-        }
+        (supervisor_alive(l) != Some(true)).then(|| "its supervisor is gone".into())
     }
     fn shell(&self, st: &LabState, node: &str) -> Result<Arc<dyn Shell>> {
         st.node_index(node)?;
@@ -86,6 +79,14 @@ impl Provider for Netns {
             _ => bail!("provider `netns` has no helper `{name}`"),
         }
     }
+}
+
+/// Is the supervisor of the ledger's netns nodes alive? None: it records none.
+pub fn supervisor_alive(l: &Ledger) -> Option<bool> {
+    l.data.objects.iter().find_map(|o| match o {
+        Object::Process { pid, start_time, what } if what == "supervisor" => Some(process_alive(*pid, *start_time)),
+        _ => None,
+    })
 }
 
 /// PID (in the host namespace) of a running node's init, verified against the ledger.

@@ -38,9 +38,6 @@ pub fn create_fabric(st: &LabState, ledger: &mut Ledger) -> Result<()> {
 /// The other provider's bridges this lab's netns nodes plug into (a netns node in a VM lab),
 /// or None: the lab's own fabric namespace.
 fn host_wiring(st: &LabState) -> Option<HostWiring> {
-    if st.provider.kind == "netns" {
-        return None;
-    }
     crate::provider::get(&st.provider.kind).ok()?.host_wiring(st)
 }
 
