@@ -1,10 +1,11 @@
-//! The hosts provider on VMs with real BMCs (root, libvirt under TCG): four VMs made by halab
-//! (`tests/data/hosts/rack.yaml` on libvirt) play the hardware, VirtualBMC in front of each
-//! on 127.0.0.1 answers IPMI, and the inventory powers them through `fence_ipmilan`, except
-//! h3, whose BMC speaks Redfish (sushy-tools over HTTPS, `fence_redfish`). fw-pair comes up
-//! on them with keepalived; fw2's host is powered off through Redfish and `down` powers it
-//! on again; the scp scenario survives a power cut of the active through its IPMI BMC; every
-//! VM is as it was after each `down`.
+//! The hosts provider on VMs with real BMCs (root, libvirt under TCG): a rack made by halab
+//! (`tests/data/hosts/rack.yaml` on libvirt) plays the hardware: h2 and h3, the firewalls'
+//! machines, are VMs, h1 and h4 (client and server) netns nodes without a BMC. VirtualBMC in
+//! front of h2 on 127.0.0.1 answers IPMI (`fence_ipmilan`); h3's BMC speaks Redfish
+//! (sushy-tools over HTTPS, `fence_redfish`). fw-pair comes up on them with keepalived; fw2's
+//! host is powered off through Redfish and `down` powers it on again; the scp scenario
+//! survives a power cut of the active through its IPMI BMC; every host is as it was after
+//! each `down`.
 
 mod common;
 mod hosts_rack;
@@ -154,19 +155,19 @@ fn fw_pair_on_vms_powered_through_their_bmcs() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let hosts = ["h1", "h2", "h3", "h4"];
-    // The libvirt provider names a domain LAB-NODE.
-    let domains: Vec<String> = hosts.iter().map(|h| format!("{RACK}-{h}")).collect();
+    // The libvirt provider names a domain LAB-NODE; only h2 and h3 are VMs.
+    let (h2, h3) = (format!("{RACK}-h2"), format!("{RACK}-h3"));
     std::fs::write(dir.join("bmc.password"), "halab-test-bmc\n").unwrap();
-    // One IPMI BMC per VM (h3's is unused: its inventory entry names the Redfish one).
-    let _bmcs = Bmcs::start(&dir.join("vbmc"), &domains, "halab-test-bmc");
-    let (_redfish, systems_uri) = RedfishBmc::start(&dir.join("redfish"), &domains[2], "halab-test-bmc");
+    let _bmcs = Bmcs::start(&dir.join("vbmc"), std::slice::from_ref(&h2), "halab-test-bmc");
+    let (_redfish, systems_uri) = RedfishBmc::start(&dir.join("redfish"), &h3, "halab-test-bmc");
 
     let mut y = String::from("name: vmrack\nhosts:\n");
-    for (i, h) in hosts.iter().enumerate() {
+    for h in hosts {
         y += &hosts_rack::host_entry(RACK, h, &format!("/var/lib/halab/labs/{RACK}/ssh/id_ed25519"), false).0;
-        y += &match *h {
+        y += &match h {
+            "h2" => "    power: { driver: ipmi, address: 127.0.0.1, port: 6231, user: admin, password_file: bmc.password }\n".to_string(),
             "h3" => format!("    power: {{ driver: redfish, address: 127.0.0.1, port: {REDFISH_PORT}, user: admin, password_file: bmc.password, systems_uri: {systems_uri}, tls_insecure: true }}\n"),
-            _ => format!("    power: {{ driver: ipmi, address: 127.0.0.1, port: {}, user: admin, password_file: bmc.password }}\n", 6231 + i),
+            _ => String::new(),
         };
     }
     let inv = dir.join("inv.yaml");
@@ -174,19 +175,19 @@ fn fw_pair_on_vms_powered_through_their_bmcs() {
     let inv_s = inv.to_str().unwrap();
     ok(&["hosts", "trust", "--inventory", inv_s]);
     let health = ok(&["hosts", "check", "--inventory", inv_s]);
-    assert_eq!(health.matches(": healthy (").count(), 4, "every BMC answers and says on: {health}");
-    eprintln!("figure: health checks (h3 Redfish, the others IPMI): {}", health.trim().replace('\n', "; "));
+    assert_eq!(health.matches(": healthy (").count(), 4, "every host answers, both BMCs say on: {health}");
+    eprintln!("figure: health checks (h2 IPMI, h3 Redfish, h1 and h4 no BMC): {}", health.trim().replace('\n', "; "));
     let before: Vec<String> = hosts.iter().map(|h| host_state(h)).collect();
 
     let t = std::time::Instant::now();
     ok(&["up", "../topologies/fw-pair.yaml", "--name", "vmfw", "--provider", "hosts", "--inventory", inv_s]);
-    eprintln!("figure: fw-pair + keepalived up on 4 VMs as hosts in {:.1} s", t.elapsed().as_secs_f64());
+    eprintln!("figure: fw-pair + keepalived up on 2 VMs and 2 netns nodes as hosts in {:.1} s", t.elapsed().as_secs_f64());
     // fw2 plays on h3 (bound by order); its BMC is the Redfish one.
     assert_eq!(ok(&["exec", "vmfw", "fw2", "--", "hostname"]).trim(), "h3");
     let t = std::time::Instant::now();
     ok(&["power", "vmfw", "fw2", "off"]);
     eprintln!("figure: Redfish power off (fence_redfish, polls until off): {:.2} s", t.elapsed().as_secs_f64());
-    assert_eq!(domstate(&domains[2]), "shut off", "fence_redfish powered h3 off");
+    assert_eq!(domstate(&h3), "shut off", "fence_redfish powered h3 off");
     let t = std::time::Instant::now();
     let o = halab(&["down", "vmfw"]);
     eprintln!("figure: down with h3 powered on through Redfish and booted: {:.1} s", t.elapsed().as_secs_f64());
@@ -195,7 +196,7 @@ fn fw_pair_on_vms_powered_through_their_bmcs() {
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
-    settles_to("down left every VM as it was", &before, 60, || hosts.iter().map(|h| host_state(h)).collect());
+    settles_to("down left every host as it was", &before, 60, || hosts.iter().map(|h| host_state(h)).collect());
 
     let out = dir.join("run");
     let (o, recs) = run_records("../scenarios/scp-survives-failover.yaml", &out, &["--stack", "keepalived", "--provider", "hosts", "--inventory", inv_s]);
@@ -210,5 +211,5 @@ fn fw_pair_on_vms_powered_through_their_bmcs() {
     assert!(applied.contains("IPMI BMC 127.0.0.1:623"), "{applied}");
     assert!(String::from_utf8_lossy(&o.stderr).contains("was left powered off: powered on again"), "down powers the cut VM on through its BMC");
     // The VM powered off and on through its BMC is still booting its last units.
-    settles_to("after the run every VM is as it was", &before, 60, || hosts.iter().map(|h| host_state(h)).collect());
+    settles_to("after the run every host is as it was", &before, 60, || hosts.iter().map(|h| host_state(h)).collect());
 }
