@@ -16,7 +16,7 @@ fn drbd_on_netns_is_bad_input_at_its_line_before_anything_is_made() {
         return;
     }
     // It says where it can run.
-    let words = ["topology.yaml:33:", "the netns provider cannot run `ocf:linbit:drbd`", "--provider libvirt"];
+    let words = ["topology.yaml:35:14:", "the netns provider cannot run `ocf:linbit:drbd`", "--provider libvirt"];
     up_refused(&["../examples/dhcp-ha/topology.yaml", "--name", "hldrbdns"], 2, &words, "hldrbdns");
 }
 

@@ -63,6 +63,11 @@ pub trait HaStack: Sync {
     fn ready(&self, lab: &Lab, cl: &PlanCluster, nodes: &[Node], holder: &str) -> Result<bool>;
     /// Reads what the members share once (pacemaker: one crm_mon), then names each one's role.
     fn roles(&self, lab: &Lab, cl: &PlanCluster) -> Roles;
+    /// The member that holds the VIPs of a freshly started cluster, when the stack can leave
+    /// them elsewhere. keepalived cannot (the highest priority preempts); pacemaker can.
+    fn preferred<'a>(&self, _cl: &'a PlanCluster) -> Option<&'a str> {
+        None
+    }
     /// Move every VIP from `current` to `target`; the caller waits until ready there.
     fn switchover(&self, lab: &Lab, cl: &PlanCluster, current: &str, target: &str) -> Result<()>;
     /// Standby on or off for one member: it stays up but may not hold the VIPs.
@@ -231,7 +236,12 @@ pub fn bring_up(st: &Lab) -> Result<()> {
         step.message(stack.starting());
         on_members(st, cl, |n| stack.configure(st, cl, n).and_then(|_| persist(n)).and_then(|_| stack.start(st, cl, n)))?;
         step.message("waiting until the stack is ready");
-        ready::wait(st, cl, ready_timeout(st))?;
+        let holder = ready::wait(st, cl, ready_timeout(st))?;
+        if let Some(preferred) = stack.preferred(cl).filter(|p| *p != holder) {
+            // A lab starts as its topology says, so that `node: fw1` in a scenario is the active.
+            step.message(&format!("the VIPs came up on {holder}: moving them to the preferred member, {preferred}"));
+            switchover::switchover(st, Some(preferred))?;
+        }
     }
     step.done("ready");
     Ok(())

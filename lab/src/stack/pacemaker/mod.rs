@@ -176,6 +176,14 @@ impl HaStack for Pacemaker {
             }
         })
     }
+    /// At start-up the VIPs go to the first member whose link monitors report (the VIPs avoid
+    /// a member whose `ethmonitor-*` attribute is not yet defined), and stickiness keeps them
+    /// there: on a loaded box that was fw2 about once in a CI run. Where the user's own
+    /// constraints (or CIB fragment) also place things, the preference is only one of the
+    /// scores, and pacemaker's placement stands.
+    fn preferred<'a>(&self, cl: &'a PlanCluster) -> Option<&'a str> {
+        (cl.service.constraints.is_empty() && cl.service.cib.is_none()).then_some(cl.pacemaker.preferred.as_str())
+    }
     /// The VIP group is moved, then the move constraint is cleared (stickiness keeps it there).
     fn switchover(&self, st: &Lab, cl: &PlanCluster, current: &str, target: &str) -> Result<()> {
         let n = st.node(current)?;
