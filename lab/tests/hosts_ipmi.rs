@@ -17,6 +17,8 @@ use common::*;
 
 const RACK: &str = "vmrack";
 const VBMC: &str = "/opt/halab-bmc/bin";
+/// The first VirtualBMC's IPMI port; the next domain's BMC takes the next port.
+const IPMI_PORT: usize = 6231;
 
 /// vbmcd under this test's supervision, one BMC per VM; deleted and stopped when dropped.
 struct Bmcs {
@@ -41,7 +43,7 @@ impl Bmcs {
         eventually(30, "vbmcd answers", || b.vbmc(&["list"]).status.success());
         let mut b = b;
         for (i, d) in domains.iter().enumerate() {
-            let port = (6231 + i).to_string();
+            let port = (IPMI_PORT + i).to_string();
             let o = b.vbmc(&[
                 "add",
                 d,
@@ -165,7 +167,7 @@ fn fw_pair_on_vms_powered_through_their_bmcs() {
     for h in hosts {
         y += &hosts_rack::host_entry(RACK, h, &format!("/var/lib/halab/labs/{RACK}/ssh/id_ed25519"), false).0;
         y += &match h {
-            "h2" => "    power: { driver: ipmi, address: 127.0.0.1, port: 6231, user: admin, password_file: bmc.password }\n".to_string(),
+            "h2" => format!("    power: {{ driver: ipmi, address: 127.0.0.1, port: {IPMI_PORT}, user: admin, password_file: bmc.password }}\n"),
             "h3" => format!("    power: {{ driver: redfish, address: 127.0.0.1, port: {REDFISH_PORT}, user: admin, password_file: bmc.password, systems_uri: {systems_uri}, tls_insecure: true }}\n"),
             _ => String::new(),
         };

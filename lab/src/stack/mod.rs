@@ -238,7 +238,8 @@ pub fn bring_up(st: &Lab) -> Result<()> {
         step.message("waiting until the stack is ready");
         let holder = ready::wait(st, cl, ready_timeout(st))?;
         if let Some(preferred) = stack.preferred(cl).filter(|p| *p != holder) {
-            // A lab starts as its topology says, so that `node: fw1` in a scenario is the active.
+            // A lab starts as its topology says: a scenario that names the preferred member
+            // names the active.
             step.message(&format!("the VIPs came up on {holder}: moving them to the preferred member, {preferred}"));
             switchover::switchover(st, Some(preferred))?;
         }

@@ -178,9 +178,10 @@ impl HaStack for Pacemaker {
     }
     /// At start-up the VIPs go to the first member whose link monitors report (the VIPs avoid
     /// a member whose `ethmonitor-*` attribute is not yet defined), and stickiness keeps them
-    /// there: on a loaded box that was fw2 about once in a CI run. Where the user's own
-    /// constraints (or CIB fragment) also place things, the preference is only one of the
-    /// scores, and pacemaker's placement stands.
+    /// there: on a loaded box that was the second member once in a CI run (its ethmonitor set
+    /// its attribute through attrd 0.35 s before the first's). `up` moves them once ready,
+    /// whatever made them land there. Where the user's own constraints (or CIB fragment) also place
+    /// things, the preference is only one of the scores, and pacemaker's placement stands.
     fn preferred<'a>(&self, cl: &'a PlanCluster) -> Option<&'a str> {
         (cl.service.constraints.is_empty() && cl.service.cib.is_none()).then_some(cl.pacemaker.preferred.as_str())
     }
