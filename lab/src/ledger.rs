@@ -198,6 +198,12 @@ pub fn proc_state(pid: i32) -> Option<char> {
     stat[stat.rfind(')')? + 1..].trim_start().chars().next()
 }
 
+/// A process's parent from /proc/PID/stat (as the host sees it); None when it is gone.
+pub fn proc_ppid(pid: i32) -> Option<i32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat[stat.rfind(')')? + 1..].split_whitespace().nth(1)?.parse().ok()
+}
+
 /// True when `pid` runs and is the same process as recorded (zombies count as gone).
 pub fn process_alive(pid: i32, start_time: u64) -> bool {
     let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {

@@ -321,7 +321,16 @@ fn russh_transport_and_freeze_on_a_netns_lab() {
             .filter_map(|s| s.rsplit(") ").next()?.chars().next())
             .collect()
     };
+    // A command halab runs in the node (the VIP watcher's queries) is a visitor, not the
+    // node's: the freeze leaves it running, so it answers while the node is frozen.
+    let mut visitor = Command::new(HALAB).args(["exec", lab, "server", "--", "sh", "-c", "sleep 2; ip -4 -o addr"]).stdout(Stdio::piped()).spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(500));
     ok(&["power", lab, "server", "freeze"]);
+    let asked = Instant::now();
+    while visitor.try_wait().unwrap().is_none() && asked.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(visitor.try_wait().unwrap().is_some_and(|s| s.success()), "a query run inside the frozen node still answers");
     let frozen = states(init);
     assert!(frozen.len() >= 2 && frozen.iter().all(|c| *c == 'T'), "{frozen:?}");
     ok(&["power", lab, "server", "thaw"]);

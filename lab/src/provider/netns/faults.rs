@@ -1,5 +1,6 @@
 //! What breaks a netns node: cable pull, power cut, power on, reboot, freeze, loss.
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use anyhow::{bail, Result};
@@ -102,18 +103,23 @@ fn forget_init(ledger: &mut Ledger, what: &str) -> Result<()> {
     ledger.forget(|o| matches!(o, Object::Process { what: w, .. } if w == what))
 }
 
-/// Freeze: SIGSTOP to every process of the node (its PID namespace), init included; thaw
+/// Freeze: SIGSTOP to every process of the node (its init and what descends from it); thaw
 /// with SIGCONT. Unlike a suspended VM, the node's kernel side (ARP, ICMP echo, conntrack)
-/// still answers: the netns kernel is the host's.
+/// still answers: the netns kernel is the host's. Commands halab is running in the node
+/// through nsenter (the VIP watcher's `ip addr`, log readers) are visitors, not the node's:
+/// they are left running. Stopping one also stopped its nsenter on the host (nsenter passes
+/// a child's stop on to itself), which no thaw of the node resumes: the watcher went blind
+/// for its query's whole timeout and missed the survivor's takeover.
 pub fn freeze(st: &LabState, node: &str, frozen: bool) -> Result<()> {
     let Some(init) = init_pid(&st.plan.lab, node) else { bail!("node `{node}` is not running") };
     let ns = std::fs::read_link(format!("/proc/{init}/ns/pid"))?;
     let node_pids = || -> Result<Vec<i32>> {
-        Ok(std::fs::read_dir("/proc")?
+        let in_ns: BTreeSet<i32> = std::fs::read_dir("/proc")?
             .flatten()
             .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
             .filter(|p| std::fs::read_link(format!("/proc/{p}/ns/pid")).is_ok_and(|n| n == ns))
-            .collect())
+            .collect();
+        Ok(in_ns.iter().copied().filter(|p| descends_from(*p, init, &in_ns)).collect())
     };
     let sig = if frozen { Signal::SIGSTOP } else { Signal::SIGCONT };
     let mut pids = node_pids()?;
@@ -140,6 +146,21 @@ pub fn freeze(st: &LabState, node: &str, frozen: bool) -> Result<()> {
         || format!("node `{node}` did not freeze: some of its processes kept running"),
     )?;
     Ok(())
+}
+
+/// Does `pid` descend from `init` without leaving the namespace's processes `in_ns`? A
+/// process nsenter put in the namespace has its parent outside it.
+fn descends_from(mut pid: i32, init: i32, in_ns: &BTreeSet<i32>) -> bool {
+    for _ in 0..in_ns.len() + 1 {
+        if pid == init {
+            return true;
+        }
+        match crate::ledger::proc_ppid(pid) {
+            Some(p) if in_ns.contains(&p) => pid = p,
+            _ => return false,
+        }
+    }
+    false
 }
 
 /// One netns node's actuators.
