@@ -45,8 +45,8 @@ fn detection_comes_from_the_stack_and_the_wire_agrees_with_the_probe() {
         // more than the 0.1 ms both are rounded to. (Stamped when the reader woke, the probe's
         // gap was up to 5 ms longer at a keepalived takeover.)
         // The gap ends at the VIP move: traffic flows again only through the survivor. Seen by
-        // polling, the move is late by up to one poll round (`failover_window`: the 100 ms
-        // pause and the round's own execs, longer on a loaded box). On pacemaker the crashed holder
+        // polling, the move is late by up to one of the survivor's queries (`failover_window`:
+        // the 100 ms pause and the query's own exec, longer on a loaded box). On pacemaker the crashed holder
         // is fenced (`reboot`) and powered on again; it must still be booting then (the
         // topology's boot_time), not forwarding: with no boot time it carried the traffic
         // about 0.9 s before the survivor took the VIPs.
@@ -54,7 +54,7 @@ fn detection_comes_from_the_stack_and_the_wire_agrees_with_the_probe() {
         let window = f(r, "failover_window");
         assert!(
             tp >= -(window + late + 1.0),
-            "{stack}: traffic flowed {} ms before the VIPs were seen on the survivor (bound: a poll round of {window} ms and {late} ms of lateness)",
+            "{stack}: traffic flowed {} ms before the VIPs were seen on the survivor (bound: the survivor's query window of {window} ms and {late} ms of lateness)",
             -tp
         );
         assert!(tp <= 1500.0, "{stack}: traffic flowed {tp} ms after the VIPs moved");
@@ -63,7 +63,7 @@ fn detection_comes_from_the_stack_and_the_wire_agrees_with_the_probe() {
         }
         let (wire, probe) = (f(r, "wire.gap"), f(r, "probe.gap"));
         assert!((wire - probe).abs() <= 0.15, "{stack}: wire gap {wire} ms, probe gap {probe} ms");
-        eprintln!("figure: {stack}: detection {det} ms, takeover {tk} ms, takeover by polling {tp} ms (poll round {window} ms), wire gap {wire} ms, probe gap {probe} ms, latest tick {late} ms");
+        eprintln!("figure: {stack}: detection {det} ms, takeover {tk} ms, takeover by polling {tp} ms (query window {window} ms), wire gap {wire} ms, probe gap {probe} ms, latest tick {late} ms");
         let (pk, rx) = (f(r, "wire.packets"), f(r, "probe.udp.received"));
         assert!((pk - rx).abs() <= 2.0, "{stack}: {pk} packets on the wire, {rx} echoes received");
         assert!(r["stack_events"].as_array().is_some_and(|e| e.len() >= 2), "{stack}: {:#}", r["stack_events"]);

@@ -13,13 +13,13 @@ pub enum NodeCmd {
     /// The gap probe (runs inside nodes): `server` echoes, `client` ticks and records.
     #[command(subcommand)]
     Probe(ProbeCmd),
-    /// The node's CLOCK_MONOTONIC in ns (to line a VM's probe samples up with the host's clock);
-    /// with --realtime, then its CLOCK_REALTIME read right after (to move the stacks' event
-    /// stamps, which are wall-clock time, onto the monotonic clock).
+    /// The node's clocks, CLOCK_MONOTONIC then CLOCK_REALTIME in ns, for every line on stdin
+    /// until EOF (`--serve`): the host times each answer over one channel, without a process
+    /// start inside the round trip (`transport::clock`).
     #[command(name = "_clock", hide = true)]
     Clock {
         #[arg(long)]
-        realtime: bool,
+        serve: bool,
     },
     /// Inside a node: start, stop or check a service.
     #[command(name = "_svc", hide = true)]
@@ -75,10 +75,15 @@ pub fn run(c: NodeCmd) -> Result<ExitCode> {
             let s = crate::measure::probe::run_client((server, port).into(), duration_arg(&interval)?, duration_arg(&duration)?)?;
             std::fs::write(&out, serde_json::to_vec(&s)?).with_context(|| format!("failed to write {}", out.display()))?;
         }
-        NodeCmd::Clock { realtime: false } => println!("{}", crate::measure::clock::now_ns()),
-        NodeCmd::Clock { realtime: true } => {
-            let mono = crate::measure::clock::now_ns();
-            println!("{mono} {}", crate::measure::clock::realtime_ns());
+        NodeCmd::Clock { .. } => {
+            use std::io::{BufRead, Write};
+            let mut out = std::io::stdout().lock();
+            for line in std::io::stdin().lock().lines() {
+                line?;
+                let mono = crate::measure::clock::now_ns();
+                writeln!(out, "{mono} {}", crate::measure::clock::realtime_ns())?;
+                out.flush()?;
+            }
         }
         NodeCmd::Svc { action, name, argv } => {
             use super::service;

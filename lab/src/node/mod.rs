@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 
-pub use shell::Shell;
+pub use shell::{ClockReading, Shell};
 
 #[derive(Clone)]
 pub struct Node {
@@ -74,18 +74,18 @@ impl Node {
 
     /// The node's monotonic clock minus the host's, in ns.
     pub fn clock_offset_ns(&self) -> Result<i64> {
-        self.shell.clock_offset_ns().with_context(|| format!("on node `{}`: reading its clock", self.name))
+        Ok(self.clock()?.offset_ns)
     }
 
     /// For stamps this node takes on its wall clock (keepalived's notify, pacemaker's alerts,
-    /// tcpdump): wall ns minus host CLOCK_MONOTONIC ns, so `host = wall - shift`. The node reads
-    /// both its clocks in one process (microseconds apart); its monotonic offset to the host
-    /// does the rest (0 on netns; over SSH read NTP-style, at most half a round trip, ~1-5 ms).
+    /// tcpdump): wall ns minus host CLOCK_MONOTONIC ns, so `host = wall - shift`.
     pub fn wall_clock_shift_ns(&self) -> Result<i128> {
-        let out = self.run(&["halab", "_clock", "--realtime"])?;
-        let pair = out.trim().split_once(' ').and_then(|(m, r)| Some((m.parse::<i128>().ok()?, r.parse::<i128>().ok()?)));
-        let (mono, wall) = pair.with_context(|| format!("on node `{}`: `halab _clock --realtime` printed `{}`", self.name, out.trim()))?;
-        Ok(wall - mono + self.clock_offset_ns()? as i128)
+        Ok(self.clock()?.shift_ns)
+    }
+
+    /// Both, and their error (see `transport::clock` for the method).
+    pub fn clock(&self) -> Result<ClockReading> {
+        self.shell.clock().with_context(|| format!("on node `{}`: reading its clock", self.name))
     }
 
     /// A service's log (the last `lines` lines; 0 = all).

@@ -30,9 +30,23 @@ pub trait Shell: Send + Sync {
     fn service_stop(&self, name: &str) -> Result<()>;
     fn service_running(&self, name: &str) -> bool;
 
-    /// The node's CLOCK_MONOTONIC minus the host's, in ns: 0 where the node shares the host's
-    /// kernel (netns); measured over SSH for VMs and hosts.
-    fn clock_offset_ns(&self) -> Result<i64> {
-        Ok(0)
+    /// The node's clocks against the host's: exact where the node shares the host's kernel
+    /// (netns); measured over SSH for VMs and hosts (`transport::clock`).
+    fn clock(&self) -> Result<ClockReading> {
+        let mono = crate::measure::clock::now_ns();
+        let wall = crate::measure::clock::realtime_ns();
+        Ok(ClockReading { offset_ns: 0, shift_ns: i128::from(wall) - i128::from(mono), error_ns: 0 })
     }
+}
+
+/// A node's clocks against the host's CLOCK_MONOTONIC (the run's clock), as read once.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ClockReading {
+    /// The node's CLOCK_MONOTONIC minus the host's, ns.
+    pub offset_ns: i64,
+    /// The node's wall clock minus the host's CLOCK_MONOTONIC, ns: a stamp the node took on its
+    /// wall clock (keepalived's notify, pacemaker's alerts, tcpdump) is at `wall - shift` on the host.
+    pub shift_ns: i128,
+    /// How far off both may be: half the round trip of the read (0 on the host's own kernel).
+    pub error_ns: u64,
 }

@@ -62,6 +62,10 @@ fn basis(s: &mut String, a: &Analysis) {
     if has(&tm::DIP_S.def) {
         let _ = writeln!(s, "- rate dips (iperf3 throughput, requests served): 0.1 s bins; before = median of the bins before the fault; below half = the longest run of bins under half of that after the fault; back to 90 % = the fault to the end of the first bin at 90 % or more after the lowest one; after = median from there on. Resolution one bin (0.1 s); iperf3's bins count from halab starting the client, a few ms before it connects.");
     }
+    let clock_errors: Vec<f64> = a.runs.iter().filter_map(|r| r.record.metrics.f64(&crate::measure::metrics::run::STACK_EVENTS_CLOCK_ERROR)).collect();
+    if let Some(worst) = clock_errors.iter().copied().reduce(f64::max).filter(|e| *e > 0.0) {
+        let _ = writeln!(s, "- stack events (detection, takeover) on members with their own clock were moved onto the host's clock by a clock read over one SSH channel, best of 9 asks: error at most {worst:.1} ms in any run (half the read's round trip plus the clock's drift during the run; per run as `stack_events.clock_error`).");
+    }
     let mut seeds: Vec<u64> = a.runs.iter().filter(|r| r.record.run_seed != 0).map(|r| r.record.seed).collect();
     seeds.sort();
     seeds.dedup();

@@ -108,6 +108,9 @@ fn run_once(sc: &Scenario, stack: Stack, rep: u32, opts: &Options, dir: &Path) -
         let provider = rec.settings.pop();
         rec.settings = stack::status::settings(cl).into_iter().chain(provider).collect();
     }
+    // The members' clocks before the steps: how far a VM's clock drifts during the run is part
+    // of the error of its events' times.
+    let clocks = st.plan.cluster.as_ref().map(|cl| stack::events::clocks(&st, cl)).unwrap_or_default();
     rec.t0_ns = now_ns();
     let mut ctx = Ctx::new(&st, rec.t0_ns, rec.drawn.clone());
     ctx.event(What::RunStarted { scenario: sc.name.clone(), stack: stack.to_string(), repeat: rep, lab: st.plan.lab.clone() });
@@ -120,9 +123,9 @@ fn run_once(sc: &Scenario, stack: Stack, rep: u32, opts: &Options, dir: &Path) -
     let sampler_err = super::sampler::put(&mut metrics, &late, &samples).err();
     let collect_err = collect_traffics(&st, &mut ctx, &samples, &mut metrics);
     ctx.undo_all();
-    conntrack_metrics(&st, &mut ctx, &mut metrics);
+    conntrack_metrics(&st, &mut ctx, &mut metrics, &dir.join("evidence"));
     let fault = ctx.first_fault_ns;
-    let confirmations = stack_event_metrics(&st, &mut rec, fault, &mut metrics);
+    let confirmations = stack_event_metrics(&st, &mut rec, (fault, &clocks), &mut metrics);
     let timeline = watcher.finish();
     let holder = ctx.holder_at_fault.clone();
     let moved = vip_metrics(&timeline, fault, holder.as_deref(), &mut metrics);
@@ -219,11 +222,14 @@ fn collect_traffics(st: &Lab, ctx: &mut Ctx, samples: &Path, metrics: &mut Metri
 }
 
 /// The conntrack counters before the fault and now, and the parity of the tables.
-fn conntrack_metrics(st: &Lab, ctx: &mut Ctx, metrics: &mut Metrics) {
+fn conntrack_metrics(st: &Lab, ctx: &mut Ctx, metrics: &mut Metrics, evidence: &Path) {
     if let (Some((before, parity)), Some(cl)) = (ctx.ct_before.take(), st.plan.cluster.as_ref()) {
         ctstate::put_before(metrics, &before);
         ctstate::put_after(metrics, &ctstate::counters(st, cl));
         if let Some(p) = parity {
+            if let Err(e) = p.write_evidence(evidence) {
+                crate::progress::info(&format!("could not write the parity evidence into {}: {e}", evidence.display()));
+            }
             p.put(metrics);
         }
     }
@@ -231,9 +237,16 @@ fn conntrack_metrics(st: &Lab, ctx: &mut Ctx, metrics: &mut Metrics) {
 
 /// The stack's own events into the record, and detection from them. Returns pacemaker's
 /// fencing confirmations among them (time, target).
-fn stack_event_metrics(st: &Lab, rec: &mut RunRecord, fault: Option<u64>, metrics: &mut Metrics) -> Vec<(u64, String)> {
+/// `clocks`: the members' clocks before the steps.
+fn stack_event_metrics(
+    st: &Lab,
+    rec: &mut RunRecord,
+    (fault, clocks): (Option<u64>, &BTreeMap<String, crate::node::ClockReading>),
+    metrics: &mut Metrics,
+) -> Vec<(u64, String)> {
     let Some(cl) = &st.plan.cluster else { return Vec::new() };
-    let evs = crate::stack::events::collect(st, cl);
+    let (evs, clock_error_ms) = crate::stack::events::collect(st, cl, clocks);
+    metrics.put(&metric::STACK_EVENTS_CLOCK_ERROR, figure(clock_error_ms));
     // Detection: the fault to the stack's first own reaction, on any member (the survivor's
     // VRRP transition, pacemaker's membership change). The first event after the fault: the
     // stacks are quiet in steady state.

@@ -1,5 +1,5 @@
-//! conntrackd: connection-state sync between the members (FTFW by default). keepalived drives
-//! it from `keepalived/notify.rs`, pacemaker through `ocf:heartbeat:conntrackd`.
+//! conntrackd: connection-state sync between the members (FTFW for a pair, NOTRACK for more).
+//! keepalived drives it from `keepalived/notify.rs`, pacemaker through `ocf:heartbeat:conntrackd`.
 
 use crate::topology::{ConntrackdMode, Plan, PlanCluster, PlanNode, SyncTransport};
 
@@ -25,7 +25,9 @@ pub fn config(plan: &Plan, cl: &PlanCluster, node: &PlanNode, mgmt: std::net::Ip
     let mode = match cl.sync.conntrackd {
         ConntrackdMode::Ftfw => "Mode FTFW {\n\t\tDisableExternalCache Off\n\t\tCommitTimeout 1800\n\t\tPurgeTimeout 5\n\t}",
         ConntrackdMode::Alarm => "Mode ALARM {\n\t\tRefreshTime 15\n\t\tCacheTimeout 180\n\t}",
-        ConntrackdMode::Notrack => "Mode NOTRACK {\n\t\tDisableExternalCache Off\n\t}",
+        // A member that starts (a rejoin after fencing) asks the others for their state: FTFW
+        // does so by itself, NOTRACK only with StartupResync.
+        ConntrackdMode::Notrack => "Mode NOTRACK {\n\t\tDisableExternalCache Off\n\t\tStartupResync on\n\t}",
         ConntrackdMode::Off => return None,
     };
     let transport = match cl.sync.transport {

@@ -21,10 +21,12 @@ pub struct Counters {
     pub errors: u64,
     pub lost: u64,
     pub malformed: u64,
+    /// `Packets before` of `conntrackd -s network`: messages older than the last one received.
+    pub out_of_sequence: u64,
     pub invalid: u64,
 }
 
-/// The numbers of `conntrackd -s`: the first field after "current active connections:" of
+/// The numbers of `conntrackd -s` and `-s network`: the first field after "current active connections:" of
 /// each cache, and the pairs of the traffic and message blocks.
 pub fn parse(stats: &str) -> Counters {
     let mut c = Counters::default();
@@ -42,6 +44,9 @@ pub fn parse(stats: &str) -> Counters {
                 "external" => c.external = num(v),
                 _ => {}
             }
+        }
+        if let Some(v) = l.strip_prefix("Packets before:") {
+            c.out_of_sequence = num(v);
         }
         let w: Vec<&str> = l.split_whitespace().collect();
         match w.as_slice() {
@@ -80,7 +85,9 @@ pub fn counters(lab: &Lab, cl: &PlanCluster) -> BTreeMap<String, Counters> {
     let mut out = BTreeMap::new();
     for m in cl.members.iter().filter(|m| lab.running(m)) {
         if let Ok(n) = lab.node(m) {
-            let mut c = parse(&n.sh(&format!("conntrackd -C {} -s 2>/dev/null || true", conntrackd::CONFIG)).unwrap_or_default());
+            let mut c = parse(
+                &n.sh(&format!("conntrackd -C {0} -s 2>/dev/null; conntrackd -C {0} -s network 2>/dev/null; true", conntrackd::CONFIG)).unwrap_or_default(),
+            );
             c.invalid = invalid(&n);
             out.insert(m.clone(), c);
         }
@@ -94,9 +101,24 @@ pub fn counters(lab: &Lab, cl: &PlanCluster) -> BTreeMap<String, Counters> {
 pub struct Parity {
     pub flows: usize,
     pub missing: BTreeMap<String, Vec<String>>,
+    /// When a flow is missing, what each member showed right then (member -> text): the
+    /// caches, conntrackd's queues and log, the kernel's entries. Written into the run folder.
+    pub evidence: BTreeMap<String, String>,
 }
 
 impl Parity {
+    /// The evidence of a missing flow into `dir` (`parity-<member>.txt`).
+    pub fn write_evidence(&self, dir: &std::path::Path) -> std::io::Result<()> {
+        if self.evidence.is_empty() {
+            return Ok(());
+        }
+        std::fs::create_dir_all(dir)?;
+        for (m, text) in &self.evidence {
+            std::fs::write(dir.join(format!("parity-{m}.txt")), text)?;
+        }
+        Ok(())
+    }
+
     /// `ct.parity`, `ct.parity_flows`, `ct.parity_missing` (a count) and, naming them,
     /// `ct.parity_missing_flows` ("tcp 198.18.1.10:40000 -> 198.18.2.10:7 not on fw2").
     pub fn put(&self, m: &mut Metrics) {
@@ -121,7 +143,38 @@ pub fn missing(lab: &Lab, cl: &PlanCluster, active: &str, addrs: &BTreeSet<Strin
             missing.entry(f.clone()).or_default().push(m.clone());
         }
     }
-    Some(Parity { flows: tracked.len(), missing })
+    let evidence = if missing.is_empty() { BTreeMap::new() } else { parity_evidence(lab, cl, &missing) };
+    Some(Parity { flows: tracked.len(), missing, evidence })
+}
+
+/// What tells why a flow is missing, on every running member, taken at once: conntrackd's
+/// counters and queues (a message still waiting for its acknowledgement is in `rsqueue`),
+/// both caches in full, the kernel's entries of the missing flows' hosts with their ids and
+/// ages, and the end of conntrackd's own log (resyncs, netlink overruns).
+fn parity_evidence(lab: &Lab, cl: &PlanCluster, missing: &BTreeMap<String, Vec<String>>) -> BTreeMap<String, String> {
+    let c = conntrackd::CONFIG;
+    let hosts: BTreeSet<&str> = missing.keys().flat_map(|f| f.split_whitespace().filter_map(|w| w.rsplit_once(':').map(|(h, _)| h))).collect();
+    let kernel: String = hosts.iter().map(|h| format!("conntrack -L -s {h} -o id,extended 2>&1; ")).collect();
+    let cmds = [
+        ("conntrackd -s", format!("conntrackd -C {c} -s 2>&1")),
+        ("conntrackd -s network", format!("conntrackd -C {c} -s network 2>&1")),
+        ("conntrackd -s queue", format!("conntrackd -C {c} -s queue 2>&1")),
+        ("conntrackd -s rsqueue", format!("conntrackd -C {c} -s rsqueue 2>&1")),
+        ("conntrackd -i (internal cache)", format!("conntrackd -C {c} -i 2>&1")),
+        ("conntrackd -e (external cache)", format!("conntrackd -C {c} -e 2>&1")),
+        ("conntrack -L (kernel, the missing flows' sources)", kernel),
+        ("conntrackd log (tail)", "tail -n 60 /var/log/halab/conntrackd-events.log 2>&1".to_string()),
+    ];
+    let mut out = BTreeMap::new();
+    for m in cl.members.iter().filter(|m| lab.running(m)) {
+        let Ok(n) = lab.node(m) else { continue };
+        let mut text = format!("missing: {}\n", missing.iter().map(|(f, on)| format!("{f} not on {}", on.join(", "))).collect::<Vec<_>>().join("; "));
+        for (title, cmd) in &cmds {
+            text.push_str(&format!("### {title}\n{}\n", n.sh(cmd).unwrap_or_else(|e| format!("({e:#})"))));
+        }
+        out.insert(m.clone(), text);
+    }
+    out
 }
 
 /// Into the run's metrics, before the fault: `ct.before.<member>.internal|external|invalid|sync_sent|sync_recv`.
@@ -135,6 +188,7 @@ pub fn put_after(m: &mut Metrics, c: &BTreeMap<String, Counters>) {
     put_members(m, &metric::CT_AFTER, c);
     m.put(&metric::SYNC_LOST, c.values().map(|x| x.lost + x.malformed).sum::<u64>());
     m.put(&metric::SYNC_ERRORS, c.values().map(|x| x.errors).sum::<u64>());
+    m.put(&metric::SYNC_OUT_OF_SEQUENCE, c.values().map(|x| x.out_of_sequence).sum::<u64>());
     m.put(&metric::NFT_INVALID, c.values().map(|x| x.invalid).sum::<u64>());
 }
 
@@ -145,6 +199,7 @@ fn put_members(m: &mut Metrics, at: &metric::Counters, c: &BTreeMap<String, Coun
         m.put_member(&at.invalid, member, x.invalid);
         m.put_member(&at.sync_sent, member, x.pkts_sent);
         m.put_member(&at.sync_recv, member, x.pkts_recv);
+        m.put_member(&at.out_of_sequence, member, x.out_of_sequence);
     }
 }
 
@@ -152,12 +207,12 @@ fn put_members(m: &mut Metrics, at: &metric::Counters, c: &BTreeMap<String, Coun
 mod tests {
     use super::*;
 
-    const STATS: &str = "cache internal:\ncurrent active connections:\t           3\nconnections created:\t\t           6\tfailed:\t           0\n\ncache external:\ncurrent active connections:\t           2\n\ntraffic processed:\n                   0 Bytes                         0 Pckts\n\nmulticast traffic (active device=heartbeat):\n                2656 Bytes sent                 1808 Bytes recv\n                 115 Pckts sent                  101 Pckts recv\n                   1 Error send                    2 Error recv\n\nmessage tracking:\n                   0 Malformed msgs                    4 Lost msgs\n";
+    const STATS: &str = "cache internal:\ncurrent active connections:\t           3\nconnections created:\t\t           6\tfailed:\t           0\n\ncache external:\ncurrent active connections:\t           2\n\ntraffic processed:\n                   0 Bytes                         0 Pckts\n\nmulticast traffic (active device=heartbeat):\n                2656 Bytes sent                 1808 Bytes recv\n                 115 Pckts sent                  101 Pckts recv\n                   1 Error send                    2 Error recv\n\nmessage tracking:\n                   0 Malformed msgs                    4 Lost msgs\n\nsequence tracking statistics:\n\trecv:\n\t\tPackets lost:\t\t                   0\n\t\tPackets before:\t\t                  12\n";
 
     #[test]
     fn conntrackd_stats_parse() {
         let c = parse(STATS);
-        assert_eq!(c, Counters { internal: 3, external: 2, pkts_sent: 115, pkts_recv: 101, errors: 3, lost: 4, malformed: 0, invalid: 0 });
+        assert_eq!(c, Counters { internal: 3, external: 2, pkts_sent: 115, pkts_recv: 101, errors: 3, lost: 4, malformed: 0, out_of_sequence: 12, invalid: 0 });
     }
 
     #[test]

@@ -4,10 +4,12 @@
 //! onto the host's monotonic clock (the one every other timestamp uses), they time detection
 //! from the stack's own reaction instead of polling the VIPs.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::lab::Lab;
-use crate::node::Node;
+use crate::node::ClockReading;
 use crate::topology::PlanCluster;
 
 pub const LOG: &str = "/var/log/halab/ha-events.log";
@@ -22,24 +24,30 @@ pub struct StackEvent {
     pub what: String,
 }
 
-/// Every running member's events, sorted by time. A member that is off is skipped.
-pub fn collect(lab: &Lab, cl: &PlanCluster) -> Vec<StackEvent> {
+/// Every running member's clock reading, by name (taken before the steps, to bound the drift).
+pub fn clocks(lab: &Lab, cl: &PlanCluster) -> BTreeMap<String, ClockReading> {
+    cl.members.iter().filter(|m| lab.running(m)).filter_map(|m| Some((m.clone(), lab.node(m).ok()?.clock().ok()?))).collect()
+}
+
+/// Every running member's events, sorted by time, and how far off their times may be, in ms:
+/// for each member, the error of the clock read that moved its stamps onto the host clock
+/// (half its round trip, 0 on netns) plus how much its wall clock moved against the host's
+/// since `at_start` (a TCG guest's clock drifts); the largest over the members. A member that
+/// is off is skipped.
+pub fn collect(lab: &Lab, cl: &PlanCluster, at_start: &BTreeMap<String, ClockReading>) -> (Vec<StackEvent>, f64) {
     let mut all = Vec::new();
+    let mut bound_ns = 0u128;
     for m in cl.members.iter().filter(|m| lab.running(m)) {
-        if let Some(mut evs) = lab.node(m).ok().and_then(|n| of_member(&n)) {
-            all.append(&mut evs);
+        let Ok(node) = lab.node(m) else { continue };
+        let Ok(clock) = node.clock() else { continue };
+        let drift = at_start.get(m).map_or(0, |s| (clock.shift_ns - s.shift_ns).unsigned_abs());
+        bound_ns = bound_ns.max(u128::from(clock.error_ns) + drift);
+        if let Ok(text) = node.sh(&format!("cat {LOG} 2>/dev/null || true")) {
+            all.extend(text.lines().filter_map(|l| parse(l, clock.shift_ns, m)));
         }
     }
     all.sort_by_key(|e| e.t_ns);
-    all
-}
-
-/// One member's events on the host clock (see `Node::wall_clock_shift_ns` for the method and
-/// its error).
-fn of_member(node: &Node) -> Option<Vec<StackEvent>> {
-    let shift = node.wall_clock_shift_ns().ok()?;
-    let text = node.sh(&format!("cat {LOG} 2>/dev/null || true")).ok()?;
-    Some(text.lines().filter_map(|l| parse(l, shift, &node.name)).collect())
+    (all, bound_ns as f64 / 1e6)
 }
 
 /// `<wall ns> <what>` -> an event at `wall - shift` on the host clock.

@@ -24,6 +24,12 @@ pub fn settings(cl: &PlanCluster) -> Vec<String> {
     let mut s = vec![format!("stack {}", cl.stack)];
     s.extend(super::of(cl.stack).settings(cl));
     s.push(format!("conntrackd {} over {}", cl.sync.conntrackd, cl.sync.network.as_deref().unwrap_or("-")));
+    if cl.sync.conntrackd == crate::topology::ConntrackdMode::Ftfw && cl.members.len() > 2 {
+        s.push(format!(
+            "conntrackd FTFW among {} members drops messages: it tracks one sequence for all its peers (see `sync.out_of_sequence`; docs/conntrackd-ftfw-three-members.md)",
+            cl.members.len()
+        ));
+    }
     s
 }
 

@@ -55,13 +55,13 @@ fn daemons_per_stack_and_each_has_log_files() {
 #[test]
 fn settings_lines_per_stack() {
     let trio = |s| status::settings(&cluster("fw-trio.yaml", s));
-    assert_eq!(trio(Stack::None), ["stack none", "conntrackd ftfw over heartbeat"]);
+    assert_eq!(trio(Stack::None), ["stack none", "conntrackd notrack over heartbeat"]);
     assert_eq!(
         trio(Stack::Keepalived),
         [
             "stack keepalived",
             "keepalived advert_int 1000 ms, VRRP v3, preempt on, no fencing (keepalived has none: a partition leaves both members MASTER)",
-            "conntrackd ftfw over heartbeat"
+            "conntrackd notrack over heartbeat"
         ]
     );
     assert_eq!(
@@ -70,12 +70,32 @@ fn settings_lines_per_stack() {
             "stack pacemaker",
             "corosync knet over heartbeat, token 3000 ms, consensus 3600 ms",
             "pacemaker dc-deadtime 2000 ms (pre-seeded; pacemaker's default is 20 s), stickiness 100, link monitor ethmonitor, NO FENCING (stonith-enabled=false)",
-            "conntrackd ftfw over heartbeat",
+            "conntrackd notrack over heartbeat",
         ]
     );
     let pair = status::settings(&cluster("fw-pair.yaml", Stack::Pacemaker));
     assert!(pair[1].ends_with(", two_node"), "{}", pair[1]);
     assert!(pair[2].ends_with(", no-quorum-policy=ignore"), "{}", pair[2]);
+    assert_eq!(pair[3], "conntrackd ftfw over heartbeat", "a pair syncs with FTFW");
+    // FTFW asked for among three members: built, and the settings say what it does there.
+    let mut ftfw = cluster("fw-trio.yaml", Stack::Pacemaker);
+    ftfw.sync.conntrackd = crate::topology::ConntrackdMode::Ftfw;
+    let lines = status::settings(&ftfw);
+    assert!(lines.iter().any(|l| l.starts_with("conntrackd FTFW among 3 members drops messages")), "{lines:?}");
+}
+
+/// Without `conntrackd:`, a pair syncs with FTFW and three members with NOTRACK (FTFW among
+/// three drops messages: docs/conntrackd-ftfw-three-members.md).
+#[test]
+fn conntrackd_mode_defaults_by_member_count() {
+    let mode = |file: &str| {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../topologies").join(file);
+        let text = std::fs::read_to_string(&path).unwrap().replace(", conntrackd: ftfw", "").replace(", conntrackd: notrack", "");
+        assert!(!text.contains("conntrackd:"), "{file} still names a mode");
+        crate::topology::load_str(&path, &text, None).unwrap_or_else(|e| panic!("{file}: {} problem(s)", e.diagnostics.len())).cluster.unwrap().sync.conntrackd
+    };
+    assert_eq!(mode("fw-pair.yaml"), crate::topology::ConntrackdMode::Ftfw);
+    assert_eq!(mode("fw-trio.yaml"), crate::topology::ConntrackdMode::Notrack);
 }
 
 #[test]

@@ -129,9 +129,15 @@ fn vips(c: &mut Checker, cl: &ClusterSpec, networks: &[PlanNetwork], nodes: &[Pl
 fn sync(c: &mut Checker, s: &super::model::SyncSpec, networks: &[PlanNetwork], nodes: &[PlanNode], members: &[String]) -> SyncSettings {
     let network = network(c, &s.network, "cluster.sync.network", networks, members, nodes);
     let modes = [("ftfw", ConntrackdMode::Ftfw), ("alarm", ConntrackdMode::Alarm), ("notrack", ConntrackdMode::Notrack), ("off", ConntrackdMode::Off)];
-    // Absent: ftfw; unknown: reported, and off.
+    // Absent: ftfw for a pair, notrack for more members (conntrackd's FTFW tracks one sequence
+    // for all its peers and drops what a third sender interleaves: docs/conntrackd-ftfw-three-members.md);
+    // unknown: reported, and off.
     let conntrackd = if s.conntrackd.is_none() {
-        ConntrackdMode::Ftfw
+        if members.len() > 2 {
+            ConntrackdMode::Notrack
+        } else {
+            ConntrackdMode::Ftfw
+        }
     } else {
         c.choice(s.conntrackd.as_ref(), "cluster.sync.conntrackd", "conntrackd mode", &modes, ConntrackdMode::Off)
     };

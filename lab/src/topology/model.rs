@@ -234,7 +234,7 @@ pub struct PacemakerSpec {
 pub struct SyncSpec {
     /// The network conntrackd (and by default corosync) talks over.
     pub network: Spanned<String>,
-    /// `ftfw` (default), `alarm`, `notrack` or `off`.
+    /// `ftfw` (default for two members), `alarm`, `notrack` (default for more) or `off`.
     #[serde(default)]
     pub conntrackd: Option<Spanned<String>>,
     /// `multicast` (default) or `udp` (two members only).

@@ -83,7 +83,7 @@ impl Shell for SshShell {
             f=/run/halab/svc/$1.pid; [ -f \"$f\" ] && read -r pid start < \"$f\" && [ \"$(cut -d' ' -f22 /proc/$pid/stat 2>/dev/null)\" = \"$start\" ]";
         super::exec(&self.target, &["sh", "-c", script, "sh", name], None, EXEC_TIMEOUT).is_ok_and(|o| o.status.success())
     }
-    fn clock_offset_ns(&self) -> Result<i64> {
-        super::clock::offset_ns(&self.target)
+    fn clock(&self) -> Result<crate::node::ClockReading> {
+        super::clock::reading(&self.target)
     }
 }

@@ -9,7 +9,7 @@ pub const FAILOVER: Metric<f64> =
 pub const FAILOVER_WINDOW: Metric<f64> = Metric::new(
     "failover_window",
     Unit::Ms,
-    "how long before `failover`'s stamp the previous poll round had its answers: the VIPs moved within it (the 100 ms pause plus a round's own time)",
+    "how long before `failover`'s stamp the new holder had answered before: the VIPs moved within it (the 100 ms pause plus one query's own time; each member is asked by its own thread)",
 );
 pub const VIP_MOVED: Metric<bool> = Metric::new("vip_moved", Unit::Flag, "the VIPs moved to another member after the fault (polled)");
 pub const VIP_OVERLAP_MS: Metric<f64> = Metric::new("vip_overlap_ms", Unit::Ms, "the longest time two members held a VIP at once (polled)");
@@ -26,6 +26,11 @@ pub const SAMPLER_TICK_LATE_MAX: Metric<f64> = Metric::new("sampler_tick_late_ma
 // The gap split in two (`scenario::results::split_gap`).
 pub const DETECTION: Metric<f64> =
     Metric::new("detection", Unit::Ms, "the fault to the stack's first own event on any member (its VRRP transition, pacemaker's membership change)");
+pub const STACK_EVENTS_CLOCK_ERROR: Metric<f64> = Metric::new(
+    "stack_events.clock_error",
+    Unit::Ms,
+    "how far off the stack's event times may be: on a member with its own clock (VM, host), half the round trip of the clock read that moved its stamps onto the host's clock plus how much that clock drifted during the run (0 on netns); `detection` and `takeover` are exact to within it",
+);
 pub const DETECTION_EVENT: Metric<String> = Metric::new("detection_event", Unit::Text, "that event: `member: what`");
 pub const TAKEOVER: Metric<f64> =
     Metric::new("takeover", Unit::Ms, "that event to every probe's traffic flowing again; never clamped: negative when traffic flowed first");
@@ -52,6 +57,11 @@ pub const CT_PARITY_MISSING: Metric<usize> = Metric::new("ct.parity_missing", Un
 pub const CT_PARITY_MISSING_FLOWS: Metric<Vec<String>> = Metric::new("ct.parity_missing_flows", Unit::Names, "each missing flow and where");
 pub const SYNC_LOST: Metric<u64> = Metric::new("sync.lost", Unit::Count, "sync messages lost or malformed, every member, at the end");
 pub const SYNC_ERRORS: Metric<u64> = Metric::new("sync.errors", Unit::Count, "conntrackd's sync errors, every member, at the end");
+pub const SYNC_OUT_OF_SEQUENCE: Metric<u64> = Metric::new(
+    "sync.out_of_sequence",
+    Unit::Count,
+    "sync messages conntrackd saw older than the last one it received (`Packets before` of `conntrackd -s network`), every member, at the end: FTFW drops them, NOTRACK and ALARM apply them; among three members FTFW mixes the senders' sequences (docs/conntrackd-ftfw-three-members.md)",
+);
 pub const NFT_INVALID: Metric<u64> = Metric::new("nft.invalid", Unit::Count, "packets the members' firewall dropped as invalid, at the end");
 
 /// conntrackd's counters on a member, before the fault (`ct.before.<member>.<counter>`) and at
@@ -62,6 +72,7 @@ pub struct Counters {
     pub invalid: Metric<u64>,
     pub sync_sent: Metric<u64>,
     pub sync_recv: Metric<u64>,
+    pub out_of_sequence: Metric<u64>,
 }
 
 macro_rules! counters {
@@ -72,6 +83,11 @@ macro_rules! counters {
             invalid: Metric::new(concat!("ct.", $when, ".*.invalid"), Unit::Count, "packets the member's firewall dropped as invalid"),
             sync_sent: Metric::new(concat!("ct.", $when, ".*.sync_sent"), Unit::Count, "sync packets sent"),
             sync_recv: Metric::new(concat!("ct.", $when, ".*.sync_recv"), Unit::Count, "sync packets received"),
+            out_of_sequence: Metric::new(
+                concat!("ct.", $when, ".*.out_of_sequence"),
+                Unit::Count,
+                "sync messages older than the last one received (`sync.out_of_sequence`)",
+            ),
         }
     };
 }
@@ -90,6 +106,7 @@ pub const ALL: &[&Def] = &[
     &SAMPLER_TICK_LATE_MAX.def,
     &DETECTION.def,
     &DETECTION_EVENT.def,
+    &STACK_EVENTS_CLOCK_ERROR.def,
     &TAKEOVER.def,
     &TAKEOVER_OUTCOME.def,
     &DETECTION_POLLED.def,
@@ -108,15 +125,18 @@ pub const ALL: &[&Def] = &[
     &CT_PARITY_MISSING_FLOWS.def,
     &SYNC_LOST.def,
     &SYNC_ERRORS.def,
+    &SYNC_OUT_OF_SEQUENCE.def,
     &NFT_INVALID.def,
     &CT_BEFORE.internal.def,
     &CT_BEFORE.external.def,
     &CT_BEFORE.invalid.def,
     &CT_BEFORE.sync_sent.def,
     &CT_BEFORE.sync_recv.def,
+    &CT_BEFORE.out_of_sequence.def,
     &CT_AFTER.internal.def,
     &CT_AFTER.external.def,
     &CT_AFTER.invalid.def,
     &CT_AFTER.sync_sent.def,
     &CT_AFTER.sync_recv.def,
+    &CT_AFTER.out_of_sequence.def,
 ];

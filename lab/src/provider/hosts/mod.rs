@@ -118,8 +118,8 @@ impl Shell for HostShell {
     fn service_running(&self, name: &str) -> bool {
         self.ssh().service_running(name)
     }
-    fn clock_offset_ns(&self) -> Result<i64> {
-        crate::transport::clock::offset_ns(&self.target)
+    fn clock(&self) -> Result<crate::node::ClockReading> {
+        crate::transport::clock::reading(&self.target)
     }
 }
 
