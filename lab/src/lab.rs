@@ -63,40 +63,11 @@ impl Lab {
         self.provider.actuators(&self.state, node)
     }
 
-    /// Boot a powered-off node; a cluster member then rejoins (`cluster.rejoin`). A node that
-    /// is on already (the cluster's fencing booted it) is left as it is.
-    pub fn power_on(&self, node: &str) -> Result<()> {
-        if self.booting(node) {
-            // Powered on by someone else (the fencer): that boot ends it, rejoin included.
-            let boot = std::time::Duration::from_millis(self.plan.boot_time_ms.into());
-            let what = || format!("node `{node}` did not finish the boot it was powered on for");
-            crate::wait::until(boot + std::time::Duration::from_secs(60), crate::wait::EVERY, || Ok(self.running(node)), what)?;
-        }
-        if self.running(node) {
-            return Ok(());
-        }
-        self.actuators(node)?.power_on()?;
-        self.booted(node)
-    }
-
-    /// Reboot a node; a cluster member then rejoins (`cluster.rejoin`).
-    pub fn reboot(&self, node: &str) -> Result<()> {
-        self.actuators(node)?.reboot()?;
-        self.booted(node)
-    }
-
-    /// The cluster's fencing booted a member (the fencer saw it): once it answers, it rejoins
-    /// as after `power_on`.
-    pub fn booted_by_fencing(&self, node: &str) -> Result<()> {
-        self.actuators(node)?.booted()?;
-        self.booted(node)
-    }
-
-    /// A new boot: a new shell (the old one may point at the last boot's processes), then the
-    /// member's stack.
-    fn booted(&self, node: &str) -> Result<()> {
+    /// A new boot: the next call gets a new shell (the old one may point at the last boot's
+    /// processes). `power` calls it; the member's rejoin is there too.
+    pub fn forget_shell(&self, node: &str) -> Result<()> {
         self.shells.lock().map_err(|_| anyhow!("a thread panicked holding the lab's shells"))?.remove(node);
-        crate::stack::rejoin(self, node)
+        Ok(())
     }
 
     /// Is the node powered on? (false for a node the lab does not have)

@@ -27,6 +27,20 @@ pub struct LabState {
     /// Packages layers over `rootfs`, top first (overlay lower directories).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub layers: Vec<PathBuf>,
+    /// What the cluster's stack runs and keeps on a member, decided at `up` by `stack`: a
+    /// provider that takes existing machines (hosts) checks and resets them by it without
+    /// knowing the stacks.
+    #[serde(default)]
+    pub footprint: Footprint,
+}
+
+/// A stack's daemons (conntrackd included when it syncs), the directories where it keeps state
+/// across restarts, and its nftables table.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Footprint {
+    pub daemons: Vec<String>,
+    pub state_dirs: Vec<String>,
+    pub nft_table: String,
 }
 
 impl LabState {

@@ -68,6 +68,7 @@ pub fn up(plan: &Plan, opts: &UpOptions) -> Result<Lab> {
             image_hash: img.manifest.hash.clone(),
             rootfs: img.rootfs(),
             layers: img.layers(),
+            footprint: plan.cluster.as_ref().map(crate::stack::footprint).unwrap_or_default(),
         };
         let scale = prov.fence_delay_scale(&st);
         if let Some(cl) = st.plan.cluster.as_mut() {
@@ -83,7 +84,7 @@ pub fn up(plan: &Plan, opts: &UpOptions) -> Result<Lab> {
     match prov
         .up(lab.state(), &mut ledger, &img)
         .and_then(|_| crate::stack::service::install(&lab))
-        .and_then(|_| crate::fence::start(&lab, &mut ledger))
+        .and_then(|_| crate::fencer::start(&lab, &mut ledger))
         .and_then(|_| crate::stack::bring_up(&lab))
     {
         Ok(()) => {
@@ -123,7 +124,7 @@ pub fn down(lab: &str) -> Result<()> {
 
 fn teardown(mut ledger: Ledger) -> Result<()> {
     ledger.set_phase(Phase::Destroying)?;
-    crate::fence::stop(&ledger);
+    crate::fencer::stop(&ledger);
     let mut errors = Vec::new();
     if let Err(e) = provider::get(&ledger.data.provider).and_then(|p| p.teardown(&ledger)) {
         errors.push(e);

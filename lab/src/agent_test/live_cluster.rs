@@ -251,7 +251,7 @@ fn crash_and_return(lab: &Lab, members: &[String], promotable: bool) -> Vec<Chec
     ];
     // Back: booted (unless the fence's reboot did), rejoined, and still one copy.
     // Booted already if the fence's reboot did it: `power_on` leaves it as it is then.
-    let on = lab.power_on(&holder);
+    let on = crate::power::power_on(lab, &holder);
     let online = on.is_ok()
         && until(Duration::from_secs(120), || {
             lab.node(survivor).ok().and_then(|n| crm::state(&n).ok()).is_some_and(|s| s.nodes.iter().any(|n| n.name == holder && n.online))

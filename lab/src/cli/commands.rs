@@ -73,7 +73,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Cmd::InNode(c) => return crate::node::cli::run(c),
         Cmd::Helper { provider, name, arg } => crate::provider::get(&provider)?.helper(&name, &arg)?,
-        Cmd::Fencer { lab } => crate::fence::server::serve(&lab)?,
+        Cmd::Fencer { lab } => crate::fencer::server::serve(&lab)?,
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -155,8 +155,8 @@ fn power(lab: &str, node: &str, action: PowerAction) -> Result<()> {
     let lab = Lab::open(lab)?;
     match action {
         PowerAction::Off => lab.actuators(node)?.power_off(),
-        PowerAction::On => lab.power_on(node),
-        PowerAction::Reboot => lab.reboot(node),
+        PowerAction::On => crate::power::power_on(&lab, node),
+        PowerAction::Reboot => crate::power::reboot(&lab, node),
         PowerAction::Freeze => lab.actuators(node)?.freeze(true),
         PowerAction::Thaw => lab.actuators(node)?.freeze(false),
     }

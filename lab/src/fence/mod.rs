@@ -2,25 +2,24 @@
 //! fencer (stonith-ng) and a real fence agent, never around it.
 //!
 //! - `halab` (any provider): the members run `fence_halab` (`agent.rs`, built on the
-//!   fence-agents library), which asks the lab's fencer (`server.rs`, one host process per lab,
+//!   fence-agents library), which asks the lab's fencer (`fencer/`, one host process per lab,
 //!   in the ledger) on the management network, authenticated by a per-lab key. The fencer
 //!   powers the node off and on with the same primitives as the `crash` and `power_on`
 //!   faults, so a fenced member rejoins per `cluster.rejoin`.
 //! - `virt` (libvirt, its default): Debian's fence_virt in the members, fence_virtd on the
-//!   host (`provider/libvirt/fence_virtd.rs`), run by the same per-lab fencer process.
+//!   host (`fencer/virtd.rs`), run by the same per-lab fencer process.
 //!
+//! Here is what the members and the reports need (the agent, the key, the method, the log of
+//! actions and the metrics from it); the fencer, which acts on the lab, is `fencer/`, above it.
 //! Every action the fencer took is a line of `fence.log` in the lab's directory: the runner's
 //! fencing numbers come from there.
 
 pub mod agent;
 mod log;
 mod metrics;
-mod process;
-pub mod server;
 
 pub use log::{actions, append, Action};
 pub use metrics::{confirmed, metrics};
-pub use process::{start, stop};
 
 use std::path::PathBuf;
 
@@ -39,7 +38,7 @@ pub const VIRTD_PORT: u16 = 1229;
 /// The lab's key in each member for fence_virt: its default path, so no device parameter.
 pub const VIRT_KEY_FILE: &str = "/etc/cluster/fence_xvm.key";
 /// The fencer's name in the ledger.
-const WHAT: &str = "fencer";
+pub const WHAT: &str = "fencer";
 /// fence_virtd, the `virt` method's daemon (the fencer's child, in the ledger on its own).
 pub const DAEMON: &str = "fence_virtd";
 

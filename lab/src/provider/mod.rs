@@ -111,11 +111,6 @@ pub trait Provider: Sync {
         Ok(None)
     }
     /// The fencing methods it can do, its default first.
-    /// Run the lab's fencing when this provider does it with a daemon of its own (as the
-    /// lab's fencer process, until it ends); None: halab's own fencer serves.
-    fn serve_fencing(&self, _lab: &crate::lab::Lab) -> Option<Result<()>> {
-        None
-    }
     fn fence_methods(&self) -> &'static [crate::topology::FenceMethod] {
         &[crate::topology::FenceMethod::Halab]
     }

@@ -64,7 +64,7 @@ fn basis(s: &mut String, a: &Analysis) {
     }
     let clock_errors: Vec<f64> = a.runs.iter().filter_map(|r| r.record.metrics.f64(&crate::measure::metrics::run::STACK_EVENTS_CLOCK_ERROR)).collect();
     if let Some(worst) = clock_errors.iter().copied().reduce(f64::max).filter(|e| *e > 0.0) {
-        let _ = writeln!(s, "- stack events (detection, takeover) on members with their own clock were moved onto the host's clock by a clock read over one SSH channel, best of 9 asks: error at most {worst:.1} ms in any run (half the read's round trip plus the clock's drift during the run; per run as `stack_events.clock_error`).");
+        let _ = writeln!(s, "- stack events (detection, takeover) on members with their own clock were moved onto the host's clock by a clock read over one SSH channel, best of 9 asks: detection's event off by at most {worst:.1} ms in any run (half the read's round trip plus how much that member's clock moved during the run, a reboot's jump included; per run as `stack_events.clock_error`).");
     }
     let mut seeds: Vec<u64> = a.runs.iter().filter(|r| r.record.run_seed != 0).map(|r| r.record.seed).collect();
     seeds.sort();

@@ -245,15 +245,20 @@ fn stack_event_metrics(
     metrics: &mut Metrics,
 ) -> Vec<(u64, String)> {
     let Some(cl) = &st.plan.cluster else { return Vec::new() };
-    let (evs, clock_error_ms) = crate::stack::events::collect(st, cl, clocks);
-    metrics.put(&metric::STACK_EVENTS_CLOCK_ERROR, figure(clock_error_ms));
+    let (evs, clock_errors) = crate::stack::events::collect(st, cl, clocks);
+    let worst = clock_errors.values().copied().fold(0.0, f64::max);
     // Detection: the fault to the stack's first own reaction, on any member (the survivor's
     // VRRP transition, pacemaker's membership change). The first event after the fault: the
     // stacks are quiet in steady state.
+    // Their clock error: that of the member whose event detection is (it times takeover too),
+    // else the largest.
+    let mut clock_error = worst;
     if let Some((e, f)) = fault.and_then(|f| evs.iter().find(|e| e.t_ns > f).map(|e| (e, f))) {
         metrics.put(&metric::DETECTION, figure(ms_between(f, e.t_ns)));
         metrics.put(&metric::DETECTION_EVENT, format!("{}: {}", e.node, e.what));
+        clock_error = clock_errors.get(&e.node).copied().unwrap_or(worst);
     }
+    metrics.put(&metric::STACK_EVENTS_CLOCK_ERROR, figure(clock_error));
     rec.stack_events = evs.iter().map(|e| StackEvent { ms: ms_between(rec.t0_ns, e.t_ns), member: e.node.clone(), what: e.what.clone() }).collect();
     evs.iter().filter_map(|e| crate::fence::confirmed(&e.what).map(|t| (e.t_ns, t))).collect()
 }

@@ -29,25 +29,25 @@ pub fn clocks(lab: &Lab, cl: &PlanCluster) -> BTreeMap<String, ClockReading> {
     cl.members.iter().filter(|m| lab.running(m)).filter_map(|m| Some((m.clone(), lab.node(m).ok()?.clock().ok()?))).collect()
 }
 
-/// Every running member's events, sorted by time, and how far off their times may be, in ms:
-/// for each member, the error of the clock read that moved its stamps onto the host clock
-/// (half its round trip, 0 on netns) plus how much its wall clock moved against the host's
-/// since `at_start` (a TCG guest's clock drifts); the largest over the members. A member that
-/// is off is skipped.
-pub fn collect(lab: &Lab, cl: &PlanCluster, at_start: &BTreeMap<String, ClockReading>) -> (Vec<StackEvent>, f64) {
+/// Every running member's events, sorted by time, and how far off each member's times may be,
+/// in ms: the error of the clock read that moved its stamps onto the host clock (half its round
+/// trip, 0 on netns) plus how much its wall clock moved against the host's since `at_start`
+/// (a TCG guest's clock drifts; a rebooted guest's restarts from its RTC, whole seconds). A
+/// member that is off is skipped.
+pub fn collect(lab: &Lab, cl: &PlanCluster, at_start: &BTreeMap<String, ClockReading>) -> (Vec<StackEvent>, BTreeMap<String, f64>) {
     let mut all = Vec::new();
-    let mut bound_ns = 0u128;
+    let mut bounds = BTreeMap::new();
     for m in cl.members.iter().filter(|m| lab.running(m)) {
         let Ok(node) = lab.node(m) else { continue };
         let Ok(clock) = node.clock() else { continue };
         let drift = at_start.get(m).map_or(0, |s| (clock.shift_ns - s.shift_ns).unsigned_abs());
-        bound_ns = bound_ns.max(u128::from(clock.error_ns) + drift);
+        bounds.insert(m.clone(), (u128::from(clock.error_ns) + drift) as f64 / 1e6);
         if let Ok(text) = node.sh(&format!("cat {LOG} 2>/dev/null || true")) {
             all.extend(text.lines().filter_map(|l| parse(l, clock.shift_ns, m)));
         }
     }
     all.sort_by_key(|e| e.t_ns);
-    (all, bound_ns as f64 / 1e6)
+    (all, bounds)
 }
 
 /// `<wall ns> <what>` -> an event at `wall - shift` on the host clock.

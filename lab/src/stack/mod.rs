@@ -262,6 +262,15 @@ pub fn state_dirs(cl: &PlanCluster) -> &'static [&'static str] {
     of(cl.stack).state_dirs()
 }
 
+/// What a cluster's stack runs and keeps on a member (`LabState::footprint`).
+pub fn footprint(cl: &PlanCluster) -> crate::labstate::Footprint {
+    crate::labstate::Footprint {
+        daemons: daemons(cl).iter().map(|d| d.to_string()).collect(),
+        state_dirs: state_dirs(cl).iter().map(|d| d.to_string()).collect(),
+        nft_table: firewall::TABLE.to_string(),
+    }
+}
+
 /// Log files of a daemon inside a node.
 pub fn log_files(daemon: &str) -> Vec<&'static str> {
     let shared: &[&str] = match daemon {

@@ -29,7 +29,7 @@ pub const DETECTION: Metric<f64> =
 pub const STACK_EVENTS_CLOCK_ERROR: Metric<f64> = Metric::new(
     "stack_events.clock_error",
     Unit::Ms,
-    "how far off the stack's event times may be: on a member with its own clock (VM, host), half the round trip of the clock read that moved its stamps onto the host's clock plus how much that clock drifted during the run (0 on netns); `detection` and `takeover` are exact to within it",
+    "how far off the detection event's time may be (the largest member's without one): on a member with its own clock (VM, host), half the round trip of the clock read that moved its stamps onto the host's clock plus how much that clock moved during the run, a reboot's jump included (0 on netns); `detection` and `takeover` are exact to within it",
 );
 pub const DETECTION_EVENT: Metric<String> = Metric::new("detection_event", Unit::Text, "that event: `member: what`");
 pub const TAKEOVER: Metric<f64> =

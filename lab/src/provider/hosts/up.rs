@@ -93,7 +93,7 @@ fn refuse_foreign_daemons(st: &LabState, s: &Settings, node: &str) -> Result<()>
     if !cl.members.iter().any(|m| m == node) {
         return Ok(());
     }
-    let daemons = crate::stack::daemons(cl);
+    let daemons: Vec<&str> = st.footprint.daemons.iter().map(String::as_str).collect();
     for svc in &b.host.never_services {
         if daemons.contains(&svc.as_str()) {
             bail!("host `{}` lists `{svc}` under never_touch.services, but node `{node}` runs it in this lab", b.host.name);
@@ -102,7 +102,7 @@ fn refuse_foreign_daemons(st: &LabState, s: &Settings, node: &str) -> Result<()>
     let t = s.target(node)?;
     // halab's own nft table there already, in no journal: not ours to replace either.
     // A daemon by its program's name (`pacemaker` matches /usr/sbin/pacemakerd).
-    let table = crate::stack::firewall::TABLE;
+    let table = &st.footprint.nft_table;
     let script = format!(
         "for d; do p=$(pgrep -d, -f \"^([^ ]*/)?$d\") && echo \"$d $p\"; done; nft list table {table} >/dev/null 2>&1 && echo 'nft table {table}'; true"
     );
@@ -185,18 +185,18 @@ pub fn configure(st: &LabState, s: &Settings, node: &str) -> Result<()> {
             journal::change(&t, lab, &format!("sysctl -q -w {k}={new}"), &format!("sysctl -q -w {k}={old}"))?;
         }
     }
-    if let Some(cl) = st.plan.cluster.as_ref().filter(|c| c.members.iter().any(|m| m == node)) {
+    if st.plan.cluster.as_ref().is_some_and(|c| c.members.iter().any(|m| m == node)) {
         // The cluster starts from an empty state, once (a member that rejoins after a power
         // cycle keeps the lab's); the host's own state goes back at `down`.
         let keep = format!("{}/backup/{lab}/keep", journal::DIR);
-        let dirs = crate::stack::state_dirs(cl).join(" ");
+        let dirs = st.footprint.state_dirs.join(" ");
         journal::change(
             &t,
             lab,
             &format!("[ -d {keep} ] && exit 0; mkdir -p {keep}; for d in {dirs}; do [ -d $d ] && cp -a $d {keep}/ && find $d -mindepth 1 -delete; done; true"),
             &format!(
                 "nft delete table {} 2>/dev/null; [ -d {keep} ] || exit 0; for d in {dirs}; do [ -d {keep}/$(basename $d) ] && rm -rf $d && cp -a {keep}/$(basename $d) $d; done; rm -rf {keep}; true",
-                crate::stack::firewall::TABLE
+                st.footprint.nft_table
             ),
         )?;
     }

@@ -6,7 +6,6 @@
 pub mod accel;
 pub mod conn;
 pub mod faults;
-pub mod fence_virtd;
 pub mod guest;
 pub mod netns_nodes;
 pub mod up;
@@ -143,10 +142,6 @@ impl Provider for Libvirt {
     }
     fn host_wiring(&self, st: &LabState) -> Option<crate::provider::HostWiring> {
         Some(netns_nodes::host_wiring(st))
-    }
-    fn serve_fencing(&self, lab: &crate::lab::Lab) -> Option<Result<()>> {
-        let virt = lab.plan.cluster.as_ref().and_then(|c| c.fencing.method) == Some(crate::topology::FenceMethod::Virt);
-        virt.then(|| fence_virtd::serve(lab))
     }
     fn fence_methods(&self) -> &'static [crate::topology::FenceMethod] {
         // Debian's fence-virt first: what a KVM cluster in production runs.

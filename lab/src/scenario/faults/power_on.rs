@@ -33,7 +33,7 @@ impl Fault for PowerOn {
             // The cluster fenced it with `reboot` since it went down: that boot brings it back.
             crate::progress::info(&format!("{node} is on already: the cluster's fencing booted it"));
         }
-        lab.power_on(&node)?;
+        crate::power::power_on(lab, &node)?;
         Ok(Applied::on(node))
     }
 }

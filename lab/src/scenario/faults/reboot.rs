@@ -29,7 +29,7 @@ fn check(cx: &mut Check) -> Option<Arc<dyn Fault>> {
 impl Fault for Reboot {
     fn apply(&self, lab: &Lab) -> Result<Applied> {
         let node = resolve(lab, &self.node)?;
-        lab.reboot(&node)?;
+        crate::power::reboot(lab, &node)?;
         Ok(Applied::on(node))
     }
 }

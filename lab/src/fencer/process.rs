@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 
-use super::{key_path, server::ask, DAEMON, PORT, VIRTD_PORT, WHAT};
+use super::server::ask;
+use crate::fence::{key_path, DAEMON, PORT, VIRTD_PORT, WHAT};
 use crate::lab::Lab;
 use crate::ledger::{lab_dir, process_alive, Ledger, Object};
 use crate::topology::FenceMethod;

@@ -17,15 +17,15 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 
-use super::{append, key, Action, PORT};
+use crate::fence::{append, key, Action, PORT};
 use crate::lab::Lab;
 use crate::measure::clock::now_ns;
 
 pub fn serve(lab_name: &str) -> Result<()> {
     let lab = Lab::open(lab_name)?;
-    // A method the provider serves itself (libvirt's fence_virtd).
-    if let Some(served) = lab.provider().serve_fencing(&lab) {
-        return served;
+    // libvirt's fence_virtd serves the `virt` method; halab answers the `halab` method itself.
+    if lab.plan.cluster.as_ref().and_then(|c| c.fencing.method) == Some(crate::topology::FenceMethod::Virt) {
+        return super::virtd::serve(&lab);
     }
     let key = key(lab_name)?;
     let listener = TcpListener::bind((lab.host_addr, PORT)).with_context(|| format!("failed to listen on {}:{PORT}", lab.host_addr))?;
@@ -117,7 +117,7 @@ fn act(lab: &Lab, power: &Power, action: &str, target: &str) -> Result<String> {
                 let (lab, node, booting) = (lab.clone(), target.to_string(), power.booting.clone());
                 std::thread::spawn(move || {
                     // Off meanwhile ends the boot: the member stays off, as the fence left it.
-                    if let Err(e) = lab.power_on(&node) {
+                    if let Err(e) = crate::power::power_on(&lab, &node) {
                         eprintln!("halab fencer: the boot of `{node}` after its power-on: {e:#}");
                     }
                     if let Ok(mut b) = booting.lock() {

@@ -55,7 +55,7 @@ pub fn serve(lab: &Lab) -> Result<()> {
     let name = lab.plan.lab.clone();
     let dir = lab_dir(&name);
     let conf = dir.join("fence_virt.conf");
-    std::fs::write(&conf, config(lab, &super::settings(lab.state())?.uri))?;
+    std::fs::write(&conf, config(lab, &crate::provider::libvirt::settings(lab.state())?.uri))?;
     let pid_file = dir.join("fence_virtd.pid");
     let _ = std::fs::remove_file(&pid_file);
     // -d 2 prints each request; without -w a bind or libvirt failure ends it at once.
@@ -123,7 +123,7 @@ fn watch(lab: &Lab) {
             if now && was.get(m) == Some(&false) {
                 let (lab, m) = (lab.clone(), m.clone());
                 std::thread::spawn(move || {
-                    if let Err(e) = lab.booted_by_fencing(&m) {
+                    if let Err(e) = crate::power::booted_by_fencing(&lab, &m) {
                         eprintln!("{m} booted again but could not rejoin: {e:#}");
                     }
                 });
