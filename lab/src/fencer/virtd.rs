@@ -55,7 +55,11 @@ pub fn serve(lab: &Lab) -> Result<()> {
     let name = lab.plan.lab.clone();
     let dir = lab_dir(&name);
     let conf = dir.join("fence_virt.conf");
-    std::fs::write(&conf, config(lab, &crate::provider::libvirt::settings(lab.state())?.uri))?;
+    let uri = lab
+        .provider()
+        .hypervisor_uri(lab.state())?
+        .with_context(|| format!("the `virt` fencing method needs a hypervisor, and provider {} has none", lab.provider().name()))?;
+    std::fs::write(&conf, config(lab, &uri))?;
     let pid_file = dir.join("fence_virtd.pid");
     let _ = std::fs::remove_file(&pid_file);
     // -d 2 prints each request; without -w a bind or libvirt failure ends it at once.

@@ -110,6 +110,11 @@ pub trait Provider: Sync {
     fn interactive(&self, _st: &LabState, _node: &str, _argv: &[String]) -> Result<Option<Command>> {
         Ok(None)
     }
+    /// The hypervisor connection its machines run under (libvirt's URI), for a fencer that
+    /// talks to the hypervisor itself (fence_virtd); None where there is none.
+    fn hypervisor_uri(&self, _st: &LabState) -> Result<Option<String>> {
+        Ok(None)
+    }
     /// The fencing methods it can do, its default first.
     fn fence_methods(&self) -> &'static [crate::topology::FenceMethod] {
         &[crate::topology::FenceMethod::Halab]

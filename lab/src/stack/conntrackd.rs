@@ -5,6 +5,8 @@ use crate::topology::{ConntrackdMode, Plan, PlanCluster, PlanNode, SyncTransport
 
 pub const CONFIG: &str = "/etc/conntrackd/conntrackd.conf";
 pub const SOCKET: &str = "/var/run/conntrackd.ctl";
+/// conntrackd's own log (`LogFile`): resyncs, commits, netlink overruns.
+pub const LOG: &str = "/var/log/halab/conntrackd-events.log";
 pub const MCAST_GROUP: &str = "225.0.0.50";
 
 pub fn enabled(cl: &PlanCluster) -> bool {
@@ -64,7 +66,7 @@ pub fn config(plan: &Plan, cl: &PlanCluster, node: &PlanNode, mgmt: std::net::Ip
     let ignore: String = ignore.iter().map(|a| format!("\t\t\tIPv4_address {a}\n")).collect();
     // The UNIX block spans several lines: ocf:heartbeat:conntrackd finds the socket with awk.
     Some(format!(
-        "# halab: conntrackd of {node} (generated)\nSync {{\n\t{mode}\n\t{transport}\n}}\n\nGeneral {{\n\tHashSize 32768\n\tHashLimit 131072\n\tLogFile /var/log/halab/conntrackd-events.log\n\tSyslog off\n\tLockFile /var/lock/conntrack.lock\n\tUNIX {{\n\t\tPath {SOCKET}\n\t}}\n\tNetlinkBufferSize 2097152\n\tNetlinkBufferSizeMaxGrowth 8388608\n\tFilter From Userspace {{\n\t\tProtocol Accept {{\n\t\t\tTCP\n\t\t\tUDP\n\t\t\tICMP\n\t\t}}\n\t\tAddress Ignore {{\n{ignore}\t\t}}\n\t}}\n}}\n",
+        "# halab: conntrackd of {node} (generated)\nSync {{\n\t{mode}\n\t{transport}\n}}\n\nGeneral {{\n\tHashSize 32768\n\tHashLimit 131072\n\tLogFile {LOG}\n\tSyslog off\n\tLockFile /var/lock/conntrack.lock\n\tUNIX {{\n\t\tPath {SOCKET}\n\t}}\n\tNetlinkBufferSize 2097152\n\tNetlinkBufferSizeMaxGrowth 8388608\n\tFilter From Userspace {{\n\t\tProtocol Accept {{\n\t\t\tTCP\n\t\t\tUDP\n\t\t\tICMP\n\t\t}}\n\t\tAddress Ignore {{\n{ignore}\t\t}}\n\t}}\n}}\n",
         node = node.name
     ))
 }

@@ -154,25 +154,27 @@ pub fn missing(lab: &Lab, cl: &PlanCluster, active: &str, addrs: &BTreeSet<Strin
 fn parity_evidence(lab: &Lab, cl: &PlanCluster, missing: &BTreeMap<String, Vec<String>>) -> BTreeMap<String, String> {
     let c = conntrackd::CONFIG;
     let hosts: BTreeSet<&str> = missing.keys().flat_map(|f| f.split_whitespace().filter_map(|w| w.rsplit_once(':').map(|(h, _)| h))).collect();
-    let kernel: String = hosts.iter().map(|h| format!("conntrack -L -s {h} -o id,extended 2>&1; ")).collect();
-    let cmds = [
-        ("conntrackd -s", format!("conntrackd -C {c} -s 2>&1")),
-        ("conntrackd -s network", format!("conntrackd -C {c} -s network 2>&1")),
-        ("conntrackd -s queue", format!("conntrackd -C {c} -s queue 2>&1")),
-        ("conntrackd -s rsqueue", format!("conntrackd -C {c} -s rsqueue 2>&1")),
-        ("conntrackd -i (internal cache)", format!("conntrackd -C {c} -i 2>&1")),
-        ("conntrackd -e (external cache)", format!("conntrackd -C {c} -e 2>&1")),
-        ("conntrack -L (kernel, the missing flows' sources)", kernel),
-        ("conntrackd log (tail)", "tail -n 60 /var/log/halab/conntrackd-events.log 2>&1".to_string()),
-    ];
+    let kernel = hosts.iter().map(|h| format!("conntrack -L -s {h} -o id,extended")).collect::<Vec<_>>().join("; ");
+    // One script per member, so the members are read close together and each in one exec.
+    let script: String = [
+        ("conntrackd -s", format!("conntrackd -C {c} -s")),
+        ("conntrackd -s network", format!("conntrackd -C {c} -s network")),
+        ("conntrackd -s queue", format!("conntrackd -C {c} -s queue")),
+        ("conntrackd -s rsqueue", format!("conntrackd -C {c} -s rsqueue")),
+        ("conntrackd -i (internal cache)", format!("conntrackd -C {c} -i")),
+        ("conntrackd -e (external cache)", format!("conntrackd -C {c} -e")),
+        ("conntrack -L (kernel, from where the missing flows start)", kernel),
+        ("conntrackd log (tail)", format!("tail -n 60 {}", conntrackd::LOG)),
+    ]
+    .iter()
+    .map(|(title, cmd)| format!("echo '### {title}'; {{ {cmd}; }} 2>&1; echo; "))
+    .chain(["true".to_string()])
+    .collect();
+    let head = format!("missing: {}\n", missing.iter().map(|(f, on)| format!("{f} not on {}", on.join(", "))).collect::<Vec<_>>().join("; "));
     let mut out = BTreeMap::new();
     for m in cl.members.iter().filter(|m| lab.running(m)) {
         let Ok(n) = lab.node(m) else { continue };
-        let mut text = format!("missing: {}\n", missing.iter().map(|(f, on)| format!("{f} not on {}", on.join(", "))).collect::<Vec<_>>().join("; "));
-        for (title, cmd) in &cmds {
-            text.push_str(&format!("### {title}\n{}\n", n.sh(cmd).unwrap_or_else(|e| format!("({e:#})"))));
-        }
-        out.insert(m.clone(), text);
+        out.insert(m.clone(), head.clone() + &n.sh(&script).unwrap_or_else(|e| format!("({e:#})")));
     }
     out
 }
@@ -183,7 +185,7 @@ pub fn put_before(m: &mut Metrics, c: &BTreeMap<String, Counters>) {
 }
 
 /// At the end: `ct.after.<member>...`, and totals over the members: `sync.lost`,
-/// `sync.errors`, `nft.invalid`.
+/// `sync.errors`, `sync.out_of_sequence`, `nft.invalid`.
 pub fn put_after(m: &mut Metrics, c: &BTreeMap<String, Counters>) {
     put_members(m, &metric::CT_AFTER, c);
     m.put(&metric::SYNC_LOST, c.values().map(|x| x.lost + x.malformed).sum::<u64>());

@@ -274,7 +274,7 @@ pub fn footprint(cl: &PlanCluster) -> crate::labstate::Footprint {
 /// Log files of a daemon inside a node.
 pub fn log_files(daemon: &str) -> Vec<&'static str> {
     let shared: &[&str] = match daemon {
-        "conntrackd" => &["/var/log/halab/conntrackd.log", "/var/log/halab/conntrackd-events.log"],
+        "conntrackd" => &["/var/log/halab/conntrackd.log", conntrackd::LOG],
         "sshd" => &["/var/log/halab/sshd.log"],
         "web" => &["/var/log/halab/web.log"],
         "iperf3" => &["/var/log/halab/iperf3.log"],

@@ -143,6 +143,9 @@ impl Provider for Libvirt {
     fn host_wiring(&self, st: &LabState) -> Option<crate::provider::HostWiring> {
         Some(netns_nodes::host_wiring(st))
     }
+    fn hypervisor_uri(&self, st: &LabState) -> Result<Option<String>> {
+        Ok(Some(settings(st)?.uri))
+    }
     fn fence_methods(&self) -> &'static [crate::topology::FenceMethod] {
         // Debian's fence-virt first: what a KVM cluster in production runs.
         &[crate::topology::FenceMethod::Virt, crate::topology::FenceMethod::Halab]
