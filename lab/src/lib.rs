@@ -25,6 +25,7 @@ pub mod report;
 pub mod scenario;
 pub mod stack;
 pub mod status;
+pub mod study;
 pub mod topology;
 pub mod transport;
 pub mod wait;

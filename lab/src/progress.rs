@@ -23,8 +23,16 @@ pub struct Step {
     finished: bool,
 }
 
+/// Set when several labs run at once (`study --jobs`): their spinners would overwrite each
+/// other's lines, so every step logs plain lines.
+static PLAIN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+pub fn set_plain() {
+    PLAIN.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
 fn interactive() -> bool {
-    std::io::stderr().is_terminal() && std::env::var_os("HALAB_PLAIN").is_none()
+    std::io::stderr().is_terminal() && std::env::var_os("HALAB_PLAIN").is_none() && !PLAIN.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 impl Step {

@@ -170,6 +170,22 @@ pub enum Cmd {
         #[arg(short, long, default_value = "reports/nightly")]
         out: PathBuf,
     },
+    /// Run a study: every cell (scenario x stack x swept setting) in one bench, interleaved in
+    /// seeded blocks, `--jobs` labs at once; writes the runs and the report into `--out`.
+    Study {
+        file: PathBuf,
+        /// Labs at once (default 2: the most that do not starve runs on a 2-core box).
+        #[arg(long, default_value_t = 2)]
+        jobs: u32,
+        /// Run only shard K of N of the study's order (merge the folders with `halab report`).
+        #[arg(long)]
+        shard: Option<String>,
+        #[command(flatten)]
+        place: Where,
+        /// Output folder (default reports/studies/<study name>).
+        #[arg(short, long)]
+        out: Option<PathBuf>,
+    },
     /// Re-render a report from run folders, without running anything.
     Report {
         #[arg(required = true)]

@@ -56,7 +56,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             return bench(scenarios, &stacks, &matrix, out);
         }
         Cmd::Bench { scenarios, stacks, matrix, out } => return bench(scenarios, &stacks, &matrix, out),
+        Cmd::Study { file, jobs, shard, place, out } => return study(&file, jobs, shard.as_deref(), &place, out),
         Cmd::Report { runs, out } => {
+            crate::report::study::check_merge(&runs)?;
             let a = crate::report::analyse(crate::report::load_runs(&runs)?);
             crate::report::write_all(&a, &out)?;
             println!("report of {} runs: {}", a.runs.len(), out.join("report.md").display());
@@ -182,7 +184,7 @@ fn run_scenario(scenario: &Path, stacks: Option<Vec<Stack>>, matrix: &Matrix, ke
     crate::interrupt::install();
     let sc = crate::scenario::load(scenario)?;
     let out = out.unwrap_or_else(|| bench::default_run_dir(&sc));
-    let opts = Options { stacks, repeat: matrix.repeat.unwrap_or(1), seed: matrix.seed, keep, out: out.clone(), provider: matrix.place.options() };
+    let opts = Options { stacks, repeat: matrix.repeat.unwrap_or(1), seed: matrix.seed, keep, out: out.clone(), provider: matrix.place.options(), place: None };
     let recs = bench::run(&sc, &opts)?;
     recs.iter().for_each(print_record);
     println!("run folder: {}", out.display());
@@ -195,13 +197,47 @@ fn bench(scenarios: Vec<PathBuf>, stacks: &[Stack], matrix: &Matrix, out: PathBu
     // Everything is validated before anything runs.
     let loaded: Vec<_> = files.iter().map(|f| crate::scenario::load(f)).collect::<Result<_, _>>()?;
     let t = Instant::now();
-    let opts = Options { stacks: None, repeat: matrix.repeat.unwrap_or(3), seed: matrix.seed, keep: false, out: out.clone(), provider: matrix.place.options() };
+    let opts = Options {
+        stacks: None,
+        repeat: matrix.repeat.unwrap_or(3),
+        seed: matrix.seed,
+        keep: false,
+        out: out.clone(),
+        provider: matrix.place.options(),
+        place: None,
+    };
     let (a, verdict) = bench::bench(&loaded, stacks, &opts)?;
     println!("bench: {} runs in {:.0} s; report: {}", a.runs.len(), t.elapsed().as_secs_f64(), out.join("report.md").display());
     for h in &a.headlines {
         let cells: Vec<String> = a.stacks.iter().map(|s| format!("{s}: {}", h.cells.get(s).cloned().unwrap_or_else(|| "-".into()))).collect();
         println!("  {}: {}", h.row, cells.join(" | "));
     }
+    Ok(ExitCode::from(verdict.exit_code()))
+}
+
+fn study(file: &Path, jobs: u32, shard: Option<&str>, place: &super::args::Where, out: Option<PathBuf>) -> Result<ExitCode> {
+    crate::interrupt::install();
+    let shard = match shard.map(crate::study::order::parse_shard) {
+        Some(Err(e)) => return Err(crate::diag::InputError::one(crate::diag::Diagnostic::new(Path::new("--shard"), 0, 0, "", &e, "")).into()),
+        Some(Ok(s)) => Some(s),
+        None => None,
+    };
+    if jobs == 0 {
+        anyhow::bail!("--jobs 0: at least one lab must run");
+    }
+    // Everything is validated before anything runs.
+    let s = crate::study::load(file)?;
+    let out = out.unwrap_or_else(|| PathBuf::from("reports/studies").join(&s.name));
+    let t = Instant::now();
+    let opts = crate::study::execute::Options { jobs, shard, out: out.clone(), provider: place.options() };
+    let (a, verdict) = crate::study::execute::run(&s, &opts)?;
+    println!(
+        "study {}: {} runs in {:.1} min ({jobs} at once); report: {}",
+        s.name,
+        a.runs.len(),
+        t.elapsed().as_secs_f64() / 60.0,
+        out.join("report.md").display()
+    );
     Ok(ExitCode::from(verdict.exit_code()))
 }
 

@@ -3,6 +3,7 @@
 pub mod clock;
 pub mod compare;
 pub mod dip;
+pub mod floor;
 pub mod gap;
 pub mod metrics;
 pub mod probe;

@@ -98,11 +98,11 @@ fn distribution(h: &mut String, a: &Analysis, hl: &Headline) {
     let ms = hl.unit == "ms";
     let shown = |v: f64| if ms { v / 1000.0 } else { v };
     // The runs the cell's numbers rest on: a run that did not recover is no point.
-    let per_stack: Vec<Vec<(&Run, f64)>> = a.stacks.iter().map(|st| super::recovered_runs(&a.runs, &hl.scenario, st, &hl.metric)).collect();
+    let per_stack: Vec<Vec<(&Run, f64)>> = a.stacks.iter().map(|st| super::recovered_runs(&a.runs, (&hl.scenario, st, &hl.variant), &hl.metric)).collect();
     if per_stack.iter().all(Vec::is_empty) {
         return;
     }
-    let left = a.cells.iter().any(|c| c.scenario == hl.scenario && c.not_recovered.contains_key(&hl.metric));
+    let left = a.cells.iter().any(|c| c.scenario == hl.scenario && c.variant == hl.variant && c.not_recovered.contains_key(&hl.metric));
     let title = if left { format!("{} (recovered runs)", hl.row) } else { hl.row.clone() };
     let unit = if ms { "s" } else { hl.unit.as_str() };
     let metric = esc(&hl.metric);

@@ -8,6 +8,7 @@ pub mod markdown;
 pub mod outcome;
 pub mod phase;
 pub mod plots;
+pub mod study;
 pub mod verdict;
 
 use std::collections::BTreeMap;
@@ -57,6 +58,9 @@ pub struct Run {
 pub struct Cell {
     pub scenario: String,
     pub stack: String,
+    /// A study's cell: its swept settings in words (`advert_int 500ms`); empty outside studies
+    /// and for a study's cells at the topology's own settings.
+    pub variant: String,
     pub runs: usize,
     pub used: usize,
     pub passed: usize,
@@ -79,6 +83,7 @@ pub struct Cell {
 pub struct Headline {
     pub row: String,
     pub scenario: String,
+    pub variant: String,
     pub metric: String,
     /// `ms`, `flag` or a unit shown as is, from the scenario's `report:` block.
     pub unit: String,
@@ -99,6 +104,8 @@ pub struct Analysis {
     pub cells: Vec<Cell>,
     pub headlines: Vec<Headline>,
     pub starved: Vec<String>,
+    /// A study's own section (`halab study`), when the runs are a study's.
+    pub study: Option<study::Section>,
     pub runs: Vec<Run>,
 }
 
@@ -144,11 +151,21 @@ pub fn used(r: &Run) -> bool {
     r.starved.is_none() && concluded(r.record.outcome)
 }
 
+/// The cell a run belongs to beyond its scenario and stack: its study cell's settings in words,
+/// empty outside studies and at the topology's own settings.
+pub fn variant(r: &RunRecord) -> &str {
+    r.study.as_ref().map(|p| p.cell.as_str()).filter(|c| *c != "defaults").unwrap_or("")
+}
+
+fn in_cell(r: &Run, scenario: &str, stack: &str, v: &str) -> bool {
+    r.record.scenario == scenario && r.record.stack == stack && variant(&r.record) == v
+}
+
 /// The runs the statistics of `metric` in a cell rest on, with their numbers: used runs,
 /// recovered ones only.
-pub fn recovered_runs<'a>(runs: &'a [Run], scenario: &str, stack: &str, metric: &str) -> Vec<(&'a Run, f64)> {
+pub fn recovered_runs<'a>(runs: &'a [Run], (scenario, stack, v): (&str, &str, &str), metric: &str) -> Vec<(&'a Run, f64)> {
     runs.iter()
-        .filter(|r| used(r) && r.record.scenario == scenario && r.record.stack == stack)
+        .filter(|r| used(r) && in_cell(r, scenario, stack, v))
         .filter_map(|r| match outcome::sample(&r.record.metrics, metric) {
             Some(Sample::Value(x)) => Some((r, x)),
             _ => None,
@@ -157,8 +174,8 @@ pub fn recovered_runs<'a>(runs: &'a [Run], scenario: &str, stack: &str, metric: 
 }
 
 /// The numbers of `metric` the statistics of a cell rest on.
-pub fn recovered_samples(runs: &[Run], scenario: &str, stack: &str, metric: &str) -> Vec<f64> {
-    recovered_runs(runs, scenario, stack, metric).into_iter().map(|(_, x)| x).collect()
+pub fn recovered_samples(runs: &[Run], cell: (&str, &str, &str), metric: &str) -> Vec<f64> {
+    recovered_runs(runs, cell, metric).into_iter().map(|(_, x)| x).collect()
 }
 
 /// How late wakes came on the host during a run: the p99 of its probes' ticks when it ran
@@ -214,7 +231,11 @@ pub fn analyse(runs: Vec<Run>) -> Analysis {
     let mut stacks: Vec<String> = runs.iter().map(|r| r.record.stack.clone()).collect();
     stacks.sort();
     stacks.dedup();
-    let mut keys: Vec<(String, String)> = runs.iter().map(|r| (r.record.scenario.clone(), r.record.stack.clone())).collect();
+    // A study's cells in the study's order of cells; runs outside studies have one per stack.
+    let mut keys: Vec<(String, String, u32, String)> = runs
+        .iter()
+        .map(|r| (r.record.scenario.clone(), r.record.stack.clone(), r.record.study.as_ref().map_or(0, |p| p.cell_index), variant(&r.record).to_string()))
+        .collect();
     keys.sort();
     keys.dedup();
     // Per stack, the settings every one of its runs shares; a cell names the rest.
@@ -223,8 +244,8 @@ pub fn analyse(runs: Vec<Run>) -> Analysis {
         settings.entry(r.record.stack.clone()).and_modify(|s| s.retain(|l| r.record.settings.contains(l))).or_insert_with(|| r.record.settings.clone());
     }
     let mut cells = Vec::new();
-    for (sc, stack) in &keys {
-        let all: Vec<&Run> = runs.iter().filter(|r| &r.record.scenario == sc && &r.record.stack == stack).collect();
+    for (sc, stack, _, v) in &keys {
+        let all: Vec<&Run> = runs.iter().filter(|r| in_cell(r, sc, stack, v)).collect();
         let used: Vec<&Run> = all.iter().copied().filter(|r| used(r)).collect();
         let (mut numbers, mut not_recovered, mut flags) = (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
         let names: std::collections::BTreeSet<&String> = used.iter().flat_map(|r| r.record.metrics.keys()).collect();
@@ -251,6 +272,7 @@ pub fn analyse(runs: Vec<Run>) -> Analysis {
         cells.push(Cell {
             scenario: sc.clone(),
             stack: stack.clone(),
+            variant: v.clone(),
             runs: all.len(),
             used: used.len(),
             passed: all.iter().filter(|r| r.record.outcome == Outcome::Passed).count(),
@@ -273,7 +295,9 @@ pub fn analyse(runs: Vec<Run>) -> Analysis {
     revs.dedup();
     let starved =
         runs.iter().filter_map(|r| r.starved.as_ref().map(|s| format!("{} {} #{}: {s}", r.record.scenario, r.record.stack, r.record.repeat))).collect();
-    Analysis { schema: "halab.report/1".into(), stacks, git_revisions: revs, versions, settings, cells, headlines, starved, runs }
+    let mut a = Analysis { schema: "halab.report/1".into(), stacks, git_revisions: revs, versions, settings, cells, headlines, starved, study: None, runs };
+    a.study = study::section(&a);
+    a
 }
 
 impl Cell {
@@ -332,25 +356,53 @@ fn headline_specs(runs: &[Run]) -> Vec<(String, Vec<plan::Headline>)> {
     out
 }
 
+/// One row per headline metric and study cell (a study's swept settings make a row each; a
+/// row compares the stacks when both have that cell).
 fn headlines(cells: &[Cell], runs: &[Run], stacks: &[String]) -> Vec<Headline> {
     let mut out = Vec::new();
     for (sc, specs) in headline_specs(runs) {
+        let mut variants: Vec<&str> = Vec::new();
+        for c in cells.iter().filter(|c| c.scenario == sc) {
+            if !variants.contains(&c.variant.as_str()) {
+                variants.push(&c.variant);
+            }
+        }
         for h in specs {
-            let mut texts = BTreeMap::new();
-            for st in stacks {
-                if let Some(t) = cells.iter().find(|c| c.scenario == sc && &c.stack == st).and_then(|c| cell_text(c, &h.metric, &h.unit)) {
-                    texts.insert(st.clone(), t);
+            for &v in &variants {
+                let mut texts = BTreeMap::new();
+                for st in stacks {
+                    if let Some(t) = cells.iter().find(|c| c.scenario == sc && &c.stack == st && c.variant == v).and_then(|c| cell_text(c, &h.metric, &h.unit))
+                    {
+                        texts.insert(st.clone(), t);
+                    }
                 }
+                if texts.is_empty() {
+                    continue;
+                }
+                let sample = |st: &str| recovered_samples(runs, (&sc, st, v), &h.metric);
+                let comparison = if h.unit != "flag" && stacks.len() == 2 && texts.len() == 2 {
+                    mann_whitney(&sample(&stacks[0]), &sample(&stacks[1]), ALPHA)
+                } else {
+                    None
+                };
+                let left_out: Vec<String> = cells
+                    .iter()
+                    .filter(|c| c.scenario == sc && c.variant == v)
+                    .filter_map(|c| c.left_out(&h.metric).map(|t| format!("{}: {t}", c.stack)))
+                    .collect();
+                let comparison_text = comparison.as_ref().map(|c| verdict::comparison_text(c, &stacks[0], &stacks[1], &h.unit, &left_out));
+                let row = if v.is_empty() { h.label.clone() } else { format!("{} ({v})", h.label) };
+                out.push(Headline {
+                    row,
+                    scenario: sc.clone(),
+                    variant: v.to_string(),
+                    metric: h.metric.clone(),
+                    unit: h.unit.clone(),
+                    cells: texts,
+                    comparison,
+                    comparison_text,
+                });
             }
-            if texts.is_empty() {
-                continue;
-            }
-            let sample = |st: &str| recovered_samples(runs, &sc, st, &h.metric);
-            let comparison = if h.unit != "flag" && stacks.len() == 2 { mann_whitney(&sample(&stacks[0]), &sample(&stacks[1]), ALPHA) } else { None };
-            let left_out: Vec<String> =
-                cells.iter().filter(|c| c.scenario == sc).filter_map(|c| c.left_out(&h.metric).map(|t| format!("{}: {t}", c.stack))).collect();
-            let comparison_text = comparison.as_ref().map(|c| verdict::comparison_text(c, &stacks[0], &stacks[1], &h.unit, &left_out));
-            out.push(Headline { row: h.label, scenario: sc.clone(), metric: h.metric, unit: h.unit, cells: texts, comparison, comparison_text });
         }
     }
     out

@@ -171,6 +171,14 @@ pub fn first_fault_ns(events: &[Event]) -> Option<u64> {
     events.iter().find(|e| matches!(e.what, What::FaultInjected { .. })).map(|e| e.t_ns)
 }
 
+/// The kind of the first fault (`crash`, `cable_pull`): what the protocol's floor depends on.
+pub fn first_fault_kind(events: &[Event]) -> Option<String> {
+    events.iter().find_map(|e| match &e.what {
+        What::FaultInjected { kind, .. } => Some(kind.clone()),
+        _ => None,
+    })
+}
+
 #[derive(Serialize)]
 struct Line<'a> {
     schema: &'a str,

@@ -105,6 +105,38 @@ pub struct RunRecord {
     /// The scenario's `report:` block (older records have none).
     #[serde(default)]
     pub report: super::plan::Report,
+    /// Where the run sat in a study (`halab study`); none for `run` and `bench`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub study: Option<StudyPlace>,
+}
+
+/// A study's run: its cell and its place in the study's seeded order, so a report can check
+/// drift (first half against second half of each cell) and merge shards.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StudyPlace {
+    pub study: String,
+    pub file: String,
+    /// The cell's settings in words (`advert_int 500ms`, `defaults`), and its index in the
+    /// study's cells (the order reports list them in).
+    pub cell: String,
+    #[serde(default)]
+    pub cell_index: u32,
+    /// (topology path, value) of every swept setting this cell's stack reads.
+    pub settings: Vec<(String, String)>,
+    /// The block (the repeat of its cell) and the 1-based position in the whole order.
+    pub block: u32,
+    pub position: u32,
+    /// Runs in the whole study (every shard).
+    pub runs: u32,
+    /// `[K, N]` when a shard ran it.
+    pub shard: Option<[u32; 2]>,
+    /// Labs the study ran at once.
+    pub jobs: u32,
+    /// When the run started (Unix ms): with `position`, the drift check's time axis.
+    pub started_ms: u64,
+    /// The study's practical threshold: a shift smaller than this is negligible (ms).
+    #[serde(default)]
+    pub negligible_ms: f64,
 }
 
 impl RunRecord {

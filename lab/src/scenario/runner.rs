@@ -31,14 +31,18 @@ pub struct Options {
     pub out: PathBuf,
     /// Where the labs run (netns by default).
     pub provider: crate::provider::Options,
+    /// The run's place in a study (`study::execute`), recorded with it and naming its lab.
+    pub place: Option<super::results::StudyPlace>,
 }
 
 /// The lab of one run: named after the stack, the scenario, this process and the repeat, so
 /// two runs never collide, not even two CI jobs running the same scenario on one machine.
-fn lab_plan(sc: &Scenario, stack: Stack, rep: u32) -> Result<crate::topology::Plan> {
+/// A study's runs of one scenario and repeat run side by side: its labs are named by position.
+fn lab_plan(sc: &Scenario, stack: Stack, rep: u32, place: Option<&super::results::StudyPlace>) -> Result<crate::topology::Plan> {
     let mut plan = sc.plan.clone();
     let short = &crate::topology::validate::lab_id(&sc.name)[..4];
-    plan.lab = format!("run-{stack}-{short}-{:x}-{rep}", std::process::id());
+    let n = place.map_or(rep, |p| p.position);
+    plan.lab = format!("run-{stack}-{short}-{:x}-{n}", std::process::id());
     plan.id = crate::topology::validate::lab_id(&plan.lab);
     plan.set_stack(stack)?;
     if let Some(cl) = plan.cluster.as_mut() {
@@ -78,9 +82,11 @@ pub fn run(sc: &Scenario, opts: &Options) -> Result<Vec<RunRecord>> {
     Ok(records)
 }
 
-fn run_once(sc: &Scenario, stack: Stack, rep: u32, opts: &Options, dir: &Path) -> RunRecord {
+/// One run of `sc` on `stack` (repeat `rep`) into `dir`; the record says how it went, even when
+/// the lab did not come up.
+pub fn run_once(sc: &Scenario, stack: Stack, rep: u32, opts: &Options, dir: &Path) -> RunRecord {
     let started = Instant::now();
-    let planned = lab_plan(sc, stack, rep);
+    let planned = lab_plan(sc, stack, rep, opts.place.as_ref());
     let mut rec = new_record(sc, stack, rep, opts, planned.as_ref().unwrap_or(&sc.plan));
     let _ = std::fs::remove_dir_all(dir);
     let plan = match planned {
@@ -129,6 +135,12 @@ fn run_once(sc: &Scenario, stack: Stack, rep: u32, opts: &Options, dir: &Path) -
     let timeline = watcher.finish();
     let holder = ctx.holder_at_fault.clone();
     let moved = vip_metrics(&timeline, fault, holder.as_deref(), &mut metrics);
+    if let (Some(cl), Some(kind)) = (&st.plan.cluster, super::events::first_fault_kind(&ctx.log.events)) {
+        if let Some(f) = crate::measure::floor::floor(cl, &kind, holder.as_deref()) {
+            metrics.put(&metric::FLOOR, figure(f.ms));
+            metrics.put(&metric::FLOOR_BASIS, f.basis);
+        }
+    }
     let fence_err = fencing_metrics(&st, &mut rec, confirmations, (fault, holder.as_deref(), moved), &mut metrics).err();
     let collect_err = collect_err.or(fence_err.or(sampler_err).map(|e| format!("{e:#}")));
     super::results::split_gap(&mut metrics);
@@ -200,6 +212,7 @@ fn new_record(sc: &Scenario, stack: Stack, rep: u32, opts: &Options, plan: &crat
         stack_events: Vec::new(),
         events: Vec::new(),
         report: sc.report.clone(),
+        study: opts.place.clone(),
     }
 }
 

@@ -179,7 +179,20 @@ fn corosync(
     if let Some(l) = co.and_then(|k| k.second_link.as_ref()) {
         links.extend(network(c, l, "cluster.corosync.second_link", networks, members, nodes));
     }
-    let token_ms = ms(c, &co.and_then(|k| k.token.clone()), "cluster.corosync.token", 3000, 200);
+    let token = co.and_then(|k| k.token.clone());
+    let token_ms = ms(c, &token, "cluster.corosync.token", 3000, 1);
+    // corosync lengthens the token by token_coefficient (650 ms) per member beyond two, and
+    // derives knet's pong timeout from it (token / 2); libknet 1.27+ (trixie; corosync 3.1.8+
+    // then refuses to start) needs that timeout at 200 ms or more, its timer resolution.
+    let effective = token_ms + 650 * (members.len().saturating_sub(2) as u32);
+    if let Some(t) = token.as_ref().filter(|_| effective < 400) {
+        c.at(
+            t,
+            "cluster.corosync.token",
+            &format!("`{}` is too short: knet's pong timeout would be {} ms, below libknet's 200 ms timer resolution", t.value, effective / 2),
+            "at least 400ms with two members (corosync 3.1.8+ refuses to start below it)",
+        );
+    }
     let consensus_ms = ms(c, &co.and_then(|k| k.consensus.clone()), "cluster.corosync.consensus", token_ms * 6 / 5, 200);
     CorosyncSettings { links, token_ms, consensus_ms }
 }

@@ -53,6 +53,28 @@ pub(crate) fn check(c: &mut Checker, ka: Option<&KeepalivedSpec>, members: &[Str
             c.at(v, "cluster.keepalived.version", "VRRP version 2 only has whole-second adverts", "use version 3 for sub-second advert_int");
         }
     }
+    // What keepalived (2.2.7, 2.3.3: vrrp_complete_instance) would round or clamp, with only a
+    // log line, is refused here: the lab would run another interval than the file says.
+    if let Some(a) = ka.and_then(|k| k.advert_int.as_ref()) {
+        let field = "cluster.keepalived.advert_int";
+        match version {
+            2 if !advert_int_ms.is_multiple_of(1000) => c.at(
+                a,
+                field,
+                &format!("`{}` is not whole seconds, and VRRPv2 carries the interval in seconds", a.value),
+                "keepalived would round it; use version 3 for sub-second adverts",
+            ),
+            2 if advert_int_ms > 255_000 => c.at(a, field, &format!("`{}` is above VRRPv2's 255 s", a.value), ""),
+            3 if !advert_int_ms.is_multiple_of(10) => c.at(
+                a,
+                field,
+                &format!("`{}` is not a multiple of 10 ms, and VRRPv3 carries the interval in centiseconds", a.value),
+                "keepalived would round it, e.g. 20ms, 500ms",
+            ),
+            3 if advert_int_ms > 40_950 => c.at(a, field, &format!("`{}` is above VRRPv3's 40.95 s", a.value), ""),
+            _ => {}
+        }
+    }
     let mut priorities: Vec<(String, u32)> = members.iter().enumerate().map(|(i, m)| (m.clone(), if i == 0 { 150 } else { 101 - i as u32 })).collect();
     if let Some(k) = ka {
         for (m, p) in k.priorities.iter() {

@@ -80,7 +80,7 @@ impl Checker<'_> {
             }
         }
     }
-    fn name(&mut self, s: &Spanned<String>, field: &str, what: &str) -> bool {
+    pub(crate) fn name(&mut self, s: &Spanned<String>, field: &str, what: &str) -> bool {
         let ok = valid_name(&s.value);
         if !ok {
             let msg = format!("{what} name `{}` is not allowed", s.value);

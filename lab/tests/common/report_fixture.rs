@@ -86,6 +86,7 @@ pub fn record(scenario: &str, probe: &str, report: Report, (stack, repeat, gap, 
             what: What::FaultInjected { step: 4, kind: "crash".into(), fields: [("node".to_string(), "@active".to_string())].into() },
         }],
         report,
+        study: None,
     }
 }
 

@@ -31,6 +31,12 @@ pub const STACK_EVENTS_CLOCK_ERROR: Metric<f64> = Metric::new(
     Unit::Ms,
     "how far off the detection event's time may be (the largest member's without one): on a member with its own clock (VM, host), half the round trip of the clock read that moved its stamps onto the host's clock plus how much that clock moved during the run, a reboot's jump included (0 on netns); `detection` and `takeover` are exact to within it",
 );
+pub const FLOOR: Metric<f64> = Metric::new(
+    "floor",
+    Unit::Ms,
+    "the protocol's wait before any member may act after the fault (`measure/floor.rs`: VRRP's master-down interval; corosync's token + consensus, plus the priority fencing delay)",
+);
+pub const FLOOR_BASIS: Metric<String> = Metric::new("floor_basis", Unit::Text, "how the floor is made up, in the lab's settings");
 pub const DETECTION_EVENT: Metric<String> = Metric::new("detection_event", Unit::Text, "that event: `member: what`");
 pub const TAKEOVER: Metric<f64> =
     Metric::new("takeover", Unit::Ms, "that event to every probe's traffic flowing again; never clamped: negative when traffic flowed first");
@@ -106,6 +112,8 @@ pub const ALL: &[&Def] = &[
     &SAMPLER_TICK_LATE_MAX.def,
     &DETECTION.def,
     &DETECTION_EVENT.def,
+    &FLOOR.def,
+    &FLOOR_BASIS.def,
     &STACK_EVENTS_CLOCK_ERROR.def,
     &TAKEOVER.def,
     &TAKEOVER_OUTCOME.def,
