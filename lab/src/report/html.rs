@@ -23,6 +23,10 @@ pub fn render(a: &Analysis) -> String {
         "<h1>{}</h1>\n<p>Medians over independent runs with min–max and n (and p5–p95 from 20 runs on). Raw samples are in each run's folder.</p>",
         esc(&super::title(a))
     );
+    if let Some(st) = &a.study {
+        h.push_str(&super::study_render::toc(st));
+    }
+    let _ = writeln!(h, "<h2 id=\"headlines\">Headline table</h2>");
     if a.headlines.is_empty() {
         let _ = writeln!(h, "<p>{}</p>", esc(super::NO_HEADLINES));
     } else {
@@ -65,11 +69,14 @@ pub fn render(a: &Analysis) -> String {
     if unmeasured > 0 {
         let _ = writeln!(h, "<p class=\"starved\">Starvation not measured in {unmeasured} of {} runs: nothing says their host kept time.</p>", a.runs.len());
     }
+    if let Some(st) = &a.study {
+        super::study_render::html(&mut h, a, st);
+    }
     let _ = writeln!(h, "<h2>Distribution per stack</h2>");
     for hl in a.headlines.iter().filter(|x| x.unit != "flag") {
         distribution(&mut h, a, hl);
     }
-    let _ = writeln!(h, "<h2>Runs</h2>");
+    let _ = writeln!(h, "<h2 id=\"runs\">Runs</h2>");
     for r in &a.runs {
         let rec = &r.record;
         let late = super::lateness_text(rec);

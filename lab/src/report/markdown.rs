@@ -11,6 +11,9 @@ use crate::measure::metrics::{traffic as tm, Def};
 pub fn render(a: &Analysis) -> String {
     let mut s = String::new();
     headlines(&mut s, a);
+    if let Some(st) = &a.study {
+        super::study_render::markdown(&mut s, st);
+    }
     basis(&mut s, a);
     cells(&mut s, a);
     runs(&mut s, a);

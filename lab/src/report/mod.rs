@@ -9,6 +9,7 @@ pub mod outcome;
 pub mod phase;
 pub mod plots;
 pub mod study;
+pub mod study_render;
 pub mod verdict;
 
 use std::collections::BTreeMap;

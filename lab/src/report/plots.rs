@@ -173,3 +173,51 @@ pub fn bars(title: &str, unit: &str, items: &[(String, f64)]) -> String {
     }
     s
 }
+
+/// A study's fault: one row per cell (`names`, colored by `stack_of`), every run a point, the
+/// cell's median a bar across its row, the protocol's floor a dashed mark.
+pub fn sweep(title: &str, unit: &str, names: &[String], stack_of: &[usize], pts: &[(usize, f64)], medians: &[(usize, f64)], floors: &[(usize, f64)]) -> String {
+    let mut s = String::new();
+    {
+        let h = 70 + 40 * names.len() as u32;
+        let root = SVGBackend::with_string(&mut s, (760, h)).into_drawing_area();
+        let _ = root.fill(&WHITE);
+        let xmax = pts.iter().chain(floors).map(|p| p.1).fold(0.0_f64, f64::max) * 1.1 + 1e-9;
+        let n = names.len().max(1) as f64;
+        let chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 15))
+            .margin(10)
+            .x_label_area_size(30)
+            .y_label_area_size(210)
+            .build_cartesian_2d(0f64..xmax, -0.5f64..(n - 0.5));
+        if let Ok(mut c) = chart {
+            let labels = names.to_vec();
+            let _ = c
+                .configure_mesh()
+                .y_labels(names.len())
+                .y_label_formatter(&|y| labels.get(y.round() as usize).cloned().unwrap_or_default())
+                .x_desc(unit)
+                .disable_y_mesh()
+                .draw();
+            let col = |i: usize| color(stack_of.get(i).copied().unwrap_or(0));
+            for (k, (i, v)) in pts.iter().enumerate() {
+                let jitter = ((k * 37) % 11) as f64 / 11.0 * 0.3 - 0.15;
+                let _ = c.draw_series(std::iter::once(Circle::new((*v, *i as f64 + jitter), 4, col(*i).filled())));
+            }
+            for (i, m) in medians {
+                let y = *i as f64;
+                let _ = c.draw_series(std::iter::once(PathElement::new(vec![(*m, y - 0.35), (*m, y + 0.35)], BLACK.stroke_width(3))));
+            }
+            for (i, f) in floors {
+                let y = *i as f64;
+                let dashes = (0..6).map(|d| {
+                    let y0 = y - 0.4 + d as f64 * 0.14;
+                    PathElement::new(vec![(*f, y0), (*f, y0 + 0.08)], RGBColor(120, 120, 120).stroke_width(2))
+                });
+                let _ = c.draw_series(dashes);
+            }
+        }
+        let _ = root.present();
+    }
+    s
+}

@@ -171,10 +171,11 @@ pub fn first_fault_ns(events: &[Event]) -> Option<u64> {
     events.iter().find(|e| matches!(e.what, What::FaultInjected { .. })).map(|e| e.t_ns)
 }
 
-/// The kind of the first fault (`crash`, `cable_pull`): what the protocol's floor depends on.
-pub fn first_fault_kind(events: &[Event]) -> Option<String> {
+/// The kind of the first fault (`crash`, `cable_pull`) and the interface it named, if any:
+/// what the protocol's floor depends on.
+pub fn first_fault(events: &[Event]) -> Option<(String, Option<String>)> {
     events.iter().find_map(|e| match &e.what {
-        What::FaultInjected { kind, .. } => Some(kind.clone()),
+        What::FaultInjected { kind, fields, .. } => Some((kind.clone(), fields.get("iface").cloned())),
         _ => None,
     })
 }

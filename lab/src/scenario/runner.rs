@@ -135,8 +135,8 @@ pub fn run_once(sc: &Scenario, stack: Stack, rep: u32, opts: &Options, dir: &Pat
     let timeline = watcher.finish();
     let holder = ctx.holder_at_fault.clone();
     let moved = vip_metrics(&timeline, fault, holder.as_deref(), &mut metrics);
-    if let (Some(cl), Some(kind)) = (&st.plan.cluster, super::events::first_fault_kind(&ctx.log.events)) {
-        if let Some(f) = crate::measure::floor::floor(cl, &kind, holder.as_deref()) {
+    if let (Some(cl), Some((kind, iface))) = (&st.plan.cluster, super::events::first_fault(&ctx.log.events)) {
+        if let Some(f) = crate::measure::floor::floor(cl, (&kind, iface.as_deref()), holder.as_deref()) {
             metrics.put(&metric::FLOOR, figure(f.ms));
             metrics.put(&metric::FLOOR_BASIS, f.basis);
         }

@@ -23,7 +23,12 @@ pub struct MemberStatus {
 pub fn settings(cl: &PlanCluster) -> Vec<String> {
     let mut s = vec![format!("stack {}", cl.stack)];
     s.extend(super::of(cl.stack).settings(cl));
-    s.push(format!("conntrackd {} over {}", cl.sync.conntrackd, cl.sync.network.as_deref().unwrap_or("-")));
+    let mut ct = format!("conntrackd {} over {}", cl.sync.conntrackd, cl.sync.network.as_deref().unwrap_or("-"));
+    // pacemaker runs it under an agent whose monitor decides whether a dead one is noticed.
+    if cl.stack == crate::topology::Stack::Pacemaker && cl.sync.conntrackd != crate::topology::ConntrackdMode::Off {
+        ct += &format!(", under ocf:{}:{}", cl.sync.agent.0, cl.sync.agent.1);
+    }
+    s.push(ct);
     if cl.sync.conntrackd == crate::topology::ConntrackdMode::Ftfw && cl.members.len() > 2 {
         s.push(format!(
             "conntrackd FTFW among {} members drops messages: it tracks one sequence for all its peers (see `sync.out_of_sequence`; docs/conntrackd-ftfw-three-members.md)",

@@ -60,7 +60,7 @@ fn settings_lines_per_stack() {
         trio(Stack::Keepalived),
         [
             "stack keepalived",
-            "keepalived advert_int 1000 ms, VRRP v3, preempt on, no fencing (keepalived has none: a partition leaves both members MASTER)",
+            "keepalived advert_int 1000 ms, VRRP v3, preempt on, one instance per VIP network in a sync group, no fencing (keepalived has none: a partition leaves both members MASTER)",
             "conntrackd notrack over heartbeat"
         ]
     );
@@ -70,13 +70,13 @@ fn settings_lines_per_stack() {
             "stack pacemaker",
             "corosync knet over heartbeat, token 3000 ms, consensus 3600 ms",
             "pacemaker dc-deadtime 2000 ms (pre-seeded; pacemaker's default is 20 s), stickiness 100, link monitor ethmonitor, NO FENCING (stonith-enabled=false)",
-            "conntrackd notrack over heartbeat",
+            "conntrackd notrack over heartbeat, under ocf:halab:conntrackd",
         ]
     );
     let pair = status::settings(&cluster("fw-pair.yaml", Stack::Pacemaker));
     assert!(pair[1].ends_with(", two_node"), "{}", pair[1]);
     assert!(pair[2].ends_with(", no-quorum-policy=ignore"), "{}", pair[2]);
-    assert_eq!(pair[3], "conntrackd ftfw over heartbeat", "a pair syncs with FTFW");
+    assert_eq!(pair[3], "conntrackd ftfw over heartbeat, under ocf:halab:conntrackd", "a pair syncs with FTFW");
     // FTFW asked for among three members: built, and the settings say what it does there.
     let mut ftfw = cluster("fw-trio.yaml", Stack::Pacemaker);
     ftfw.sync.conntrackd = crate::topology::ConntrackdMode::Ftfw;

@@ -156,6 +156,11 @@ fn make_cells(v: &mut V, f: &StudyFile, scenarios: &[(Scenario, String)], stacks
     for (si, (sc, text)) in scenarios.iter().enumerate() {
         for (ai, a) in axes.iter().enumerate() {
             for (vi, x) in a.values.iter().enumerate() {
+                // Not a single value: reported with the axis.
+                if !matches!(x, Value::String(_) | Value::Number(_) | Value::Bool(_)) {
+                    refused.insert((ai, vi));
+                    continue;
+                }
                 if let Err(ds) = apply(sc, text, &[(a.path.as_str(), x)]) {
                     refused.insert((ai, vi));
                     report(v, &spans[ai], vi, &sc.name, &ds, None);

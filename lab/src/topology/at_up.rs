@@ -19,7 +19,10 @@ fn image_has(roots: &[PathBuf], rel: &str) -> bool {
 
 /// Is `ocf:provider:kind` in the user's agent directories or the image?
 fn ocf_exists(svc: &PlanService, roots: &[PathBuf], p: &str, kind: &str) -> bool {
-    svc.agents.iter().any(|(up, dir)| up == p && dir.join(kind).is_file()) || image_has(roots, &format!("usr/lib/ocf/resource.d/{p}/{kind}"))
+    // halab installs its own conntrackd agent in every pacemaker member (`stack/pacemaker`).
+    (p, kind) == ("halab", "conntrackd")
+        || svc.agents.iter().any(|(up, dir)| up == p && dir.join(kind).is_file())
+        || image_has(roots, &format!("usr/lib/ocf/resource.d/{p}/{kind}"))
 }
 
 /// Is `class:provider:type` there for pacemaker: in the user's agent directories or the

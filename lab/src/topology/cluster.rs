@@ -47,12 +47,16 @@ pub(super) fn check(c: &mut Checker, cl: &ClusterSpec, networks: &[PlanNetwork],
             network: None,
             conntrackd: ConntrackdMode::Off,
             transport: SyncTransport::Multicast,
-            agent: stock_conntrackd_agent(),
+            agent: default_conntrackd_agent(),
             agent_at: None,
         },
         Some(s) => sync(c, s, networks, nodes, &members),
     };
-    let keepalived = super::keepalived::check(c, cl.keepalived.as_ref(), &members);
+    let mut keepalived = super::keepalived::check(c, cl.keepalived.as_ref(), &members);
+    // `adverts`: `each`, or a network every member is on (checked as the sync network is).
+    if let Some(a) = cl.keepalived.as_ref().and_then(|k| k.adverts.as_ref()).filter(|a| a.value != "each") {
+        keepalived.adverts = network(c, a, "cluster.keepalived.adverts", networks, &members, nodes);
+    }
     let corosync = corosync(c, cl.corosync.as_ref(), sync.network.as_ref(), networks, nodes, &members);
     if let (Some(why), Some(s)) = (super::plan::stack_unfit(stack, &corosync.links), &cl.stack) {
         c.at(s, "cluster.stack", why, "");
@@ -149,13 +153,13 @@ fn sync(c: &mut Checker, s: &super::model::SyncSpec, networks: &[PlanNetwork], n
         }
     }
     let agent = match s.agent.as_ref().map(|a| (a, a.value.split(':').collect::<Vec<_>>())) {
-        None => stock_conntrackd_agent(),
+        None => default_conntrackd_agent(),
         Some((_, parts)) if parts.len() == 3 && parts[0] == "ocf" && !parts[1].is_empty() && !parts[2].is_empty() => {
             (parts[1].to_string(), parts[2].to_string())
         }
         Some((a, _)) => {
             c.at(a, "cluster.sync.agent", &format!("`{}` is not an OCF agent", a.value), "write it as ocf:PROVIDER:TYPE");
-            stock_conntrackd_agent()
+            default_conntrackd_agent()
         }
     };
     let agent_at = s.agent.as_ref().map(|a| c.span(a));

@@ -48,11 +48,6 @@ pub(crate) fn check(c: &mut Checker, ka: Option<&KeepalivedSpec>, members: &[Str
             3
         }
     };
-    if version == 2 && !advert_int_ms.is_multiple_of(1000) {
-        if let Some(v) = ka.and_then(|k| k.version.as_ref()) {
-            c.at(v, "cluster.keepalived.version", "VRRP version 2 only has whole-second adverts", "use version 3 for sub-second advert_int");
-        }
-    }
     // What keepalived (2.2.7, 2.3.3: vrrp_complete_instance) would round or clamp, with only a
     // log line, is refused here: the lab would run another interval than the file says.
     if let Some(a) = ka.and_then(|k| k.advert_int.as_ref()) {
@@ -104,6 +99,7 @@ pub(crate) fn check(c: &mut Checker, ka: Option<&KeepalivedSpec>, members: &[Str
         track_scripts,
         notify: notify.as_ref().map(|(n, _)| n.clone()),
         notify_at: notify.map(|(_, at)| at),
+        adverts: None,
     }
 }
 

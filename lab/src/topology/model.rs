@@ -178,6 +178,13 @@ pub struct KeepalivedSpec {
     /// A command told of every VRRP transition, in order: `GROUP|INSTANCE name STATE priority`.
     #[serde(default)]
     pub notify: Option<Spanned<String>>,
+    /// `each` (default): one VRRP instance per VIP network, in a sync group. A network's name:
+    /// one instance advertising over that network, holding every VIP and tracking every VIP
+    /// interface, so a pulled cable elsewhere puts the master in FAULT, which tells the backup
+    /// at once (priority 0) instead of after its master-down interval
+    /// (docs/keepalived-cable-pull.md).
+    #[serde(default)]
+    pub adverts: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -240,8 +247,9 @@ pub struct SyncSpec {
     /// `multicast` (default) or `udp` (two members only).
     #[serde(default)]
     pub transport: Option<Spanned<String>>,
-    /// The OCF agent pacemaker runs conntrackd with (default `ocf:heartbeat:conntrackd`): the
-    /// user's own copy under another provider (in `cluster.agents`) replaces the stock one.
+    /// The OCF agent pacemaker runs conntrackd with (default `ocf:halab:conntrackd`, the stock
+    /// agent with its monitor fixed: `stack/pacemaker/conntrackd-agent.sh`): the
+    /// user's own copy under another provider (in `cluster.agents`) replaces it.
     #[serde(default)]
     pub agent: Option<Spanned<String>>,
 }

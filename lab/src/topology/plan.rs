@@ -244,6 +244,10 @@ pub struct KeepalivedSettings {
     pub notify: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notify_at: Option<crate::diag::Span>,
+    /// The network one VRRP instance advertises over, holding every VIP; None: one instance
+    /// per VIP network (`adverts: each`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adverts: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -295,15 +299,18 @@ pub struct SyncSettings {
     pub conntrackd: ConntrackdMode,
     pub transport: SyncTransport,
     /// pacemaker's conntrackd agent: OCF (provider, type).
-    #[serde(default = "stock_conntrackd_agent")]
+    #[serde(default = "default_conntrackd_agent")]
     pub agent: (String, String),
     /// Where the topology named it (a missing agent is said there at `up`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent_at: Option<crate::diag::Span>,
 }
 
-pub fn stock_conntrackd_agent() -> (String, String) {
-    ("heartbeat".into(), "conntrackd".into())
+/// The default agent conntrackd runs under: halab's (`stack/pacemaker/conntrackd-agent.sh`),
+/// the stock ocf:heartbeat:conntrackd with the fixes a careful operator makes; the stock one
+/// reports a killed conntrackd as running on the promoted member.
+pub fn default_conntrackd_agent() -> (String, String) {
+    ("halab".into(), "conntrackd".into())
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -34,7 +34,7 @@ pub const STACK_EVENTS_CLOCK_ERROR: Metric<f64> = Metric::new(
 pub const FLOOR: Metric<f64> = Metric::new(
     "floor",
     Unit::Ms,
-    "the protocol's wait before any member may act after the fault (`measure/floor.rs`: VRRP's master-down interval; corosync's token + consensus, plus the priority fencing delay)",
+    "the least the protocol waits after the fault before any member may act (`measure/floor.rs`: VRRP's master-down interval less the advert interval the last advert may precede the fault by; corosync's token + consensus less the token's hold, plus the priority fencing delay)",
 );
 pub const FLOOR_BASIS: Metric<String> = Metric::new("floor_basis", Unit::Text, "how the floor is made up, in the lab's settings");
 pub const DETECTION_EVENT: Metric<String> = Metric::new("detection_event", Unit::Text, "that event: `member: what`");

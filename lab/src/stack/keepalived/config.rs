@@ -1,6 +1,8 @@
 //! keepalived: one VRRP instance per VIP network, all in one sync group so every VIP moves
-//! together; transitions go to the notify FIFO (`notify.rs`), whose reader drives conntrackd
-//! and tells the user's notify command. The user's track scripts are tracked by every instance.
+//! together; or (`adverts: NETWORK`) one instance advertising over that network, holding every
+//! VIP and tracking every VIP interface (docs/keepalived-cable-pull.md). Transitions go to the
+//! notify FIFO (`notify.rs`), whose reader drives conntrackd and tells the user's notify
+//! command. The user's track scripts are tracked by every instance.
 
 use crate::topology::{PlanCluster, PlanNode};
 
@@ -50,6 +52,10 @@ pub fn config(cl: &PlanCluster, node: &PlanNode) -> String {
     } else {
         format!("    track_script {{\n{}    }}\n", k.track_scripts.iter().map(|t| format!("        chk_{}\n", t.name)).collect::<String>())
     };
+    if let Some(net) = &k.adverts {
+        s.push_str(&one_instance(cl, node, net, prio, (&advert, &track)));
+        return s;
+    }
     for (i, v) in cl.vips.iter().enumerate() {
         s.push_str(&format!(
             "\nvrrp_instance vi_{net} {{\n    state BACKUP\n    interface {ifname}\n    virtual_router_id {vrid}\n    priority {prio}\n    advert_int {advert}\n{preempt}{track}    virtual_ipaddress {{\n        {addr}/{len} dev {ifname}\n    }}\n}}\n",
@@ -62,4 +68,19 @@ pub fn config(cl: &PlanCluster, node: &PlanNode) -> String {
         ));
     }
     s
+}
+
+/// One instance over `net` with every VIP on its own interface. Every VIP interface is tracked
+/// (weight 0: FAULT when one loses its carrier), so a master with a pulled cable leaves MASTER
+/// with a priority-0 advert over `net`, and the backup takes over after its skew.
+fn one_instance(cl: &PlanCluster, node: &PlanNode, net: &str, prio: u32, (advert, track): (&str, &str)) -> String {
+    let k = &cl.keepalived;
+    let dev = node.interfaces.iter().find(|i| i.network == net).map_or(net, |i| i.ifname.as_str());
+    let tracked: String = cl.vips.iter().filter(|v| v.ifname != dev).map(|v| format!("        {}\n", v.ifname)).collect();
+    let addrs: String = cl.vips.iter().map(|v| format!("        {}/{} dev {}\n", v.address, v.prefix_len, v.ifname)).collect();
+    format!(
+        "\nvrrp_instance vi_{net} {{\n    state BACKUP\n    interface {dev}\n    virtual_router_id 10\n    priority {prio}\n    advert_int {advert}\n{preempt}{track}{tracked}    virtual_ipaddress {{\n{addrs}    }}\n}}\n",
+        preempt = if k.preempt { "" } else { "    nopreempt\n" },
+        tracked = if tracked.is_empty() { String::new() } else { format!("    track_interface {{\n{tracked}    }}\n") },
+    )
 }

@@ -62,8 +62,12 @@ impl HaStack for Keepalived {
     }
     fn settings(&self, cl: &PlanCluster) -> Vec<String> {
         let k = &cl.keepalived;
+        let layout = match &k.adverts {
+            Some(net) => format!("one instance advertising over {net} holding every VIP, FAULT on any VIP interface's carrier"),
+            None => "one instance per VIP network in a sync group".to_string(),
+        };
         vec![format!(
-            "keepalived advert_int {} ms, VRRP v{}, preempt {}, no fencing (keepalived has none: a partition leaves both members MASTER)",
+            "keepalived advert_int {} ms, VRRP v{}, preempt {}, {layout}, no fencing (keepalived has none: a partition leaves both members MASTER)",
             k.advert_int_ms,
             k.version,
             if k.preempt { "on" } else { "off" }

@@ -21,7 +21,7 @@ use crate::stack::events::LOG as EVENTS;
 /// Which lines carry the member's state: the sync group's when several VIP networks move
 /// together, the lone instance's otherwise (keepalived has no group then).
 pub fn unit(cl: &crate::topology::PlanCluster) -> &'static str {
-    if cl.vips.len() > 1 {
+    if cl.vips.len() > 1 && cl.keepalived.adverts.is_none() {
         "GROUP"
     } else {
         "INSTANCE"

@@ -25,6 +25,11 @@ pub const LOG: &str = "/var/log/pacemaker/pacemaker.log";
 /// Directories pacemaker and crmsh expect, with the ownership they check.
 const DIRS: &str = "mkdir -p /var/lib/pacemaker/cib /var/log/pacemaker /var/log/crmsh /run/crm && chown -R hacluster:haclient /var/lib/pacemaker /var/log/pacemaker && chmod 0770 /var/log/pacemaker && chmod 0750 /var/lib/pacemaker/cib";
 
+/// halab's conntrackd agent (`ocf:halab:conntrackd`, the default `sync.agent`): the stock one
+/// with the monitor and lock fixes a careful operator makes (the script says which).
+pub const CONNTRACKD_AGENT: &str = include_str!("conntrackd-agent.sh");
+pub const CONNTRACKD_AGENT_PATH: &str = "/usr/lib/ocf/resource.d/halab/conntrackd";
+
 pub struct Pacemaker;
 
 impl HaStack for Pacemaker {
@@ -78,6 +83,8 @@ impl HaStack for Pacemaker {
         node.sh(DIRS)?;
         node.sh("rm -f /var/lib/pacemaker/cib/cib.xml.sig /var/lib/pacemaker/cib/cib-*")?;
         node.put(alert::AGENT, &alert::agent(), 0o755, "root:root")?;
+        node.sh("mkdir -p /usr/lib/ocf/resource.d/halab")?;
+        node.put(CONNTRACKD_AGENT_PATH, CONNTRACKD_AGENT, 0o755, "root:root")?;
         match cl.fencing.method.filter(|_| cl.fencing.on(cl.stack)) {
             Some(crate::topology::FenceMethod::Halab) => {
                 node.put(crate::fence::agent::PATH, crate::fence::agent::AGENT, 0o755, "root:root")?;
