@@ -83,6 +83,12 @@ fn shards_merge_into_the_whole_studys_report_and_foreign_shards_are_refused() {
     assert_eq!(one["study"]["comparisons"], st["comparisons"]);
     let html = std::fs::read_to_string(dir.join("merged/report.html")).unwrap();
     assert!(html.contains("href=\"#drift\"") && html.contains("Drift check"), "the study page has its contents and drift check");
+    // Legible in Chromium: the contents, a fault's table and its plot survive rendering.
+    if let Some(dom) = rendered_report(&dir.join("merged")) {
+        for w in ["Contents", "Drift check", "gap − floor", "<svg"] {
+            assert!(dom.contains(w), "Chromium's DOM of the study page lacks `{w}`");
+        }
+    }
     // Another seed, and the same shard twice: refused, nothing written.
     assert!(Command::new("cp").args(["-a", &d("s2"), &d("s2b")]).status().unwrap().success());
     let p = dir.join("s2b/study.json");

@@ -94,8 +94,9 @@ fn starvation(s: &mut String, a: &Analysis) {
         let of = if unmeasured == 0 { String::new() } else { format!(" of the {measured} whose lateness was measured") };
         let _ = writeln!(
             s,
-            "- no run{of} was starved (tick lateness p99 <= {} ms: the probe's, or halab's own sampler's where no probe ran) and {saturated}.",
-            super::STARVED_TICK_MS
+            "- no run{of} was starved (tick lateness p99 within the larger of {} ms and {:.0} % of the run's shortest gap: the probe's, or halab's own sampler's where no probe ran) and {saturated}.",
+            super::STARVED_TICK_MS,
+            super::STARVED_SHARE * 100.0
         );
     } else {
         let _ = writeln!(s, "- {saturated}.");

@@ -8,6 +8,7 @@ pub mod markdown;
 pub mod outcome;
 pub mod phase;
 pub mod plots;
+pub mod starvation;
 pub mod study;
 pub mod study_render;
 pub mod verdict;
@@ -19,18 +20,14 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::measure::compare::{mann_whitney, Comparison};
-use crate::measure::metrics::{run as rm, traffic as tm};
 use crate::measure::stats::{summary, Summary};
 use crate::scenario::plan;
 use crate::scenario::results::{Outcome, RunRecord};
 use outcome::Sample;
+pub use starvation::{lateness, lateness_text, starvation_allowance, starved, Lateness, STARVED_SHARE, STARVED_TICK_MS};
 
 /// The level of every comparison.
 pub const ALPHA: f64 = 0.05;
-
-/// A probe tick later than this (p99) means the host starved the run: its numbers are out.
-/// One tick (10 ms): the resolution the gap is measured at.
-pub const STARVED_TICK_MS: f64 = 10.0;
 
 /// How the numbers are made, said under every report.
 /// The report's title: the stacks that ran, as compared.
@@ -177,55 +174,6 @@ pub fn recovered_runs<'a>(runs: &'a [Run], (scenario, stack, v): (&str, &str, &s
 /// The numbers of `metric` the statistics of a cell rest on.
 pub fn recovered_samples(runs: &[Run], cell: (&str, &str, &str), metric: &str) -> Vec<f64> {
     recovered_runs(runs, cell, metric).into_iter().map(|(_, x)| x).collect()
-}
-
-/// How late wakes came on the host during a run: the p99 of its probes' ticks when it ran
-/// probes (the latest probe's), else of halab's own sampler.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Lateness {
-    /// The metric it comes from (`probe.tick_late_p99`, `sampler_tick_late_p99`).
-    pub key: String,
-    /// `probe` or `sampler`.
-    pub by: &'static str,
-    pub p99_ms: f64,
-}
-
-/// None in records from before halab measured it in every run: nothing says whether their
-/// host kept time.
-pub fn lateness(r: &RunRecord) -> Option<Lateness> {
-    let probe = &tm::PROBE_TICK_LATE_P99;
-    let worst = r.metrics.of_traffics(probe).filter_map(|(t, v)| Some((t, v.as_f64()?))).max_by(|a, b| a.1.total_cmp(&b.1));
-    match worst {
-        Some((t, x)) => Some(Lateness { key: format!("{t}.{}", probe.def.key), by: "probe", p99_ms: x }),
-        None => r.metrics.f64(&rm::SAMPLER_TICK_LATE_P99).map(|x| Lateness { key: rm::SAMPLER_TICK_LATE_P99.def.key.into(), by: "sampler", p99_ms: x }),
-    }
-}
-
-/// `lateness` as a report shows it beside each run.
-pub fn lateness_text(r: &RunRecord) -> String {
-    lateness(r).map(|l| format!("{} ms ({})", l.p99_ms, l.by)).unwrap_or_else(|| "not measured".into())
-}
-
-impl Analysis {
-    /// The runs whose lateness nothing measured.
-    pub fn unmeasured(&self) -> usize {
-        self.runs.iter().filter(|r| lateness(&r.record).is_none()).count()
-    }
-}
-
-/// Why a run's numbers are out: the host starved it (`lateness`), or its load generator ran
-/// at a full core (then the generator, not the cluster, set the rate).
-pub fn starved(r: &RunRecord) -> Option<String> {
-    let late =
-        lateness(r).filter(|l| l.p99_ms > STARVED_TICK_MS).map(|l| format!("{} = {} ms > {STARVED_TICK_MS} ms (host load {})", l.key, l.p99_ms, r.host_load.0));
-    let (cpu, sat) = (&tm::AB_CLIENT_CPU, crate::scenario::traffic::AB_SATURATED);
-    late.or_else(|| {
-        r.metrics.of_traffics(cpu).find_map(|(t, v)| {
-            v.as_f64().filter(|x| *x >= sat).map(|x| {
-                format!("{t}.{} = {x}: the load generator used {:.0} % of a core before the fault (>= {:.0} %: saturated)", cpu.def.key, x * 100.0, sat * 100.0)
-            })
-        })
-    })
 }
 
 pub fn analyse(runs: Vec<Run>) -> Analysis {
@@ -416,5 +364,8 @@ pub fn write_all(a: &Analysis, out: &Path) -> Result<()> {
     std::fs::write(out.join("report.html"), html::render(a))?;
     std::fs::write(out.join("results.json"), serde_json::to_vec_pretty(a)?)?;
     std::fs::write(out.join("junit.xml"), junit::render(a)?)?;
+    if let Some(s) = &a.study {
+        std::fs::write(out.join("figures.md"), study_render::figures(s, &out.display().to_string()))?;
+    }
     Ok(())
 }

@@ -158,3 +158,33 @@ pub fn toc(s: &Section) -> String {
     t.push_str("<li><a href=\"#comparisons\">Comparisons</a></li><li><a href=\"#drift\">Drift check</a></li><li><a href=\"#configs\">Configurations</a></li></ul></li><li><a href=\"#runs\">Runs</a></li></ul></nav>\n");
     t
 }
+
+/// The figures the README quotes from a study's report, in words: per fault and cell the gap,
+/// the TCP stall and the floor, then the comparisons that survived Holm. Written as
+/// `figures.md` beside the report; a test keeps the README's copy equal to it.
+pub fn figures(s: &Section, folder: &str) -> String {
+    let mut out = format!("<!-- figures: {folder} (its figures.md; a test keeps this equal to the report) -->\n");
+    for sc in scenarios(s) {
+        let _ = writeln!(out, "- {sc}:");
+        for r in s.rows.iter().filter(|r| r.scenario == sc) {
+            let cell = if r.cell == "defaults" { String::new() } else { format!(" ({})", r.cell) };
+            let floor = match (r.floor_ms, r.gap_minus_floor_ms) {
+                (Some(f), Some(d)) => format!("; floor {}, gap − floor {:+.2} s", secs(f), d / 1000.0),
+                _ => String::new(),
+            };
+            let stall = r.numbers.get("stall").map(|_| format!("; TCP stall {}", number(r, "stall"))).unwrap_or_default();
+            let _ = writeln!(out, "  - {}{cell}: gap {}{stall}{floor}", r.stack, number(r, "gap"));
+        }
+    }
+    let clear: Vec<String> =
+        s.comparisons.iter().filter(|c| c.column == "gap" && c.verdict != "not shown").map(|c| compared_text(c, s.negligible_ms)).collect();
+    let _ = writeln!(
+        out,
+        "- gap differences that survive Holm's correction ({} compared): {}",
+        s.comparisons.iter().filter(|c| c.column == "gap").count(),
+        if clear.is_empty() { "none".into() } else { clear.join("; ") }
+    );
+    let _ = writeln!(out, "- drift check: {}", s.drift.text);
+    out.push_str("<!-- /figures -->\n");
+    out
+}

@@ -43,7 +43,7 @@ pub fn record(scenario: &str, probe: &str, report: Report, (stack, repeat, gap, 
     put(format!("{probe}.tcp.survived"), serde_json::json!(survived));
     put(format!("{probe}.tcp.outcome"), outcome(survived));
     put(format!("{probe}.udp.sent"), serde_json::json!(SENT));
-    put(format!("{probe}.tick_late_p99"), serde_json::json!(if repeat == 9 { 40.0 } else { 0.4 }));
+    put(format!("{probe}.tick_late_p99"), serde_json::json!(if repeat == 9 { 400.0 } else { 0.4 }));
     put(format!("{probe}.udp.received"), serde_json::json!(SENT.saturating_sub((gap / 10.0) as u64)));
     put(format!("{probe}.gap_start_after_fault"), serde_json::json!(-9.8));
     put(format!("{probe}.recovered_after_fault"), serde_json::json!(gap + 40.0));

@@ -18,7 +18,7 @@ pub const PROBE_TCP_OUTCOME: Metric<GapOutcome> = Metric::new("tcp.outcome", Uni
 pub const PROBE_UDP_SENT: Metric<u64> = Metric::new("udp.sent", Unit::Count, "UDP probes sent");
 pub const PROBE_UDP_RECEIVED: Metric<usize> = Metric::new("udp.received", Unit::Count, "UDP echoes received");
 pub const PROBE_TICK_LATE_P99: Metric<f64> =
-    Metric::new("tick_late_p99", Unit::Ms, "the 99th percentile of how late the probe's ticks fired: above 10 ms the report counts the run as starved");
+    Metric::new("tick_late_p99", Unit::Ms, "the 99th percentile of how late the probe's ticks fired: above 10 ms, or 1 % of the run's shortest gap if that is more, the report counts the run as starved");
 pub const PROBE_TICK_LATE_MAX: Metric<f64> = Metric::new("tick_late_max", Unit::Ms, "the latest tick: how late an event read on this host can be");
 pub const PROBE_LAST_FAULT_GAP: Metric<f64> = Metric::new("last_fault.gap", Unit::Ms, "the longest UDP silence after the last fault (a failback)");
 pub const PROBE_LAST_FAULT_TCP_GAP: Metric<f64> = Metric::new("last_fault.tcp.gap", Unit::Ms, "the same for TCP");
