@@ -94,7 +94,7 @@ fn html_report_renders_in_chromium_with_plots() {
     assert_eq!(points, [4, 3, 4, 4], "gap, TCP stall, detection, takeover");
     // The starved run, by name.
     let starved = plot(&dom, "class=\"starved\"").map(|p| &p[..p.find("</p>").unwrap_or(p.len())]).unwrap_or_default();
-    assert!(starved.contains("scp-survives-failover keepalived #9: probe.tick_late_p99 = 400 ms > 90 ms"), "{starved:?}");
+    assert!(starved.contains("scp-survives-failover keepalived #9: probe.tick_late_p99 = 400 ms &gt; 90 ms"), "{starved:?}");
     // The failing run's failed expectation, under that run.
     let run =
         dom.split("<h3>").find(|s| s.starts_with("scp-survives-failover on pacemaker #2: failed (tick lateness p99 0.4 ms (probe))</h3>")).unwrap_or_default();
