@@ -31,9 +31,17 @@ pub struct Floor {
     pub basis: String,
 }
 
-/// Faults after which the survivors learn of the loss only by silence.
-fn silent(kind: &str) -> bool {
-    matches!(kind, "crash" | "freeze" | "heartbeat_partition" | "power_off" | "kill_daemon")
+/// Faults after which the VIPs must move and the survivors learn of it only by the protocol:
+/// silence (a crash, a freeze; keepalived killed) or, for keepalived, a pulled cable. A
+/// heartbeat partition moves nothing (keepalived advertises elsewhere; pacemaker's fencing
+/// keeps the VIPs where they are), a planned move waits for no timer: no floor. Reports apply
+/// this rule to recorded runs too, so a floor recorded under an older rule is not shown.
+pub fn applies(stack: &str, kind: &str) -> bool {
+    match stack {
+        "keepalived" => matches!(kind, "crash" | "freeze" | "power_off" | "kill_daemon" | "cable_pull"),
+        "pacemaker" => matches!(kind, "crash" | "freeze" | "power_off"),
+        _ => false,
+    }
 }
 
 /// The floor of the gap after the first fault (its kind and the interface it names), `holder`
@@ -48,8 +56,8 @@ pub fn floor(cl: &PlanCluster, (kind, iface): (&str, Option<&str>), holder: Opti
                 basis: format!("skew {skew:.0} ms alone (backup priority {prio}): the master in FAULT sends priority 0 over {over} at once"),
             })
         }
-        Stack::Keepalived if silent(kind) || kind == "cable_pull" => Some(vrrp(cl, holder)),
-        Stack::Pacemaker if silent(kind) => {
+        Stack::Keepalived if applies("keepalived", kind) => Some(vrrp(cl, holder)),
+        Stack::Pacemaker if applies("pacemaker", kind) => {
             let co = &cl.corosync;
             let token = co.token_ms + 650 * (cl.members.len().saturating_sub(2) as u32);
             // corosync's totemconfig.c: token_retransmit = token / 4.2, hold = retransmit x 0.8 - 10.
@@ -61,9 +69,8 @@ pub fn floor(cl: &PlanCluster, (kind, iface): (&str, Option<&str>), holder: Opti
                     co.consensus_ms
                 ),
             };
-            // The fenced one is the holder after a crash: its fencing waits the priority delay.
-            let fenced_first = matches!(kind, "crash" | "freeze" | "power_off" | "kill_daemon");
-            if cl.fencing.on(cl.stack) && fenced_first && cl.fencing.priority_delay_ms > 0 {
+            // The fenced one is the holder: its fencing waits the priority delay.
+            if cl.fencing.on(cl.stack) && cl.fencing.priority_delay_ms > 0 {
                 f.ms += f64::from(cl.fencing.priority_delay_ms);
                 f.basis += &format!(" + priority-fencing-delay {} ms", cl.fencing.priority_delay_ms);
             }
@@ -125,7 +132,7 @@ mod tests {
         let p = floor(&cluster(Stack::Pacemaker), ("crash", None), Some("a")).unwrap();
         // hold = int(3000 / 4.2) x 0.8 - 10 = 714 x 0.8 - 10 = 561.
         assert_eq!(p.ms, 3000.0 + 3600.0 - 561.0 + 2000.0, "{p:?}");
-        assert_eq!(floor(&cluster(Stack::Pacemaker), ("heartbeat_partition", None), Some("a")).unwrap().ms, 6600.0 - 561.0);
+        assert!(floor(&cluster(Stack::Pacemaker), ("heartbeat_partition", None), Some("a")).is_none(), "a partition moves no VIP");
         assert!(floor(&cluster(Stack::Pacemaker), ("cable_pull", Some("lan")), Some("a")).is_none());
         assert!(floor(&cluster(Stack::Keepalived), ("switchover", None), Some("a")).is_none());
         // One instance over sync: a cable pulled on lan costs the skew only.

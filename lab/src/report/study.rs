@@ -25,6 +25,8 @@ pub struct Row {
     pub cell: String,
     pub variant: String,
     pub runs: usize,
+    /// Runs whose every expectation held (the rest failed one, or broke).
+    pub passed: usize,
     /// column key -> summary over the cell's used, recovered runs.
     pub numbers: BTreeMap<String, Summary>,
     /// column key -> the run metric it is.
@@ -118,8 +120,13 @@ pub fn section(a: &Analysis) -> Option<Section> {
                 metrics.insert(col.to_string(), m);
             }
         }
-        let floor_ms = runs.iter().find_map(|r| r.record.metrics.f64(&rm::FLOOR));
-        let floor_basis = runs.iter().find_map(|r| r.record.metrics.get(rm::FLOOR_BASIS.def.key).and_then(|v| v.as_str()).map(str::to_string));
+        // The floor as recorded, where today's rule says it bounds the gap.
+        let floored: Vec<&&Run> = runs
+            .iter()
+            .filter(|r| crate::scenario::events::first_fault(&r.record.events).is_some_and(|(k, _)| crate::measure::floor::applies(&r.record.stack, &k)))
+            .collect();
+        let floor_ms = floored.iter().find_map(|r| r.record.metrics.f64(&rm::FLOOR));
+        let floor_basis = floored.iter().find_map(|r| r.record.metrics.get(rm::FLOOR_BASIS.def.key).and_then(|v| v.as_str()).map(str::to_string));
         let cell = runs.iter().find_map(|r| r.record.study.as_ref()).map_or("defaults".to_string(), |p| p.cell.clone());
         rows.push(Row {
             scenario: c.scenario.clone(),
@@ -127,6 +134,7 @@ pub fn section(a: &Analysis) -> Option<Section> {
             cell,
             variant: c.variant.clone(),
             runs: c.runs,
+            passed: c.passed,
             gap_minus_floor_ms: floor_ms.zip(numbers.get("gap")).map(|(f, s)| s.median - f),
             numbers,
             metrics,
@@ -238,7 +246,11 @@ fn drift(a: &Analysis, rows: &[Row]) -> Drift {
     let half = pts.len() / 2;
     let (first, second): (Vec<f64>, Vec<f64>) = (pts[..half].iter().map(|p| p.1).collect(), pts[pts.len() - half..].iter().map(|p| p.1).collect());
     let med = |xs: &[f64]| crate::measure::stats::percentile(xs, 50.0);
-    let comparison = mann_whitney(&first, &second, ALPHA);
+    let mut comparison = mann_whitney(&first, &second, ALPHA);
+    // No "-0 ms": a shift under half a millisecond is shown as 0.
+    if let Some(c) = comparison.as_mut().filter(|c| c.shift.abs() < 0.5) {
+        c.shift = 0.0;
+    }
     let failed = comparison.as_ref().is_some_and(|c| c.beyond_noise);
     let text = match &comparison {
         None => "not checked: no gap measured in both halves".to_string(),
@@ -274,6 +286,7 @@ pub fn check_merge(dirs: &[PathBuf]) -> Result<(), crate::diag::InputError> {
     for (p, m) in &found {
         for (what, mine, theirs) in [
             ("study", m.study.clone(), m0.study.clone()),
+            ("study file (SHA-256)", m.hash.clone(), m0.hash.clone()),
             ("commit", m.git_revision.clone(), m0.git_revision.clone()),
             ("seed", m.seed.to_string(), m0.seed.to_string()),
             ("cells", m.cells.join("; "), m0.cells.join("; ")),

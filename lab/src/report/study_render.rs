@@ -40,7 +40,7 @@ fn scenarios(s: &Section) -> Vec<&str> {
 fn compared_text(c: &Compared, negligible_ms: f64) -> String {
     let what = match c.verdict.as_str() {
         "clear" => format!("clear: {} is {:+.0} ms against {}", c.b, c.comparison.shift, c.a),
-        "negligible" => format!("clear but negligible: {:+.0} ms, below the practical threshold of {negligible_ms:.0} ms", c.comparison.shift),
+        "negligible" => format!("clear but negligible: {:+.1} ms, below the practical threshold of {negligible_ms:.0} ms", c.comparison.shift),
         _ => format!("not shown ({:+.0} ms)", c.comparison.shift),
     };
     format!(
@@ -50,8 +50,19 @@ fn compared_text(c: &Compared, negligible_ms: f64) -> String {
 }
 
 fn method(s: &Section) -> String {
+    // What Holm can show at all with these sizes: a family larger than alpha / min p never.
+    let min_p = s.comparisons.iter().map(|c| c.comparison.min_p).fold(1.0, f64::min);
+    let largest = COLUMNS.iter().map(|(k, _)| s.comparisons.iter().filter(|c| c.column == *k).count()).max().unwrap_or(0);
+    let reach = if largest == 0 {
+        String::new()
+    } else {
+        format!(
+            " With these runs the smallest possible p is {min_p:.4}, so Holm can show a difference only in a family of at most {} comparisons; the largest family here has {largest}: \"not shown\" is not \"equal\".",
+            (super::ALPHA / min_p).floor()
+        )
+    };
     format!(
-        "Each cell ran {} times, interleaved: the study's order is blocks, each holding one run of every cell in an order drawn from seed {}, so drift over the bench falls on every cell alike. The floor is the protocol's own wait before any member may act (VRRP: 3 x advert_int + skew; corosync: token + consensus; pacemaker adds the priority fencing delay when it must fence the active first): gap minus floor is what the stack itself spent. Comparisons: two-sided Mann–Whitney per metric, Holm's correction over every comparison of that metric in the study (a family per column); a clear difference smaller than {:.0} ms is called negligible. With 5 runs against 5 the smallest p is 0.0079, so a family of more than 6 comparisons can never show one: say so before reading \"not shown\" as \"equal\".",
+        "Each cell ran {} times, interleaved: the study's order is blocks, each holding one run of every cell in an order drawn from seed {}, so drift over the bench falls on every cell alike. The floor is the least the protocol itself waits after the fault before any member may act (VRRP: the master-down interval, 3 x advert_int + skew from the last advert, so at least 2 x advert_int + skew after the fault, or the skew alone when the master tells the backup with priority 0; corosync: token + consensus less the token's hold; pacemaker adds the priority fencing delay when it must fence the active first): gap minus floor is what the stack spent beyond its rules, plus where in the protocol's cycle the fault fell. Comparisons: two-sided Mann–Whitney per metric, Holm's correction over every comparison of that metric in the study (a family per column); a clear difference smaller than {:.0} ms is called negligible.{reach}",
         s.rows.iter().map(|r| r.runs).max().unwrap_or(0),
         s.seed,
         s.negligible_ms
@@ -75,12 +86,12 @@ pub fn markdown(out: &mut String, s: &Section) {
     for sc in scenarios(s) {
         let _ = writeln!(out, "### {sc}\n");
         let cols: Vec<&str> = COLUMNS.iter().map(|c| c.1).collect();
-        let _ = writeln!(out, "| stack | cell | {} | floor | gap − floor |", cols.join(" | "));
-        let _ = writeln!(out, "|---|---|{}---|---|", "---|".repeat(cols.len()));
+        let _ = writeln!(out, "| stack | cell | {} | floor | gap − floor | passed |", cols.join(" | "));
+        let _ = writeln!(out, "|---|---|{}---|---|---|", "---|".repeat(cols.len()));
         for r in s.rows.iter().filter(|r| r.scenario == sc) {
             let nums: Vec<String> = COLUMNS.iter().map(|c| number(r, c.0)).collect();
             let (f, d) = floor(r);
-            let _ = writeln!(out, "| {} | {} | {} | {f} | {d} |", r.stack, r.cell, nums.join(" | "));
+            let _ = writeln!(out, "| {} | {} | {} | {f} | {d} | {}/{} |", r.stack, r.cell, nums.join(" | "), r.passed, r.runs);
         }
         for r in s.rows.iter().filter(|r| r.scenario == sc && r.floor_basis.is_some()) {
             let _ = writeln!(out, "\n- floor of {} ({}): {}", r.stack, r.cell, r.floor_basis.as_deref().unwrap_or(""));
@@ -125,7 +136,7 @@ pub fn html(out: &mut String, a: &super::Analysis, s: &Section) {
         for c in COLUMNS {
             let _ = write!(out, "<th>{}</th>", c.1);
         }
-        let _ = writeln!(out, "<th>floor</th><th>gap − floor</th></tr>");
+        let _ = writeln!(out, "<th>floor</th><th>gap − floor</th><th>passed</th></tr>");
         for r in s.rows.iter().filter(|r| r.scenario == sc) {
             let _ = write!(out, "<tr><td>{}</td><td>{}</td>", esc(&r.stack), esc(&r.cell));
             for c in COLUMNS {
@@ -133,7 +144,7 @@ pub fn html(out: &mut String, a: &super::Analysis, s: &Section) {
             }
             let (f, d) = floor(r);
             let basis = r.floor_basis.as_deref().unwrap_or("");
-            let _ = writeln!(out, "<td title=\"{}\">{}</td><td>{}</td></tr>", esc(basis), esc(&f), esc(&d));
+            let _ = writeln!(out, "<td title=\"{}\">{}</td><td>{}</td><td>{}/{}</td></tr>", esc(basis), esc(&f), esc(&d), r.passed, r.runs);
         }
         let _ = writeln!(out, "</table>\n<div class=\"plot\">{}</div>", plot(a, s, sc));
     }
@@ -173,7 +184,7 @@ pub fn figures(s: &Section, folder: &str) -> String {
                 _ => String::new(),
             };
             let stall = r.numbers.get("stall").map(|_| format!("; TCP stall {}", number(r, "stall"))).unwrap_or_default();
-            let _ = writeln!(out, "  - {}{cell}: gap {}{stall}{floor}", r.stack, number(r, "gap"));
+            let _ = writeln!(out, "  - {}{cell}: gap {}{stall}{floor}; expectations held in {} of {} runs", r.stack, number(r, "gap"), r.passed, r.runs);
         }
     }
     let clear: Vec<String> =

@@ -24,6 +24,9 @@ pub struct Counters {
     /// `Packets before` of `conntrackd -s network`: messages older than the last one received.
     pub out_of_sequence: u64,
     pub invalid: u64,
+    /// conntrackd answered `-s`: without it the numbers above are not zeros but unknown, and
+    /// the run records none of them (a killed conntrackd is not an empty one).
+    pub answered: bool,
 }
 
 /// The numbers of `conntrackd -s` and `-s network`: the first field after "current active connections:" of
@@ -35,6 +38,7 @@ pub fn parse(stats: &str) -> Counters {
     for line in stats.lines() {
         let l = line.trim();
         if l.starts_with("cache internal") {
+            c.answered = true;
             section = "internal";
         } else if l.starts_with("cache external") {
             section = "external";
@@ -196,9 +200,12 @@ pub fn put_after(m: &mut Metrics, c: &BTreeMap<String, Counters>) {
 
 fn put_members(m: &mut Metrics, at: &metric::Counters, c: &BTreeMap<String, Counters>) {
     for (member, x) in c {
+        m.put_member(&at.invalid, member, x.invalid);
+        if !x.answered {
+            continue;
+        }
         m.put_member(&at.internal, member, x.internal);
         m.put_member(&at.external, member, x.external);
-        m.put_member(&at.invalid, member, x.invalid);
         m.put_member(&at.sync_sent, member, x.pkts_sent);
         m.put_member(&at.sync_recv, member, x.pkts_recv);
         m.put_member(&at.out_of_sequence, member, x.out_of_sequence);
@@ -214,7 +221,22 @@ mod tests {
     #[test]
     fn conntrackd_stats_parse() {
         let c = parse(STATS);
-        assert_eq!(c, Counters { internal: 3, external: 2, pkts_sent: 115, pkts_recv: 101, errors: 3, lost: 4, malformed: 0, out_of_sequence: 12, invalid: 0 });
+        assert_eq!(
+            c,
+            Counters {
+                internal: 3,
+                external: 2,
+                pkts_sent: 115,
+                pkts_recv: 101,
+                errors: 3,
+                lost: 4,
+                malformed: 0,
+                out_of_sequence: 12,
+                invalid: 0,
+                answered: true
+            }
+        );
+        assert!(!parse("can't connect: is conntrackd running?").answered, "a dead conntrackd answers nothing");
     }
 
     #[test]

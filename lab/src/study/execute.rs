@@ -31,6 +31,9 @@ pub struct Manifest {
     pub schema: String,
     pub study: String,
     pub file: String,
+    /// SHA-256 of the study file's text: two shards of one name but edited files never merge.
+    #[serde(default)]
+    pub hash: String,
     pub seed: u64,
     pub repeats: u32,
     pub git_revision: String,
@@ -75,6 +78,7 @@ pub fn run(study: &Study, opts: &Options) -> Result<(Analysis, Verdict)> {
         schema: "halab.study/1".into(),
         study: study.name.clone(),
         file: study.file.display().to_string(),
+        hash: file_hash(&study.file),
         seed: study.seed,
         repeats: study.repeats,
         git_revision: crate::scenario::results::git_revision(&study.file),
@@ -179,6 +183,12 @@ fn run_slot(study: &Study, slot: &Slot, m: &Manifest, opts: &Options, runs_dir: 
     rec.write(&dir)?;
     std::fs::write(dir.join("topology.yaml"), &cell.topology)?;
     Ok(rec)
+}
+
+fn file_hash(p: &Path) -> String {
+    use sha2::{Digest, Sha256};
+    let h = Sha256::digest(std::fs::read(p).unwrap_or_default());
+    h.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A folder-name form of a cell's label: `advert_int-500ms`.
