@@ -20,7 +20,8 @@ fn a_partition_on_a_fenced_pair_fences_the_standby_which_comes_back() {
     if !privileged() {
         return;
     }
-    let (o, recs) = run_records("../scenarios/split-brain-fenced.yaml", &std::env::temp_dir().join("halab-test-split-brain-fenced"), &["--keep", "--stack", "pacemaker"]);
+    let (o, recs) =
+        run_records("../scenarios/split-brain-fenced.yaml", &std::env::temp_dir().join("halab-test-split-brain-fenced"), &["--keep", "--stack", "pacemaker"]);
     let r = recs.first().unwrap_or_else(|| panic!("no run: {}", String::from_utf8_lossy(&o.stderr)));
     let lab = r["lab"].as_str().unwrap().to_string();
     let _g = LabGuard(Box::leak(lab.clone().into_boxed_str()));
