@@ -26,6 +26,22 @@ pub fn render(a: &Analysis) -> String {
     if let Some(st) = &a.study {
         h.push_str(&super::study_render::toc(st));
     }
+    headline_table(&mut h, a);
+    basis(&mut h, a);
+    if let Some(st) = &a.study {
+        super::study_render::html(&mut h, a, st);
+    }
+    let _ = writeln!(h, "<h2>Distribution per stack</h2>");
+    for hl in a.headlines.iter().filter(|x| x.unit != "flag") {
+        distribution(&mut h, a, hl);
+    }
+    runs(&mut h, a);
+    h.push_str("</body></html>\n");
+    h
+}
+
+/// The headline table, each comparison in words under it.
+fn headline_table(h: &mut String, a: &Analysis) {
     let _ = writeln!(h, "<h2 id=\"headlines\">Headline table</h2>");
     if a.headlines.is_empty() {
         let _ = writeln!(h, "<p>{}</p>", esc(super::NO_HEADLINES));
@@ -49,6 +65,10 @@ pub fn render(a: &Analysis) -> String {
             let _ = writeln!(h, "<ul class=\"comparisons\">{}</ul>", texts.concat());
         }
     }
+}
+
+/// What the numbers rest on: revisions, versions, settings, methods, left-out runs.
+fn basis(h: &mut String, a: &Analysis) {
     let _ = writeln!(
         h,
         "<p><small>git {} · {}</small></p>",
@@ -69,13 +89,10 @@ pub fn render(a: &Analysis) -> String {
     if unmeasured > 0 {
         let _ = writeln!(h, "<p class=\"starved\">Starvation not measured in {unmeasured} of {} runs: nothing says their host kept time.</p>", a.runs.len());
     }
-    if let Some(st) = &a.study {
-        super::study_render::html(&mut h, a, st);
-    }
-    let _ = writeln!(h, "<h2>Distribution per stack</h2>");
-    for hl in a.headlines.iter().filter(|x| x.unit != "flag") {
-        distribution(&mut h, a, hl);
-    }
+}
+
+/// Every run: its probe timelines, stack events, rates and failed expectations.
+fn runs(h: &mut String, a: &Analysis) {
     let _ = writeln!(h, "<h2 id=\"runs\">Runs</h2>");
     for r in &a.runs {
         let rec = &r.record;
@@ -95,8 +112,6 @@ pub fn render(a: &Analysis) -> String {
             let _ = writeln!(h, "<p>failed: {}</p>", failed.join("; "));
         }
     }
-    h.push_str("</body></html>\n");
-    h
 }
 
 /// A headline number's plots: every run as a point, the ECDF per stack with enough runs, and

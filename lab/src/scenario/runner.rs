@@ -89,31 +89,10 @@ pub fn run_once(sc: &Scenario, stack: Stack, rep: u32, opts: &Options, dir: &Pat
     let planned = lab_plan(sc, stack, rep, opts.place.as_ref());
     let mut rec = new_record(sc, stack, rep, opts, planned.as_ref().unwrap_or(&sc.plan));
     let _ = std::fs::remove_dir_all(dir);
-    let plan = match planned {
-        Ok(p) => p,
-        Err(e) => {
-            rec.error = Some(format!("{e:#}"));
-            return rec;
-        }
+    let Some(st) = bring_up(planned, opts, &mut rec) else {
+        rec.wall_s = started.elapsed().as_secs_f64();
+        return rec;
     };
-    let up = crate::lifecycle::UpOptions { provider: opts.provider.clone(), keep_on_failure: false, held: !opts.keep };
-    let st = match crate::lifecycle::up(&plan, &up) {
-        Ok(st) => st,
-        Err(e) => {
-            if crate::interrupt::interrupted() {
-                rec.outcome = Outcome::Interrupted;
-            }
-            rec.error = Some(format!("the lab did not come up: {e:#}"));
-            rec.wall_s = started.elapsed().as_secs_f64();
-            return rec;
-        }
-    };
-    rec.versions = image_versions(&st);
-    // `up` chose what the file left open (the provider's fencing method): the lab's own words.
-    if let Some(cl) = &st.plan.cluster {
-        let provider = rec.settings.pop();
-        rec.settings = stack::status::settings(cl).into_iter().chain(provider).collect();
-    }
     // The members' clocks before the steps: how far a VM's clock drifts during the run is part
     // of the error of its events' times.
     let clocks = st.plan.cluster.as_ref().map(|cl| stack::events::clocks(&st, cl)).unwrap_or_default();
@@ -135,12 +114,7 @@ pub fn run_once(sc: &Scenario, stack: Stack, rep: u32, opts: &Options, dir: &Pat
     let timeline = watcher.finish();
     let holder = ctx.holder_at_fault.clone();
     let moved = vip_metrics(&timeline, fault, holder.as_deref(), &mut metrics);
-    if let (Some(cl), Some((kind, iface))) = (&st.plan.cluster, super::events::first_fault(&ctx.log.events)) {
-        if let Some(f) = crate::measure::floor::floor(cl, (&kind, iface.as_deref()), holder.as_deref()) {
-            metrics.put(&metric::FLOOR, figure(f.ms));
-            metrics.put(&metric::FLOOR_BASIS, f.basis);
-        }
-    }
+    floor_metrics(&st, &ctx.log.events, holder.as_deref(), &mut metrics);
     let fence_err = fencing_metrics(&st, &mut rec, confirmations, (fault, holder.as_deref(), moved), &mut metrics).err();
     let collect_err = collect_err.or(fence_err.or(sampler_err).map(|e| format!("{e:#}")));
     super::results::split_gap(&mut metrics);
@@ -164,6 +138,46 @@ pub fn run_once(sc: &Scenario, stack: Stack, rep: u32, opts: &Options, dir: &Pat
     }
     rec.wall_s = started.elapsed().as_secs_f64();
     rec
+}
+
+/// The run's lab, up, with the record saying what `up` chose; None (and the record saying why)
+/// when it could not be planned or did not come up.
+fn bring_up(planned: Result<crate::topology::Plan>, opts: &Options, rec: &mut RunRecord) -> Option<Lab> {
+    let plan = match planned {
+        Ok(p) => p,
+        Err(e) => {
+            rec.error = Some(format!("{e:#}"));
+            return None;
+        }
+    };
+    let up = crate::lifecycle::UpOptions { provider: opts.provider.clone(), keep_on_failure: false, held: !opts.keep };
+    let st = match crate::lifecycle::up(&plan, &up) {
+        Ok(st) => st,
+        Err(e) => {
+            if crate::interrupt::interrupted() {
+                rec.outcome = Outcome::Interrupted;
+            }
+            rec.error = Some(format!("the lab did not come up: {e:#}"));
+            return None;
+        }
+    };
+    rec.versions = image_versions(&st);
+    // `up` chose what the file left open (the provider's fencing method): the lab's own words.
+    if let Some(cl) = &st.plan.cluster {
+        let provider = rec.settings.pop();
+        rec.settings = stack::status::settings(cl).into_iter().chain(provider).collect();
+    }
+    Some(st)
+}
+
+/// The protocol's floor under the first fault (`measure/floor.rs`), where it has one.
+fn floor_metrics(st: &Lab, events: &[super::events::Event], holder: Option<&str>, metrics: &mut Metrics) {
+    if let (Some(cl), Some((kind, iface))) = (&st.plan.cluster, super::events::first_fault(events)) {
+        if let Some(f) = crate::measure::floor::floor(cl, (&kind, iface.as_deref()), holder) {
+            metrics.put(&metric::FLOOR, figure(f.ms));
+            metrics.put(&metric::FLOOR_BASIS, f.basis);
+        }
+    }
 }
 
 /// The provider, and for netns the boot it models: a machine that takes no time to boot can

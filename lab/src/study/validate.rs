@@ -153,7 +153,7 @@ fn make_cells(v: &mut V, f: &StudyFile, scenarios: &[(Scenario, String)], stacks
     let spans: Vec<(&Spanned<String>, &Vec<Spanned<Value>>)> = f.sweep.iter().collect();
     // Each value alone first, so a refusal is reported at that value's line.
     let mut refused = BTreeSet::new();
-    for (si, (sc, text)) in scenarios.iter().enumerate() {
+    for (sc, text) in scenarios {
         for (ai, a) in axes.iter().enumerate() {
             for (vi, x) in a.values.iter().enumerate() {
                 // Not a single value: reported with the axis.
@@ -167,7 +167,6 @@ fn make_cells(v: &mut V, f: &StudyFile, scenarios: &[(Scenario, String)], stacks
                 }
             }
         }
-        let _ = si;
     }
     let mut cells = Vec::new();
     for (si, (sc, text)) in scenarios.iter().enumerate() {
