@@ -31,6 +31,9 @@ pub struct UpOptions {
 pub fn up(plan: &Plan, opts: &UpOptions) -> Result<Lab> {
     let prov = provider::get(&opts.provider.provider)?;
     let mut plan = plan.clone();
+    if let Some(image) = &opts.provider.image {
+        plan.image = image.clone();
+    }
     crate::fence::resolve(&mut plan, prov.name(), prov.fence_methods())?;
     crate::topology::kernel::check(&plan, prov.name(), prov.own_kernel())?;
     crate::topology::placement::check(&plan, prov.name(), prov.takes_netns_nodes())?;

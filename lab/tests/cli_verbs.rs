@@ -62,7 +62,7 @@ fn image_ls_lists_the_built_image_and_rm_of_an_unknown_one_is_refused() {
     }
     ok(&["image", "build"]);
     let ls = ok(&["image", "ls"]);
-    assert!(ls.contains("debian-bookworm-ha"), "{ls}");
+    assert!(ls.contains("debian-trixie-ha"), "{ls}");
     let o = halab(&["image", "rm", "no-such-image"]);
     assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("no cached image `no-such-image`"));
     assert_eq!(ok(&["image", "ls"]), ls, "nothing was removed");

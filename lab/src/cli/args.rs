@@ -33,6 +33,10 @@ pub struct Where {
     /// hosts: wait this long for hosts another lab holds (e.g. 20m; default: refuse at once).
     #[arg(long, value_parser = parse_duration)]
     pub lease_wait: Option<std::time::Duration>,
+    /// Build the lab from this image recipe instead of the topology's `image:` (a name in
+    /// images/, e.g. debian-bookworm-ha, or a recipe's path).
+    #[arg(long)]
+    pub image: Option<String>,
 }
 
 fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
@@ -47,6 +51,7 @@ impl Where {
             inventory: self.inventory.clone(),
             lease_ttl: self.lease_ttl,
             lease_wait: self.lease_wait,
+            image: self.image.clone(),
         }
     }
 }
@@ -284,7 +289,7 @@ fn parse_kv(s: &str) -> Result<(String, String), String> {
 
 #[derive(Subcommand)]
 pub enum ImageCmd {
-    /// Build a recipe (default: debian-bookworm-ha); a cached build returns at once.
+    /// Build a recipe (default: debian-trixie-ha); a cached build returns at once.
     Build {
         recipe: Option<String>,
         /// Extra Debian packages: a layer over the recipe's image, as a topology's `packages`.

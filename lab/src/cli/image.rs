@@ -6,7 +6,7 @@ use super::args::ImageCmd;
 use crate::image;
 
 fn load(recipe: Option<String>) -> Result<(image::Image, bool)> {
-    let name = recipe.unwrap_or_else(|| "debian-bookworm-ha".into());
+    let name = recipe.unwrap_or_else(|| "debian-trixie-ha".into());
     let path = image::recipe::find(&name, None).ok_or_else(|| anyhow::anyhow!("no image recipe `{name}` (looked in images/)"))?;
     let r = image::Recipe::load(&path)?;
     image::ensure(&path, &r)

@@ -57,11 +57,13 @@ pub struct Options {
     pub lease_ttl: Option<std::time::Duration>,
     /// hosts: how long `up` waits for hosts another lab holds.
     pub lease_wait: Option<std::time::Duration>,
+    /// The image recipe instead of the topology's (`--image`).
+    pub image: Option<String>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { provider: "netns".into(), libvirt_uri: None, inventory: None, lease_ttl: None, lease_wait: None }
+        Options { provider: "netns".into(), libvirt_uri: None, inventory: None, lease_ttl: None, lease_wait: None, image: None }
     }
 }
 

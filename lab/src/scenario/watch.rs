@@ -77,8 +77,7 @@ impl Answers {
         // A member silent for longer than CONTINUOUS_MS (powered off, frozen, unreachable while
         // its query is out) holds nothing as far as anyone can tell: its clients get no answer.
         let heard = |m: &str, at: u64| m == member || t.saturating_sub(at) <= CONTINUOUS_MS * 1_000_000;
-        let holders: Vec<String> =
-            self.last.iter().filter(|(m, (at, held))| !held.is_empty() && heard(m, *at)).map(|(m, _)| m.clone()).collect();
+        let holders: Vec<String> = self.last.iter().filter(|(m, (at, held))| !held.is_empty() && heard(m, *at)).map(|(m, _)| m.clone()).collect();
         let d = &mut self.timeline;
         if d.holders.last().map(|x| &x.1) != Some(&holders) {
             // Stamped when the answer came, not when it was asked: on VMs a query can take

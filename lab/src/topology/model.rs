@@ -8,7 +8,7 @@ use crate::yaml::{OrderedMap, Spanned};
 #[serde(deny_unknown_fields)]
 pub struct TopologyFile {
     pub name: Spanned<String>,
-    /// An image recipe in images/ (file stem), e.g. `debian-bookworm-ha`.
+    /// An image recipe in images/ (file stem), e.g. `debian-trixie-ha` (Debian 13, the default) or `debian-bookworm-ha` (Debian 12).
     #[serde(default)]
     pub image: Option<Spanned<String>>,
     /// Extra Debian packages, installed as a cached layer over the image for every node.

@@ -122,7 +122,7 @@ pub fn check(file: &Path, t: &TopologyFile, lab_override: Option<&str>) -> Resul
     let mut used: HashMap<Ipv4Addr, String> = HashMap::new();
     let nodes = nodes(&mut c, t, &networks, &lab, &mut used);
     let cluster = t.cluster.as_ref().and_then(|cl| super::cluster::check(&mut c, cl, &networks, &nodes, &used));
-    let image = t.image.as_ref().map(|s| s.value.clone()).unwrap_or_else(|| "debian-bookworm-ha".into());
+    let image = t.image.as_ref().map(|s| s.value.clone()).unwrap_or_else(|| "debian-trixie-ha".into());
     let packages = packages(&mut c, &t.packages);
     let boot_time_ms = c.duration(&t.boot_time, "boot_time", std::time::Duration::from_millis(BOOT_TIME_MS.into())).as_millis() as u32;
     if c.out.is_empty() {

@@ -22,7 +22,7 @@ nodes: { a: { interfaces: { lan: 198.18.2.10 } } }
 Y
 
 "$H" image build >/dev/null
-img=$("$H" image ls | awk '/debian-bookworm-ha/{print $1; exit}')
+img=$("$H" image ls | awk '/debian-trixie-ha/{print $1; exit}')
 disk=/var/cache/halab/images/$img/disk.qcow2
 echo "| what | n | min | median | p95 | max |"
 echo "|---|---|---|---|---|---|"

@@ -4,16 +4,24 @@ use super::{Def, Metric, Unit};
 use serde_json::Value;
 
 // The VIPs, polled every 100 ms (`scenario::watch`).
-pub const FAILOVER: Metric<f64> =
-    Metric::new("failover", Unit::Ms, "the fault to one member other than the holder at the fault alone holding the VIPs (polled every 100 ms; a member silent for over 2 s holds nothing)");
+pub const FAILOVER: Metric<f64> = Metric::new(
+    "failover",
+    Unit::Ms,
+    "the fault to one member other than the holder at the fault alone holding the VIPs (polled every 100 ms; a member silent for over 2 s holds nothing)",
+);
 pub const FAILOVER_WINDOW: Metric<f64> = Metric::new(
     "failover_window",
     Unit::Ms,
     "how long before `failover`'s stamp the new holder had answered before: the VIPs moved within it (the 100 ms pause plus one query's own time; each member is asked by its own thread)",
 );
 pub const VIP_MOVED: Metric<bool> = Metric::new("vip_moved", Unit::Flag, "the VIPs moved to another member after the fault (polled)");
-pub const VIP_OVERLAP_MS: Metric<f64> = Metric::new("vip_overlap_ms", Unit::Ms, "the longest time two members held a VIP at once (polled)");
-pub const SPLIT_BRAIN: Metric<bool> = Metric::new("split_brain", Unit::Flag, "two members held a VIP at once for longer than 1 s, as both members' own answers show it (each polled every 100 ms)");
+pub const VIP_OVERLAP_MS: Metric<f64> =
+    Metric::new("vip_overlap_ms", Unit::Ms, "the longest time two members held a VIP at once, as both members' own answers show it (polled)");
+pub const SPLIT_BRAIN: Metric<bool> = Metric::new(
+    "split_brain",
+    Unit::Flag,
+    "two members held a VIP at once for longer than 1 s, as both members' own answers show it (each polled every 100 ms)",
+);
 
 // halab's own sampler on the host (`scenario::sampler`): starvation measured in every run.
 pub const SAMPLER_TICK_LATE_P99: Metric<f64> = Metric::new(
