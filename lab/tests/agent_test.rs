@@ -132,20 +132,24 @@ fn each_broken_agent_is_caught_by_the_check_that_names_its_defect() {
 
 /// Debian's OVN agent (ovn-common's ovndb-servers.ocf) gets a verdict: its meta-data names
 /// roles the OCF 1.0 way (Master/Slave), which resource-agents 4.12's metadata.rng refuses.
+/// On bookworm (OVN 22.03): trixie's OVN 25.03 ships the same agent, whose start outside a
+/// cluster (ocf-tester, no pacemaker to promote it) loops until the operation's timeout.
 #[test]
 fn the_ovn_agent_gets_a_verdict_that_names_its_role_names() {
     if !privileged() {
         return;
     }
-    let built = ok(&["image", "build", "--packages", "ovn-central"]);
+    let built = ok(&["image", "build", "debian-bookworm-ha", "--packages", "ovn-central"]);
     let upper = built.split_whitespace().nth(2).expect("the layer's directory");
     let path = Path::new(upper).join("usr/share/ovn/scripts/ovndb-servers.ocf");
     let dir = std::env::temp_dir().join("halab-agent-ovn");
     std::fs::create_dir_all(&dir).unwrap();
     let copy = dir.join("ovndb-servers.ocf");
     std::fs::copy(&path, &copy).unwrap();
-    let (code, checks, text) =
-        agent_test(&copy, &["--promotable", "--packages", "ovn-central", "--params", "master_ip=198.18.250.254", "--layers", "static,single"]);
+    let (code, checks, text) = agent_test(
+        &copy,
+        &["--promotable", "--image", "debian-bookworm-ha", "--packages", "ovn-central", "--params", "master_ip=198.18.250.254", "--layers", "static,single"],
+    );
     assert_eq!(code, Some(1), "{text}");
     assert!(failed(&checks).contains(&"meta-data validates against resource-agents' metadata.rng"), "{text}");
     assert!(

@@ -227,6 +227,9 @@ fn study(file: &Path, jobs: u32, shard: Option<&str>, place: &super::args::Where
     }
     // Everything is validated before anything runs.
     let s = crate::study::load(file)?;
+    if let (Some(image), true) = (&place.image, s.axes.iter().any(|a| a.path == "image")) {
+        anyhow::bail!("--image {image}: the study sweeps `image` itself; drop --image or the axis");
+    }
     let out = out.unwrap_or_else(|| PathBuf::from("reports/studies").join(&s.name));
     let t = Instant::now();
     let opts = crate::study::execute::Options { jobs, shard, out: out.clone(), provider: place.options() };

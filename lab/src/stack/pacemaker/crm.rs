@@ -97,3 +97,27 @@ pub fn parse(xml: &str) -> anyhow::Result<CrmState> {
     }
     Ok(st)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `crm_mon -1 --output-as=xml` of fw-pair on pacemaker from each image, captured from a
+    /// live lab: both dialects (2.1.5's and 3.0.0's) read alike.
+    #[test]
+    fn both_pacemaker_generations_read_alike() {
+        for (version, xml) in [
+            ("2.1.5", include_str!("../../../tests/data/crm_mon/pacemaker-2.1.5.xml")),
+            ("3.0.0", include_str!("../../../tests/data/crm_mon/pacemaker-3.0.0.xml")),
+        ] {
+            let s = parse(xml).unwrap_or_else(|e| panic!("{version}: {e}"));
+            assert!(s.dc.is_some(), "{version}: a DC");
+            assert_eq!(s.nodes.iter().filter(|n| n.online).map(|n| n.name.as_str()).collect::<Vec<_>>(), ["fw1", "fw2"], "{version}");
+            assert_eq!(s.where_is("vip-inet", None), ["fw1"], "{version}");
+            assert_eq!(s.where_is("conntrackd", Some("Promoted")), ["fw1"], "{version}: the promoted instance");
+            assert_eq!(s.where_is("conntrackd", Some("Unpromoted")), ["fw2"], "{version}");
+            assert_eq!(s.where_is("link-inet", None).len(), 2, "{version}: the clone on both");
+            assert!(s.resources.iter().all(|r| !r.failed), "{version}");
+        }
+    }
+}
