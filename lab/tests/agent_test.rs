@@ -203,3 +203,38 @@ fn the_live_layer_runs_in_the_users_own_topology() {
         "the user's members: {text}"
     );
 }
+
+/// Ctrl-C while the agent test's checks run: it exits 130 and its lab is gone, not left to `gc`.
+#[test]
+fn ctrl_c_during_an_agent_test_takes_its_lab_down() {
+    if !privileged() {
+        return;
+    }
+    let dir = std::env::temp_dir().join("halab-agent-ctrlc");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(GOOD, dir.join("Marker")).unwrap();
+    let out = dir.join("out");
+    let mut child = std::process::Command::new(HALAB)
+        .args(["agent", "test", dir.join("Marker").to_str().unwrap(), "--params", "tag=hello", "-o", out.to_str().unwrap()])
+        .env("HALAB_PLAIN", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let (name, lab) = (format!("agent-{} ", child.id()), format!("/var/lib/halab/labs/agent-{}", child.id()));
+    eventually(60, "the agent test's lab is up", || {
+        String::from_utf8_lossy(&halab(&["ls"]).stdout).lines().any(|l| l.starts_with(&name) && l.contains(" up "))
+    });
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGINT).unwrap();
+    let t = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(t.elapsed() < std::time::Duration::from_secs(120), "halab agent test still runs 120 s after Ctrl-C");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert_eq!(status.code(), Some(130), "Ctrl-C exits 130");
+    assert!(!std::path::Path::new(&lab).exists(), "{lab} is gone");
+}

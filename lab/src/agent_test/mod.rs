@@ -202,6 +202,8 @@ pub fn run(o: &Options) -> Result<i32> {
     })();
     let _ = std::fs::remove_dir_all(&work);
     let checks: Vec<Check> = result?;
+    // Checks cut short by Ctrl-C are no verdict on the agent.
+    crate::interrupt::check()?;
     let out = o.out.clone().unwrap_or_else(|| PathBuf::from(format!("reports/agent-{kind}")));
     report::write(&out, &kind, &checks)?;
     print!("{}", report::lines(&checks));

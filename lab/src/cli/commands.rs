@@ -70,6 +70,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Cmd::Image(c) => super::image::run(c)?,
         Cmd::Hosts { args } => return crate::provider::get("hosts")?.command(&args).unwrap_or_else(|| anyhow::bail!("provider `hosts` has no command")),
         Cmd::Agent(super::args::AgentCmd::Test { path, params, promotable, packages, files, topology, layers, place, out }) => {
+            // Its lab comes down on Ctrl-C at the next step, not left for `gc`.
+            crate::interrupt::install();
             let o = crate::agent_test::Options { path, params, promotable, packages, files, topology, provider: place.options(), out, layers };
             return Ok(ExitCode::from(crate::agent_test::run(&o)? as u8));
         }
