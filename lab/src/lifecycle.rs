@@ -30,60 +30,11 @@ pub struct UpOptions {
 /// On any failure or interrupt the lab is torn down again and the error returned.
 pub fn up(plan: &Plan, opts: &UpOptions) -> Result<Lab> {
     let prov = provider::get(&opts.provider.provider)?;
-    let mut plan = plan.clone();
-    if let Some(image) = &opts.provider.image {
-        plan.image = image.clone();
-    }
-    crate::fence::resolve(&mut plan, prov.name(), prov.fence_methods())?;
-    crate::topology::kernel::check(&plan, prov.name(), prov.own_kernel())?;
-    crate::topology::placement::check(&plan, prov.name(), prov.takes_netns_nodes())?;
-    let plan = &plan;
+    let plan = &for_provider(plan, prov, opts)?;
     prov.preflight()?;
-    let recipe_path =
-        image::recipe::find(&plan.image, Some(&plan.topology)).with_context(|| format!("no image recipe `{}` (looked in images/)", plan.image))?;
-    let recipe = image::Recipe::load(&recipe_path)?;
-    let (mut img, _) = image::ensure(&recipe_path, &recipe)?;
-    if !plan.packages.is_empty() {
-        img = image::layer::ensure(&img, &plan.packages)?.0;
-    }
-    crate::topology::at_up::check_at_up(plan, &img.roots())?;
+    let img = image_of(plan)?;
     crate::interrupt::check()?;
-    let (lab, mut ledger) = {
-        // Choosing a management subnet and claiming the lab's name happen under one lock.
-        let _lock = global_lock()?;
-        if lab_dir(&plan.lab).exists() {
-            bail!("a lab named `{}` exists already: `halab down {}` first, or choose another --name", plan.lab, plan.lab);
-        }
-        if let Some(other) = all_labs().into_iter().filter_map(|l| Ledger::open(&l).ok()).find(|l| l.data.id == plan.id) {
-            bail!("lab `{}` has the same short id {} as `{}`: choose another --name", plan.lab, plan.id, other.data.lab);
-        }
-        let settings = prov.decide(plan, &opts.provider, &img)?;
-        let mgmt = match prov.management(&settings)? {
-            Some(m) => m,
-            None => choose_management(plan)?,
-        };
-        let mut st = LabState {
-            plan: plan.clone(),
-            provider: ProviderState { kind: prov.name().into(), settings },
-            management: mgmt.subnet,
-            host_addr: mgmt.host_addr,
-            mgmt_addrs: mgmt.nodes,
-            image_hash: img.manifest.hash.clone(),
-            rootfs: img.rootfs(),
-            layers: img.layers(),
-            footprint: plan.cluster.as_ref().map(crate::stack::footprint).unwrap_or_default(),
-        };
-        let scale = prov.fence_delay_scale(&st);
-        if let Some(cl) = st.plan.cluster.as_mut() {
-            cl.fencing.scale_default_delay(scale);
-        }
-        let mut ledger = Ledger::create(&plan.lab, &plan.id, prov.name())?;
-        if opts.held {
-            ledger.hold()?;
-        }
-        st.save()?;
-        (Lab::new(st)?, ledger)
-    };
+    let (lab, mut ledger) = claim(plan, prov, opts, &img)?;
     match prov
         .up(lab.state(), &mut ledger, &img)
         .and_then(|_| crate::stack::service::install(&lab))
@@ -108,6 +59,71 @@ pub fn up(plan: &Plan, opts: &UpOptions) -> Result<Lab> {
             Err(e)
         }
     }
+}
+
+/// The plan as this provider runs it: `--image` applied, fencing resolved, and refused where
+/// the provider cannot run its nodes or kernel modules.
+fn for_provider(plan: &Plan, prov: &dyn provider::Provider, opts: &UpOptions) -> Result<Plan> {
+    let mut plan = plan.clone();
+    if let Some(image) = &opts.provider.image {
+        plan.image = image.clone();
+    }
+    crate::fence::resolve(&mut plan, prov.name(), prov.fence_methods())?;
+    crate::topology::kernel::check(&plan, prov.name(), prov.own_kernel())?;
+    crate::topology::placement::check(&plan, prov.name(), prov.takes_netns_nodes())?;
+    Ok(plan)
+}
+
+/// The plan's image (with its packages layer), from the cache or built now, checked against
+/// what the plan needs of it (agents).
+fn image_of(plan: &Plan) -> Result<image::build::Image> {
+    let recipe_path =
+        image::recipe::find(&plan.image, Some(&plan.topology)).with_context(|| format!("no image recipe `{}` (looked in images/)", plan.image))?;
+    let recipe = image::Recipe::load(&recipe_path)?;
+    let (mut img, _) = image::ensure(&recipe_path, &recipe)?;
+    if !plan.packages.is_empty() {
+        img = image::layer::ensure(&img, &plan.packages)?.0;
+    }
+    crate::topology::at_up::check_at_up(plan, &img.roots())?;
+    Ok(img)
+}
+
+/// Claim the lab's name and a management subnet under one lock, and record the lab's state
+/// and its (empty) ledger.
+fn claim(plan: &Plan, prov: &dyn provider::Provider, opts: &UpOptions, img: &image::build::Image) -> Result<(Lab, Ledger)> {
+    let _lock = global_lock()?;
+    if lab_dir(&plan.lab).exists() {
+        bail!("a lab named `{}` exists already: `halab down {}` first, or choose another --name", plan.lab, plan.lab);
+    }
+    if let Some(other) = all_labs().into_iter().filter_map(|l| Ledger::open(&l).ok()).find(|l| l.data.id == plan.id) {
+        bail!("lab `{}` has the same short id {} as `{}`: choose another --name", plan.lab, plan.id, other.data.lab);
+    }
+    let settings = prov.decide(plan, &opts.provider, img)?;
+    let mgmt = match prov.management(&settings)? {
+        Some(m) => m,
+        None => choose_management(plan)?,
+    };
+    let mut st = LabState {
+        plan: plan.clone(),
+        provider: ProviderState { kind: prov.name().into(), settings },
+        management: mgmt.subnet,
+        host_addr: mgmt.host_addr,
+        mgmt_addrs: mgmt.nodes,
+        image_hash: img.manifest.hash.clone(),
+        rootfs: img.rootfs(),
+        layers: img.layers(),
+        footprint: plan.cluster.as_ref().map(crate::stack::footprint).unwrap_or_default(),
+    };
+    let scale = prov.fence_delay_scale(&st);
+    if let Some(cl) = st.plan.cluster.as_mut() {
+        cl.fencing.scale_default_delay(scale);
+    }
+    let mut ledger = Ledger::create(&plan.lab, &plan.id, prov.name())?;
+    if opts.held {
+        ledger.hold()?;
+    }
+    st.save()?;
+    Ok((Lab::new(st)?, ledger))
 }
 
 fn global_lock() -> Result<nix::fcntl::Flock<std::fs::File>> {

@@ -25,6 +25,14 @@ fn broken_copy(agent: &str, tag: &str, from: &str, to: &str) -> PathBuf {
     path
 }
 
+/// The correct agent, copied unchanged into its own directory.
+fn good_copy(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("halab-agent-{tag}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(GOOD, dir.join("Marker")).unwrap();
+    dir.join("Marker")
+}
+
 fn broken(tag: &str, from: &str, to: &str) -> PathBuf {
     broken_copy(GOOD, tag, from, to)
 }
@@ -57,10 +65,7 @@ fn a_correct_agent_passes_every_check() {
     if !privileged() {
         return;
     }
-    let dir = std::env::temp_dir().join("halab-agent-good");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::copy(GOOD, dir.join("Marker")).unwrap();
-    let (code, checks, text) = agent_test(&dir.join("Marker"), &["--params", "tag=hello"]);
+    let (code, checks, text) = agent_test(&good_copy("good"), &["--params", "tag=hello"]);
     assert_eq!(code, Some(0), "{text}");
     assert!(checks.len() >= 12, "every layer ran: {checks:?}");
     assert!(failed(&checks).is_empty(), "{text}");
@@ -210,12 +215,10 @@ fn ctrl_c_during_an_agent_test_takes_its_lab_down() {
     if !privileged() {
         return;
     }
-    let dir = std::env::temp_dir().join("halab-agent-ctrlc");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::copy(GOOD, dir.join("Marker")).unwrap();
-    let out = dir.join("out");
+    let agent = good_copy("ctrlc");
+    let out = agent.with_file_name("out");
     let mut child = std::process::Command::new(HALAB)
-        .args(["agent", "test", dir.join("Marker").to_str().unwrap(), "--params", "tag=hello", "-o", out.to_str().unwrap()])
+        .args(["agent", "test", agent.to_str().unwrap(), "--params", "tag=hello", "-o", out.to_str().unwrap()])
         .env("HALAB_PLAIN", "1")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
