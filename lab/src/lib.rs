@@ -4,6 +4,7 @@ pub mod agent_test;
 pub mod bench;
 pub mod cli;
 pub mod cmd;
+pub mod cts;
 pub mod diag;
 pub mod fence;
 pub mod fencer;

@@ -207,6 +207,24 @@ pub enum Cmd {
     /// OCF resource agents: `agent test PATH` checks one in a live lab.
     #[command(subcommand)]
     Agent(AgentCmd),
+    /// Pacemaker's own Cluster Test Suite (cts-lab, pacemaker-cts) against a pacemaker lab
+    /// that is up, run from one of its nodes that is not a member; writes cts.md, cts.json and
+    /// CTS's logs. The stack is started again afterwards. Exit 0 all passed, 1 a test failed.
+    Cts {
+        lab: String,
+        /// CTS test names (repeat or comma-separate; default: the ten that fit two members).
+        #[arg(long, value_delimiter = ',')]
+        tests: Vec<String>,
+        /// The exerciser node (default: the first node that is not a member).
+        #[arg(long)]
+        from: Option<String>,
+        /// Stop CTS after this long (e.g. 20m).
+        #[arg(long, default_value = "30m", value_parser = parse_duration)]
+        timeout: std::time::Duration,
+        /// Where cts.md, cts.json, cts-lab.out and cts.log go (default reports/cts-LAB).
+        #[arg(short, long)]
+        out: Option<PathBuf>,
+    },
     /// Existing machines of an inventory (the hosts provider's own command): `trust` pins
     /// their SSH host keys, `check` health-checks them, `ls` shows keys, leases, quarantine.
     #[command(disable_help_flag = true)]

@@ -75,6 +75,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let o = crate::agent_test::Options { path, params, promotable, packages, files, topology, provider: place.options(), out, layers };
             return Ok(ExitCode::from(crate::agent_test::run(&o)? as u8));
         }
+        Cmd::Cts { lab, tests, from, timeout, out } => {
+            crate::interrupt::install();
+            let tests = if tests.is_empty() { crate::cts::DEFAULT_TESTS.iter().map(|t| t.to_string()).collect() } else { tests };
+            let out = out.unwrap_or_else(|| PathBuf::from(format!("reports/cts-{lab}")));
+            return Ok(ExitCode::from(crate::cts::run(&crate::cts::Options { lab, tests, from, out, timeout })?));
+        }
         Cmd::InNode(c) => return crate::node::cli::run(c),
         Cmd::Helper { provider, name, arg } => crate::provider::get(&provider)?.helper(&name, &arg)?,
         Cmd::Fencer { lab } => crate::fencer::server::serve(&lab)?,

@@ -337,7 +337,7 @@ fn fencing_metrics(
     Ok(())
 }
 
-fn image_versions(st: &Lab) -> BTreeMap<String, String> {
+pub(crate) fn image_versions(st: &Lab) -> BTreeMap<String, String> {
     // The lab's image: a layer's manifest holds its base's versions and its packages'.
     let mut v: BTreeMap<String, String> = crate::image::build::cached_hash(&st.image_hash).map(|i| i.manifest.versions).unwrap_or_default();
     if let Ok(k) = crate::cmd::run("uname", &["-r"]) {

@@ -1,5 +1,7 @@
 //! corosync.conf: knet over the heartbeat network (and an optional second link), every member
-//! listed with its address per link; two_node only for exactly two members.
+//! listed with its address per link; two_node only for exactly two members. It logs to its
+//! file (halab reads its events there) and to syslog, as packaged: without a syslog daemon in
+//! the node the lines are dropped; CTS (`halab cts`) watches them in the syslog.
 
 use crate::topology::{Plan, PlanCluster};
 
@@ -28,7 +30,7 @@ pub fn config(plan: &Plan, cl: &PlanCluster) -> String {
         s.push_str("    two_node: 1\n");
     }
     s.push_str(
-        "}\n\nlogging {\n    to_logfile: yes\n    logfile: /var/log/halab/corosync-events.log\n    to_syslog: no\n    to_stderr: no\n    timestamp: on\n}\n",
+        "}\n\nlogging {\n    to_logfile: yes\n    logfile: /var/log/halab/corosync-events.log\n    to_syslog: yes\n    syslog_facility: daemon\n    to_stderr: no\n    timestamp: on\n}\n",
     );
     s
 }

@@ -4,6 +4,7 @@
 pub mod cib;
 pub mod corosync;
 pub mod crm;
+pub mod daemons;
 mod recipe;
 pub mod resources;
 pub mod stonith;
@@ -23,7 +24,7 @@ use crate::topology::PlanCluster;
 pub const LOG: &str = "/var/log/pacemaker/pacemaker.log";
 
 /// Directories pacemaker and crmsh expect, with the ownership they check.
-const DIRS: &str = "mkdir -p /var/lib/pacemaker/cib /var/log/pacemaker /var/log/crmsh /run/crm && chown -R hacluster:haclient /var/lib/pacemaker /var/log/pacemaker && chmod 0770 /var/log/pacemaker && chmod 0750 /var/lib/pacemaker/cib";
+pub(crate) const DIRS: &str = "mkdir -p /var/lib/pacemaker/cib /var/log/pacemaker /var/log/crmsh /run/crm && chown -R hacluster:haclient /var/lib/pacemaker /var/log/pacemaker && chmod 0770 /var/log/pacemaker && chmod 0750 /var/lib/pacemaker/cib";
 
 /// halab's conntrackd agent (`ocf:halab:conntrackd`, the default `sync.agent`): the stock one
 /// with the monitor and lock fixes a careful operator makes (the script says which).
@@ -117,18 +118,7 @@ impl HaStack for Pacemaker {
         Ok(())
     }
     fn start(&self, st: &Lab, _: &PlanCluster, node: &Node) -> Result<()> {
-        // /run is new at every boot; the alert agent runs as hacluster.
-        node.sh(DIRS)?;
-        node.sh(&alert::prepare())?;
-        node.service_start("corosync", &["/usr/sbin/corosync", "-f"])?;
-        // pacemakerd gives up when corosync does not answer yet (systemd orders them; we wait).
-        crate::wait::until(
-            Duration::from_secs(20) * st.time_scale(),
-            crate::wait::EVERY,
-            || Ok(node.succeeds(&["corosync-cfgtool", "-s"])),
-            || format!("corosync does not answer on `{}`", node.name),
-        )?;
-        node.service_start("pacemaker", &["/usr/bin/env", &format!("PCMK_logfile={LOG}"), "PCMK_logfacility=none", "/usr/sbin/pacemakerd"])
+        daemons::start(st, node)
     }
     fn stop(&self, node: &Node) -> Result<()> {
         node.service_stop("pacemaker")
