@@ -54,3 +54,18 @@ fn cts_refuses_a_lab_without_pacemaker_cts() {
     assert_eq!(o.status.code(), Some(3), "{err}");
     assert!(err.contains("has no /usr/share/pacemaker/tests/cts-lab") && err.contains("pacemaker-cts"), "{err}");
 }
+
+/// The shipped run (reports/cts) recomputes from CTS's own output beside it: every verdict,
+/// node and duration in cts.json and cts.md is read from cts-lab.out.
+#[test]
+fn the_shipped_cts_report_recomputes_from_cts_output() {
+    let out = std::fs::read_to_string("../reports/cts/cts-lab.out").expect("reports/cts/cts-lab.out");
+    let j: serde_json::Value = serde_json::from_str(&std::fs::read_to_string("../reports/cts/cts.json").expect("cts.json")).expect("cts.json parses");
+    let s = halab::cts::summary::parse(&out);
+    assert_eq!(serde_json::to_value(&s).unwrap(), j["summary"]);
+    assert_eq!(s.tests.len(), 10);
+    let md = std::fs::read_to_string("../reports/cts/cts.md").expect("cts.md");
+    assert!(md.contains(&format!("**{}**", halab::cts::report::verdict(&s))), "{md}");
+    let readme = std::fs::read_to_string("../README.md").unwrap();
+    assert!(readme.contains(&format!("reports/cts/cts.md: {}", halab::cts::report::verdict(&s))), "the README quotes the shipped verdict");
+}

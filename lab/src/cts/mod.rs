@@ -5,7 +5,7 @@
 //! `prepare`; docs/pacemaker-cts.md says why each piece is there.
 
 mod prepare;
-mod report;
+pub mod report;
 pub mod summary;
 
 use std::path::PathBuf;
