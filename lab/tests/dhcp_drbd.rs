@@ -15,8 +15,12 @@ fn drbd_on_netns_is_bad_input_at_its_line_before_anything_is_made() {
     if !privileged() {
         return;
     }
-    // It says where it can run.
-    let words = ["topology.yaml:35:14:", "the netns provider cannot run `ocf:linbit:drbd`", "--provider libvirt"];
+    // It says where it can run, at the agent's line and column in the example as it is now.
+    let text = std::fs::read_to_string("../examples/dhcp-ha/topology.yaml").unwrap();
+    let (line, col) =
+        text.lines().enumerate().find_map(|(i, l)| l.find("\"ocf:linbit:drbd\"").map(|c| (i + 1, c + 1))).expect("the example names ocf:linbit:drbd");
+    let at = format!("topology.yaml:{line}:{col}:");
+    let words = [at.as_str(), "the netns provider cannot run `ocf:linbit:drbd`", "--provider libvirt"];
     up_refused(&["../examples/dhcp-ha/topology.yaml", "--name", "hldrbdns"], 2, &words, "hldrbdns");
 }
 
