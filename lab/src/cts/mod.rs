@@ -36,7 +36,8 @@ const OUT: &str = "/var/log/halab/cts-lab.log";
 const RC: &str = "/root/cts-lab.rc";
 const CTS_LOG: &str = "/root/cts.log";
 
-/// Exit 0 every test passed, 1 CTS failed a test (or did not finish); errors are the lab's.
+/// Exit 0 every test passed (CTS's verdict: bad news is shown, not failed), 1 CTS failed a
+/// test or did not finish; errors are the lab's.
 pub fn run(o: &Options) -> Result<u8> {
     let lab = Lab::open(&o.lab)?;
     let cl = lab.plan.cluster.as_ref().with_context(|| format!("lab {} has no cluster", o.lab))?;

@@ -84,6 +84,14 @@ pub fn write(dir: &Path, f: &Facts, s: &Summary) -> Result<()> {
         "\nCTS's overall results: {}. Seconds per test are from CTS's own stamps (whole seconds), from its \"Running test\" line to the next.\n",
         overall.join(", ")
     ));
+    if !s.bad_news.is_empty() {
+        md.push_str(&format!(
+            "\n**CTS's bad news** ({}): log lines matching its bad-news patterns. CTS counts them and does not fail a test for them (its exit status was {}); halab reports them the same way.\n\n```\n{}\n```\n",
+            s.bad_news.len(),
+            f.exit_status.map_or("none".into(), |r| r.to_string()),
+            s.bad_news.join("\n")
+        ));
+    }
     for t in s.tests.iter().filter(|t| !t.problems.is_empty()) {
         md.push_str(&format!("\n**{}**: what CTS said\n\n```\n{}\n```\n", t.name, t.problems.join("\n")));
     }
