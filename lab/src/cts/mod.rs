@@ -108,16 +108,18 @@ fn follow(lab: &Lab, ex: &str, argv: &[String], timeout: Duration, step: &Step) 
     n.sh(&format!("rm -f {OUT}"))?;
     n.service_start("cts-lab", &["sh", "-c", &script])?;
     let start = Instant::now();
-    let mut seen = 0;
+    // Only what is new since the last look (whole lines): CTS's output grows to megabytes.
+    let mut offset = 0;
     loop {
         std::thread::sleep(Duration::from_secs(1));
-        let text = n.run(&["cat", OUT]).unwrap_or_default();
-        for line in text.lines().skip(seen) {
+        let text = n.run(&["tail", "-c", &format!("+{}", offset + 1), OUT]).unwrap_or_default();
+        let whole = text.rfind('\n').map_or(0, |i| i + 1);
+        for line in text[..whole].lines() {
             if let Some((_, msg)) = line.split_once('\t').filter(|(_, m)| m.starts_with("Running test") || m.contains("Overall Results")) {
                 step.message(msg.trim());
             }
         }
-        seen = text.lines().count();
+        offset += whole;
         if !n.service_running("cts-lab") {
             return Ok(n.succeeds(&["test", "-e", RC]));
         }
