@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 /// Where something was written: a file, and a line and column from 1. Shown as
 /// `file:line:col`, what editors and terminals jump to. (Kept in a lab's saved plan as
 /// `[file, line, col]`, as before it was a type.)
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(from = "(PathBuf, usize, usize)", into = "(PathBuf, usize, usize)")]
 pub struct Span {
     pub file: PathBuf,

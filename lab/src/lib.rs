@@ -24,6 +24,7 @@ pub mod progress;
 pub mod provider;
 pub mod report;
 pub mod scenario;
+pub mod schema;
 pub mod stack;
 pub mod status;
 pub mod study;

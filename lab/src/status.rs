@@ -6,7 +6,7 @@ use crate::lab::Lab;
 use crate::labstate::MGMT_IF;
 use crate::ledger::{all_labs, Ledger};
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct NodeStatus {
     pub name: String,
     pub state: String,
@@ -16,14 +16,14 @@ pub struct NodeStatus {
     pub links: Vec<LinkStatus>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct LinkStatus {
     pub ifname: String,
     pub addresses: Vec<String>,
     pub carrier: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct LabStatus {
     pub lab: String,
     pub provider: String,
@@ -113,18 +113,39 @@ pub fn render(s: &LabStatus) -> String {
     out
 }
 
-/// One line per lab.
-pub fn list() -> Vec<String> {
+/// One lab as `halab ls` shows it (`halab ls --json`).
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct LabEntry {
+    pub lab: String,
+    /// netns, libvirt or hosts (empty when the lab's state cannot be read).
+    pub provider: String,
+    /// The ledger's phase: creating, up, removing (`?` when it cannot be read).
+    pub phase: String,
+    pub nodes: usize,
+    /// Why the lab is stale, when its halab process is gone (`halab gc` removes it).
+    pub stale: Option<String>,
+}
+
+/// Every lab the ledgers know.
+pub fn list() -> Vec<LabEntry> {
     all_labs()
         .iter()
         .map(|lab| {
             let l = Ledger::open(lab).ok();
             let st = crate::labstate::LabState::load(lab).ok();
-            let phase = l.as_ref().map(|l| l.data.phase.to_string()).unwrap_or_else(|| "?".into());
-            let garbage = l.as_ref().and_then(crate::lifecycle::garbage_reason).map(|r| format!(" (stale: {r}; `halab gc` removes it)")).unwrap_or_default();
-            let nodes = st.as_ref().map(|s| s.plan.nodes.len()).unwrap_or(0);
-            let provider = st.as_ref().map(|s| s.provider.kind.clone()).unwrap_or_default();
-            format!("{lab:<20} {provider:<8} {phase:<10} {nodes} nodes{garbage}")
+            LabEntry {
+                lab: lab.clone(),
+                provider: st.as_ref().map(|s| s.provider.kind.clone()).unwrap_or_default(),
+                phase: l.as_ref().map(|l| l.data.phase.to_string()).unwrap_or_else(|| "?".into()),
+                nodes: st.as_ref().map(|s| s.plan.nodes.len()).unwrap_or(0),
+                stale: l.as_ref().and_then(crate::lifecycle::garbage_reason),
+            }
         })
         .collect()
+}
+
+/// One line per lab.
+pub fn list_line(e: &LabEntry) -> String {
+    let garbage = e.stale.as_ref().map(|r| format!(" (stale: {r}; `halab gc` removes it)")).unwrap_or_default();
+    format!("{:<20} {:<8} {:<10} {} nodes{garbage}", e.lab, e.provider, e.phase, e.nodes)
 }

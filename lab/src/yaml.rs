@@ -4,8 +4,11 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::path::Path;
 
+use std::borrow::Cow;
+
+use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
-pub use serde_saphyr::Spanned;
+pub use serde_saphyr::Location;
 
 use crate::diag::{Diagnostic, InputError};
 
@@ -39,6 +42,43 @@ pub fn to_string<T: serde::Serialize>(value: &T) -> anyhow::Result<String> {
     Ok(serde_saphyr::to_string(value)?)
 }
 
+/// A value with where the user wrote it. serde-saphyr's own `Spanned` with a JSON Schema:
+/// the schema of a spanned value is the value's (`halab schema`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Spanned<T> {
+    pub value: T,
+    pub referenced: Location,
+    pub defined: Location,
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Spanned<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = serde_saphyr::Spanned::<T>::deserialize(d)?;
+        Ok(Spanned { value: s.value, referenced: s.referenced, defined: s.defined })
+    }
+}
+
+impl<T: serde::Serialize> serde::Serialize for Spanned<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.value.serialize(s)
+    }
+}
+
+impl<T: JsonSchema> JsonSchema for Spanned<T> {
+    fn inline_schema() -> bool {
+        T::inline_schema()
+    }
+    fn schema_name() -> Cow<'static, str> {
+        T::schema_name()
+    }
+    fn schema_id() -> Cow<'static, str> {
+        T::schema_id()
+    }
+    fn json_schema(g: &mut SchemaGenerator) -> Schema {
+        T::json_schema(g)
+    }
+}
+
 /// Line and column of a spanned value.
 pub fn pos<T>(s: &Spanned<T>) -> (usize, usize) {
     (s.referenced.line() as usize, s.referenced.column() as usize)
@@ -67,6 +107,19 @@ impl<V> OrderedMap<V> {
     }
     pub fn get(&self, key: &str) -> Option<&V> {
         self.0.iter().find(|(k, _)| k.value == key).map(|(_, v)| v)
+    }
+}
+
+/// A mapping of names: an object whose every value is a `V`.
+impl<V: JsonSchema> JsonSchema for OrderedMap<V> {
+    fn schema_name() -> Cow<'static, str> {
+        format!("Map_of_{}", V::schema_name()).into()
+    }
+    fn inline_schema() -> bool {
+        true
+    }
+    fn json_schema(g: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": ["object", "null"], "additionalProperties": g.subschema_for::<V>() })
     }
 }
 

@@ -70,15 +70,28 @@ pub struct Matrix {
 
 #[derive(Subcommand)]
 pub enum Cmd {
-    /// Check a topology or scenario file; print every problem with file:line:col.
+    /// Check a topology, scenario, study or inventory file; print every problem with
+    /// file:line:col.
     Validate { file: PathBuf },
     /// Print every step, traffic kind, wait condition and fault a scenario may use (Markdown).
-    Vocabulary,
+    Vocabulary {
+        /// JSON (shape: `halab schema vocabulary`).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the JSON Schema of a file kind (topology, scenario, study, inventory) or of a
+    /// command's --json output (status, ls, plan, vocabulary, hosts-ls); without KIND, list them.
+    Schema { kind: Option<String> },
+    /// Print a shell completion script (bash also completes lab names).
+    Completions { shell: clap_complete::Shell },
+    /// Write the man pages (halab.1, halab-VERB.1) into DIR.
+    Man { dir: PathBuf },
     /// Print the resolved plan of a topology (YAML, or JSON with --json).
     Plan {
         file: PathBuf,
         #[arg(long)]
         name: Option<String>,
+        /// JSON (shape: `halab schema plan`).
         #[arg(long)]
         json: bool,
     },
@@ -107,14 +120,22 @@ pub enum Cmd {
     Logs { lab: String, node: String, daemon: Option<String> },
     /// Remove a lab: exactly what its ledger recorded.
     Down { lab: String },
-    /// Nodes, addresses and links of a lab.
+    /// Nodes, addresses and links of a lab (of every lab without LAB).
     Status {
         lab: Option<String>,
+        /// JSON: the lab's object, or an array of them without LAB (shape: `halab schema status`).
         #[arg(long)]
         json: bool,
     },
     /// List labs.
-    Ls,
+    Ls {
+        /// JSON (shape: `halab schema ls`).
+        #[arg(long)]
+        json: bool,
+        /// Only the lab names, one per line.
+        #[arg(long, short)]
+        quiet: bool,
+    },
     /// Run a command inside a node.
     Exec {
         lab: String,

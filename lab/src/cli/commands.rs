@@ -19,7 +19,16 @@ use crate::topology::Stack;
 pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.cmd {
         Cmd::Validate { file } => println!("{}", crate::inputs::validate(&file)?),
-        Cmd::Vocabulary => print!("{}", crate::scenario::vocabulary::markdown()),
+        Cmd::Vocabulary { json: false } => print!("{}", crate::scenario::vocabulary::markdown()),
+        Cmd::Vocabulary { json: true } => println!("{}", serde_json::to_string_pretty(&crate::scenario::vocabulary::data())?),
+        Cmd::Schema { kind: None } => crate::schema::KINDS.iter().for_each(|k| println!("{:<12} {}", k.name, k.about)),
+        Cmd::Schema { kind: Some(k) } => {
+            let s = crate::schema::get(&k)
+                .ok_or_else(|| crate::diag::InputError::one(crate::diag::Diagnostic::new(Path::new("KIND"), 0, 0, "", &crate::schema::unknown(&k), "")))?;
+            println!("{}", serde_json::to_string_pretty(&s)?)
+        }
+        Cmd::Completions { shell } => print!("{}", super::shell::completions(shell)),
+        Cmd::Man { dir } => println!("{} man pages in {}", super::shell::man_pages(&dir)?.len(), dir.display()),
         Cmd::Plan { file, name, json } => plan(&file, name.as_deref(), json)?,
         Cmd::Up { file, name, place, stack, keep_on_failure } => {
             let opts = crate::lifecycle::UpOptions { provider: place.options(), keep_on_failure, held: false };
@@ -30,7 +39,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             crate::lifecycle::down(&lab)?;
         }
         Cmd::Status { lab, json } => status(lab, json)?,
-        Cmd::Ls => crate::status::list().iter().for_each(|l| println!("{l}")),
+        Cmd::Ls { json: true, .. } => println!("{}", serde_json::to_string_pretty(&crate::status::list())?),
+        Cmd::Ls { quiet: true, .. } => crate::status::list().iter().for_each(|l| println!("{}", l.lab)),
+        Cmd::Ls { .. } => crate::status::list().iter().for_each(|l| println!("{}", crate::status::list_line(l))),
         Cmd::Exec { lab, node, cmd } => return exec(&lab, &node, &cmd),
         Cmd::Ssh { lab, node, cmd } => return ssh(&lab, &node, &cmd),
         Cmd::Link { lab, node, iface, state } => Lab::open(&lab)?.actuators(&node)?.set_link(&iface, matches!(state, LinkState::Up), None)?,
@@ -122,13 +133,17 @@ fn up(file: &Path, name: Option<&str>, stack: Option<Stack>, opts: &crate::lifec
 }
 
 fn status(lab: Option<String>, json: bool) -> Result<()> {
+    if let (true, Some(l)) = (json, &lab) {
+        println!("{}", serde_json::to_string_pretty(&crate::status::lab_status(l)?)?);
+        return Ok(());
+    }
+    if json {
+        let all: Vec<_> = crate::ledger::all_labs().iter().map(|l| crate::status::lab_status(l)).collect::<Result<_>>()?;
+        println!("{}", serde_json::to_string_pretty(&all)?);
+        return Ok(());
+    }
     for lab in lab.map(|l| vec![l]).unwrap_or_else(crate::ledger::all_labs) {
-        let s = crate::status::lab_status(&lab)?;
-        if json {
-            println!("{}", serde_json::to_string_pretty(&s)?);
-        } else {
-            print!("{}", crate::status::render(&s));
-        }
+        print!("{}", crate::status::render(&crate::status::lab_status(&lab)?));
     }
     Ok(())
 }

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::diag::InputError;
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Recipe {
     pub suite: String,

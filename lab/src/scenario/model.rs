@@ -5,7 +5,7 @@ use serde::Deserialize;
 
 use crate::yaml::Spanned;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScenarioFile {
     pub name: Spanned<String>,
@@ -28,7 +28,7 @@ pub struct ScenarioFile {
     pub report: Option<ReportSpec>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReportSpec {
     #[serde(default)]
@@ -36,7 +36,7 @@ pub struct ReportSpec {
 }
 
 /// One headline row: `{ metric: <traffic>.gap, label: "Failover gap", unit: ms }`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HeadlineSpec {
     pub metric: Spanned<String>,
@@ -46,7 +46,7 @@ pub struct HeadlineSpec {
     pub unit: Spanned<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Overrides {
     /// `off` runs the stack without conntrackd.
@@ -57,23 +57,23 @@ pub struct Overrides {
     pub fencing: Option<Spanned<String>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Step {
     /// `name`, `kind`, `from`, `to` and that kind's own fields (`scenario::traffic`).
-    Traffic(super::traffic::TrafficSpec),
+    Traffic(#[schemars(schema_with = "crate::schema::traffic_spec")] super::traffic::TrafficSpec),
     Wait(Spanned<String>),
     WaitUntil(WaitUntilSpec),
     WaitFor(WaitForSpec),
     /// `kind:` and that fault's own fields (`scenario::faults`).
-    Fault(super::faults::FaultSpec),
+    Fault(#[schemars(schema_with = "crate::schema::fault_spec")] super::faults::FaultSpec),
     Succeed(CommandSpec),
     Fail(CommandSpec),
     /// Stop a traffic by name (probes write their samples).
     Stop(Spanned<String>),
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WaitUntilSpec {
     /// `vip_moved`, `ready`, `vip_on: NODE`.
@@ -82,7 +82,7 @@ pub struct WaitUntilSpec {
     pub timeout: Option<Spanned<String>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WaitForSpec {
     pub traffic: Spanned<String>,
@@ -90,7 +90,7 @@ pub struct WaitForSpec {
     pub timeout: Option<Spanned<String>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CommandSpec {
     pub node: Spanned<String>,

@@ -92,3 +92,74 @@ pub fn in_readme(readme: &str) -> Option<&str> {
     let end = readme[start..].find(END)? + start + END.len();
     Some(readme[start..end].trim_end())
 }
+
+/// `halab vocabulary --json`: the same registries as data (`halab schema vocabulary`).
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub struct Vocabulary {
+    pub steps: Vec<Entry>,
+    pub traffic_kinds: Vec<Entry>,
+    pub conditions: Vec<Entry>,
+    pub faults: Vec<Entry>,
+    /// Metrics of the run itself (`<metric>`); a traffic kind's are in its entry.
+    pub run_metrics: Vec<MetricEntry>,
+}
+
+/// A step, traffic kind, condition or fault: its name, what it does, its fields.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub struct Entry {
+    pub name: String,
+    pub doc: String,
+    /// How a step using it is written (steps, faults), or the argument it takes (conditions).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub example: Option<String>,
+    pub fields: Vec<FieldEntry>,
+    /// What a traffic kind records, as `<traffic>.<metric>`.
+    pub metrics: Vec<MetricEntry>,
+}
+
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub struct FieldEntry {
+    pub name: String,
+    pub required: bool,
+    pub doc: String,
+}
+
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub struct MetricEntry {
+    /// `*` stands for a member's name.
+    pub key: String,
+    pub unit: String,
+    pub doc: String,
+}
+
+fn metric(d: &Def) -> MetricEntry {
+    MetricEntry { key: d.key.into(), unit: d.unit.as_str().into(), doc: d.doc.into() }
+}
+
+pub fn data() -> Vocabulary {
+    let field = |name: &str, required: bool, doc: &str| FieldEntry { name: name.into(), required, doc: doc.into() };
+    let entry = |name: &str, doc: &str, example: Option<&str>| Entry {
+        name: name.into(),
+        doc: doc.into(),
+        example: example.map(Into::into),
+        fields: vec![],
+        metrics: vec![],
+    };
+    Vocabulary {
+        steps: STEPS.iter().map(|(n, ex, doc)| entry(n, doc, Some(ex))).collect(),
+        traffic_kinds: KINDS
+            .iter()
+            .map(|k| Entry {
+                fields: k.fields.iter().map(|(f, doc)| field(f, false, doc)).collect(),
+                metrics: k.metrics.iter().map(|d| metric(d)).collect(),
+                ..entry(k.name, k.doc, Some(k.example))
+            })
+            .collect(),
+        conditions: CONDITIONS.iter().map(|c| entry(c.name, c.doc, c.arg)).collect(),
+        faults: VERBS
+            .iter()
+            .map(|v| Entry { fields: v.fields.iter().map(|f| field(f.name, f.required, f.doc)).collect(), ..entry(v.name, v.doc, Some(v.example)) })
+            .collect(),
+        run_metrics: run::ALL.iter().map(|d| metric(d)).collect(),
+    }
+}

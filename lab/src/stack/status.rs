@@ -7,7 +7,7 @@ use super::{conntrackd, ready};
 use crate::lab::Lab;
 use crate::topology::PlanCluster;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct MemberStatus {
     pub name: String,
     /// MASTER/BACKUP/FAULT/starting (keepalived), promoted/unpromoted/online/offline

@@ -4,7 +4,7 @@ use serde::Deserialize;
 
 use crate::yaml::{OrderedMap, Spanned};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StudyFile {
     pub name: Spanned<String>,

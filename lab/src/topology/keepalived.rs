@@ -10,7 +10,7 @@ use super::validate::{valid_name, Checker};
 
 /// A `vrrp_script` every VRRP instance tracks: on failure keepalived lowers the member's
 /// priority by `weight`, or (weight 0) puts the member in FAULT.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct TrackScript {
     pub name: String,
     /// The command line keepalived runs (its first word an absolute path).

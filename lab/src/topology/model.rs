@@ -4,7 +4,7 @@ use serde::Deserialize;
 
 use crate::yaml::{OrderedMap, Spanned};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TopologyFile {
     pub name: Spanned<String>,
@@ -27,13 +27,13 @@ pub struct TopologyFile {
     pub cluster: Option<ClusterSpec>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ManagementSpec {
     pub subnet: Spanned<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NetworkSpec {
     pub subnet: Spanned<String>,
@@ -42,7 +42,7 @@ pub struct NetworkSpec {
     pub ifname: Option<Spanned<String>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NodeSpec {
     /// network name -> address of this node on it (the prefix comes from the network).
@@ -68,7 +68,7 @@ pub struct NodeSpec {
     pub provider: Option<Spanned<String>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VmSpec {
     /// MiB of guest memory (default 640).
@@ -79,14 +79,14 @@ pub struct VmSpec {
     pub vcpus: Option<Spanned<u32>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RouteSpec {
     pub to: Spanned<String>,
     pub via: Spanned<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClusterSpec {
     pub members: Vec<Spanned<String>>,
@@ -140,7 +140,7 @@ pub struct ClusterSpec {
 /// (pacemaker's default) or off. Against a two-node fence race: `delay` (pcmk_delay_max, a
 /// random delay up to it) or `priority_delay` (priority-fencing-delay: the member running the
 /// VIPs wins; default 2s with two members).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FencingSpec {
     #[serde(default)]
@@ -155,7 +155,7 @@ pub struct FencingSpec {
 
 /// keepalived (VRRP). Defaults: advert_int 1s, VRRP version 3, priorities 150 for the first
 /// member then 100, 99, ..., preempt on (keepalived's own default), garp as keepalived's.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KeepalivedSpec {
     #[serde(default)]
@@ -187,7 +187,7 @@ pub struct KeepalivedSpec {
     pub adverts: Option<Spanned<String>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TrackScriptSpec {
     pub script: Spanned<String>,
@@ -208,7 +208,7 @@ pub struct TrackScriptSpec {
 
 /// corosync (knet). Defaults: the sync network as link0, token 3000ms and consensus
 /// 1.2 x token (corosync's own defaults), two_node for exactly two members.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CorosyncSpec {
     #[serde(default)]
@@ -223,7 +223,7 @@ pub struct CorosyncSpec {
 
 /// pacemaker. Defaults: dc-deadtime 2s pre-seeded (pacemaker's own is 20s), stickiness 100,
 /// the first member preferred, link monitoring with ethmonitor on every VIP interface.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PacemakerSpec {
     #[serde(default)]
@@ -236,7 +236,7 @@ pub struct PacemakerSpec {
     pub link_monitor: Option<bool>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SyncSpec {
     /// The network conntrackd (and by default corosync) talks over.
@@ -254,14 +254,14 @@ pub struct SyncSpec {
     pub agent: Option<Spanned<String>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FirewallSpec {
     /// Directions in which new connections may cross the members.
     pub new_connections: Vec<DirectionSpec>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DirectionSpec {
     pub from: Spanned<String>,
@@ -270,7 +270,7 @@ pub struct DirectionSpec {
 
 // The user's own service (`cluster.resources` ...), checked in resources.rs.
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResourceSpec {
     /// `ocf:PROVIDER:TYPE`, `systemd:UNIT` or `lsb:SCRIPT` (a primitive).
@@ -291,7 +291,7 @@ pub struct ResourceSpec {
     pub clone: Option<Spanned<String>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OpSpec {
     /// The operation (default: the key). Lets one resource have two monitors, one per role:
@@ -306,7 +306,7 @@ pub struct OpSpec {
     pub role: Option<Spanned<String>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConstraintSpec {
     #[serde(default)]
@@ -332,7 +332,7 @@ pub struct ConstraintSpec {
     pub score: Option<Spanned<String>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FileSpec {
     /// On the host, relative to the topology file.

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct Plan {
     /// The lab's name (the topology's, or `--name`): prefix of everything created on the host.
     pub lab: String,
@@ -18,6 +18,7 @@ pub struct Plan {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub packages: Vec<PlanPackage>,
     /// None: `up` takes a free /24 from 198.19.0.0/16.
+    #[schemars(with = "Option<String>")]
     pub management: Option<Ipv4Net>,
     /// A netns node's time from power-on to its network (`boot_time`; 0: at once).
     #[serde(default = "default_boot_time_ms")]
@@ -32,21 +33,22 @@ fn default_boot_time_ms() -> u32 {
 }
 
 /// An extra package, and where the topology names it (only apt can tell that it exists).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct PlanPackage {
     pub name: String,
     pub at: crate::diag::Span,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct PlanNetwork {
     pub name: String,
+    #[schemars(with = "String")]
     pub subnet: Ipv4Net,
     /// Interface name inside the nodes.
     pub ifname: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct PlanNode {
     pub name: String,
     pub interfaces: Vec<PlanInterface>,
@@ -71,7 +73,7 @@ impl PlanNode {
 }
 
 /// A node's size as a VM (libvirt provider).
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct VmSize {
     pub memory_mib: u32,
     pub vcpus: u32,
@@ -84,7 +86,7 @@ impl Default for VmSize {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct PlanInterface {
     pub network: String,
     pub ifname: String,
@@ -93,15 +95,16 @@ pub struct PlanInterface {
     pub mac: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct PlanRoute {
+    #[schemars(with = "String")]
     pub to: Ipv4Net,
     pub via: Ipv4Addr,
 }
 
 /// The HA stack a cluster runs; its behaviour lives in the stack module, its names here (the
 /// same in topology files, on the command line and in reports).
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, clap::ValueEnum, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Stack {
     None,
@@ -127,7 +130,7 @@ impl std::fmt::Display for Stack {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct PlanCluster {
     pub members: Vec<String>,
     pub vips: Vec<PlanVip>,
@@ -148,7 +151,7 @@ pub struct PlanCluster {
 }
 
 /// How the cluster fences a member it lost (pacemaker only).
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum FenceMethod {
     Off,
@@ -169,7 +172,7 @@ impl FenceMethod {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default, schemars::JsonSchema)]
 pub struct FencingSettings {
     /// None: the provider's own method, chosen at `up`.
     pub method: Option<FenceMethod>,
@@ -207,7 +210,7 @@ fn auto() -> Rejoin {
     Rejoin::Auto
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Rejoin {
     Auto,
@@ -227,7 +230,7 @@ impl PlanCluster {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct KeepalivedSettings {
     pub advert_int_ms: u32,
     pub version: u8,
@@ -250,7 +253,7 @@ pub struct KeepalivedSettings {
     pub adverts: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct CorosyncSettings {
     /// Networks carrying knet links (link0, optional link1); empty when no link could be chosen.
     pub links: Vec<String>,
@@ -258,7 +261,7 @@ pub struct CorosyncSettings {
     pub consensus_ms: u32,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct PacemakerSettings {
     pub dc_deadtime_ms: u32,
     pub stickiness: u32,
@@ -266,7 +269,7 @@ pub struct PacemakerSettings {
     pub link_monitor: bool,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ConntrackdMode {
     Ftfw,
@@ -286,14 +289,14 @@ impl std::fmt::Display for ConntrackdMode {
     }
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum SyncTransport {
     Multicast,
     Udp,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct SyncSettings {
     pub network: Option<String>,
     pub conntrackd: ConntrackdMode,
@@ -313,14 +316,14 @@ pub fn default_conntrackd_agent() -> (String, String) {
     ("halab".into(), "conntrackd".into())
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct FirewallSettings {
     pub enabled: bool,
     /// (from network, to network) in which new connections may cross.
     pub new_connections: Vec<(String, String)>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct PlanVip {
     pub network: String,
     pub ifname: String,

@@ -27,13 +27,13 @@ use super::validate::{known, valid_name, Checker};
 use crate::yaml::{OrderedMap, Spanned};
 
 /// A user's resource, resolved.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub enum Kind {
     Primitive { class: String, provider: Option<String>, kind: String },
     Group(Vec<String>),
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct PlanResource {
     pub id: String,
     pub kind: Kind,
@@ -47,7 +47,7 @@ pub struct PlanResource {
     pub at: crate::diag::Span,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub enum Constraint {
     Colocate {
         rsc: String,
@@ -77,7 +77,7 @@ pub enum Constraint {
     },
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct PlanFile {
     pub from: PathBuf,
     pub to: String,
@@ -93,7 +93,7 @@ impl PlanResource {
 }
 
 /// What the user brings to the cluster.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default, schemars::JsonSchema)]
 pub struct PlanService {
     pub resources: Vec<PlanResource>,
     pub constraints: Vec<Constraint>,

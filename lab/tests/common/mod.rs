@@ -92,8 +92,19 @@ pub fn pings(lab: &str, from: &str, to: &str) -> bool {
     halab(&["exec", lab, from, "--", "ping", "-c", "1", "-W", "1", to]).status.success()
 }
 
+/// `halab status LAB --json`; the first answer of each test is also checked against
+/// schemas/status.json (python3-jsonschema), so every lab test pins that shape.
 pub fn status_json(lab: &str) -> serde_json::Value {
-    serde_json::from_str(&ok(&["status", lab, "--json"])).unwrap()
+    static CHECKED: std::sync::Once = std::sync::Once::new();
+    let text = ok(&["status", lab, "--json"]);
+    CHECKED.call_once(|| {
+        let schema = concat!(env!("CARGO_MANIFEST_DIR"), "/../schemas/status.json");
+        let script = "import json,sys\nfrom jsonschema import Draft202012Validator as V\nV(json.load(open(sys.argv[1]))).validate(json.load(sys.stdin))";
+        let mut c = Command::new("/usr/bin/python3").args(["-c", script, schema]).stdin(std::process::Stdio::piped()).spawn().unwrap();
+        std::io::Write::write_all(c.stdin.as_mut().unwrap(), text.as_bytes()).unwrap();
+        assert!(c.wait().unwrap().success(), "`halab status {lab} --json` does not match schemas/status.json:\n{text}");
+    });
+    serde_json::from_str(&text).unwrap()
 }
 
 /// Poll until `f` is true or panic after `secs`.

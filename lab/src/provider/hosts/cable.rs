@@ -19,7 +19,7 @@ const DRIVERS: &[&str] = &["iplink", "drop", "command", "snmp"];
 const IF_ADMIN_STATUS: &str = ".1.3.6.1.2.1.2.2.1.7";
 
 /// `cable:` as written.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CableSpec {
     driver: Spanned<String>,

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Result};
 use clap::{Parser, Subcommand};
 
-use super::{health, inventory, lease, trust};
+use super::{health, inventory, trust};
 
 #[derive(Parser)]
 #[command(name = "halab hosts", about = "Existing machines of an inventory")]
@@ -38,6 +38,9 @@ enum HostsCmd {
     Ls {
         #[arg(long)]
         inventory: PathBuf,
+        /// JSON (shape: `halab schema hosts-ls`).
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -58,28 +61,12 @@ pub fn run(args: &[String]) -> Result<()> {
                 bail!("{bad} of {} hosts failed their health check and are quarantined", report.len());
             }
         }
-        HostsCmd::Ls { inventory } => {
-            let inv = inventory::load(&inventory)?;
-            println!("{:<12} {:<16} {:<8} LEASE", "HOST", "ADDRESS", "KEY");
-            let q = health::quarantined(&inv);
-            for h in &inv.hosts {
-                if let Some((_, why)) = q.iter().find(|(n, _)| *n == h.name) {
-                    println!("{:<12} {:<16} {:<8} QUARANTINED: {why}", h.name, h.address, "-");
-                    continue;
-                }
-                let (pin, state) = match trust::target(&inv, h) {
-                    Err(_) => ("none", "unknown: pin its key with `halab hosts trust`".to_string()),
-                    Ok(t) => (
-                        "pinned",
-                        match lease::show(&t) {
-                            Ok(lease::Shown::Free) => "free".into(),
-                            Ok(lease::Shown::Leased { owner, lab, left_s }) if left_s >= 0 => format!("{owner} (lab {lab}), {left_s} s left"),
-                            Ok(lease::Shown::Leased { owner, lab, left_s }) => format!("expired {} s ago: {owner} (lab {lab})", -left_s),
-                            Err(e) => format!("unreachable: {e:#}"),
-                        },
-                    ),
-                };
-                println!("{:<12} {:<16} {:<8} {state}", h.name, h.address, pin);
+        HostsCmd::Ls { inventory, json } => {
+            let entries = super::listing::hosts(&inventory::load(&inventory)?);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&entries)?);
+            } else {
+                super::listing::lines(&entries).iter().for_each(|l| println!("{l}"));
             }
         }
     }

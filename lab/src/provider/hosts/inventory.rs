@@ -17,7 +17,7 @@ use crate::diag::InputError;
 use crate::topology::validate::Checker;
 use crate::yaml::{OrderedMap, Spanned};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct InventoryFile {
     name: Spanned<String>,
@@ -28,7 +28,7 @@ struct InventoryFile {
     hosts: OrderedMap<HostSpec>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct HostSpec {
     /// Management address: halab reaches the host here, over SSH.
@@ -51,7 +51,7 @@ struct HostSpec {
     cable: Option<CableSpec>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct NeverTouch {
     #[serde(default)]
@@ -87,6 +87,11 @@ impl Inventory {
     pub fn host(&self, name: &str) -> Option<&Host> {
         self.hosts.iter().find(|h| h.name == name)
     }
+}
+
+/// `halab schema inventory`: the file as written (its types are this module's own).
+pub fn schema() -> serde_json::Value {
+    crate::schema::of::<InventoryFile>()
 }
 
 fn is_mac(s: &str) -> bool {

@@ -13,6 +13,7 @@ pub mod health;
 pub mod inventory;
 pub mod journal;
 pub mod lease;
+pub mod listing;
 pub mod matrix;
 pub mod pdu;
 pub mod power;

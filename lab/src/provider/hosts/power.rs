@@ -14,7 +14,7 @@ use crate::yaml::Spanned;
 const DRIVERS: &[&str] = &["command", "ipmi", "redfish", "pdu"];
 
 /// `power:` as written.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PowerSpec {
     driver: Spanned<String>,
