@@ -272,20 +272,19 @@ fn a_stack_the_cluster_cannot_run_is_refused_at_its_entry() {
 #[test]
 fn readme_vocabulary_is_the_registrys() {
     use halab::scenario::vocabulary;
-    let readme = std::fs::read_to_string("../README.md").unwrap();
-    let got = vocabulary::in_readme(&readme).expect("README.md has the vocabulary markers");
+    let readme = std::fs::read_to_string("../docs/scenarios.md").unwrap();
+    let got = vocabulary::in_readme(&readme).expect("docs/scenarios.md has the vocabulary markers");
     assert_eq!(
         got,
         vocabulary::readme_block().trim_end(),
-        "README.md's vocabulary differs from the registries: put the output of `halab vocabulary` between the markers"
+        "docs/scenarios.md's vocabulary differs from the registries: put the output of `halab vocabulary` between the markers"
     );
 }
 
-/// The README's Layout names every module of lab/src in a line, and nothing that is not one.
+/// docs/layout.md names every module of lab/src in a line, and nothing that is not one.
 #[test]
-fn readme_layout_lists_every_module() {
-    let readme = std::fs::read_to_string("../README.md").unwrap();
-    let layout = readme.split("\n## Layout\n").nth(1).expect("README.md has a Layout section");
+fn layout_lists_every_module() {
+    let layout = std::fs::read_to_string("../docs/layout.md").unwrap();
     let listed: std::collections::BTreeSet<String> =
         layout.lines().filter_map(|l| l.strip_prefix("- `")).filter_map(|l| l.split_once("`: ")).map(|(p, _)| p.to_string()).collect();
     let mut modules = std::collections::BTreeSet::new();
@@ -302,7 +301,7 @@ fn readme_layout_lists_every_module() {
     }
     let missing: Vec<&String> = modules.difference(&listed).collect();
     let gone: Vec<&String> = listed.difference(&modules).collect();
-    assert!(missing.is_empty() && gone.is_empty(), "README.md's Layout: not listed {missing:?}; listed but not in lab/src {gone:?}");
+    assert!(missing.is_empty() && gone.is_empty(), "docs/layout.md: not listed {missing:?}; listed but not in lab/src {gone:?}");
 }
 
 /// Every example the vocabulary shows validates: steps, traffic kinds and conditions.

@@ -1,5 +1,5 @@
 //! `halab vocabulary`: every step, traffic kind, wait condition, fault and metric a scenario may use,
-//! written out from the registries validation uses, as the Markdown the README carries
+//! written out from the registries validation uses, as the Markdown docs/scenarios.md carries
 //! between `BEGIN` and `END` (a test keeps the two equal).
 
 use std::fmt::Write;
@@ -81,12 +81,12 @@ fn metrics(s: &mut String) {
     }
 }
 
-/// The generated text as a README holds it, markers included.
+/// The generated text as docs/scenarios.md holds it, markers included.
 pub fn readme_block() -> String {
     format!("{BEGIN}\n{}{END}\n", markdown())
 }
 
-/// The README's copy (markers included), if it has one.
+/// A page's copy (markers included), if it has one.
 pub fn in_readme(readme: &str) -> Option<&str> {
     let start = readme.find(BEGIN)?;
     let end = readme[start..].find(END)? + start + END.len();

@@ -1,7 +1,7 @@
 //! Faults: one verb per file, each its own type that checks its fields (with file:line:col),
 //! applies itself to a running lab and hands back what undoes it. The runner owns the undos
 //! and applies them when due, so no thread holds on to the lab. Adding a fault is one file and
-//! one line in `VERBS`; its name, fields and doc line reach `halab vocabulary` and the README
+//! one line in `VERBS`; its name, fields and doc line reach `halab vocabulary` and docs/scenarios.md
 //! from there.
 
 mod cable_plug;
