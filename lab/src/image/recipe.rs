@@ -78,6 +78,8 @@ pub fn find(name: &str, near: Option<&Path>) -> Option<PathBuf> {
             dirs.push(root.join("images"));
         }
     }
+    // Installed: the .deb's share dir (scripts/package), or a local install's.
+    dirs.push(PathBuf::from("/usr/share/halab/images"));
     dirs.push(PathBuf::from("/usr/local/share/halab/images"));
     dirs.into_iter().map(|d| d.join(&file)).find(|p| p.is_file())
 }

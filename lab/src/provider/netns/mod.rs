@@ -127,7 +127,10 @@ pub fn exec_command(st: &LabState, node: &str, argv: &[String]) -> Result<Comman
 /// `nsenter` into every namespace of the node whose init is `pid`.
 pub fn nsenter<S: AsRef<std::ffi::OsStr>>(pid: i32, argv: &[S]) -> Command {
     let mut c = Command::new("nsenter");
-    c.arg("-t").arg(pid.to_string()).args(["-a", "--", "/usr/bin/env", "-i"]);
+    // `-r -w`: the node's own root and cwd. Entering its mount namespace alone sets the
+    // namespace's first root, which is the node's only when halab's own root is its namespace's
+    // (not in a chroot or some containers, where the node's pivot_root leaves it unchanged).
+    c.arg("-t").arg(pid.to_string()).args(["-a", "-r", "-w", "--", "/usr/bin/env", "-i"]);
     c.arg("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin").arg("HOME=/root").arg("LANG=C.UTF-8");
     if let Ok(term) = std::env::var("TERM") {
         c.arg(format!("TERM={term}"));
