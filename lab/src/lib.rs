@@ -8,6 +8,7 @@ pub mod cts;
 pub mod diag;
 pub mod fence;
 pub mod fencer;
+pub mod graph;
 pub mod image;
 pub mod inputs;
 pub mod interrupt;

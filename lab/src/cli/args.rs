@@ -86,6 +86,15 @@ pub enum Cmd {
     Completions { shell: clap_complete::Shell },
     /// Write the man pages (halab.1, halab-VERB.1) into DIR.
     Man { dir: PathBuf },
+    /// Draw a lab as SVG: a topology file, or a lab that is up (then who holds the VIPs and
+    /// which cables are pulled are drawn too).
+    Graph {
+        /// A topology file or the name of a lab that is up.
+        target: String,
+        /// Write the SVG here (default: standard output).
+        #[arg(short, long)]
+        out: Option<PathBuf>,
+    },
     /// Print the resolved plan of a topology (YAML, or JSON with --json).
     Plan {
         file: PathBuf,

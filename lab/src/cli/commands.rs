@@ -27,6 +27,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 .ok_or_else(|| crate::diag::InputError::one(crate::diag::Diagnostic::new(Path::new("KIND"), 0, 0, "", &crate::schema::unknown(&k), "")))?;
             println!("{}", serde_json::to_string_pretty(&s)?)
         }
+        Cmd::Graph { target, out: None } => print!("{}", crate::graph::of_target(&target)?),
+        Cmd::Graph { target, out: Some(f) } => {
+            std::fs::write(&f, crate::graph::of_target(&target)?).with_context(|| format!("cannot write {}", f.display()))?;
+            println!("{}", f.display());
+        }
         Cmd::Completions { shell } => print!("{}", super::shell::completions(shell)),
         Cmd::Man { dir } => println!("{} man pages in {}", super::shell::man_pages(&dir)?.len(), dir.display()),
         Cmd::Plan { file, name, json } => plan(&file, name.as_deref(), json)?,

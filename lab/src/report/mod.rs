@@ -4,6 +4,7 @@
 
 pub mod html;
 pub mod junit;
+pub mod lab_graph;
 pub mod markdown;
 pub mod outcome;
 pub mod phase;
@@ -360,8 +361,12 @@ fn headlines(cells: &[Cell], runs: &[Run], stacks: &[String]) -> Vec<Headline> {
 /// Write report.md, report.html, results.json and junit.xml into `out`.
 pub fn write_all(a: &Analysis, out: &Path) -> Result<()> {
     std::fs::create_dir_all(out).with_context(|| format!("failed to create {}", out.display()))?;
-    std::fs::write(out.join("report.md"), markdown::render(a))?;
-    std::fs::write(out.join("report.html"), html::render(a))?;
+    let graphs = lab_graph::graphs(a);
+    for (file, svg) in &graphs {
+        std::fs::write(out.join(file), svg)?;
+    }
+    std::fs::write(out.join("report.md"), lab_graph::into_markdown(&markdown::render(a), &graphs))?;
+    std::fs::write(out.join("report.html"), lab_graph::into_html(&html::render(a), &graphs))?;
     std::fs::write(out.join("results.json"), serde_json::to_vec_pretty(a)?)?;
     std::fs::write(out.join("junit.xml"), junit::render(a)?)?;
     if let Some(s) = &a.study {

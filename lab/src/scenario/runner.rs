@@ -89,6 +89,10 @@ pub fn run_once(sc: &Scenario, stack: Stack, rep: u32, opts: &Options, dir: &Pat
     let planned = lab_plan(sc, stack, rep, opts.place.as_ref());
     let mut rec = new_record(sc, stack, rep, opts, planned.as_ref().unwrap_or(&sc.plan));
     let _ = std::fs::remove_dir_all(dir);
+    // The lab as run, for the report's picture of it (`report::lab_graph`).
+    if let Ok(p) = &planned {
+        let _ = std::fs::create_dir_all(dir).and_then(|_| std::fs::write(dir.join("plan.json"), serde_json::to_vec_pretty(p).unwrap_or_default()));
+    }
     let Some(st) = bring_up(planned, opts, &mut rec) else {
         rec.wall_s = started.elapsed().as_secs_f64();
         return rec;
