@@ -40,8 +40,8 @@ pub fn validate(path: &Path) -> Result<String, InputError> {
             format!("{p}: ok (scenario {}, {} steps, {} expectations, on {})", sc.name, sc.steps.len(), sc.expect.len(), sc.topology.display())
         }
         "inventory" => {
-            let inv = crate::provider::hosts::inventory::load(path)?;
-            format!("{p}: ok (inventory {}, {} hosts)", inv.name, inv.hosts.len())
+            let (name, hosts) = crate::provider::check_inventory(path)?;
+            format!("{p}: ok (inventory {name}, {hosts} hosts)")
         }
         "image" => {
             let r = crate::image::recipe::Recipe::load(path)?;

@@ -19,21 +19,7 @@ use crate::topology::Stack;
 pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.cmd {
         Cmd::Validate { file } => println!("{}", crate::inputs::validate(&file)?),
-        Cmd::Vocabulary { json: false } => print!("{}", crate::scenario::vocabulary::markdown()),
-        Cmd::Vocabulary { json: true } => println!("{}", serde_json::to_string_pretty(&crate::scenario::vocabulary::data())?),
-        Cmd::Schema { kind: None } => crate::schema::KINDS.iter().for_each(|k| println!("{:<12} {}", k.name, k.about)),
-        Cmd::Schema { kind: Some(k) } => {
-            let s = crate::schema::get(&k)
-                .ok_or_else(|| crate::diag::InputError::one(crate::diag::Diagnostic::new(Path::new("KIND"), 0, 0, "", &crate::schema::unknown(&k), "")))?;
-            println!("{}", serde_json::to_string_pretty(&s)?)
-        }
-        Cmd::Graph { target, out: None } => print!("{}", crate::graph::of_target(&target)?),
-        Cmd::Graph { target, out: Some(f) } => {
-            std::fs::write(&f, crate::graph::of_target(&target)?).with_context(|| format!("cannot write {}", f.display()))?;
-            println!("{}", f.display());
-        }
-        Cmd::Completions { shell } => print!("{}", super::shell::completions(shell)),
-        Cmd::Man { dir } => println!("{} man pages in {}", super::shell::man_pages(&dir)?.len(), dir.display()),
+        c @ (Cmd::Vocabulary { .. } | Cmd::Schema { .. } | Cmd::Graph { .. } | Cmd::Completions { .. } | Cmd::Man { .. } | Cmd::Ls { .. }) => describe(c)?,
         Cmd::Plan { file, name, json } => plan(&file, name.as_deref(), json)?,
         Cmd::Up { file, name, place, stack, keep_on_failure } => {
             let opts = crate::lifecycle::UpOptions { provider: place.options(), keep_on_failure, held: false };
@@ -44,9 +30,6 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             crate::lifecycle::down(&lab)?;
         }
         Cmd::Status { lab, json } => status(lab, json)?,
-        Cmd::Ls { json: true, .. } => println!("{}", serde_json::to_string_pretty(&crate::status::list())?),
-        Cmd::Ls { quiet: true, .. } => crate::status::list().iter().for_each(|l| println!("{}", l.lab)),
-        Cmd::Ls { .. } => crate::status::list().iter().for_each(|l| println!("{}", crate::status::list_line(l))),
         Cmd::Exec { lab, node, cmd } => return exec(&lab, &node, &cmd),
         Cmd::Ssh { lab, node, cmd } => return ssh(&lab, &node, &cmd),
         Cmd::Link { lab, node, iface, state } => Lab::open(&lab)?.actuators(&node)?.set_link(&iface, matches!(state, LinkState::Up), None)?,
@@ -102,6 +85,33 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Cmd::Fencer { lab } => crate::fencer::server::serve(&lab)?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The commands that describe rather than act: vocabulary, schemas, pictures, completions,
+/// man pages, the list of labs.
+fn describe(cmd: Cmd) -> Result<()> {
+    match cmd {
+        Cmd::Vocabulary { json: false } => print!("{}", crate::scenario::vocabulary::markdown()),
+        Cmd::Vocabulary { json: true } => println!("{}", serde_json::to_string_pretty(&crate::scenario::vocabulary::data())?),
+        Cmd::Schema { kind: None } => crate::schema::KINDS.iter().for_each(|k| println!("{:<12} {}", k.name, k.about)),
+        Cmd::Schema { kind: Some(k) } => {
+            let s = crate::schema::get(&k)
+                .ok_or_else(|| crate::diag::InputError::one(crate::diag::Diagnostic::new(Path::new("KIND"), 0, 0, "", &crate::schema::unknown(&k), "")))?;
+            println!("{}", serde_json::to_string_pretty(&s)?)
+        }
+        Cmd::Graph { target, out: None } => print!("{}", crate::graph::of_target(&target)?),
+        Cmd::Graph { target, out: Some(f) } => {
+            std::fs::write(&f, crate::graph::of_target(&target)?).with_context(|| format!("cannot write {}", f.display()))?;
+            println!("{}", f.display());
+        }
+        Cmd::Completions { shell } => print!("{}", super::shell::completions(shell)),
+        Cmd::Man { dir } => println!("{} man pages in {}", super::shell::man_pages(&dir)?.len(), dir.display()),
+        Cmd::Ls { json: true, .. } => println!("{}", serde_json::to_string_pretty(&crate::status::list())?),
+        Cmd::Ls { quiet: true, .. } => crate::status::list().iter().for_each(|l| println!("{}", l.lab)),
+        Cmd::Ls { .. } => crate::status::list().iter().for_each(|l| println!("{}", crate::status::list_line(l))),
+        _ => unreachable!("describe() is called for describing commands only"),
+    }
+    Ok(())
 }
 
 /// A process's exit status as halab's own exit code (a signal: 255).

@@ -41,6 +41,21 @@ pub fn get(name: &str) -> Result<&'static dyn Provider> {
     }
 }
 
+/// The hosts provider's inventory file: its schema, and `halab validate`'s one line for it.
+pub fn inventory_schema() -> serde_json::Value {
+    hosts::inventory::schema()
+}
+
+/// `halab validate` of an inventory: its name and how many hosts it lists.
+pub fn check_inventory(path: &std::path::Path) -> Result<(String, usize), crate::diag::InputError> {
+    hosts::inventory::load(path).map(|inv| (inv.name, inv.hosts.len()))
+}
+
+/// The schema of `halab hosts ls --json`.
+pub fn hosts_listing_schema() -> serde_json::Value {
+    hosts::listing::schema()
+}
+
 pub fn names() -> Vec<&'static str> {
     PROVIDERS.iter().map(|p| p.name()).collect()
 }

@@ -31,12 +31,12 @@ pub const KINDS: &[Kind] = &[
     Kind { name: "scenario", about: "a scenario file (steps, faults, traffic, expectations)", make: of::<crate::scenario::model::ScenarioFile> },
     Kind { name: "study", about: "a study file (scenarios, stacks, repeats, sweep)", make: of::<crate::study::model::StudyFile> },
     Kind { name: "image", about: "an image recipe (images/*.yaml)", make: of::<crate::image::recipe::Recipe> },
-    Kind { name: "inventory", about: "an inventory of existing machines (the hosts provider)", make: crate::provider::hosts::inventory::schema },
+    Kind { name: "inventory", about: "an inventory of existing machines (the hosts provider)", make: crate::provider::inventory_schema },
     Kind { name: "status", about: "the output of `halab status --json`", make: of::<crate::status::LabStatus> },
     Kind { name: "ls", about: "the output of `halab ls --json`", make: of::<Vec<crate::status::LabEntry>> },
     Kind { name: "plan", about: "the output of `halab plan --json`", make: of::<crate::topology::Plan> },
     Kind { name: "vocabulary", about: "the output of `halab vocabulary --json`", make: of::<crate::scenario::vocabulary::Vocabulary> },
-    Kind { name: "hosts-ls", about: "the output of `halab hosts ls --json`", make: crate::provider::hosts::listing::schema },
+    Kind { name: "hosts-ls", about: "the output of `halab hosts ls --json`", make: crate::provider::hosts_listing_schema },
 ];
 
 /// The schema of one kind, with its `$id` (the path a file's `$schema` comment names).
