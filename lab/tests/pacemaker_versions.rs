@@ -55,6 +55,11 @@ fn cibs() -> Vec<(String, String)> {
             let cl = p.cluster.as_ref().unwrap();
             out.push((format!("{} ({what})", f.display()), halab::stack::pacemaker::cib::cib(p, cl, fencer).unwrap()));
         }
+        // As a TCG lab writes it: every operation's timeout x4, with op_defaults.
+        let cl = plan.cluster.as_ref().unwrap();
+        let scaled = halab::stack::pacemaker::cib::scale_op_timeouts(&halab::stack::pacemaker::cib::cib(&plan, cl, fencer).unwrap(), 4);
+        assert!(scaled.contains("<op_defaults>"), "{scaled}");
+        out.push((format!("{} (fenced, timeouts x4 as on TCG)", f.display()), scaled));
     }
     out
 }
@@ -65,7 +70,7 @@ fn every_generated_cib_verifies_on_pacemaker_2_1_and_3_0() {
         return;
     }
     let cibs = cibs();
-    assert!(cibs.len() >= 10, "the shipped topologies and examples make {} CIBs", cibs.len());
+    assert!(cibs.len() >= 15, "the shipped topologies and examples make {} CIBs", cibs.len());
     for image in ["debian-bookworm-ha", "debian-trixie-ha"] {
         let root = rootfs(image);
         for (what, cib) in &cibs {

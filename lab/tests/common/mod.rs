@@ -78,7 +78,47 @@ pub fn halab_with_pid(args: &[&str]) -> (u32, Output) {
         .spawn()
         .expect("run halab");
     let pid = child.id();
-    (pid, child.wait_with_output().expect("run halab"))
+    (pid, bounded(child, args))
+}
+
+/// A halab command that has not ended after 15 min is interrupted (Ctrl-C: it cleans up) and
+/// the test fails naming it, with what it printed so far: a hang is a failure that says
+/// where, not a test ended by nextest's timeout with nothing to read.
+fn bounded(mut child: std::process::Child, args: &[&str]) -> Output {
+    use std::io::Read;
+    let reader = |mut r: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut b = Vec::new();
+            let _ = r.read_to_end(&mut b);
+            b
+        })
+    };
+    let out = reader(Box::new(child.stdout.take().expect("piped stdout")));
+    let err = reader(Box::new(child.stderr.take().expect("piped stderr")));
+    let (t, limit) = (Instant::now(), Duration::from_secs(900));
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait for halab") {
+            break s;
+        }
+        if t.elapsed() > limit {
+            let _ = Command::new("kill").args(["-INT", &child.id().to_string()]).status();
+            let grace = Instant::now();
+            while child.try_wait().ok().flatten().is_none() && grace.elapsed() < Duration::from_secs(60) {
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+            let (o, e) = (out.join().unwrap_or_default(), err.join().unwrap_or_default());
+            panic!(
+                "halab {args:?} had not ended after {} s: interrupted.\nstdout:\n{}\nstderr:\n{}",
+                limit.as_secs(),
+                String::from_utf8_lossy(&o),
+                String::from_utf8_lossy(&e)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    Output { status, stdout: out.join().unwrap_or_default(), stderr: err.join().unwrap_or_default() }
 }
 
 /// Run halab; panic with its output unless it exits 0.

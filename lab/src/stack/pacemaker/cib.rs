@@ -44,3 +44,61 @@ pub fn cib(plan: &Plan, cl: &PlanCluster, fencer: Ipv4Addr) -> anyhow::Result<St
         super::alert::cib_section()
     ))
 }
+
+/// The CIB with every operation's timeout multiplied by `k`, and pacemaker's 20 s default for
+/// the operations that name none raised alike (`op_defaults`). On TCG a VM runs every fork
+/// of a resource agent about 4 times slower: a DRBD monitor on a starved TCG VM overran its
+/// 20 s, and a stop that overruns is answered by fencing the member that ran it. Timeouts in
+/// a form other than seconds, milliseconds or minutes (ISO 8601) are left as written.
+pub fn scale_op_timeouts(xml: &str, k: u32) -> String {
+    if k <= 1 {
+        return xml.to_string();
+    }
+    let mut out = String::with_capacity(xml.len() + 200);
+    let mut rest = xml;
+    while let Some(at) = rest.find("<op ") {
+        let end = rest[at..].find('>').map_or(rest.len(), |e| at + e);
+        out.push_str(&rest[..at]);
+        out.push_str(&scale_attr(&rest[at..end], k));
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    let defaults = format!(
+        "    <op_defaults>\n      <meta_attributes id=\"op-defaults\">\n        {}\n      </meta_attributes>\n    </op_defaults>\n",
+        nv("op-defaults", "timeout", &format!("{}s", 20 * k))
+    );
+    out.replacen("  </configuration>", &format!("{defaults}  </configuration>"), 1)
+}
+
+/// One `<op ...` tag with its `timeout="..."` multiplied by `k`.
+fn scale_attr(tag: &str, k: u32) -> String {
+    let key = " timeout=\"";
+    let Some(a) = tag.find(key).map(|a| a + key.len()) else { return tag.to_string() };
+    let Some(b) = tag[a..].find('"').map(|b| a + b) else { return tag.to_string() };
+    let v = &tag[a..b];
+    let (digits, unit) = v.split_at(v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len()));
+    let scaled = match (digits.parse::<u64>(), unit) {
+        (Ok(n), "" | "s" | "ms" | "min" | "m") => format!("{}{unit}", n * u64::from(k)),
+        _ => v.to_string(),
+    };
+    format!("{}{scaled}{}", &tag[..a], &tag[b..])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn op_timeouts_scale_and_the_default_follows() {
+        let xml = "<cib><configuration>\n<op id=\"a\" name=\"monitor\" interval=\"2s\" timeout=\"20s\"/>\n<op id=\"b\" name=\"stop\" interval=\"0\" timeout=\"20000ms\" role=\"Promoted\"/>\n<op id=\"c\" name=\"start\" interval=\"0\"/>\n<op id=\"d\" name=\"start\" timeout=\"PT20S\"/>\n  </configuration>\n</cib>\n";
+        let s = scale_op_timeouts(xml, 4);
+        assert!(s.contains("interval=\"2s\" timeout=\"80s\"/>"), "{s}");
+        assert!(s.contains("timeout=\"80000ms\" role=\"Promoted\""), "{s}");
+        assert!(s.contains("<op id=\"c\" name=\"start\" interval=\"0\"/>") && s.contains("timeout=\"PT20S\""), "{s}");
+        assert!(
+            s.contains("<nvpair id=\"op-defaults-timeout\" name=\"timeout\" value=\"80s\"/>\n      </meta_attributes>\n    </op_defaults>\n  </configuration>"),
+            "{s}"
+        );
+        assert_eq!(scale_op_timeouts(xml, 1), xml);
+    }
+}

@@ -97,7 +97,14 @@ impl HaStack for Pacemaker {
             }
             _ => {}
         }
-        let cib_xml = cib::cib(&st.plan, cl, st.host_addr)?;
+        let scale = st.time_scale();
+        let cib_xml = cib::scale_op_timeouts(&cib::cib(&st.plan, cl, st.host_addr)?, scale);
+        if scale > 1 && cl.members.first() == Some(&node.name) {
+            crate::progress::info(&format!(
+                "pacemaker: every operation's timeout x{scale} (TCG runs the resource agents ~{scale}x slower; the default 20 s becomes {} s)",
+                20 * scale
+            ));
+        }
         node.put(cib::PATH, &cib_xml, 0o600, "hacluster:haclient")?;
         // The user's resources (typed or a fragment) checked by pacemaker's own rules before it
         // runs them; halab's recipe alone is covered by the tests.
@@ -197,11 +204,12 @@ impl HaStack for Pacemaker {
     }
     fn diagnose(&self, st: &Lab, cl: &PlanCluster) -> String {
         let Some(n) = cl.members.first().and_then(|m| st.node(m).ok()) else { return String::new() };
-        format!(
-            "  crm_mon -1:\n{}",
-            n.exec(&["crm_mon", "-1"], None, Duration::from_secs(5))
-                .map(|o| String::from_utf8_lossy(&o.stdout).lines().map(|l| format!("    {l}\n")).collect::<String>())
-                .unwrap_or_default()
-        )
+        // A starved TCG guest once took longer than 5 s to answer: say so rather than nothing.
+        let limit = Duration::from_secs(5) * st.time_scale();
+        let shown = match n.exec(&["crm_mon", "-1"], None, limit) {
+            Ok(o) => format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)),
+            Err(e) => format!("(no answer from crm_mon on {} within {} s: {e:#})", n.name, limit.as_secs()),
+        };
+        format!("  crm_mon -1:\n{}", shown.lines().map(|l| format!("    {l}\n")).collect::<String>())
     }
 }
