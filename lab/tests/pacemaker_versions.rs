@@ -53,11 +53,11 @@ fn cibs() -> Vec<(String, String)> {
         }
         for (what, p) in [("fenced", &plan), ("unfenced", &unfenced)] {
             let cl = p.cluster.as_ref().unwrap();
-            out.push((format!("{} ({what})", f.display()), halab::stack::pacemaker::cib::cib(p, cl, fencer).unwrap()));
+            out.push((format!("{} ({what})", f.display()), halab::stack::pacemaker::cib::cib(p, cl, fencer, 1).unwrap()));
         }
         // As a TCG lab writes it: every operation's timeout x4, with op_defaults.
         let cl = plan.cluster.as_ref().unwrap();
-        let scaled = halab::stack::pacemaker::cib::scale_op_timeouts(&halab::stack::pacemaker::cib::cib(&plan, cl, fencer).unwrap(), 4);
+        let scaled = halab::stack::pacemaker::cib::cib(&plan, cl, fencer, 4).unwrap();
         assert!(scaled.contains("<op_defaults>"), "{scaled}");
         out.push((format!("{} (fenced, timeouts x4 as on TCG)", f.display()), scaled));
     }

@@ -26,7 +26,7 @@ fn fw_pair_configs() {
     insta::assert_snapshot!("conntrackd_fw1", conntrackd::config(&plan, &cl, fw1, MGMT).unwrap());
     insta::assert_snapshot!("notify_script", keepalived::notify::script(keepalived::notify::unit(&cl), None));
     insta::assert_snapshot!("corosync_pair", corosync::config(&plan, &cl));
-    insta::assert_snapshot!("cib_pair", cib::cib(&plan, &cl, FENCER).unwrap());
+    insta::assert_snapshot!("cib_pair", cib::cib(&plan, &cl, FENCER, 1).unwrap());
     insta::assert_snapshot!("nft_fw1", firewall::ruleset(&plan, &cl, fw1));
 }
 
@@ -48,7 +48,7 @@ fn three_members_drop_two_node_and_quorum_override() {
     let co = corosync::config(&plan, &cl);
     assert!(!co.contains("two_node"), "three members must not run two_node:\n{co}");
     assert_eq!(co.matches("nodeid:").count(), 3);
-    let c = cib::cib(&plan, &cl, FENCER).unwrap();
+    let c = cib::cib(&plan, &cl, FENCER, 1).unwrap();
     assert!(!c.contains("no-quorum-policy"), "three members keep quorum");
     assert!(c.contains("name=\"clone-max\" value=\"3\""));
     insta::assert_snapshot!("corosync_trio", co);
@@ -93,7 +93,7 @@ fn fencing_in_the_cib() {
     let (plan, mut cl) = load("../topologies/fw-pair.yaml");
     cl.stack = halab::topology::Stack::Pacemaker;
     cl.fencing.method = Some(halab::topology::FenceMethod::Halab);
-    let c = cib::cib(&plan, &cl, FENCER).unwrap();
+    let c = cib::cib(&plan, &cl, FENCER, 1).unwrap();
     for want in [
         "name=\"stonith-enabled\" value=\"true\"",
         "name=\"stonith-action\" value=\"reboot\"",
@@ -110,6 +110,6 @@ fn fencing_in_the_cib() {
     insta::assert_snapshot!("cib_pair_fenced", c);
     // Off: the lab as before, and its two nodes ignore quorum.
     cl.fencing.method = Some(halab::topology::FenceMethod::Off);
-    let c = cib::cib(&plan, &cl, FENCER).unwrap();
+    let c = cib::cib(&plan, &cl, FENCER, 1).unwrap();
     assert!(c.contains("name=\"stonith-enabled\" value=\"false\"") && c.contains("no-quorum-policy") && !c.contains("fence-fw1"));
 }

@@ -93,7 +93,7 @@ fn describe(cmd: Cmd) -> Result<()> {
     match cmd {
         Cmd::Vocabulary { json: false } => print!("{}", crate::scenario::vocabulary::markdown()),
         Cmd::Vocabulary { json: true } => println!("{}", serde_json::to_string_pretty(&crate::scenario::vocabulary::data())?),
-        Cmd::Schema { kind: None } => crate::schema::KINDS.iter().for_each(|k| println!("{:<12} {}", k.name, k.about)),
+        Cmd::Schema { kind: None } => crate::schema::kinds().for_each(|k| println!("{:<12} {}", k.name, k.about)),
         Cmd::Schema { kind: Some(k) } => {
             let s = crate::schema::get(&k)
                 .ok_or_else(|| crate::diag::InputError::one(crate::diag::Diagnostic::new(Path::new("KIND"), 0, 0, "", &crate::schema::unknown(&k), "")))?;

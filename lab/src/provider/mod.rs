@@ -41,19 +41,16 @@ pub fn get(name: &str) -> Result<&'static dyn Provider> {
     }
 }
 
-/// The hosts provider's inventory file: its schema, and `halab validate`'s one line for it.
-pub fn inventory_schema() -> serde_json::Value {
-    hosts::inventory::schema()
-}
+/// The schemas of the providers' own files and outputs, listed by `halab schema` after
+/// halab's own (`crate::schema`).
+pub const SCHEMAS: &[crate::schema::Kind] = &[
+    crate::schema::Kind { name: "inventory", about: "an inventory of existing machines (the hosts provider)", make: hosts::inventory::schema },
+    crate::schema::Kind { name: "hosts-ls", about: "the output of `halab hosts ls --json`", make: hosts::listing::schema },
+];
 
 /// `halab validate` of an inventory: its name and how many hosts it lists.
 pub fn check_inventory(path: &std::path::Path) -> Result<(String, usize), crate::diag::InputError> {
     hosts::inventory::load(path).map(|inv| (inv.name, inv.hosts.len()))
-}
-
-/// The schema of `halab hosts ls --json`.
-pub fn hosts_listing_schema() -> serde_json::Value {
-    hosts::listing::schema()
 }
 
 pub fn names() -> Vec<&'static str> {

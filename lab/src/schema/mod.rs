@@ -15,7 +15,7 @@ pub use steps::{fault_spec, traffic_spec};
 pub struct Kind {
     pub name: &'static str,
     pub about: &'static str,
-    make: fn() -> Value,
+    pub make: fn() -> Value,
 }
 
 /// The schema of `T`, without the type's own title.
@@ -25,23 +25,26 @@ pub fn of<T: JsonSchema>() -> Value {
     s.into()
 }
 
-/// Every schema, inputs first.
-pub const KINDS: &[Kind] = &[
+/// halab's own schemas, inputs first; the providers add theirs (`kinds`).
+const OWN: &[Kind] = &[
     Kind { name: "topology", about: "a topology file (networks, nodes, cluster)", make: of::<crate::topology::model::TopologyFile> },
     Kind { name: "scenario", about: "a scenario file (steps, faults, traffic, expectations)", make: of::<crate::scenario::model::ScenarioFile> },
     Kind { name: "study", about: "a study file (scenarios, stacks, repeats, sweep)", make: of::<crate::study::model::StudyFile> },
     Kind { name: "image", about: "an image recipe (images/*.yaml)", make: of::<crate::image::recipe::Recipe> },
-    Kind { name: "inventory", about: "an inventory of existing machines (the hosts provider)", make: crate::provider::inventory_schema },
     Kind { name: "status", about: "the output of `halab status --json`", make: of::<crate::status::LabStatus> },
     Kind { name: "ls", about: "the output of `halab ls --json`", make: of::<Vec<crate::status::LabEntry>> },
     Kind { name: "plan", about: "the output of `halab plan --json`", make: of::<crate::topology::Plan> },
     Kind { name: "vocabulary", about: "the output of `halab vocabulary --json`", make: of::<crate::scenario::vocabulary::Vocabulary> },
-    Kind { name: "hosts-ls", about: "the output of `halab hosts ls --json`", make: crate::provider::hosts_listing_schema },
 ];
+
+/// Every schema: halab's own, then the providers'.
+pub fn kinds() -> impl Iterator<Item = &'static Kind> {
+    OWN.iter().chain(crate::provider::SCHEMAS)
+}
 
 /// The schema of one kind, with its `$id` (the path a file's `$schema` comment names).
 pub fn get(name: &str) -> Option<Value> {
-    let k = KINDS.iter().find(|k| k.name == name)?;
+    let k = kinds().find(|k| k.name == name)?;
     let mut v = (k.make)();
     if let Value::Object(m) = &mut v {
         m.insert("$id".into(), Value::String(format!("https://halab.invalid/schemas/{}.json", k.name)));
@@ -53,7 +56,7 @@ pub fn get(name: &str) -> Option<Value> {
 
 /// What `halab schema` says when the kind is not one of them.
 pub fn unknown(name: &str) -> String {
-    let all: Vec<&str> = KINDS.iter().map(|k| k.name).collect();
+    let all: Vec<&str> = kinds().map(|k| k.name).collect();
     format!("no schema `{name}`; one of: {}", all.join(", "))
 }
 
@@ -62,5 +65,5 @@ pub fn declared(text: &str) -> Option<&'static str> {
     let first = text.lines().next()?;
     let rest = first.strip_prefix("# yaml-language-server: $schema=")?;
     let file = rest.trim().rsplit('/').next()?.strip_suffix(".json")?;
-    KINDS.iter().find(|k| k.name == file).map(|k| k.name)
+    kinds().find(|k| k.name == file).map(|k| k.name)
 }

@@ -98,7 +98,7 @@ impl HaStack for Pacemaker {
             _ => {}
         }
         let scale = st.time_scale();
-        let cib_xml = cib::scale_op_timeouts(&cib::cib(&st.plan, cl, st.host_addr)?, scale);
+        let cib_xml = cib::cib(&st.plan, cl, st.host_addr, scale)?;
         if scale > 1 && cl.members.first() == Some(&node.name) {
             crate::progress::info(&format!(
                 "pacemaker: every operation's timeout x{scale} (TCG runs the resource agents ~{scale}x slower; the default 20 s becomes {} s)",
